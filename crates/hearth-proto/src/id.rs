@@ -1,0 +1,182 @@
+//! Message ids and the multi-room stream cursor.
+//!
+//! A [`MessageId`] is written `<ms>-<seq>`: a millisecond timestamp and a
+//! sequence number, ordered as the pair. That is the shape of a Redis Stream
+//! entry id, so the embedded backend and a Redis-backed cluster hand out ids of
+//! one form and every node can place an id it did not assign. Clients treat
+//! ids as opaque strings and never compare them.
+//!
+//! A [`Cursor`] is the `id` of a message event on a multi-room stream: the
+//! last message id seen in every room of the stream, written
+//! `general:1732500000000-0,dev:0-0` (`0-0`: nothing yet in that room).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::RoomName;
+
+/// An id the server cannot parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("malformed id")]
+pub struct MalformedId;
+
+/// A message id, `<ms>-<seq>`, strictly increasing per room in storage order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct MessageId {
+    /// Milliseconds since the Unix epoch when the id was assigned (at least
+    /// the previous id's, so ids never go back when the clock does).
+    pub ms: u64,
+    /// Orders ids assigned within the same millisecond.
+    pub seq: u64,
+}
+
+impl MessageId {
+    /// The id before every message: "nothing seen yet".
+    pub const ZERO: MessageId = MessageId { ms: 0, seq: 0 };
+
+    pub const fn new(ms: u64, seq: u64) -> Self {
+        Self { ms, seq }
+    }
+
+    /// The smallest id greater than `self`.
+    pub fn successor(self) -> Self {
+        match self.seq.checked_add(1) {
+            Some(seq) => Self { ms: self.ms, seq },
+            None => Self {
+                ms: self.ms + 1,
+                seq: 0,
+            },
+        }
+    }
+}
+
+/// Parses a decimal `u64` with digits only (no sign, no spaces).
+fn parse_decimal(s: &str) -> Result<u64, MalformedId> {
+    if s.is_empty() || s.len() > 20 || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(MalformedId);
+    }
+    s.parse().map_err(|_| MalformedId)
+}
+
+impl FromStr for MessageId {
+    type Err = MalformedId;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (ms, seq) = s.split_once('-').ok_or(MalformedId)?;
+        Ok(Self {
+            ms: parse_decimal(ms)?,
+            seq: parse_decimal(seq)?,
+        })
+    }
+}
+
+impl fmt::Display for MessageId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}", self.ms, self.seq)
+    }
+}
+
+impl Serialize for MessageId {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for MessageId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(d)?;
+        raw.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// The position of a multi-room stream: the last message id per room.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Cursor(BTreeMap<RoomName, MessageId>);
+
+impl Cursor {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The last id seen in `room`, if the cursor covers it.
+    pub fn get(&self, room: &RoomName) -> Option<MessageId> {
+        self.0.get(room).copied()
+    }
+
+    pub fn set(&mut self, room: RoomName, id: MessageId) {
+        self.0.insert(room, id);
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&RoomName, &MessageId)> {
+        self.0.iter()
+    }
+}
+
+impl FromStr for Cursor {
+    type Err = MalformedId;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let mut cursor = Cursor::new();
+        for part in s.split(',') {
+            let (room, id) = part.split_once(':').ok_or(MalformedId)?;
+            let room = RoomName::parse(room).map_err(|_| MalformedId)?;
+            if cursor.0.insert(room, id.parse()?).is_some() {
+                return Err(MalformedId);
+            }
+        }
+        Ok(cursor)
+    }
+}
+
+impl fmt::Display for Cursor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, (room, id)) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            write!(f, "{room}:{id}")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_round_trip_and_order_as_pairs() {
+        let a: MessageId = "1732500000000-0".parse().unwrap();
+        let b: MessageId = "1732500000000-10".parse().unwrap();
+        let c: MessageId = "1732500000001-0".parse().unwrap();
+        assert!(a < b && b < c);
+        assert_eq!(b.to_string(), "1732500000000-10");
+        assert_eq!(a.successor(), MessageId::new(1732500000000, 1));
+    }
+
+    #[test]
+    fn malformed_ids_are_refused() {
+        for bad in [
+            "", "1", "1-", "-1", "a-1", "1-a", "+1-0", "1-0-0", " 1-0", "1 -0",
+            "99999999999999999999999-0",
+        ] {
+            assert_eq!(bad.parse::<MessageId>(), Err(MalformedId), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn cursors_round_trip_sorted_by_room() {
+        let cursor: Cursor = "general:5-1,dev:0-0".parse().unwrap();
+        assert_eq!(cursor.to_string(), "dev:0-0,general:5-1");
+        assert_eq!(
+            cursor.get(&RoomName::parse("general").unwrap()),
+            Some(MessageId::new(5, 1))
+        );
+        for bad in ["", "general", "general:", "General:1-0", "a:1-0,a:2-0", "a:1-0,"] {
+            assert!(bad.parse::<Cursor>().is_err(), "{bad:?}");
+        }
+    }
+}

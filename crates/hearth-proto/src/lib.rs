@@ -1,0 +1,51 @@
+//! Hearth's room protocol, spelled out once.
+//!
+//! Every party that speaks the protocol (the server, the Rust client, the
+//! desktop app and, through identical JSON, the web client) uses these types,
+//! so a field is named and validated in exactly one place.
+//!
+//! # Layout
+//!
+//! - [`validate`]: the rules for room names, nicks, message text and client
+//!   ids, each as a parsed newtype ([`RoomName`], [`Nick`], [`MessageText`],
+//!   [`ClientId`]) whose constructor is the only way in.
+//! - [`id`]: message ids ([`MessageId`]) and the multi-room stream cursor
+//!   ([`Cursor`]).
+//! - [`wire`]: request and response bodies and the events of a stream
+//!   ([`StreamEvent`]).
+//! - [`sse`]: Server-Sent Events framing: the encoder the server uses and the
+//!   event parser clients use.
+//!
+//! This crate has no async runtime or HTTP dependency on purpose: it is data
+//! and rules only.
+
+pub mod id;
+pub mod sse;
+pub mod validate;
+pub mod wire;
+
+pub use id::{Cursor, MessageId};
+pub use validate::{ClientId, MessageText, Nick, RoomName, ValidationError};
+pub use wire::{
+    AuthMode, ErrorBody, Message, PostRequest, Presence, PresenceChange, Ready, RoomSummary,
+    ServerInfo, SessionRequest, SessionResponse, StreamEvent,
+};
+
+/// The port the original chat room listened on, and Hearth's default.
+pub const DEFAULT_PORT: u16 = 8989;
+/// The room clients open when none is named.
+pub const DEFAULT_ROOM: &str = "general";
+/// The most characters (Unicode scalar values) a message text may have.
+pub const MAX_TEXT_CHARS: usize = 4000;
+/// The most characters a nick may have, after trimming.
+pub const MAX_NICK_CHARS: usize = 32;
+/// How many messages a stream replays when it has nothing to resume from.
+pub const DEFAULT_REPLAY: usize = 50;
+/// The most messages one history request returns.
+pub const MAX_HISTORY_LIMIT: usize = 500;
+/// How many messages one history request returns when it names no limit.
+pub const DEFAULT_HISTORY_LIMIT: usize = 50;
+/// The most rooms one multi-room stream may follow.
+pub const MAX_STREAM_ROOMS: usize = 50;
+/// The reconnect delay (ms) a stream asks of EventSource clients.
+pub const RETRY_MS: u64 = 2000;

@@ -1,0 +1,256 @@
+//! The protocol's input rules, as newtypes that can only be built by parsing.
+//!
+//! A value of [`RoomName`], [`Nick`], [`MessageText`] or [`ClientId`] is
+//! valid by construction, so code past the edge never re-checks. The error's
+//! `Display` is written for the person who sent the input: the server returns
+//! it as the text of a `400`, the app shows it as is.
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::{MAX_NICK_CHARS, MAX_TEXT_CHARS};
+
+/// Why an input was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ValidationError {
+    #[error(
+        "invalid room name: use 1 to 64 characters of a-z, 0-9, '_' and '-', starting with a letter or digit"
+    )]
+    RoomName,
+    #[error("nick must not be empty")]
+    NickEmpty,
+    #[error("nick is too long: at most {MAX_NICK_CHARS} characters")]
+    NickTooLong,
+    #[error("nick must not contain control characters")]
+    NickControl,
+    #[error("message text must not be empty")]
+    TextEmpty,
+    #[error("message text is too long: {0} characters, at most {MAX_TEXT_CHARS}")]
+    TextTooLong(usize),
+    #[error("message text must not contain control characters other than newline and tab")]
+    TextControl,
+    #[error("client_id must be 1 to 128 printable ASCII characters without spaces")]
+    ClientId,
+}
+
+/// Implements `Display`, `AsRef<str>`, `Serialize` and a validating
+/// `Deserialize` for a `String` newtype with a `parse` constructor.
+macro_rules! string_newtype {
+    ($name:ident) => {
+        impl $name {
+            /// The validated value.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(&self.0)
+            }
+        }
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let raw = String::deserialize(d)?;
+                $name::parse(&raw).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+/// A room name: `^[a-z0-9][a-z0-9_-]{0,63}$`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RoomName(String);
+
+impl RoomName {
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        let bytes = raw.as_bytes();
+        let first_ok = bytes
+            .first()
+            .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+        let rest_ok = bytes
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'_' || *b == b'-');
+        if first_ok && rest_ok && bytes.len() <= 64 {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(ValidationError::RoomName)
+        }
+    }
+
+    /// The default room, `general`.
+    pub fn default_room() -> Self {
+        Self(crate::DEFAULT_ROOM.to_owned())
+    }
+}
+string_newtype!(RoomName);
+
+/// A nick: trimmed at both ends, 1 to 32 characters, no control characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Nick(String);
+
+impl Nick {
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        let trimmed = raw.trim();
+        if trimmed.is_empty() {
+            return Err(ValidationError::NickEmpty);
+        }
+        if trimmed.chars().any(char::is_control) {
+            return Err(ValidationError::NickControl);
+        }
+        if trimmed.chars().count() > MAX_NICK_CHARS {
+            return Err(ValidationError::NickTooLong);
+        }
+        Ok(Self(trimmed.to_owned()))
+    }
+
+    /// The nick the original chat room's `/post` uses without a login.
+    pub fn anonymous() -> Self {
+        Self("anonymous".to_owned())
+    }
+}
+string_newtype!(Nick);
+
+/// Message text, normalized: CRLF and lone CR become LF, trailing whitespace
+/// is trimmed, 1 to 4000 characters, no control characters but LF and tab.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct MessageText(String);
+
+impl MessageText {
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        let normalized = raw.replace("\r\n", "\n").replace('\r', "\n");
+        let trimmed = normalized.trim_end();
+        if trimmed.is_empty() {
+            return Err(ValidationError::TextEmpty);
+        }
+        if trimmed
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t')
+        {
+            return Err(ValidationError::TextControl);
+        }
+        let chars = trimmed.chars().count();
+        if chars > MAX_TEXT_CHARS {
+            return Err(ValidationError::TextTooLong(chars));
+        }
+        Ok(Self(trimmed.to_owned()))
+    }
+}
+string_newtype!(MessageText);
+
+/// The idempotency key a client attaches to a post: 1 to 128 printable ASCII
+/// characters without spaces (a UUID in every client of the project).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ClientId(String);
+
+impl ClientId {
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        if (1..=128).contains(&raw.len()) && raw.bytes().all(|b| b.is_ascii_graphic()) {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(ValidationError::ClientId)
+        }
+    }
+}
+string_newtype!(ClientId);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn room_names_follow_the_pattern() {
+        for ok in ["general", "a", "0", "dev-ops_2", &"a".repeat(64)] {
+            assert_eq!(RoomName::parse(ok).unwrap().as_str(), ok);
+        }
+        for bad in [
+            "",
+            "-a",
+            "_a",
+            "General",
+            "a b",
+            "a/b",
+            "a\r\nb",
+            "data:x",
+            "é",
+            &"a".repeat(65),
+        ] {
+            assert_eq!(RoomName::parse(bad), Err(ValidationError::RoomName), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn nicks_are_trimmed_and_bounded() {
+        assert_eq!(Nick::parse("  ana \t").unwrap().as_str(), "ana");
+        assert_eq!(Nick::parse("   "), Err(ValidationError::NickEmpty));
+        assert_eq!(Nick::parse("a\nb"), Err(ValidationError::NickControl));
+        assert_eq!(Nick::parse("a\tb"), Err(ValidationError::NickControl));
+        assert_eq!(Nick::parse("a\u{7f}"), Err(ValidationError::NickControl));
+        assert_eq!(Nick::parse("a\u{85}b"), Err(ValidationError::NickControl));
+        // 32 characters of a multi-byte letter are fine, 33 are not.
+        assert!(Nick::parse(&"ü".repeat(32)).is_ok());
+        assert_eq!(
+            Nick::parse(&"ü".repeat(33)),
+            Err(ValidationError::NickTooLong)
+        );
+    }
+
+    #[test]
+    fn text_is_normalized_then_checked() {
+        assert_eq!(
+            MessageText::parse("  a\r\nb\rc \n\t ").unwrap().as_str(),
+            "  a\nb\nc"
+        );
+        assert_eq!(MessageText::parse("x\ty").unwrap().as_str(), "x\ty");
+        assert_eq!(MessageText::parse(" \n\t"), Err(ValidationError::TextEmpty));
+        assert_eq!(
+            MessageText::parse("a\u{0}b"),
+            Err(ValidationError::TextControl)
+        );
+        assert_eq!(
+            MessageText::parse("a\u{1b}[31m"),
+            Err(ValidationError::TextControl)
+        );
+        assert_eq!(
+            MessageText::parse("a\u{9f}"),
+            Err(ValidationError::TextControl)
+        );
+        assert!(MessageText::parse(&"é".repeat(MAX_TEXT_CHARS)).is_ok());
+        assert_eq!(
+            MessageText::parse(&"é".repeat(MAX_TEXT_CHARS + 1)),
+            Err(ValidationError::TextTooLong(MAX_TEXT_CHARS + 1))
+        );
+        // Trailing whitespace does not count towards the limit.
+        let padded = format!("{}   \n", "x".repeat(MAX_TEXT_CHARS));
+        assert!(MessageText::parse(&padded).is_ok());
+    }
+
+    #[test]
+    fn client_ids_are_printable_ascii() {
+        assert!(ClientId::parse("5f1d3c1e-8d7a-4c4e-9a51-0c7a1b2c3d4e").is_ok());
+        assert_eq!(ClientId::parse(""), Err(ValidationError::ClientId));
+        assert_eq!(ClientId::parse("a b"), Err(ValidationError::ClientId));
+        assert_eq!(ClientId::parse("a\nb"), Err(ValidationError::ClientId));
+        assert_eq!(
+            ClientId::parse(&"x".repeat(129)),
+            Err(ValidationError::ClientId)
+        );
+    }
+
+    #[test]
+    fn deserializing_validates() {
+        let room: RoomName = serde_json::from_str("\"dev\"").unwrap();
+        assert_eq!(room.as_str(), "dev");
+        assert!(serde_json::from_str::<RoomName>("\"Dev\"").is_err());
+    }
+}
