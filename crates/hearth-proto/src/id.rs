@@ -160,7 +160,16 @@ mod tests {
     #[test]
     fn malformed_ids_are_refused() {
         for bad in [
-            "", "1", "1-", "-1", "a-1", "1-a", "+1-0", "1-0-0", " 1-0", "1 -0",
+            "",
+            "1",
+            "1-",
+            "-1",
+            "a-1",
+            "1-a",
+            "+1-0",
+            "1-0-0",
+            " 1-0",
+            "1 -0",
             "99999999999999999999999-0",
         ] {
             assert_eq!(bad.parse::<MessageId>(), Err(MalformedId), "{bad:?}");
@@ -175,7 +184,14 @@ mod tests {
             cursor.get(&RoomName::parse("general").unwrap()),
             Some(MessageId::new(5, 1))
         );
-        for bad in ["", "general", "general:", "General:1-0", "a:1-0,a:2-0", "a:1-0,"] {
+        for bad in [
+            "",
+            "general",
+            "general:",
+            "General:1-0",
+            "a:1-0,a:2-0",
+            "a:1-0,",
+        ] {
             assert!(bad.parse::<Cursor>().is_err(), "{bad:?}");
         }
     }

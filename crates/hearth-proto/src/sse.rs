@@ -42,7 +42,11 @@ pub fn encode_body(out: &mut String, event: Option<&str>, data: &str) {
         match rest.find(['\r', '\n']) {
             Some(pos) => {
                 push_field(out, "data", &rest[..pos]);
-                let skip = if rest[pos..].starts_with("\r\n") { 2 } else { 1 };
+                let skip = if rest[pos..].starts_with("\r\n") {
+                    2
+                } else {
+                    1
+                };
                 rest = &rest[pos + skip..];
             }
             None => {

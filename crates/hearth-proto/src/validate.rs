@@ -185,7 +185,11 @@ mod tests {
             "é",
             &"a".repeat(65),
         ] {
-            assert_eq!(RoomName::parse(bad), Err(ValidationError::RoomName), "{bad:?}");
+            assert_eq!(
+                RoomName::parse(bad),
+                Err(ValidationError::RoomName),
+                "{bad:?}"
+            );
         }
     }
 

@@ -1,1 +1,137 @@
-//! placeholder
+//! The Hearth room server.
+//!
+//! It keeps chat rooms: takes posts over HTTP, stores them, and streams every
+//! room to its subscribers over Server-Sent Events, as `PROTOCOL` describes
+//! (see `docs/API.md`). The desktop app embeds it; `hearth serve` runs it
+//! headless.
+//!
+//! # Layout
+//!
+//! - [`run`]: serve on a listener until a shutdown future completes. The
+//!   caller owns the socket and the stop signal (the binary binds and passes
+//!   ctrl-c/SIGTERM; tests bind `127.0.0.1:0`).
+//! - [`config`]: every tunable, with defaults.
+//! - [`routes`]: the HTTP surface, one module per group of endpoints.
+//! - [`broker`]: the `Broker` trait (store, fan out, history, presence) and
+//!   its backends; [`history`]: the embedded backend's SQLite store.
+//! - [`auth`]: tokens, the password, the session extractor.
+//! - [`limits`]: rate limits; [`net`]: the accept loop and connection limits.
+//! - [`error`]: `ApiError`, the one place errors become HTTP answers.
+//! - [`metrics`], [`state`].
+
+pub mod auth;
+pub mod broker;
+pub mod config;
+pub mod error;
+pub mod history;
+pub mod limits;
+pub mod metrics;
+pub mod net;
+pub mod routes;
+pub mod state;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::auth::{PasswordCheck, TokenSigner};
+use crate::broker::embedded::EmbeddedBroker;
+pub use crate::config::Config;
+use crate::limits::RateLimits;
+use crate::metrics::Metrics;
+use crate::net::NetLimits;
+use crate::state::{AppState, Shared};
+
+/// How often idle rate-limit buckets are forgotten.
+const LIMITER_SWEEP: Duration = Duration::from_secs(60);
+/// How often expired idempotency keys are deleted.
+const IDEMPOTENCY_SWEEP: Duration = Duration::from_secs(600);
+
+/// Builds the server's state: opens the store, loads the secret, hashes the
+/// password. Fails with a readable reason (bad data dir, bad hash…).
+pub fn build_state(config: Config) -> anyhow::Result<(AppState, Arc<EmbeddedBroker>)> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating the data dir {}", config.data_dir.display()))?;
+    let secret = auth::load_or_create_secret(&config.data_dir)
+        .with_context(|| format!("reading the secret in {}", config.data_dir.display()))?;
+    let password = config
+        .password
+        .as_ref()
+        .map(PasswordCheck::from_setting)
+        .transpose()?;
+    let broker = Arc::new(
+        EmbeddedBroker::open(&config)
+            .with_context(|| format!("opening the history in {}", config.data_dir.display()))?,
+    );
+    let metrics = Arc::new(Metrics::new());
+    let state = AppState::new(Shared {
+        tokens: TokenSigner::new(&secret, config.token_ttl),
+        limits: RateLimits::new(&config, metrics.clone()),
+        metrics,
+        shutdown: CancellationToken::new(),
+        broker: broker.clone(),
+        password,
+        config,
+    });
+    Ok((state, broker))
+}
+
+/// Serves on `listener` until `shutdown` completes, then ends every stream,
+/// waits (up to the grace period) for connections to close, and returns.
+pub async fn run(
+    listener: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let (state, broker) = build_state(config)?;
+    let token = state.shutdown.clone();
+    tokio::spawn({
+        let token = token.clone();
+        async move {
+            shutdown.await;
+            token.cancel();
+        }
+    });
+    spawn_housekeeping(&state, broker);
+    let limits = NetLimits {
+        max_connections: state.config.max_connections,
+        header_read_timeout: state.config.header_read_timeout,
+        write_stall_timeout: state.config.write_stall_timeout,
+        shutdown_grace: state.config.shutdown_grace,
+    };
+    let metrics = state.metrics.clone();
+    let router = routes::router(state);
+    net::serve(listener, router, limits, metrics, token).await;
+    Ok(())
+}
+
+fn spawn_housekeeping(state: &AppState, broker: Arc<EmbeddedBroker>) {
+    let limiter_state = state.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(LIMITER_SWEEP);
+        loop {
+            tokio::select! {
+                _ = limiter_state.shutdown.cancelled() => break,
+                _ = tick.tick() => limiter_state.limits.forget_idle(),
+            }
+        }
+    });
+    let shutdown = state.shutdown.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(IDEMPOTENCY_SWEEP);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = tick.tick() => {
+                    if let Err(e) = broker.store().prune_idempotency().await {
+                        tracing::warn!(cause = %e, "pruning idempotency keys failed");
+                    }
+                }
+            }
+        }
+    });
+}

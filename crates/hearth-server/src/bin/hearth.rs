@@ -1,1 +1,225 @@
-fn main(){}
+//! `hearth`: the headless Hearth server.
+//!
+//! `hearth serve` parses flags (each also an environment variable), sets up
+//! logging, binds, and runs the server until SIGINT or SIGTERM. Nothing else
+//! lives here. This binary links no GUI library.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use hearth_server::Config;
+use hearth_server::config::{PasswordSetting, RateLimit, SyncMode};
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser)]
+#[command(
+    name = "hearth",
+    version,
+    about = "Hearth: a small chat server for your LAN"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the room server headless.
+    Serve(Box<ServeArgs>),
+    /// Print the argon2 hash of a password (for --password-hash).
+    HashPassword {
+        /// The password; read from HEARTH_PASSWORD when omitted.
+        #[arg(env = "HEARTH_PASSWORD", hide_env_values = true)]
+        password: String,
+    },
+}
+
+fn duration(raw: &str) -> Result<Duration, String> {
+    humantime::parse_duration(raw).map_err(|e| format!("{e} (examples: 500ms, 15s, 30days)"))
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Address and port to listen on.
+    #[arg(long, env = "HEARTH_BIND", default_value = "0.0.0.0:8989")]
+    bind: SocketAddr,
+    /// Directory for history (hearth.db) and the signing secret (secret.key).
+    /// Default: $XDG_DATA_HOME/hearth or ~/.local/share/hearth.
+    #[arg(long, env = "HEARTH_DATA")]
+    data: Option<PathBuf>,
+    /// The server's name, shown to clients.
+    #[arg(long, env = "HEARTH_NAME", default_value = "Hearth")]
+    name: String,
+    /// Require this password for a session. Prefer --password-hash.
+    #[arg(
+        long,
+        env = "HEARTH_PASSWORD",
+        hide_env_values = true,
+        conflicts_with = "password_hash"
+    )]
+    password: Option<String>,
+    /// Require the password with this argon2 hash (see `hearth hash-password`).
+    #[arg(long, env = "HEARTH_PASSWORD_HASH", hide_env_values = true)]
+    password_hash: Option<String>,
+    /// Messages kept per room.
+    #[arg(long, env = "HEARTH_RETENTION", default_value_t = 10_000)]
+    retention: usize,
+    /// Largest request body, in bytes (413 above).
+    #[arg(long, env = "HEARTH_MAX_BODY", default_value_t = 65_536)]
+    max_body: usize,
+    /// Posts per second per session (sustained).
+    #[arg(long, env = "HEARTH_POST_RATE", default_value_t = 5)]
+    post_rate: u32,
+    /// Posts a session may send at once.
+    #[arg(long, env = "HEARTH_POST_BURST", default_value_t = 20)]
+    post_burst: u32,
+    /// Posts per second per client address (sustained).
+    #[arg(long, env = "HEARTH_IP_POST_RATE", default_value_t = 50)]
+    ip_post_rate: u32,
+    /// Posts a client address may send at once.
+    #[arg(long, env = "HEARTH_IP_POST_BURST", default_value_t = 200)]
+    ip_post_burst: u32,
+    /// Session (login) attempts per second per client address.
+    #[arg(long, env = "HEARTH_SESSION_RATE", default_value_t = 2)]
+    session_rate: u32,
+    /// Session attempts a client address may make at once.
+    #[arg(long, env = "HEARTH_SESSION_BURST", default_value_t = 30)]
+    session_burst: u32,
+    /// Open connections above this are answered 503.
+    #[arg(long, env = "HEARTH_MAX_CONNECTIONS", default_value_t = 20_000)]
+    max_connections: usize,
+    /// Time a client has to send its request headers.
+    #[arg(long, env = "HEARTH_HEADER_TIMEOUT", default_value = "10s", value_parser = duration)]
+    header_timeout: Duration,
+    /// A connection whose socket stays full this long is closed.
+    #[arg(long, env = "HEARTH_WRITE_TIMEOUT", default_value = "10s", value_parser = duration)]
+    write_timeout: Duration,
+    /// Silence after which a stream gets a `: ping` comment.
+    #[arg(long, env = "HEARTH_PING_INTERVAL", default_value = "15s", value_parser = duration)]
+    ping_interval: Duration,
+    /// Events a subscriber may fall behind before it is disconnected.
+    #[arg(long, env = "HEARTH_SUBSCRIBER_QUEUE", default_value_t = 1024)]
+    subscriber_queue: usize,
+    /// How long a session token stays valid.
+    #[arg(long, env = "HEARTH_TOKEN_TTL", default_value = "30days", value_parser = duration)]
+    token_ttl: Duration,
+    /// SQLite durability: `full` survives power loss, `normal` survives a crash.
+    #[arg(long, env = "HEARTH_SYNC", value_enum, default_value = "full")]
+    sync: SyncMode,
+    /// Log filter: a level (error, warn, info, debug, trace) or tracing directives.
+    #[arg(long, env = "HEARTH_LOG", default_value = "info")]
+    log: String,
+}
+
+fn default_data_dir() -> PathBuf {
+    std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .map(|base| base.join("hearth"))
+        .unwrap_or_else(|| PathBuf::from("hearth-data"))
+}
+
+impl ServeArgs {
+    fn into_config(self) -> Config {
+        let mut config = Config::new(self.data.unwrap_or_else(default_data_dir));
+        config.name = self.name;
+        config.password = match (self.password, self.password_hash) {
+            (Some(plain), _) => Some(PasswordSetting::Plain(plain)),
+            (None, Some(hash)) => Some(PasswordSetting::Hash(hash)),
+            (None, None) => None,
+        };
+        config.retention_per_room = self.retention;
+        config.max_body_bytes = self.max_body;
+        config.session_post_rate = RateLimit {
+            per_second: self.post_rate,
+            burst: self.post_burst,
+        };
+        config.address_post_rate = RateLimit {
+            per_second: self.ip_post_rate,
+            burst: self.ip_post_burst,
+        };
+        config.address_session_rate = RateLimit {
+            per_second: self.session_rate,
+            burst: self.session_burst,
+        };
+        config.max_connections = self.max_connections;
+        config.header_read_timeout = self.header_timeout;
+        config.write_stall_timeout = self.write_timeout;
+        config.ping_interval = self.ping_interval;
+        config.subscriber_queue = self.subscriber_queue;
+        config.token_ttl = self.token_ttl;
+        config.sync = self.sync;
+        config
+    }
+}
+
+/// Completes on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut sigterm) => {
+                sigterm.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down: closing streams");
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let filter = EnvFilter::try_new(if args.log.contains('=') {
+        args.log.clone()
+    } else {
+        format!("hearth={0},hearth_server={0},tower_http=warn", args.log)
+    })
+    .context("--log")?;
+    tracing_subscriber::fmt().with_env_filter(filter).init();
+    if let Err(e) = rlimit::increase_nofile_limit(u64::MAX) {
+        tracing::warn!(cause = %e, "could not raise the open-file limit");
+    }
+    let bind = args.bind;
+    let config = args.into_config();
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .with_context(|| format!("binding {bind}"))?;
+    let local = listener.local_addr()?;
+    tracing::info!(data = %config.data_dir.display(), "history and secret");
+    // Tests and scripts read this line to find the port.
+    println!("hearth: listening on http://{local}");
+    if local.ip().is_unspecified() {
+        println!(
+            "hearth: open http://localhost:{}/ here, or http://<this machine's address>:{}/ on the LAN",
+            local.port(),
+            local.port()
+        );
+    } else {
+        println!("hearth: open http://{local}/ in a browser");
+    }
+    hearth_server::run(listener, config, shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Serve(args) => serve(*args).await,
+        Command::HashPassword { password } => {
+            println!("{}", hearth_server::auth::hash_password(&password)?);
+            Ok(())
+        }
+    }
+}

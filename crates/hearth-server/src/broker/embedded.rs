@@ -1,0 +1,467 @@
+//! The embedded backend: in-process fan-out, history in SQLite.
+//!
+//! Each room has a [`RoomState`] in one map behind a `std::sync::Mutex`
+//! (nothing awaits while it is held): a `broadcast` channel of
+//! [`SharedEvent`]s, a cache of the newest messages (already encoded, so most
+//! replays and resumes encode nothing), and presence counts.
+//!
+//! Room states are created and filled only on the history writer thread (when
+//! a room is first used, or by the commit hook), so the cache can never miss a
+//! message that was committed while it was being loaded. Subscribing takes
+//! the presence, the receiver and the replay under the same lock that the
+//! commit hook publishes under, so a subscriber sees every message exactly
+//! once. A receiver that falls `subscriber_queue` events behind gets
+//! [`Live::Lagged`], and its stream ends.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use async_trait::async_trait;
+use futures::{StreamExt, stream};
+use hearth_proto::{Message, MessageId, Nick, RoomName, RoomSummary};
+use rusqlite::Connection;
+use tokio::sync::broadcast;
+use tokio_stream::wrappers::BroadcastStream;
+use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
+
+use super::{
+    Broker, BrokerError, Live, Post, Posted, ReplayStream, RoomRequest, RoomStart, SharedEvent,
+    SubscribeRequest, Subscription,
+};
+use crate::config::Config;
+use crate::history::{self, Inserted, Store};
+
+/// Messages read from SQLite per page when a resume reaches past the cache.
+const REPLAY_PAGE: usize = 256;
+/// The most messages cached (encoded) per room.
+const MAX_CACHE: usize = 256;
+
+/// The in-process broker.
+pub struct EmbeddedBroker {
+    hub: Arc<RoomHub>,
+    store: Store,
+}
+
+struct RoomHub {
+    rooms: Mutex<HashMap<RoomName, RoomState>>,
+    queue: usize,
+    cache_size: usize,
+    default_room: RoomName,
+}
+
+struct RoomState {
+    tx: broadcast::Sender<Arc<SharedEvent>>,
+    /// The newest messages of the room, oldest first, contiguous up to
+    /// `last_id`.
+    recent: VecDeque<Arc<SharedEvent>>,
+    /// True when `recent` holds every retained message of the room.
+    complete: bool,
+    last_id: Option<MessageId>,
+    /// Open streams per nick.
+    presence: HashMap<String, usize>,
+}
+
+impl RoomHub {
+    fn lock(&self) -> MutexGuard<'_, HashMap<RoomName, RoomState>> {
+        // A panic while holding the lock leaves counts that are still usable.
+        self.rooms.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Builds a room's state from the store. Runs on the writer thread.
+    fn load(&self, conn: &Connection, room: &RoomName) -> rusqlite::Result<RoomState> {
+        let meta = history::room_meta(conn, room)?;
+        let newest = history::messages_before(conn, room, None, self.cache_size)?;
+        let legacy = *room == self.default_room;
+        Ok(RoomState {
+            tx: broadcast::channel(self.queue).0,
+            complete: newest.len() >= meta.count && meta.trimmed_upto.is_none(),
+            last_id: newest.last().map(|m| m.id),
+            recent: newest
+                .iter()
+                .map(|m| Arc::new(SharedEvent::message(m, legacy)))
+                .collect(),
+            presence: HashMap::new(),
+        })
+    }
+
+    /// The commit hook: hands freshly stored messages to their rooms.
+    fn publish(&self, conn: &Connection, messages: &[Message]) {
+        let mut rooms = self.lock();
+        let mut loaded_now: Vec<&RoomName> = Vec::new();
+        for message in messages {
+            if loaded_now.contains(&&message.room) {
+                continue;
+            }
+            let Some(state) = rooms.get_mut(&message.room) else {
+                loaded_now.push(&message.room);
+                // Nobody has used the room since start: load it as stored
+                // (the message included), nobody is there to receive it.
+                match self.load(conn, &message.room) {
+                    Ok(state) => {
+                        rooms.insert(message.room.clone(), state);
+                    }
+                    Err(e) => {
+                        tracing::error!(cause = %e, room = %message.room, "loading room failed")
+                    }
+                }
+                continue;
+            };
+            let event = Arc::new(SharedEvent::message(
+                message,
+                message.room == self.default_room,
+            ));
+            state.recent.push_back(event.clone());
+            if state.recent.len() > self.cache_size {
+                state.recent.pop_front();
+                state.complete = false;
+            }
+            state.last_id = Some(message.id);
+            // No receivers is fine: nobody is listening.
+            let _ = state.tx.send(event);
+        }
+    }
+}
+
+/// How a room's replay will be served, decided under the lock.
+enum Plan {
+    /// From the cache.
+    Ready {
+        events: Vec<Arc<SharedEvent>>,
+        resumed: bool,
+        from: Option<MessageId>,
+    },
+    /// The id is older than the cache: look it up in SQLite. `fresh` is the
+    /// replay to use if it cannot be placed.
+    CheckStore {
+        from: MessageId,
+        fresh: Vec<Arc<SharedEvent>>,
+    },
+}
+
+impl RoomState {
+    fn newest(&self, n: usize) -> Vec<Arc<SharedEvent>> {
+        let skip = self.recent.len().saturating_sub(n);
+        self.recent.iter().skip(skip).cloned().collect()
+    }
+
+    fn plan(&self, resume_from: Option<MessageId>, replay: usize) -> Plan {
+        let fresh = self.newest(replay);
+        let Some(from) = resume_from else {
+            return Plan::Ready {
+                events: fresh,
+                resumed: false,
+                from: None,
+            };
+        };
+        if Some(from) == self.last_id {
+            return Plan::Ready {
+                events: Vec::new(),
+                resumed: true,
+                from: Some(from),
+            };
+        }
+        if from == MessageId::ZERO && self.complete {
+            return Plan::Ready {
+                events: self.recent.iter().cloned().collect(),
+                resumed: true,
+                from: Some(from),
+            };
+        }
+        if let Some(pos) = self
+            .recent
+            .iter()
+            .position(|e| e.message_id() == Some(from))
+        {
+            return Plan::Ready {
+                events: self.recent.iter().skip(pos + 1).cloned().collect(),
+                resumed: true,
+                from: Some(from),
+            };
+        }
+        let oldest_cached = self.recent.front().and_then(|e| e.message_id());
+        match oldest_cached {
+            // Inside the cached range (or newer than anything stored) but not
+            // a message of this room: it cannot be placed.
+            Some(oldest) if from > oldest => Plan::Ready {
+                events: fresh,
+                resumed: false,
+                from: None,
+            },
+            _ if self.complete => Plan::Ready {
+                events: fresh,
+                resumed: false,
+                from: None,
+            },
+            _ => Plan::CheckStore { from, fresh },
+        }
+    }
+}
+
+/// Keeps a subscriber's nick online in its rooms until dropped.
+struct PresenceGuard {
+    hub: Arc<RoomHub>,
+    nick: Option<Nick>,
+    rooms: Vec<RoomName>,
+}
+
+impl Drop for PresenceGuard {
+    fn drop(&mut self) {
+        let Some(nick) = &self.nick else { return };
+        let mut rooms = self.hub.lock();
+        for room in &self.rooms {
+            let Some(state) = rooms.get_mut(room) else {
+                continue;
+            };
+            if let Some(count) = state.presence.get_mut(nick.as_str()) {
+                *count -= 1;
+                if *count == 0 {
+                    state.presence.remove(nick.as_str());
+                    let _ = state.tx.send(Arc::new(SharedEvent::presence_change(
+                        room,
+                        nick.as_str(),
+                        false,
+                    )));
+                }
+            }
+        }
+    }
+}
+
+impl EmbeddedBroker {
+    /// Opens the history store in `config.data_dir` and starts the writer.
+    pub fn open(config: &Config) -> anyhow::Result<Self> {
+        let hub = Arc::new(RoomHub {
+            rooms: Mutex::new(HashMap::new()),
+            queue: config.subscriber_queue.max(1),
+            cache_size: MAX_CACHE.min(config.retention_per_room).max(1),
+            default_room: RoomName::default_room(),
+        });
+        let hook_hub = hub.clone();
+        let store = Store::open(
+            &config.data_dir,
+            config.sync,
+            config.retention_per_room,
+            Box::new(move |conn, messages| hook_hub.publish(conn, messages)),
+        )?;
+        Ok(Self { hub, store })
+    }
+
+    /// The store, for maintenance tasks.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Makes sure the room's state is in the map (loading it on the writer
+    /// thread, which also records that the room exists).
+    async fn ensure_loaded(&self, room: &RoomName) -> Result<(), BrokerError> {
+        if self.hub.lock().contains_key(room) {
+            return Ok(());
+        }
+        let hub = self.hub.clone();
+        let room = room.clone();
+        self.store
+            .on_writer(move |conn| -> rusqlite::Result<()> {
+                if hub.lock().contains_key(&room) {
+                    return Ok(());
+                }
+                history::ensure_room(conn, &room)?;
+                let state = hub.load(conn, &room)?;
+                hub.lock().insert(room, state);
+                Ok(())
+            })
+            .await?
+            .map_err(|e| BrokerError::Unavailable(format!("loading room: {e}")))
+    }
+
+    /// The replay of a room whose resume id is older than the cache.
+    async fn resolve(
+        &self,
+        room: &RoomName,
+        from: MessageId,
+        fresh: Vec<Arc<SharedEvent>>,
+    ) -> Result<(ReplayStream, bool, Option<MessageId>), BrokerError> {
+        let lookup_room = room.clone();
+        let placed = self
+            .store
+            .read(move |conn| {
+                if from == MessageId::ZERO {
+                    Ok(history::room_meta(conn, &lookup_room)?
+                        .trimmed_upto
+                        .is_none())
+                } else {
+                    history::message_exists(conn, &lookup_room, from)
+                }
+            })
+            .await?;
+        if !placed {
+            return Ok((stream::iter(fresh.into_iter().map(Ok)).boxed(), false, None));
+        }
+        Ok((self.replay_from_store(room.clone(), from), true, Some(from)))
+    }
+
+    /// Every retained message after `from`, read page by page.
+    fn replay_from_store(&self, room: RoomName, from: MessageId) -> ReplayStream {
+        let store = self.store.clone();
+        let legacy = room == self.hub.default_room;
+        stream::try_unfold(Some(from), move |cursor| {
+            let store = store.clone();
+            let room = room.clone();
+            async move {
+                let Some(after) = cursor else {
+                    return Ok(None);
+                };
+                let page = store
+                    .read(move |conn| history::messages_after(conn, &room, after, REPLAY_PAGE))
+                    .await?;
+                if page.is_empty() {
+                    return Ok(None);
+                }
+                let next = (page.len() == REPLAY_PAGE).then(|| page.last().expect("page").id);
+                let events: Vec<Result<Arc<SharedEvent>, BrokerError>> = page
+                    .iter()
+                    .map(|m| Ok(Arc::new(SharedEvent::message(m, legacy))))
+                    .collect();
+                Ok(Some((stream::iter(events), next)))
+            }
+        })
+        .try_flatten()
+        .boxed()
+    }
+}
+
+use futures::TryStreamExt;
+
+#[async_trait]
+impl Broker for EmbeddedBroker {
+    async fn post(&self, post: Post) -> Result<Posted, BrokerError> {
+        match self.store.insert(post).await? {
+            Inserted::Created(message) => Ok(Posted::Created(message)),
+            Inserted::Repeated(message) => Ok(Posted::Repeated(message)),
+            Inserted::Conflict(room) => Err(BrokerError::ClientIdReused { room }),
+        }
+    }
+
+    async fn subscribe(&self, request: SubscribeRequest) -> Result<Subscription, BrokerError> {
+        for RoomRequest { room, .. } in &request.rooms {
+            self.ensure_loaded(room).await?;
+        }
+        let mut guard = PresenceGuard {
+            hub: self.hub.clone(),
+            nick: request.nick.clone(),
+            rooms: Vec::with_capacity(request.rooms.len()),
+        };
+        let mut receivers = Vec::with_capacity(request.rooms.len());
+        let mut plans = Vec::with_capacity(request.rooms.len());
+        {
+            let mut rooms = self.hub.lock();
+            for RoomRequest { room, resume_from } in &request.rooms {
+                let state = rooms
+                    .get_mut(room)
+                    .ok_or_else(|| BrokerError::Internal(format!("room {room} not loaded")))?;
+                if let Some(nick) = &request.nick {
+                    let count = state.presence.entry(nick.to_string()).or_insert(0);
+                    *count += 1;
+                    if *count == 1 {
+                        let _ = state.tx.send(Arc::new(SharedEvent::presence_change(
+                            room,
+                            nick.as_str(),
+                            true,
+                        )));
+                    }
+                }
+                guard.rooms.push(room.clone());
+                // Subscribed after our own join went out: presence already
+                // lists us, so the join would be news to nobody here.
+                receivers.push(state.tx.subscribe());
+                let mut online: Vec<String> = state.presence.keys().cloned().collect();
+                online.sort();
+                plans.push((
+                    room.clone(),
+                    state.plan(*resume_from, request.replay),
+                    state.last_id,
+                    online,
+                ));
+            }
+        }
+
+        let mut starts = Vec::with_capacity(plans.len());
+        for (room, plan, head, online) in plans {
+            let (replay, resumed, resumed_from) = match plan {
+                Plan::Ready {
+                    events,
+                    resumed,
+                    from,
+                } => (
+                    stream::iter(events.into_iter().map(Ok)).boxed(),
+                    resumed,
+                    from,
+                ),
+                Plan::CheckStore { from, fresh } => self.resolve(&room, from, fresh).await?,
+            };
+            starts.push(RoomStart {
+                room,
+                replay,
+                resumed,
+                resumed_from,
+                head,
+                online,
+            });
+        }
+
+        let live = stream::select_all(receivers.into_iter().map(|rx| {
+            BroadcastStream::new(rx)
+                .map(|item| match item {
+                    Ok(event) => Live::Event(event),
+                    Err(BroadcastStreamRecvError::Lagged(_)) => Live::Lagged,
+                })
+                .boxed()
+        }))
+        .boxed();
+        Ok(Subscription {
+            rooms: starts,
+            live,
+            presence: Box::new(guard),
+        })
+    }
+
+    async fn history(
+        &self,
+        room: &RoomName,
+        before: Option<MessageId>,
+        limit: usize,
+    ) -> Result<Vec<Message>, BrokerError> {
+        if before.is_some_and(|id| !history::storable(id)) {
+            return Ok(Vec::new());
+        }
+        let room = room.clone();
+        self.store
+            .read(move |conn| history::messages_before(conn, &room, before, limit))
+            .await
+    }
+
+    async fn rooms(&self) -> Result<Vec<RoomSummary>, BrokerError> {
+        let mut stored = self.store.read(history::all_rooms).await?;
+        stored.entry(self.hub.default_room.clone()).or_insert(None);
+        let rooms = self.hub.lock();
+        let mut summaries: Vec<RoomSummary> = stored
+            .into_iter()
+            .map(|(room, stored_last)| {
+                let state = rooms.get(&room);
+                RoomSummary {
+                    online: state.map_or(0, |s| s.presence.len()),
+                    last_id: state.and_then(|s| s.last_id).or(stored_last),
+                    room,
+                }
+            })
+            .collect();
+        summaries.sort_by(|a, b| a.room.cmp(&b.room));
+        Ok(summaries)
+    }
+
+    async fn health(&self) -> Result<(), BrokerError> {
+        self.store
+            .read(|conn| conn.query_row("SELECT 1", [], |_| Ok(())))
+            .await?;
+        self.store.on_writer(|_| ()).await
+    }
+}

@@ -1,0 +1,143 @@
+//! The broker: stores messages, fans them out to live subscribers, serves
+//! history and presence. One trait, one implementation per backend.
+//!
+//! - [`embedded`]: in-process fan-out with history in SQLite (the default).
+//!
+//! Everything a cluster must agree on lives behind this trait: message ids
+//! (one id per message on every node), idempotency keys (keyed by session and
+//! `client_id`), presence. HTTP handlers only see [`Broker`].
+//!
+//! Fan-out shares [`SharedEvent`]s: each event's SSE frame is encoded once
+//! and the same bytes go to every subscriber.
+
+pub mod embedded;
+mod event;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use futures::stream::BoxStream;
+use hearth_proto::{ClientId, Message, MessageId, MessageText, Nick, RoomName, RoomSummary};
+
+pub use event::{SharedEvent, SharedKind};
+
+/// Why the broker could not do what was asked.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum BrokerError {
+    /// The store cannot be reached or written right now; retrying may work.
+    #[error("broker unavailable: {0}")]
+    Unavailable(String),
+    /// The session already used this `client_id` for a message in another
+    /// room.
+    #[error("client_id already used in room {room}")]
+    ClientIdReused { room: RoomName },
+    /// A bug or an unexpected state.
+    #[error("broker failure: {0}")]
+    Internal(String),
+}
+
+/// A message to store and fan out.
+#[derive(Debug, Clone)]
+pub struct Post {
+    pub room: RoomName,
+    pub nick: Nick,
+    pub text: MessageText,
+    /// The session id from the poster's token (idempotency is per session).
+    pub session: String,
+    pub client_id: Option<ClientId>,
+}
+
+/// What storing a post did.
+#[derive(Debug, Clone)]
+pub enum Posted {
+    /// Stored now (and already handed to the room's subscribers): `201`.
+    Created(Message),
+    /// A repeat of an earlier post of the same session and `client_id`:
+    /// nothing was stored or sent again: `200` with the original.
+    Repeated(Message),
+}
+
+/// Where a stream starts in one room.
+#[derive(Debug, Clone)]
+pub struct RoomRequest {
+    pub room: RoomName,
+    /// The last id the client saw; `None` for a fresh start.
+    pub resume_from: Option<MessageId>,
+}
+
+/// A request to follow one or more rooms.
+#[derive(Debug, Clone)]
+pub struct SubscribeRequest {
+    pub rooms: Vec<RoomRequest>,
+    /// How many of the newest messages a fresh start replays.
+    pub replay: usize,
+    /// Counted as online in every room while the subscription lives; `None`
+    /// for an anonymous reader.
+    pub nick: Option<Nick>,
+}
+
+/// Stored messages to send before the live ones.
+pub type ReplayStream = BoxStream<'static, Result<Arc<SharedEvent>, BrokerError>>;
+
+/// One item of a live subscription.
+#[derive(Debug, Clone)]
+pub enum Live {
+    Event(Arc<SharedEvent>),
+    /// The subscriber fell too far behind; the stream must end (the client
+    /// resumes with `Last-Event-ID`).
+    Lagged,
+}
+
+/// Live events of every room of a subscription, in each room's order.
+pub type LiveStream = BoxStream<'static, Live>;
+
+/// How one room of a subscription starts.
+pub struct RoomStart {
+    pub room: RoomName,
+    /// Messages to replay, oldest first.
+    pub replay: ReplayStream,
+    /// True when the requested id was found and nothing after it is missing.
+    pub resumed: bool,
+    /// The id the replay continues from, when `resumed`.
+    pub resumed_from: Option<MessageId>,
+    /// The room's newest message id when the subscription started: where a
+    /// fresh start stands even when it replays fewer messages than exist.
+    pub head: Option<MessageId>,
+    /// Distinct nicks online in the room, the subscriber included.
+    pub online: Vec<String>,
+}
+
+/// A live subscription. Dropping it ends the subscriber's presence.
+pub struct Subscription {
+    pub rooms: Vec<RoomStart>,
+    /// Live events. Messages may repeat ones already replayed (ids at or
+    /// below the last replayed one): the reader skips those.
+    pub live: LiveStream,
+    /// Keeps the subscriber counted as online until dropped.
+    pub presence: Box<dyn Send + Sync>,
+}
+
+/// The storage and fan-out backend of a server.
+#[async_trait]
+pub trait Broker: Send + Sync + 'static {
+    /// Stores a message (durably, before answering) and fans it out.
+    async fn post(&self, post: Post) -> Result<Posted, BrokerError>;
+
+    /// Follows rooms from where the client left off; joins the subscriber's
+    /// nick to each room's presence.
+    async fn subscribe(&self, request: SubscribeRequest) -> Result<Subscription, BrokerError>;
+
+    /// Up to `limit` messages before `before` (or the newest), oldest first.
+    async fn history(
+        &self,
+        room: &RoomName,
+        before: Option<MessageId>,
+        limit: usize,
+    ) -> Result<Vec<Message>, BrokerError>;
+
+    /// Every room that exists, with online counts and last ids.
+    async fn rooms(&self) -> Result<Vec<RoomSummary>, BrokerError>;
+
+    /// `Ok` when the broker can accept and deliver messages.
+    async fn health(&self) -> Result<(), BrokerError>;
+}

@@ -1,0 +1,106 @@
+//! Everything a server operator can tune, with the defaults `hearth serve`
+//! documents. The binary fills a [`Config`] from flags and environment
+//! variables; tests and the desktop app build one in code.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// How hard SQLite works to keep an acknowledged message across a crash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SyncMode {
+    /// fsync the WAL on every commit: a `201` survives a power cut.
+    Full,
+    /// fsync at checkpoints only: a `201` survives a crash or `kill -9` of the
+    /// server, but the last commits may be lost if the machine loses power.
+    Normal,
+}
+
+/// A token-bucket limit: `per_second` sustained, `burst` at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    pub per_second: u32,
+    pub burst: u32,
+}
+
+/// Where the server's password comes from.
+#[derive(Debug, Clone)]
+pub enum PasswordSetting {
+    /// A plain password, hashed with argon2 at start-up and then forgotten.
+    Plain(String),
+    /// An argon2 PHC hash (`$argon2id$...`), so no plain password is in the
+    /// process arguments or environment.
+    Hash(String),
+}
+
+/// The server's configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Holds `hearth.db` (history), `secret.key` (token signing, 0600).
+    pub data_dir: PathBuf,
+    /// The name `/api/info` reports.
+    pub name: String,
+    /// `None`: anyone who can reach the server may get a session.
+    pub password: Option<PasswordSetting>,
+    /// How many messages each room keeps.
+    pub retention_per_room: usize,
+    /// The largest request body accepted (`413` above).
+    pub max_body_bytes: usize,
+    /// Post rate per session.
+    pub session_post_rate: RateLimit,
+    /// Post rate per client address (at least ten times the session rate, so
+    /// an office behind one NAT is not throttled as one person).
+    pub address_post_rate: RateLimit,
+    /// Session creation attempts per client address.
+    pub address_session_rate: RateLimit,
+    /// Open connections above this get `503`.
+    pub max_connections: usize,
+    /// A client must send its request headers within this time.
+    pub header_read_timeout: Duration,
+    /// A connection whose socket stays full this long is closed (slow
+    /// subscribers; the protocol allows at most 10 s).
+    pub write_stall_timeout: Duration,
+    /// A stream that sent nothing for this long gets a `: ping` comment.
+    pub ping_interval: Duration,
+    /// Events a subscriber may fall behind a room before it is disconnected
+    /// (it resumes with `Last-Event-ID`).
+    pub subscriber_queue: usize,
+    /// How long a session token is valid.
+    pub token_ttl: Duration,
+    /// SQLite durability.
+    pub sync: SyncMode,
+    /// How long shutdown waits for connections to finish.
+    pub shutdown_grace: Duration,
+}
+
+impl Config {
+    /// The documented defaults, storing data in `data_dir`.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            name: "Hearth".to_owned(),
+            password: None,
+            retention_per_room: 10_000,
+            max_body_bytes: 64 * 1024,
+            session_post_rate: RateLimit {
+                per_second: 5,
+                burst: 20,
+            },
+            address_post_rate: RateLimit {
+                per_second: 50,
+                burst: 200,
+            },
+            address_session_rate: RateLimit {
+                per_second: 2,
+                burst: 30,
+            },
+            max_connections: 20_000,
+            header_read_timeout: Duration::from_secs(10),
+            write_stall_timeout: Duration::from_secs(10),
+            ping_interval: Duration::from_secs(15),
+            subscriber_queue: 1024,
+            token_ttl: Duration::from_secs(30 * 24 * 3600),
+            sync: SyncMode::Full,
+            shutdown_grace: Duration::from_secs(5),
+        }
+    }
+}

@@ -1,0 +1,144 @@
+//! `ApiError`: every way an HTTP request can fail, and its answer.
+//!
+//! Bad input keeps its own message and gets a 4xx; faults of the broker or the
+//! database become `500`/`503` with a generic message, and their cause is
+//! logged here, once. Every answer's body is `{"error": "..."}`.
+
+use axum::extract::rejection::{FormRejection, JsonRejection, QueryRejection};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use hearth_proto::{ErrorBody, ValidationError};
+
+use crate::broker::BrokerError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("request body is too large")]
+    PayloadTooLarge,
+    #[error("expected Content-Type: application/json")]
+    UnsupportedMediaType,
+    #[error("too many requests: retry in {retry_after_secs} s")]
+    TooManyRequests { retry_after_secs: u64 },
+    #[error("{message}")]
+    Unavailable {
+        message: String,
+        retry_after_secs: u64,
+    },
+    #[error("something went wrong")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn unauthorized(message: &str) -> Self {
+        ApiError::Unauthorized(message.to_owned())
+    }
+
+    pub fn invalid_room() -> Self {
+        ApiError::NotFound(ValidationError::RoomName.to_string())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let retry_after = match &self {
+            ApiError::TooManyRequests { retry_after_secs }
+            | ApiError::Unavailable {
+                retry_after_secs, ..
+            } => Some(*retry_after_secs),
+            _ => None,
+        };
+        if let ApiError::Internal(cause) = &self {
+            tracing::error!(%cause, "request failed");
+        }
+        let body = ErrorBody {
+            error: self.to_string(),
+        };
+        let mut response = (status, axum::Json(body)).into_response();
+        if let Some(secs) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
+    }
+}
+
+impl From<ValidationError> for ApiError {
+    fn from(err: ValidationError) -> Self {
+        ApiError::BadRequest(err.to_string())
+    }
+}
+
+impl From<BrokerError> for ApiError {
+    fn from(err: BrokerError) -> Self {
+        match err {
+            BrokerError::Unavailable(cause) => {
+                tracing::warn!(%cause, "broker unavailable");
+                ApiError::Unavailable {
+                    message: "the server cannot store messages right now; retry shortly".into(),
+                    retry_after_secs: 1,
+                }
+            }
+            BrokerError::ClientIdReused { room } => ApiError::Conflict(format!(
+                "this client_id was already used for a message in room {room}"
+            )),
+            BrokerError::Internal(cause) => ApiError::Internal(cause),
+        }
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        match rejection {
+            JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType,
+            JsonRejection::JsonDataError(e) => ApiError::BadRequest(e.body_text()),
+            JsonRejection::JsonSyntaxError(e) => ApiError::BadRequest(e.body_text()),
+            other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
+            other => ApiError::BadRequest(other.body_text()),
+        }
+    }
+}
+
+impl From<FormRejection> for ApiError {
+    fn from(rejection: FormRejection) -> Self {
+        match rejection.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::BadRequest(
+                "expected Content-Type: application/x-www-form-urlencoded".into(),
+            ),
+            _ => ApiError::BadRequest(rejection.body_text()),
+        }
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        ApiError::BadRequest(rejection.body_text())
+    }
+}

@@ -1,0 +1,579 @@
+//! History in SQLite: the embedded backend's durable store.
+//!
+//! One writer thread owns the only writing connection. It takes posts from a
+//! channel, commits every post that is waiting in one transaction (group
+//! commit: one fsync for many posts under load), then runs the commit hook
+//! (the broker's fan-out) and only then answers, so a `201` always means
+//! "stored, and handed to the room". Ids are assigned by the writer, so they
+//! increase in commit order. Reads run on a small pool of read-only
+//! connections (WAL lets them run beside the writer).
+//!
+//! Ids are stored packed in the rowid: `ms << 20 | seq`.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use hearth_proto::{ClientId, Message, MessageId, RoomName};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::broker::{BrokerError, Post};
+use crate::config::SyncMode;
+
+const DB_FILE: &str = "hearth.db";
+const SEQ_BITS: u32 = 20;
+const SEQ_MAX: u64 = (1 << SEQ_BITS) - 1;
+/// Posts committed in one transaction at most.
+const MAX_BATCH: usize = 256;
+/// Idempotency keys are kept at least this long (the protocol asks 24 h).
+pub const IDEMPOTENCY_TTL: Duration = Duration::from_secs(48 * 3600);
+
+/// Packs an id into a SQLite rowid.
+pub fn pack(id: MessageId) -> i64 {
+    ((id.ms << SEQ_BITS) | id.seq.min(SEQ_MAX)) as i64
+}
+
+/// The id a rowid stands for.
+pub fn unpack(rowid: i64) -> MessageId {
+    let raw = rowid as u64;
+    MessageId::new(raw >> SEQ_BITS, raw & SEQ_MAX)
+}
+
+/// Whether an id can be stored here (sequence within the packed range).
+pub fn storable(id: MessageId) -> bool {
+    id.seq <= SEQ_MAX && id.ms < (1 << (63 - SEQ_BITS))
+}
+
+fn ts_of(id: MessageId) -> String {
+    DateTime::<Utc>::from_timestamp_millis(id.ms as i64)
+        .unwrap_or_default()
+        .to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+fn store_err(e: impl std::fmt::Display) -> BrokerError {
+    BrokerError::Unavailable(format!("history store: {e}"))
+}
+
+/// What inserting a post did.
+#[derive(Debug, Clone)]
+pub enum Inserted {
+    Created(Message),
+    Repeated(Message),
+    /// The `client_id` was used by this session in another room.
+    Conflict(RoomName),
+}
+
+/// Runs after every commit, on the writer thread, with the messages the
+/// transaction stored, in id order.
+pub type CommitHook = Box<dyn FnMut(&Connection, &[Message]) + Send>;
+
+type WriterJob = Box<dyn FnOnce(&Connection) + Send>;
+
+enum WriteOp {
+    Insert(Post, oneshot::Sender<Result<Inserted, BrokerError>>),
+    Run(WriterJob),
+}
+
+/// The store's handle; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    writer: mpsc::Sender<WriteOp>,
+    readers: Arc<ReadPool>,
+}
+
+impl Store {
+    /// Opens (creating) `data_dir/hearth.db` and starts the writer thread.
+    pub fn open(
+        data_dir: &Path,
+        sync: SyncMode,
+        retention: usize,
+        on_commit: CommitHook,
+    ) -> anyhow::Result<Store> {
+        std::fs::create_dir_all(data_dir)?;
+        let path = data_dir.join(DB_FILE);
+        let conn = Connection::open(&path)?;
+        conn.busy_timeout(Duration::from_secs(5))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(
+            None,
+            "synchronous",
+            match sync {
+                SyncMode::Full => "FULL",
+                SyncMode::Normal => "NORMAL",
+            },
+        )?;
+        migrate(&conn)?;
+        let last = conn
+            .query_row("SELECT MAX(id) FROM messages", [], |r| {
+                r.get::<_, Option<i64>>(0)
+            })?
+            .map(unpack)
+            .unwrap_or(MessageId::ZERO);
+
+        let (tx, rx) = mpsc::channel(4096);
+        let writer = Writer {
+            conn,
+            ids: IdGenerator { last },
+            retention: retention.max(1),
+            on_commit,
+        };
+        std::thread::Builder::new()
+            .name("hearth-history-writer".into())
+            .spawn(move || writer.run(rx))?;
+        Ok(Store {
+            writer: tx,
+            readers: Arc::new(ReadPool {
+                path: path.clone(),
+                idle: Mutex::new(Vec::new()),
+            }),
+        })
+    }
+
+    /// Stores a post (idempotently, by session and `client_id`).
+    pub async fn insert(&self, post: Post) -> Result<Inserted, BrokerError> {
+        let (reply, answer) = oneshot::channel();
+        self.writer
+            .send(WriteOp::Insert(post, reply))
+            .await
+            .map_err(|_| BrokerError::Internal("history writer stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| BrokerError::Internal("history writer dropped a post".into()))?
+    }
+
+    /// Runs `job` on the writer thread, in order with commits and their hook.
+    pub async fn on_writer<R: Send + 'static>(
+        &self,
+        job: impl FnOnce(&Connection) -> R + Send + 'static,
+    ) -> Result<R, BrokerError> {
+        let (reply, answer) = oneshot::channel();
+        let job: WriterJob = Box::new(move |conn| {
+            let _ = reply.send(job(conn));
+        });
+        self.writer
+            .send(WriteOp::Run(job))
+            .await
+            .map_err(|_| BrokerError::Internal("history writer stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| BrokerError::Internal("history writer stopped".into()))
+    }
+
+    /// Runs a read on a pooled read-only connection, off the async runtime.
+    pub async fn read<R: Send + 'static>(
+        &self,
+        job: impl FnOnce(&Connection) -> rusqlite::Result<R> + Send + 'static,
+    ) -> Result<R, BrokerError> {
+        let pool = self.readers.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = pool.take()?;
+            let result = job(&conn);
+            pool.give_back(conn);
+            result.map_err(store_err)
+        })
+        .await
+        .map_err(|e| BrokerError::Internal(format!("history read panicked: {e}")))?
+    }
+
+    /// Deletes idempotency keys older than [`IDEMPOTENCY_TTL`].
+    pub async fn prune_idempotency(&self) -> Result<usize, BrokerError> {
+        let cutoff = now_ms().saturating_sub(IDEMPOTENCY_TTL.as_millis() as u64) as i64;
+        self.on_writer(move |conn| {
+            conn.execute(
+                "DELETE FROM idempotency WHERE created_ms < ?1",
+                params![cutoff],
+            )
+        })
+        .await?
+        .map_err(store_err)
+    }
+}
+
+struct ReadPool {
+    path: std::path::PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl ReadPool {
+    fn take(&self) -> Result<Connection, BrokerError> {
+        if let Some(conn) = self.idle.lock().expect("pool lock").pop() {
+            return Ok(conn);
+        }
+        let conn = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(store_err)?;
+        conn.busy_timeout(Duration::from_secs(5))
+            .map_err(store_err)?;
+        Ok(conn)
+    }
+
+    fn give_back(&self, conn: Connection) {
+        let mut idle = self.idle.lock().expect("pool lock");
+        if idle.len() < 8 {
+            idle.push(conn);
+        }
+    }
+}
+
+fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if version < 1 {
+        conn.execute_batch(
+            "BEGIN;
+             CREATE TABLE IF NOT EXISTS rooms (
+                 name TEXT PRIMARY KEY,
+                 created_ms INTEGER NOT NULL,
+                 count INTEGER NOT NULL DEFAULT 0,
+                 last_id INTEGER,
+                 trimmed_upto INTEGER
+             );
+             CREATE TABLE IF NOT EXISTS messages (
+                 id INTEGER PRIMARY KEY,
+                 room TEXT NOT NULL,
+                 nick TEXT NOT NULL,
+                 text TEXT NOT NULL,
+                 ts TEXT NOT NULL,
+                 client_id TEXT
+             );
+             CREATE INDEX IF NOT EXISTS messages_by_room ON messages(room, id);
+             CREATE TABLE IF NOT EXISTS idempotency (
+                 session TEXT NOT NULL,
+                 client_id TEXT NOT NULL,
+                 message TEXT NOT NULL,
+                 created_ms INTEGER NOT NULL,
+                 PRIMARY KEY (session, client_id)
+             ) WITHOUT ROWID;
+             CREATE INDEX IF NOT EXISTS idempotency_by_age ON idempotency(created_ms);
+             PRAGMA user_version = 1;
+             COMMIT;",
+        )?;
+    }
+    Ok(())
+}
+
+/// Assigns ids: `ms` is the clock (never going back), `seq` orders ids within
+/// one millisecond.
+struct IdGenerator {
+    last: MessageId,
+}
+
+impl IdGenerator {
+    fn next(&mut self) -> MessageId {
+        let now = now_ms();
+        let next = if now > self.last.ms {
+            MessageId::new(now, 0)
+        } else if self.last.seq < SEQ_MAX {
+            MessageId::new(self.last.ms, self.last.seq + 1)
+        } else {
+            MessageId::new(self.last.ms + 1, 0)
+        };
+        self.last = next;
+        next
+    }
+}
+
+struct Writer {
+    conn: Connection,
+    ids: IdGenerator,
+    retention: usize,
+    on_commit: CommitHook,
+}
+
+type Reply = oneshot::Sender<Result<Inserted, BrokerError>>;
+
+impl Writer {
+    fn run(mut self, mut rx: mpsc::Receiver<WriteOp>) {
+        let mut posts: Vec<(Post, Reply)> = Vec::new();
+        while let Some(first) = rx.blocking_recv() {
+            let mut next = Some(first);
+            let mut taken = 0;
+            while let Some(op) = next.take() {
+                taken += 1;
+                match op {
+                    WriteOp::Insert(post, reply) => posts.push((post, reply)),
+                    WriteOp::Run(job) => {
+                        self.commit_posts(&mut posts);
+                        job(&self.conn);
+                    }
+                }
+                if taken < MAX_BATCH {
+                    next = rx.try_recv().ok();
+                }
+            }
+            self.commit_posts(&mut posts);
+        }
+        tracing::debug!("history writer stopped");
+    }
+
+    /// Stores every waiting post in one transaction, runs the hook, answers.
+    fn commit_posts(&mut self, posts: &mut Vec<(Post, Reply)>) {
+        if posts.is_empty() {
+            return;
+        }
+        let batch = std::mem::take(posts);
+        let id_before = self.ids.last;
+        let outcome = (|| -> rusqlite::Result<Vec<Inserted>> {
+            let tx = self.conn.transaction()?;
+            let mut results = Vec::with_capacity(batch.len());
+            for (post, _) in &batch {
+                results.push(insert_one(&tx, &mut self.ids, self.retention, post)?);
+            }
+            tx.commit()?;
+            Ok(results)
+        })();
+        match outcome {
+            Ok(results) => {
+                let created: Vec<Message> = results
+                    .iter()
+                    .filter_map(|r| match r {
+                        Inserted::Created(m) => Some(m.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                if !created.is_empty() {
+                    (self.on_commit)(&self.conn, &created);
+                }
+                for ((_, reply), result) in batch.into_iter().zip(results) {
+                    let _ = reply.send(Ok(result));
+                }
+            }
+            Err(e) => {
+                tracing::error!(cause = %e, "storing messages failed");
+                self.ids.last = id_before.max(self.ids.last);
+                for (_, reply) in batch {
+                    let _ = reply.send(Err(store_err(&e)));
+                }
+            }
+        }
+    }
+}
+
+fn insert_one(
+    tx: &rusqlite::Transaction<'_>,
+    ids: &mut IdGenerator,
+    retention: usize,
+    post: &Post,
+) -> rusqlite::Result<Inserted> {
+    if let Some(client_id) = &post.client_id {
+        let earlier: Option<String> = tx
+            .query_row(
+                "SELECT message FROM idempotency WHERE session = ?1 AND client_id = ?2",
+                params![post.session, client_id.as_str()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(json) = earlier {
+            let message: Message = serde_json::from_str(&json)
+                .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+            return Ok(if message.room == post.room {
+                Inserted::Repeated(message)
+            } else {
+                Inserted::Conflict(message.room)
+            });
+        }
+    }
+    let id = ids.next();
+    let message = Message {
+        id,
+        room: post.room.clone(),
+        nick: post.nick.to_string(),
+        text: post.text.to_string(),
+        ts: ts_of(id),
+        client_id: post.client_id.as_ref().map(ClientId::to_string),
+    };
+    tx.execute(
+        "INSERT INTO messages (id, room, nick, text, ts, client_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            pack(id),
+            message.room.as_str(),
+            message.nick,
+            message.text,
+            message.ts,
+            message.client_id
+        ],
+    )?;
+    if let Some(client_id) = &post.client_id {
+        let json = serde_json::to_string(&message).expect("messages serialize");
+        tx.execute(
+            "INSERT INTO idempotency (session, client_id, message, created_ms) VALUES (?1, ?2, ?3, ?4)",
+            params![post.session, client_id.as_str(), json, id.ms as i64],
+        )?;
+    }
+    let count: i64 = tx.query_row(
+        "INSERT INTO rooms (name, created_ms, count, last_id) VALUES (?1, ?2, 1, ?3)
+         ON CONFLICT(name) DO UPDATE SET count = count + 1, last_id = excluded.last_id
+         RETURNING count",
+        params![message.room.as_str(), id.ms as i64, pack(id)],
+        |r| r.get(0),
+    )?;
+    let excess = count - retention as i64;
+    if excess > 0 {
+        let trimmed: Option<i64> = tx.query_row(
+            "SELECT MAX(id) FROM (SELECT id FROM messages WHERE room = ?1 ORDER BY id LIMIT ?2)",
+            params![message.room.as_str(), excess],
+            |r| r.get(0),
+        )?;
+        if let Some(upto) = trimmed {
+            let deleted = tx.execute(
+                "DELETE FROM messages WHERE room = ?1 AND id <= ?2",
+                params![message.room.as_str(), upto],
+            )?;
+            tx.execute(
+                "UPDATE rooms SET count = count - ?2, trimmed_upto = MAX(COALESCE(trimmed_upto, 0), ?3) WHERE name = ?1",
+                params![message.room.as_str(), deleted as i64, upto],
+            )?;
+        }
+    }
+    Ok(Inserted::Created(message))
+}
+
+/// What the store knows of a room.
+#[derive(Debug, Clone, Default)]
+pub struct RoomMeta {
+    pub count: usize,
+    pub last_id: Option<MessageId>,
+    /// The newest id retention deleted, if any was.
+    pub trimmed_upto: Option<MessageId>,
+}
+
+fn message_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Message> {
+    let room: String = row.get(1)?;
+    Ok(Message {
+        id: unpack(row.get(0)?),
+        room: RoomName::parse(&room).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Text, Box::new(e))
+        })?,
+        nick: row.get(2)?,
+        text: row.get(3)?,
+        ts: row.get(4)?,
+        client_id: row.get(5)?,
+    })
+}
+
+const COLUMNS: &str = "id, room, nick, text, ts, client_id";
+
+/// The newest `limit` messages of a room before `before` (or the newest
+/// overall), oldest first.
+pub fn messages_before(
+    conn: &Connection,
+    room: &RoomName,
+    before: Option<MessageId>,
+    limit: usize,
+) -> rusqlite::Result<Vec<Message>> {
+    let before = before.map(pack).unwrap_or(i64::MAX);
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM messages WHERE room = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3"
+    ))?;
+    let mut rows = stmt
+        .query_map(
+            params![room.as_str(), before, limit as i64],
+            message_from_row,
+        )?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    rows.reverse();
+    Ok(rows)
+}
+
+/// Up to `limit` messages of a room after `after`, oldest first.
+pub fn messages_after(
+    conn: &Connection,
+    room: &RoomName,
+    after: MessageId,
+    limit: usize,
+) -> rusqlite::Result<Vec<Message>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM messages WHERE room = ?1 AND id > ?2 ORDER BY id LIMIT ?3"
+    ))?;
+    stmt.query_map(
+        params![room.as_str(), pack(after), limit as i64],
+        message_from_row,
+    )?
+    .collect()
+}
+
+/// Whether a room holds a message with this id.
+pub fn message_exists(conn: &Connection, room: &RoomName, id: MessageId) -> rusqlite::Result<bool> {
+    if !storable(id) {
+        return Ok(false);
+    }
+    conn.prepare_cached("SELECT 1 FROM messages WHERE room = ?1 AND id = ?2")?
+        .exists(params![room.as_str(), pack(id)])
+}
+
+/// A room's counters, default (empty) when the store has never seen it.
+pub fn room_meta(conn: &Connection, room: &RoomName) -> rusqlite::Result<RoomMeta> {
+    conn.prepare_cached("SELECT count, last_id, trimmed_upto FROM rooms WHERE name = ?1")?
+        .query_row(params![room.as_str()], |r| {
+            Ok(RoomMeta {
+                count: r.get::<_, i64>(0)? as usize,
+                last_id: r.get::<_, Option<i64>>(1)?.map(unpack),
+                trimmed_upto: r.get::<_, Option<i64>>(2)?.map(unpack),
+            })
+        })
+        .optional()
+        .map(Option::unwrap_or_default)
+}
+
+/// Records that a room exists (a subscriber opened it).
+pub fn ensure_room(conn: &Connection, room: &RoomName) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT OR IGNORE INTO rooms (name, created_ms) VALUES (?1, ?2)",
+        params![room.as_str(), now_ms() as i64],
+    )?;
+    Ok(())
+}
+
+/// Every room with its last id.
+pub fn all_rooms(conn: &Connection) -> rusqlite::Result<HashMap<RoomName, Option<MessageId>>> {
+    let mut stmt = conn.prepare_cached("SELECT name, last_id FROM rooms")?;
+    let rows = stmt.query_map([], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, Option<i64>>(1)?))
+    })?;
+    let mut rooms = HashMap::new();
+    for row in rows {
+        let (name, last) = row?;
+        if let Ok(room) = RoomName::parse(&name) {
+            rooms.insert(room, last.map(unpack));
+        }
+    }
+    Ok(rooms)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packing_keeps_order_and_round_trips() {
+        let a = MessageId::new(1_732_500_000_000, 0);
+        let b = MessageId::new(1_732_500_000_000, SEQ_MAX);
+        let c = MessageId::new(1_732_500_000_001, 0);
+        assert!(pack(a) < pack(b) && pack(b) < pack(c));
+        for id in [a, b, c, MessageId::ZERO] {
+            assert_eq!(unpack(pack(id)), id);
+        }
+    }
+
+    #[test]
+    fn ids_increase_even_when_the_clock_does_not() {
+        let mut ids = IdGenerator {
+            last: MessageId::new(u64::MAX >> 30, SEQ_MAX - 1),
+        };
+        let first = ids.next();
+        let second = ids.next();
+        assert!(first < second);
+        assert_eq!(second.seq, 0);
+    }
+}

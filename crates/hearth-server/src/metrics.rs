@@ -1,0 +1,110 @@
+//! Prometheus metrics, served as text on `/metrics`.
+
+use std::sync::atomic::AtomicI64;
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+/// Every metric the server keeps.
+pub struct Metrics {
+    registry: Registry,
+    pub connections_open: Gauge<i64, AtomicI64>,
+    pub connections_refused: Counter,
+    pub connections_stalled: Counter,
+    pub streams_open: Gauge<i64, AtomicI64>,
+    pub messages_in: Counter,
+    pub messages_repeated: Counter,
+    pub deliveries: Counter,
+    pub subscribers_lagged: Counter,
+    pub rate_limited: Counter,
+    pub broker_post_seconds: Histogram,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("hearth");
+        let metrics = Metrics {
+            connections_open: Gauge::default(),
+            connections_refused: Counter::default(),
+            connections_stalled: Counter::default(),
+            streams_open: Gauge::default(),
+            messages_in: Counter::default(),
+            messages_repeated: Counter::default(),
+            deliveries: Counter::default(),
+            subscribers_lagged: Counter::default(),
+            rate_limited: Counter::default(),
+            broker_post_seconds: Histogram::new(exponential_buckets(0.0001, 2.0, 16)),
+            registry: Registry::default(),
+        };
+        registry.register(
+            "connections_open",
+            "Open HTTP connections",
+            metrics.connections_open.clone(),
+        );
+        registry.register(
+            "connections_refused",
+            "Connections answered 503 because the connection cap was reached",
+            metrics.connections_refused.clone(),
+        );
+        registry.register(
+            "connections_stalled",
+            "Connections closed because their socket stayed full (slow readers)",
+            metrics.connections_stalled.clone(),
+        );
+        registry.register(
+            "streams_open",
+            "Open event streams",
+            metrics.streams_open.clone(),
+        );
+        registry.register(
+            "messages_in",
+            "Messages stored",
+            metrics.messages_in.clone(),
+        );
+        registry.register(
+            "messages_repeated",
+            "Posts answered from the idempotency record (client retries)",
+            metrics.messages_repeated.clone(),
+        );
+        registry.register(
+            "messages_out",
+            "Message events written to streams",
+            metrics.deliveries.clone(),
+        );
+        registry.register(
+            "subscribers_dropped",
+            "Streams ended because the subscriber fell too far behind",
+            metrics.subscribers_lagged.clone(),
+        );
+        registry.register(
+            "rate_limited",
+            "Requests answered 429",
+            metrics.rate_limited.clone(),
+        );
+        registry.register(
+            "broker_post_seconds",
+            "Time to store and fan out one post",
+            metrics.broker_post_seconds.clone(),
+        );
+        Metrics {
+            registry,
+            ..metrics
+        }
+    }
+
+    /// The metrics in the OpenMetrics text format.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        encode(&mut out, &self.registry).expect("writing to a String cannot fail");
+        out
+    }
+}

@@ -1,0 +1,245 @@
+//! The accept loop: HTTP/1.1 connections with the limits a long-lived stream
+//! server needs, which `axum::serve` does not expose.
+//!
+//! - **Connection cap**: connections over `max_connections` are answered
+//!   `503` with `Retry-After` and closed.
+//! - **Header read timeout**: a client must send its request head in time
+//!   (slowloris).
+//! - **Write stall timeout** ([`StallGuard`]): a connection whose socket
+//!   stays full (a subscriber that stopped reading) is closed, so it holds
+//!   no more than hyper's bounded write buffer.
+//! - **Graceful shutdown**: on the token, stop accepting, let open requests
+//!   (and streams, which end themselves on the same token) finish, then stop.
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll, ready};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::ConnectInfo;
+use axum::http::{HeaderValue, Request, header};
+use axum::response::{IntoResponse, Response};
+use futures::future::Either;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use pin_project_lite::pin_project;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpListener;
+use tokio::time::Sleep;
+use tokio_util::sync::CancellationToken;
+use tower::ServiceExt;
+
+use crate::error::ApiError;
+use crate::metrics::Metrics;
+
+/// The connection-level limits.
+#[derive(Debug, Clone)]
+pub struct NetLimits {
+    pub max_connections: usize,
+    pub header_read_timeout: Duration,
+    pub write_stall_timeout: Duration,
+    pub shutdown_grace: Duration,
+}
+
+/// Counts a connection as open while alive.
+struct ConnectionSlot {
+    open: Arc<AtomicUsize>,
+    metrics: Arc<Metrics>,
+}
+
+impl ConnectionSlot {
+    /// Takes a slot; returns it and the number of open connections with it.
+    fn take(open: &Arc<AtomicUsize>, metrics: &Arc<Metrics>) -> (Self, usize) {
+        let count = open.fetch_add(1, Ordering::Relaxed) + 1;
+        metrics.connections_open.inc();
+        (
+            Self {
+                open: open.clone(),
+                metrics: metrics.clone(),
+            },
+            count,
+        )
+    }
+}
+
+impl Drop for ConnectionSlot {
+    fn drop(&mut self) {
+        self.open.fetch_sub(1, Ordering::Relaxed);
+        self.metrics.connections_open.dec();
+    }
+}
+
+fn over_capacity() -> Response {
+    let mut response = ApiError::Unavailable {
+        message: "the server has too many open connections; retry shortly".into(),
+        retry_after_secs: 5,
+    }
+    .into_response();
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
+}
+
+/// Serves `router` on `listener` until `shutdown` is cancelled.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    limits: NetLimits,
+    metrics: Arc<Metrics>,
+    shutdown: CancellationToken,
+) {
+    let graceful = GracefulShutdown::new();
+    let open = Arc::new(AtomicUsize::new(0));
+    loop {
+        let (stream, peer) = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(e) => {
+                    // EMFILE and friends: back off instead of spinning.
+                    tracing::warn!(cause = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let (slot, count) = ConnectionSlot::take(&open, &metrics);
+        let refuse = count > limits.max_connections;
+        if refuse {
+            metrics.connections_refused.inc();
+        }
+        let io = TokioIo::new(StallGuard::new(
+            stream,
+            limits.write_stall_timeout,
+            metrics.clone(),
+        ));
+        let router = router.clone();
+        let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
+            if refuse {
+                return Either::Left(std::future::ready(Ok(over_capacity())));
+            }
+            request.extensions_mut().insert(ConnectInfo(peer));
+            Either::Right(router.clone().oneshot(request))
+        });
+        let connection = http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(limits.header_read_timeout)
+            .serve_connection(io, service);
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(cause = %e, %peer, "connection ended with an error");
+            }
+            drop(slot);
+        });
+    }
+    drop(listener);
+    tokio::select! {
+        _ = graceful.shutdown() => tracing::debug!("all connections closed"),
+        _ = tokio::time::sleep(limits.shutdown_grace) => {
+            tracing::warn!("connections still open after the shutdown grace period");
+        }
+    }
+}
+
+pin_project! {
+    /// A socket whose writes fail with `TimedOut` once they have made no
+    /// progress for `timeout`.
+    pub struct StallGuard<S> {
+        #[pin]
+        inner: S,
+        timeout: Duration,
+        stalled: Option<Pin<Box<Sleep>>>,
+        metrics: Arc<Metrics>,
+    }
+}
+
+impl<S> StallGuard<S> {
+    pub fn new(inner: S, timeout: Duration, metrics: Arc<Metrics>) -> Self {
+        Self {
+            inner,
+            timeout,
+            stalled: None,
+            metrics,
+        }
+    }
+}
+
+/// Turns a `Pending` write into an error once it has been pending too long.
+fn watch_stall<T>(
+    result: Poll<io::Result<T>>,
+    stalled: &mut Option<Pin<Box<Sleep>>>,
+    timeout: Duration,
+    metrics: &Metrics,
+    cx: &mut Context<'_>,
+) -> Poll<io::Result<T>> {
+    if result.is_ready() {
+        *stalled = None;
+        return result;
+    }
+    let timer = stalled.get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+    ready!(timer.as_mut().poll(cx));
+    metrics.connections_stalled.inc();
+    Poll::Ready(Err(io::Error::new(
+        io::ErrorKind::TimedOut,
+        "the client stopped reading",
+    )))
+}
+
+impl<S: AsyncRead> AsyncRead for StallGuard<S> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        self.project().inner.poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncWrite> AsyncWrite for StallGuard<S> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.project();
+        let result = this.inner.poll_write(cx, buf);
+        watch_stall(result, this.stalled, *this.timeout, this.metrics, cx)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.project();
+        let result = this.inner.poll_write_vectored(cx, bufs);
+        watch_stall(result, this.stalled, *this.timeout, this.metrics, cx)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.project();
+        let result = this.inner.poll_flush(cx);
+        watch_stall(result, this.stalled, *this.timeout, this.metrics, cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.project().inner.poll_shutdown(cx)
+    }
+}
+
+/// The address a connection came from, for handlers.
+pub type PeerAddr = ConnectInfo<SocketAddr>;

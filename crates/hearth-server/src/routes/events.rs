@@ -1,0 +1,372 @@
+//! The event streams: `GET /api/rooms/{room}/events` (one room) and
+//! `GET /api/events?rooms=a,b` (several rooms on one connection).
+//!
+//! A stream is: `retry`, the replay, one `ready` and one `presence` per room,
+//! then live events until the client goes, the subscriber lags (it resumes),
+//! or the server shuts down. Frames of live events are the broker's shared
+//! bytes; only the `id:` line of a multi-room stream (its cursor) is written
+//! per subscriber. A `: ping` goes out after `ping_interval` of silence.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use futures::{Stream, StreamExt};
+use hearth_proto::{
+    Cursor, DEFAULT_REPLAY, MAX_STREAM_ROOMS, MessageId, Nick, Presence, Ready, RoomName,
+    StreamEvent, sse,
+};
+use serde::Deserialize;
+
+use super::{ApiQuery, room_from_path};
+use crate::auth::Session;
+use crate::broker::{Live, RoomRequest, SharedEvent, SharedKind, SubscribeRequest, Subscription};
+use crate::error::ApiError;
+use crate::metrics::Metrics;
+use crate::state::AppState;
+
+/// How a stream writes its events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamMode {
+    /// One room; event ids are message ids.
+    Room,
+    /// Several rooms; event ids are cursors.
+    Rooms,
+    /// The original chat room's `/stream`: live messages only, as
+    /// `data: [HH:MM:SS] nick: text`.
+    Legacy,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RoomEventsQuery {
+    last_event_id: Option<String>,
+    replay: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct MultiEventsQuery {
+    rooms: Option<String>,
+    last_event_id: Option<String>,
+    replay: Option<String>,
+}
+
+/// `Last-Event-ID` from the header, else from the query.
+fn last_event_id(headers: &HeaderMap, query: Option<String>) -> Option<String> {
+    headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .or(query)
+        .filter(|id| !id.is_empty())
+}
+
+fn parse_replay(raw: Option<String>) -> Result<usize, ApiError> {
+    match raw {
+        None => Ok(DEFAULT_REPLAY),
+        Some(raw) => raw
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n <= DEFAULT_REPLAY)
+            .ok_or_else(|| {
+                ApiError::BadRequest(format!(
+                    "replay must be a whole number from 0 to {DEFAULT_REPLAY}"
+                ))
+            }),
+    }
+}
+
+fn parse_rooms(raw: Option<&str>) -> Result<Vec<RoomName>, ApiError> {
+    let raw =
+        raw.ok_or_else(|| ApiError::BadRequest("name the rooms: ?rooms=general,dev".into()))?;
+    let mut rooms: Vec<RoomName> = Vec::new();
+    for item in raw.split(',') {
+        let room = RoomName::parse(item)
+            .map_err(|e| ApiError::BadRequest(format!("rooms: {item:?}: {e}")))?;
+        if !rooms.contains(&room) {
+            rooms.push(room);
+        }
+    }
+    if rooms.len() > MAX_STREAM_ROOMS {
+        return Err(ApiError::BadRequest(format!(
+            "a stream follows at most {MAX_STREAM_ROOMS} rooms"
+        )));
+    }
+    Ok(rooms)
+}
+
+pub async fn room_events(
+    State(state): State<AppState>,
+    Path(room): Path<String>,
+    Session(claims): Session,
+    headers: HeaderMap,
+    ApiQuery(query): ApiQuery<RoomEventsQuery>,
+) -> Result<Response, ApiError> {
+    let room = room_from_path(&room)?;
+    let replay = parse_replay(query.replay)?;
+    let resume_from =
+        last_event_id(&headers, query.last_event_id).and_then(|id| id.parse::<MessageId>().ok());
+    let request = SubscribeRequest {
+        rooms: vec![RoomRequest { room, resume_from }],
+        replay,
+        nick: Some(claims.nick),
+    };
+    open_stream(&state, request, StreamMode::Room).await
+}
+
+pub async fn multi_room_events(
+    State(state): State<AppState>,
+    Session(claims): Session,
+    headers: HeaderMap,
+    ApiQuery(query): ApiQuery<MultiEventsQuery>,
+) -> Result<Response, ApiError> {
+    let rooms = parse_rooms(query.rooms.as_deref())?;
+    let replay = parse_replay(query.replay)?;
+    let cursor = last_event_id(&headers, query.last_event_id)
+        .and_then(|raw| raw.parse::<Cursor>().ok())
+        .unwrap_or_default();
+    let request = SubscribeRequest {
+        rooms: rooms
+            .into_iter()
+            .map(|room| RoomRequest {
+                resume_from: cursor.get(&room),
+                room,
+            })
+            .collect(),
+        replay,
+        nick: Some(claims.nick),
+    };
+    open_stream(&state, request, StreamMode::Rooms).await
+}
+
+/// Subscribes and answers with the stream (headers go out at once).
+pub async fn open_stream(
+    state: &AppState,
+    request: SubscribeRequest,
+    mode: StreamMode,
+) -> Result<Response, ApiError> {
+    let subscription = state.broker.subscribe(request).await?;
+    let body = Body::from_stream(event_stream(subscription, mode, state.clone()));
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    Ok(response)
+}
+
+/// Counts an open stream while alive.
+struct OpenStream(Arc<Metrics>);
+
+impl OpenStream {
+    fn new(metrics: &Arc<Metrics>) -> Self {
+        metrics.streams_open.inc();
+        Self(metrics.clone())
+    }
+}
+
+impl Drop for OpenStream {
+    fn drop(&mut self) {
+        self.0.streams_open.dec();
+    }
+}
+
+fn frame(event: &StreamEvent) -> Bytes {
+    Bytes::from(sse::encode_event(
+        None,
+        Some(event.name()),
+        &event.data_json(),
+    ))
+}
+
+/// The last message id each room of the stream has delivered: deduplicates
+/// the live tail against the replay and makes the multi-room cursor.
+struct Delivered {
+    cursor: Cursor,
+}
+
+impl Delivered {
+    /// Records `id` for `room`; false if the stream already delivered it.
+    fn advance(&mut self, room: &RoomName, id: MessageId) -> bool {
+        if self.cursor.get(room).is_some_and(|last| id <= last) {
+            return false;
+        }
+        self.cursor.set(room.clone(), id);
+        true
+    }
+}
+
+/// What one wait of the live loop produced.
+enum Wake {
+    Event(Arc<SharedEvent>),
+    Lagged,
+    Ping,
+    Stop,
+}
+
+/// The bytes of one delivered message event in `mode`, if any.
+fn message_frames(mode: StreamMode, event: &SharedEvent, delivered: &Delivered) -> Vec<Bytes> {
+    let SharedKind::Message { framed, legacy, .. } = &event.kind else {
+        return match mode {
+            StreamMode::Legacy => Vec::new(),
+            _ => vec![event.body.clone()],
+        };
+    };
+    match mode {
+        StreamMode::Room => vec![framed.clone()],
+        StreamMode::Rooms => {
+            let mut id_line = String::with_capacity(64);
+            sse::encode_id(&mut id_line, &delivered.cursor.to_string());
+            vec![Bytes::from(id_line), event.body.clone()]
+        }
+        StreamMode::Legacy => legacy.iter().cloned().collect(),
+    }
+}
+
+fn event_stream(
+    subscription: Subscription,
+    mode: StreamMode,
+    state: AppState,
+) -> impl Stream<Item = Result<Bytes, Infallible>> + Send {
+    async_stream::stream! {
+        let _open = OpenStream::new(&state.metrics);
+        let Subscription { rooms, mut live, presence } = subscription;
+        let _presence = presence;
+        let metrics = state.metrics.clone();
+        let shutdown = state.shutdown.clone();
+        let ping_interval = state.config.ping_interval;
+        let mut delivered = Delivered { cursor: Cursor::new() };
+
+        if mode != StreamMode::Legacy {
+            yield Ok(Bytes::from(sse::retry_frame()));
+        }
+        let mut readies = Vec::with_capacity(rooms.len());
+        let mut presences = Vec::with_capacity(rooms.len());
+        for start in rooms {
+            let mut replay = start.replay;
+            let mut last_replayed = None;
+            delivered.cursor.set(start.room.clone(), start.resumed_from.unwrap_or(MessageId::ZERO));
+            while let Some(item) = replay.next().await {
+                let event = match item {
+                    Ok(event) => event,
+                    Err(e) => {
+                        tracing::warn!(cause = %e, room = %start.room, "replay failed; ending stream");
+                        return;
+                    }
+                };
+                let Some(id) = event.message_id() else { continue };
+                if !delivered.advance(&start.room, id) {
+                    continue;
+                }
+                last_replayed = Some(id);
+                for bytes in message_frames(mode, &event, &delivered) {
+                    yield Ok(bytes);
+                }
+            }
+            if !start.resumed && let Some(head) = start.head {
+                // A fresh start stands at the room's head, however much of it
+                // was replayed: a later resume must not replay the rest.
+                delivered.advance(&start.room, head);
+            }
+            let last_id = last_replayed.or(start.resumed_from.filter(|id| *id != MessageId::ZERO));
+            readies.push(StreamEvent::Ready(Ready {
+                room: start.room.clone(),
+                resumed: start.resumed,
+                last_id,
+            }));
+            presences.push(StreamEvent::Presence(Presence {
+                room: start.room,
+                online: start.online,
+            }));
+        }
+        if mode != StreamMode::Legacy {
+            for event in readies.iter().chain(presences.iter()) {
+                yield Ok(frame(event));
+            }
+        }
+
+        let idle = tokio::time::sleep(ping_interval);
+        tokio::pin!(idle);
+        loop {
+            let wake = tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => Wake::Stop,
+                item = live.next() => match item {
+                    Some(Live::Event(event)) => Wake::Event(event),
+                    Some(Live::Lagged) => Wake::Lagged,
+                    None => Wake::Stop,
+                },
+                _ = &mut idle => Wake::Ping,
+            };
+            let frames = match wake {
+                Wake::Stop => break,
+                Wake::Lagged => {
+                    metrics.subscribers_lagged.inc();
+                    break;
+                }
+                Wake::Ping => vec![Bytes::from_static(sse::PING.as_bytes())],
+                Wake::Event(event) => {
+                    if let Some(id) = event.message_id() {
+                        if !delivered.advance(&event.room, id) {
+                            continue;
+                        }
+                        metrics.deliveries.inc();
+                    }
+                    message_frames(mode, &event, &delivered)
+                }
+            };
+            if frames.is_empty() {
+                continue;
+            }
+            idle.as_mut().reset(tokio::time::Instant::now() + ping_interval);
+            for bytes in frames {
+                yield Ok(bytes);
+            }
+        }
+    }
+}
+
+/// Subscribes the original `/stream` to the default room.
+pub async fn legacy_stream(state: &AppState, nick: Option<Nick>) -> Result<Response, ApiError> {
+    let request = SubscribeRequest {
+        rooms: vec![RoomRequest {
+            room: RoomName::default_room(),
+            resume_from: None,
+        }],
+        replay: 0,
+        nick,
+    };
+    open_stream(state, request, StreamMode::Legacy).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn room_lists_are_validated_and_deduplicated() {
+        let rooms = parse_rooms(Some("general,dev,general")).unwrap();
+        assert_eq!(rooms.len(), 2);
+        assert!(parse_rooms(Some("a,,b")).is_err());
+        assert!(parse_rooms(Some("")).is_err());
+        assert!(parse_rooms(Some("Bad")).is_err());
+        assert!(parse_rooms(None).is_err());
+        let many: Vec<String> = (0..51).map(|i| format!("r{i}")).collect();
+        assert!(parse_rooms(Some(&many.join(","))).is_err());
+    }
+
+    #[test]
+    fn replay_is_zero_to_fifty() {
+        assert_eq!(parse_replay(None).unwrap(), 50);
+        assert_eq!(parse_replay(Some("0".into())).unwrap(), 0);
+        assert!(parse_replay(Some("51".into())).is_err());
+        assert!(parse_replay(Some("-1".into())).is_err());
+        assert!(parse_replay(Some("x".into())).is_err());
+    }
+}

@@ -1,0 +1,107 @@
+//! The original chat room's routes, kept working unchanged: `/login`,
+//! `/post`, `/stream`, all on the default room.
+//!
+//! The original page logged in with a form and kept the user in a cookie
+//! session; here the cookie holds a Hearth session token, so the same
+//! browser can also use the new web client.
+
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use hearth_proto::{MessageText, Nick, RoomName};
+use serde::Deserialize;
+
+use super::ApiForm;
+use super::events::legacy_stream;
+use super::session::{cookie_headers, open_session};
+use crate::auth::MaybeSession;
+use crate::broker::Post;
+use crate::error::ApiError;
+use crate::net::PeerAddr;
+use crate::state::AppState;
+
+pub async fn login_form(State(state): State<AppState>) -> Html<String> {
+    let password = if state.password.is_some() {
+        r#"<label>Password <input name="password" type="password" required></label>"#
+    } else {
+        ""
+    };
+    Html(format!(
+        r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Hearth: log in</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body><form action="/login" method="post">
+<label>Nick <input name="user" required maxlength="32" autofocus></label>
+{password}
+<button type="submit">Log in</button>
+</form></body></html>"#
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LoginForm {
+    user: String,
+    password: Option<String>,
+}
+
+/// Form field `user` (and `password` on a protected server): sets the session
+/// cookie and redirects to `/`.
+pub async fn login(
+    State(state): State<AppState>,
+    peer: PeerAddr,
+    ApiForm(form): ApiForm<LoginForm>,
+) -> Result<Response, ApiError> {
+    let (token, _claims) = open_session(&state, &peer, &form.user, form.password).await?;
+    let mut headers = cookie_headers(&state, &token);
+    headers.insert(header::LOCATION, "/".parse().expect("static location"));
+    Ok((StatusCode::SEE_OTHER, headers).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PostForm {
+    message: String,
+}
+
+/// Form field `message`: posts to the default room as the logged-in nick (or
+/// `anonymous` on a server without a password); `204`.
+pub async fn post_message(
+    State(state): State<AppState>,
+    peer: PeerAddr,
+    MaybeSession(claims): MaybeSession,
+    ApiForm(form): ApiForm<PostForm>,
+) -> Result<Response, ApiError> {
+    if claims.is_none() && state.password.is_some() {
+        return Err(ApiError::unauthorized("log in first: POST /login"));
+    }
+    state
+        .limits
+        .check_post(claims.as_ref().map(|c| c.sid.as_str()), peer.ip())?;
+    let text = MessageText::parse(&form.message)?;
+    let (nick, session) = match claims {
+        Some(claims) => (claims.nick, claims.sid),
+        None => (Nick::anonymous(), format!("anonymous@{}", peer.ip())),
+    };
+    state
+        .broker
+        .post(Post {
+            room: RoomName::default_room(),
+            nick,
+            text,
+            session,
+            client_id: None,
+        })
+        .await?;
+    state.metrics.messages_in.inc();
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Live messages of the default room as `data: [HH:MM:SS] nick: text`.
+pub async fn stream(
+    State(state): State<AppState>,
+    MaybeSession(claims): MaybeSession,
+) -> Result<Response, ApiError> {
+    if claims.is_none() && state.password.is_some() {
+        return Err(ApiError::unauthorized("log in first: POST /login"));
+    }
+    legacy_stream(&state, claims.map(|c| c.nick)).await
+}

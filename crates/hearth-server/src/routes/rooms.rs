@@ -1,0 +1,112 @@
+//! Rooms: `/api/info`, `/api/rooms`, history, and posting.
+
+use std::time::Instant;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use hearth_proto::{
+    AuthMode, ClientId, DEFAULT_HISTORY_LIMIT, MAX_HISTORY_LIMIT, MAX_TEXT_CHARS, MessageId,
+    MessageText, PostRequest, RoomName, ServerInfo,
+};
+use serde::Deserialize;
+
+use super::{ApiJson, ApiQuery, room_from_path};
+use crate::auth::Session;
+use crate::broker::{Post, Posted};
+use crate::error::ApiError;
+use crate::net::PeerAddr;
+use crate::state::AppState;
+
+pub async fn server_info(
+    State(state): State<AppState>,
+) -> Result<axum::Json<ServerInfo>, ApiError> {
+    let rooms = state.broker.rooms().await?;
+    Ok(axum::Json(ServerInfo {
+        name: state.config.name.clone(),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        auth: if state.password.is_some() {
+            AuthMode::Password
+        } else {
+            AuthMode::None
+        },
+        rooms: rooms.into_iter().map(|r| r.room).collect(),
+        default_room: RoomName::default_room(),
+        max_text_chars: MAX_TEXT_CHARS,
+    }))
+}
+
+pub async fn list_rooms(
+    State(state): State<AppState>,
+    _session: Session,
+) -> Result<Response, ApiError> {
+    Ok(axum::Json(state.broker.rooms().await?).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct HistoryQuery {
+    before: Option<String>,
+    limit: Option<usize>,
+}
+
+pub async fn room_history(
+    State(state): State<AppState>,
+    Path(room): Path<String>,
+    _session: Session,
+    ApiQuery(query): ApiQuery<HistoryQuery>,
+) -> Result<Response, ApiError> {
+    let room = room_from_path(&room)?;
+    let before = query
+        .before
+        .map(|raw| {
+            raw.parse::<MessageId>()
+                .map_err(|_| ApiError::BadRequest("before is not a valid message id".into()))
+        })
+        .transpose()?;
+    let limit = query
+        .limit
+        .unwrap_or(DEFAULT_HISTORY_LIMIT)
+        .min(MAX_HISTORY_LIMIT);
+    let messages = state.broker.history(&room, before, limit).await?;
+    Ok(axum::Json(messages).into_response())
+}
+
+pub async fn post_message(
+    State(state): State<AppState>,
+    peer: PeerAddr,
+    Path(room): Path<String>,
+    Session(claims): Session,
+    ApiJson(request): ApiJson<PostRequest>,
+) -> Result<Response, ApiError> {
+    let room = room_from_path(&room)?;
+    state.limits.check_post(Some(&claims.sid), peer.ip())?;
+    let text = MessageText::parse(&request.text)?;
+    let client_id = request
+        .client_id
+        .as_deref()
+        .map(ClientId::parse)
+        .transpose()?;
+    let post = Post {
+        room,
+        nick: claims.nick,
+        text,
+        session: claims.sid,
+        client_id,
+    };
+    let started = Instant::now();
+    let posted = state.broker.post(post).await?;
+    state
+        .metrics
+        .broker_post_seconds
+        .observe(started.elapsed().as_secs_f64());
+    Ok(match posted {
+        Posted::Created(message) => {
+            state.metrics.messages_in.inc();
+            (StatusCode::CREATED, axum::Json(message)).into_response()
+        }
+        Posted::Repeated(message) => {
+            state.metrics.messages_repeated.inc();
+            (StatusCode::OK, axum::Json(message)).into_response()
+        }
+    })
+}

@@ -1,0 +1,75 @@
+//! `POST /api/session` (sign in) and `DELETE /api/session` (sign out).
+
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, SecondsFormat, Utc};
+use hearth_proto::{Nick, SessionRequest, SessionResponse};
+
+use super::ApiJson;
+use crate::auth::{Claims, clear_session_cookie, session_cookie};
+use crate::error::ApiError;
+use crate::net::PeerAddr;
+use crate::state::AppState;
+
+/// Checks the nick and the password, and issues a token. Shared by the API
+/// and the original `/login` form.
+pub async fn open_session(
+    state: &AppState,
+    peer: &PeerAddr,
+    nick: &str,
+    password: Option<String>,
+) -> Result<(String, Claims), ApiError> {
+    state.limits.check_session(peer.ip())?;
+    let nick = Nick::parse(nick)?;
+    if let Some(check) = &state.password {
+        let Some(candidate) = password else {
+            return Err(ApiError::unauthorized("this server needs a password"));
+        };
+        if !check.verify(candidate).await {
+            return Err(ApiError::unauthorized("wrong password"));
+        }
+    }
+    Ok(state.tokens.issue(nick))
+}
+
+/// The cookie header for a new session.
+pub fn cookie_headers(state: &AppState, token: &str) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    if let Ok(value) = HeaderValue::from_str(&session_cookie(token, state.config.token_ttl)) {
+        headers.insert(header::SET_COOKIE, value);
+    }
+    headers
+}
+
+pub async fn create_session(
+    State(state): State<AppState>,
+    peer: PeerAddr,
+    ApiJson(request): ApiJson<SessionRequest>,
+) -> Result<Response, ApiError> {
+    let (token, claims) = open_session(&state, &peer, &request.nick, request.password).await?;
+    let expires_at = DateTime::<Utc>::from_timestamp(claims.exp as i64, 0)
+        .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true));
+    let body = SessionResponse {
+        nick: claims.nick.to_string(),
+        expires_at,
+        token: token.clone(),
+    };
+    Ok((
+        StatusCode::CREATED,
+        cookie_headers(&state, &token),
+        axum::Json(body),
+    )
+        .into_response())
+}
+
+/// Removes the web client's cookie. Tokens are stateless: a copied token
+/// stays valid until it expires.
+pub async fn end_session() -> Response {
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&clear_session_cookie()).expect("static cookie"),
+    );
+    (StatusCode::NO_CONTENT, headers).into_response()
+}

@@ -1,0 +1,77 @@
+//! The web client: `ui/` embedded in the binary, served at `/` and
+//! `/r/{room}`, with security headers on every page.
+
+use axum::body::Body;
+use axum::extract::Path;
+use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use rust_embed::Embed;
+
+use super::room_from_path;
+use crate::error::ApiError;
+
+#[derive(Embed)]
+#[folder = "../../ui"]
+struct Ui;
+
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+     img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
+     frame-ancestors 'none'; form-action 'self'";
+
+/// An embedded file with its type and the security headers.
+fn serve_file(path: &str) -> Option<Response> {
+    let file = Ui::get(path)?;
+    let mime = file.metadata.mimetype().to_owned();
+    let mut response = Response::new(Body::from(file.data.into_owned()));
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&mime) {
+        headers.insert(header::CONTENT_TYPE, value);
+    }
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    Some(response)
+}
+
+fn index_page() -> Response {
+    serve_file("index.html").unwrap_or_else(|| {
+        ApiError::NotFound("the web client is not part of this build".into()).into_response()
+    })
+}
+
+pub async fn index() -> Response {
+    index_page()
+}
+
+pub async fn room_page(Path(room): Path<String>) -> Result<Response, ApiError> {
+    room_from_path(&room)?;
+    Ok(index_page())
+}
+
+/// A file of the web client, or `404`.
+pub async fn asset_or_not_found(uri: Uri) -> Response {
+    let path = uri.path().trim_start_matches('/');
+    if !path.is_empty()
+        && !path.starts_with("api/")
+        && let Some(response) = serve_file(path)
+    {
+        return response;
+    }
+    (
+        StatusCode::NOT_FOUND,
+        axum::Json(hearth_proto::ErrorBody {
+            error: format!("no such endpoint: {}", uri.path()),
+        }),
+    )
+        .into_response()
+}

@@ -1,0 +1,42 @@
+//! [`AppState`]: what every handler can reach, as one cheap handle.
+
+use std::ops::Deref;
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::auth::{PasswordCheck, TokenSigner};
+use crate::broker::Broker;
+use crate::config::Config;
+use crate::limits::RateLimits;
+use crate::metrics::Metrics;
+
+/// Shared server state; clones share everything.
+#[derive(Clone)]
+pub struct AppState(Arc<Shared>);
+
+pub struct Shared {
+    pub config: Config,
+    pub broker: Arc<dyn Broker>,
+    pub tokens: TokenSigner,
+    /// `None` when the server has no password.
+    pub password: Option<PasswordCheck>,
+    pub limits: RateLimits,
+    pub metrics: Arc<Metrics>,
+    /// Cancelled when the server shuts down: open streams end themselves.
+    pub shutdown: CancellationToken,
+}
+
+impl AppState {
+    pub fn new(shared: Shared) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
