@@ -1,1 +1,568 @@
-//! placeholder
+//! A Rust client for Hearth rooms: what the desktop app, the tests and the
+//! benchmark use to talk to a server.
+//!
+//! - [`Client`]: sessions, room list, history, posting. [`Client::post`]
+//!   makes one attempt; [`Client::post_reliably`] retries failures that are
+//!   safe to retry with the same `client_id`, so a retry never duplicates.
+//! - [`Client::open_stream`]: one event-stream connection, with the protocol's
+//!   45 s dead-connection timeout. [`Client::follow`]: a stream that
+//!   reconnects by itself with jittered exponential backoff and resumes with
+//!   the last id it saw.
+//! - [`ClientError`]: status and server text, and whether retrying can help.
+//!
+//! Wire types come from `hearth-proto`; this crate adds only transport.
+
+use std::time::Duration;
+
+use eventsource_stream::{EventStreamError, Eventsource};
+use futures::{Stream, StreamExt};
+use hearth_proto::{
+    ErrorBody, Message, MessageId, PostRequest, RoomName, RoomSummary, ServerInfo, SessionRequest,
+    SessionResponse, StreamEvent,
+};
+use reqwest::{StatusCode, header};
+use url::Url;
+
+/// A dead stream: this long without a byte (pings included).
+pub const STREAM_IDLE_TIMEOUT: Duration = Duration::from_secs(45);
+
+/// Why a request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The server answered with an error status.
+    #[error("{message} (HTTP {status})")]
+    Status {
+        status: StatusCode,
+        /// The server's `error` text (or the status reason).
+        message: String,
+        /// `Retry-After`, when the server sent one.
+        retry_after: Option<Duration>,
+    },
+    /// No answer: the connection failed, dropped or timed out.
+    #[error("cannot reach the server: {0}")]
+    Network(String),
+    /// The server answered something this client cannot read.
+    #[error("unexpected answer from the server: {0}")]
+    Protocol(String),
+    /// The address given is not a usable server URL.
+    #[error("not a server address: {0}")]
+    InvalidUrl(String),
+}
+
+impl ClientError {
+    /// Whether the same request may succeed later (for a post: with the same
+    /// `client_id`, so the retry cannot duplicate).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            ClientError::Network(_) => true,
+            ClientError::Status { status, .. } => {
+                *status == StatusCode::TOO_MANY_REQUESTS
+                    || *status == StatusCode::REQUEST_TIMEOUT
+                    || status.is_server_error()
+            }
+            ClientError::Protocol(_) | ClientError::InvalidUrl(_) => false,
+        }
+    }
+
+    /// The HTTP status, when the server answered.
+    pub fn status(&self) -> Option<StatusCode> {
+        match self {
+            ClientError::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+impl From<reqwest::Error> for ClientError {
+    fn from(e: reqwest::Error) -> Self {
+        if e.is_decode() {
+            ClientError::Protocol(e.to_string())
+        } else {
+            ClientError::Network(e.to_string())
+        }
+    }
+}
+
+/// The result of a successful post.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Posted {
+    pub message: Message,
+    /// True for `201` (stored now), false for `200` (a repeat of a stored
+    /// `client_id`).
+    pub created: bool,
+}
+
+/// What to stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StreamTarget {
+    /// `GET /api/rooms/{room}/events`
+    Room(RoomName),
+    /// `GET /api/events?rooms=...`
+    Rooms(Vec<RoomName>),
+}
+
+/// One event read from a stream, with the SSE id in force after it (the
+/// message id, or the cursor on a multi-room stream).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Received {
+    pub event: StreamEvent,
+    pub last_event_id: Option<String>,
+}
+
+/// What [`Client::follow`] yields.
+#[derive(Debug)]
+pub enum Followed {
+    /// A stream (re)opened.
+    Connected,
+    /// An event.
+    Event(Received),
+    /// The stream dropped; the next attempt comes after `delay`.
+    Reconnecting {
+        attempt: u32,
+        delay: Duration,
+        reason: String,
+    },
+    /// The server refused the stream for a reason retrying cannot fix (for
+    /// example `401`); following has ended.
+    Failed(ClientError),
+}
+
+/// Backoff and retry limits for [`Client::post_reliably`] and
+/// [`Client::follow`].
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    pub first_delay: Duration,
+    pub max_delay: Duration,
+    /// Attempts in all (posts only; following retries forever).
+    pub max_attempts: u32,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            first_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(30),
+            max_attempts: 8,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The delay before retry number `attempt` (0-based): doubling from
+    /// `first_delay`, capped, with ±25 % jitter so clients do not reconnect
+    /// in lockstep.
+    pub fn delay(&self, attempt: u32) -> Duration {
+        let base = self
+            .first_delay
+            .saturating_mul(1u32 << attempt.min(16))
+            .min(self.max_delay);
+        let jitter = rand::random_range(0.75..1.25);
+        base.mul_f64(jitter).min(self.max_delay)
+    }
+}
+
+/// A connection to one Hearth server.
+#[derive(Debug, Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base: Url,
+    token: Option<String>,
+    request_timeout: Duration,
+}
+
+/// Turns `host`, `host:port`, `http://host:port` or a `/r/{room}` link into
+/// the server's base URL (and the room, if the link named one).
+pub fn parse_server_address(input: &str) -> Result<(Url, Option<RoomName>), ClientError> {
+    let input = input.trim();
+    let with_scheme = if input.contains("://") {
+        input.to_owned()
+    } else {
+        format!("http://{input}")
+    };
+    let mut url = Url::parse(&with_scheme).map_err(|e| ClientError::InvalidUrl(e.to_string()))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(ClientError::InvalidUrl(format!(
+            "{input}: use http://host:port"
+        )));
+    }
+    if url.port().is_none() && !input.contains("://") {
+        let _ = url.set_port(Some(hearth_proto::DEFAULT_PORT));
+    }
+    let room = url
+        .path()
+        .strip_prefix("/r/")
+        .map(|r| r.trim_end_matches('/'))
+        .map(RoomName::parse)
+        .transpose()
+        .map_err(|e| ClientError::InvalidUrl(e.to_string()))?;
+    url.set_path("/");
+    url.set_query(None);
+    url.set_fragment(None);
+    Ok((url, room))
+}
+
+impl Client {
+    /// A client for the server at `address` (see [`parse_server_address`]).
+    pub fn new(address: &str) -> Result<Self, ClientError> {
+        let (base, _) = parse_server_address(address)?;
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|e| ClientError::Network(e.to_string()))?;
+        Ok(Self {
+            http,
+            base,
+            token: None,
+            request_timeout: Duration::from_secs(30),
+        })
+    }
+
+    /// The same client acting with `token`.
+    pub fn with_token(mut self, token: impl Into<String>) -> Self {
+        self.token = Some(token.into());
+        self
+    }
+
+    /// The session token, once signed in.
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+
+    /// The server's base URL.
+    pub fn base_url(&self) -> &Url {
+        &self.base
+    }
+
+    /// How long a non-stream request may take.
+    pub fn set_request_timeout(&mut self, timeout: Duration) {
+        self.request_timeout = timeout;
+    }
+
+    fn url(&self, path: &str) -> Url {
+        self.base.join(path).expect("paths are relative and valid")
+    }
+
+    fn authorized(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
+    }
+
+    /// Sends a request and reads the JSON answer (or the error).
+    async fn call<T: serde::de::DeserializeOwned>(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<(StatusCode, T), ClientError> {
+        let response = request.timeout(self.request_timeout).send().await?;
+        let response = check_status(response).await?;
+        let status = response.status();
+        let body = response.json::<T>().await?;
+        Ok((status, body))
+    }
+
+    /// `GET /api/info`: what a client probes an address with.
+    pub async fn info(&self) -> Result<ServerInfo, ClientError> {
+        Ok(self.call(self.http.get(self.url("api/info"))).await?.1)
+    }
+
+    /// `POST /api/session`; keeps the token for later calls.
+    pub async fn sign_in(
+        &mut self,
+        nick: &str,
+        password: Option<&str>,
+    ) -> Result<SessionResponse, ClientError> {
+        let body = SessionRequest {
+            nick: nick.to_owned(),
+            password: password.map(str::to_owned),
+        };
+        let (_, session): (_, SessionResponse) = self
+            .call(self.http.post(self.url("api/session")).json(&body))
+            .await?;
+        self.token = Some(session.token.clone());
+        Ok(session)
+    }
+
+    /// `GET /api/rooms`.
+    pub async fn rooms(&self) -> Result<Vec<RoomSummary>, ClientError> {
+        let request = self.authorized(self.http.get(self.url("api/rooms")));
+        Ok(self.call(request).await?.1)
+    }
+
+    /// `GET /api/rooms/{room}/messages`: up to `limit` messages before
+    /// `before` (or the newest), oldest first.
+    pub async fn history(
+        &self,
+        room: &RoomName,
+        before: Option<MessageId>,
+        limit: Option<usize>,
+    ) -> Result<Vec<Message>, ClientError> {
+        let mut query: Vec<(&str, String)> = Vec::new();
+        if let Some(before) = before {
+            query.push(("before", before.to_string()));
+        }
+        if let Some(limit) = limit {
+            query.push(("limit", limit.to_string()));
+        }
+        let request = self
+            .authorized(
+                self.http
+                    .get(self.url(&format!("api/rooms/{room}/messages"))),
+            )
+            .query(&query);
+        Ok(self.call(request).await?.1)
+    }
+
+    /// `POST /api/rooms/{room}/messages`, once.
+    pub async fn post(
+        &self,
+        room: &RoomName,
+        text: &str,
+        client_id: &str,
+    ) -> Result<Posted, ClientError> {
+        let body = PostRequest {
+            text: text.to_owned(),
+            client_id: Some(client_id.to_owned()),
+        };
+        let request = self
+            .authorized(
+                self.http
+                    .post(self.url(&format!("api/rooms/{room}/messages"))),
+            )
+            .json(&body);
+        let (status, message) = self.call(request).await?;
+        Ok(Posted {
+            message,
+            created: status == StatusCode::CREATED,
+        })
+    }
+
+    /// Posts, retrying what is safe to retry (network errors, timeouts,
+    /// `429`, `5xx`) with the same `client_id`, waiting at least what
+    /// `Retry-After` asks. Stops at the first error retrying cannot fix.
+    pub async fn post_reliably(
+        &self,
+        room: &RoomName,
+        text: &str,
+        client_id: &str,
+        policy: &RetryPolicy,
+    ) -> Result<Posted, ClientError> {
+        let mut attempt = 0;
+        loop {
+            match self.post(room, text, client_id).await {
+                Ok(posted) => return Ok(posted),
+                Err(e) if e.is_retryable() && attempt + 1 < policy.max_attempts => {
+                    let mut delay = policy.delay(attempt);
+                    if let ClientError::Status {
+                        retry_after: Some(after),
+                        ..
+                    } = &e
+                    {
+                        delay = delay.max(*after);
+                    }
+                    tracing::debug!(cause = %e, ?delay, attempt, "post failed; retrying");
+                    tokio::time::sleep(delay).await;
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Opens one event stream, resuming after `last_event_id` if given. The
+    /// stream ends with an error when the connection drops or stays silent
+    /// for [`STREAM_IDLE_TIMEOUT`].
+    pub async fn open_stream(
+        &self,
+        target: &StreamTarget,
+        last_event_id: Option<&str>,
+    ) -> Result<impl Stream<Item = Result<Received, ClientError>> + Send + 'static, ClientError>
+    {
+        self.open_stream_with_idle(target, last_event_id, STREAM_IDLE_TIMEOUT)
+            .await
+    }
+
+    /// [`Client::open_stream`] with another dead-connection timeout.
+    pub async fn open_stream_with_idle(
+        &self,
+        target: &StreamTarget,
+        last_event_id: Option<&str>,
+        idle: Duration,
+    ) -> Result<impl Stream<Item = Result<Received, ClientError>> + Send + 'static, ClientError>
+    {
+        let request = match target {
+            StreamTarget::Room(room) => {
+                self.http.get(self.url(&format!("api/rooms/{room}/events")))
+            }
+            StreamTarget::Rooms(rooms) => {
+                let names: Vec<&str> = rooms.iter().map(RoomName::as_str).collect();
+                self.http
+                    .get(self.url("api/events"))
+                    .query(&[("rooms", names.join(","))])
+            }
+        };
+        let mut request = self
+            .authorized(request)
+            .header(header::ACCEPT, "text/event-stream");
+        if let Some(id) = last_event_id {
+            request = request.header("Last-Event-ID", id);
+        }
+        let response = tokio::time::timeout(self.request_timeout, request.send())
+            .await
+            .map_err(|_| ClientError::Network("timed out opening the stream".into()))??;
+        let response = check_status(response).await?;
+        let bytes = response.bytes_stream();
+        let guarded = async_stream::stream! {
+            let mut bytes = bytes;
+            loop {
+                match tokio::time::timeout(idle, bytes.next()).await {
+                    Ok(Some(Ok(chunk))) => yield Ok(chunk),
+                    Ok(Some(Err(e))) => {
+                        yield Err(ClientError::Network(e.to_string()));
+                        break;
+                    }
+                    Ok(None) => break,
+                    Err(_) => {
+                        yield Err(ClientError::Network(format!(
+                            "no data for {} s: connection presumed dead",
+                            idle.as_secs()
+                        )));
+                        break;
+                    }
+                }
+            }
+        };
+        let events = Box::pin(guarded)
+            .eventsource()
+            .filter_map(|item| async move {
+                match item {
+                    Ok(event) => match StreamEvent::from_sse(&event.event, &event.data) {
+                        Ok(Some(parsed)) => Some(Ok(Received {
+                            event: parsed,
+                            last_event_id: (!event.id.is_empty()).then_some(event.id),
+                        })),
+                        Ok(None) => None,
+                        Err(e) => Some(Err(ClientError::Protocol(format!(
+                            "bad {} event: {e}",
+                            event.event
+                        )))),
+                    },
+                    Err(EventStreamError::Transport(e)) => Some(Err(e)),
+                    Err(e) => Some(Err(ClientError::Protocol(e.to_string()))),
+                }
+            });
+        Ok(events)
+    }
+
+    /// Follows a stream for as long as the returned stream is polled:
+    /// reconnects after any drop with jittered exponential backoff, resuming
+    /// with the last id seen, and ends only on an error retrying cannot fix.
+    pub fn follow(
+        &self,
+        target: StreamTarget,
+        last_event_id: Option<String>,
+        policy: RetryPolicy,
+    ) -> impl Stream<Item = Followed> + Send + 'static {
+        let client = self.clone();
+        async_stream::stream! {
+            let mut last_id = last_event_id;
+            let mut attempt = 0u32;
+            loop {
+                let reason = match client.open_stream(&target, last_id.as_deref()).await {
+                    Ok(events) => {
+                        attempt = 0;
+                        yield Followed::Connected;
+                        let mut events = Box::pin(events);
+                        let mut reason = "the server closed the stream".to_owned();
+                        while let Some(item) = events.next().await {
+                            match item {
+                                Ok(received) => {
+                                    if let Some(id) = &received.last_event_id {
+                                        last_id = Some(id.clone());
+                                    }
+                                    yield Followed::Event(received);
+                                }
+                                Err(e) => {
+                                    reason = e.to_string();
+                                    break;
+                                }
+                            }
+                        }
+                        reason
+                    }
+                    Err(e) if !e.is_retryable() => {
+                        yield Followed::Failed(e);
+                        return;
+                    }
+                    Err(e) => e.to_string(),
+                };
+                let delay = policy.delay(attempt);
+                attempt = attempt.saturating_add(1);
+                yield Followed::Reconnecting { attempt, delay, reason };
+                tokio::time::sleep(delay).await;
+            }
+        }
+    }
+}
+
+/// Passes a success through; turns an error status into [`ClientError`].
+async fn check_status(response: reqwest::Response) -> Result<reqwest::Response, ClientError> {
+    let status = response.status();
+    if status.is_success() {
+        return Ok(response);
+    }
+    let retry_after = response
+        .headers()
+        .get(header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs);
+    let text = response.text().await.unwrap_or_default();
+    let message = serde_json::from_str::<ErrorBody>(&text)
+        .map(|b| b.error)
+        .unwrap_or_else(|_| {
+            status
+                .canonical_reason()
+                .unwrap_or("request failed")
+                .to_owned()
+        });
+    Err(ClientError::Status {
+        status,
+        message,
+        retry_after,
+    })
+}
+
+/// A new random `client_id` for a post.
+pub fn new_client_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_people_paste_are_understood() {
+        let (url, room) = parse_server_address("192.168.1.20").unwrap();
+        assert_eq!(url.as_str(), "http://192.168.1.20:8989/");
+        assert_eq!(room, None);
+        let (url, room) = parse_server_address("http://host:9000/r/dev").unwrap();
+        assert_eq!(url.as_str(), "http://host:9000/");
+        assert_eq!(room.unwrap().as_str(), "dev");
+        let (url, _) = parse_server_address("host:1234").unwrap();
+        assert_eq!(url.as_str(), "http://host:1234/");
+        assert!(parse_server_address("ftp://host").is_err());
+        assert!(parse_server_address("http://host/r/Bad Room").is_err());
+    }
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        let policy = RetryPolicy::default();
+        let first = policy.delay(0);
+        assert!(first >= Duration::from_millis(750) && first <= Duration::from_millis(1250));
+        let third = policy.delay(2);
+        assert!(third >= Duration::from_secs(3) && third <= Duration::from_secs(5));
+        assert!(policy.delay(20) <= Duration::from_secs(30));
+    }
+}
