@@ -50,7 +50,7 @@ pub struct Claims {
 /// Why a token was refused. The text is what a `401` says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum TokenError {
-    #[error("missing session token: create one with POST /api/session")]
+    #[error("sign in first: this needs a session token (POST /api/session)")]
     Missing,
     #[error("invalid session token: sign in again")]
     Invalid,

@@ -1,0 +1,310 @@
+//! Test support: a real server on `127.0.0.1:0`, clients, and readers for
+//! raw SSE streams.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use futures::{Stream, StreamExt};
+use hearth_client::{Client, Received, StreamTarget};
+use hearth_proto::{Message, RoomName, StreamEvent};
+use hearth_server::config::{Config, RateLimit, SyncMode};
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// How long a test waits for something that should happen.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+/// A server running in this process, with its own data dir.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub dir: TempDir,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+/// A configuration for tests: fast pings off, generous limits (tests that
+/// check limits set their own).
+pub fn test_config(dir: &TempDir) -> Config {
+    let mut config = Config::new(dir.path());
+    config.sync = SyncMode::Normal;
+    config.session_post_rate = RateLimit {
+        per_second: 10_000,
+        burst: 10_000,
+    };
+    config.address_post_rate = RateLimit {
+        per_second: 100_000,
+        burst: 100_000,
+    };
+    config.address_session_rate = RateLimit {
+        per_second: 10_000,
+        burst: 10_000,
+    };
+    config
+}
+
+impl TestServer {
+    /// Starts a server with the test defaults.
+    pub async fn start() -> TestServer {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Starts a server after `configure` adjusts the test defaults.
+    pub async fn start_with(configure: impl FnOnce(&mut Config)) -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut config = test_config(&dir);
+        configure(&mut config);
+        Self::start_in(dir, config).await
+    }
+
+    /// Starts a server on an existing data dir.
+    pub async fn start_in(dir: TempDir, config: Config) -> TestServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(hearth_server::run(listener, config, async move {
+            let _ = stopped.await;
+        }));
+        TestServer {
+            addr,
+            dir,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// A client with no session.
+    pub fn client(&self) -> Client {
+        Client::new(&format!("http://{}", self.addr)).expect("client")
+    }
+
+    /// A client signed in as `nick`.
+    pub async fn signed_in(&self, nick: &str) -> Client {
+        let mut client = self.client();
+        client.sign_in(nick, None).await.expect("sign in");
+        client
+    }
+
+    /// Stops the server (gracefully) and waits for it to finish.
+    pub async fn stop(mut self) -> TempDir {
+        self.shutdown().await;
+        std::mem::replace(&mut self.dir, tempfile::tempdir().expect("temp dir"))
+    }
+
+    async fn shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            tokio::time::timeout(Duration::from_secs(15), task)
+                .await
+                .expect("server stops within its grace period")
+                .expect("server task")
+                .expect("server ran");
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+pub fn room(name: &str) -> RoomName {
+    RoomName::parse(name).expect("valid room")
+}
+
+/// The next item of a stream, failing the test after [`WAIT`].
+pub async fn next<S, T>(stream: &mut S) -> T
+where
+    S: Stream<Item = T> + Unpin,
+{
+    tokio::time::timeout(WAIT, stream.next())
+        .await
+        .expect("timed out waiting for a stream item")
+        .expect("stream ended")
+}
+
+/// An open event stream through the Rust client.
+pub type Events =
+    std::pin::Pin<Box<dyn Stream<Item = Result<Received, hearth_client::ClientError>> + Send>>;
+
+/// Opens a room stream as `client`, resuming after `last_id`.
+pub async fn open_room(client: &Client, name: &str, last_id: Option<&str>) -> Events {
+    Box::pin(
+        client
+            .open_stream(&StreamTarget::Room(room(name)), last_id)
+            .await
+            .expect("stream opens"),
+    )
+}
+
+/// The next event, failing on a stream error.
+pub async fn next_event(events: &mut Events) -> Received {
+    next(events).await.expect("stream event")
+}
+
+/// Reads events up to and including `ready`, then the `presence` after it:
+/// returns the replayed messages, the ready event, and presence.
+pub async fn read_start(
+    events: &mut Events,
+) -> (Vec<Message>, hearth_proto::Ready, hearth_proto::Presence) {
+    let mut replay = Vec::new();
+    let ready = loop {
+        match next_event(events).await.event {
+            StreamEvent::Message(m) => replay.push(m),
+            StreamEvent::Ready(r) => break r,
+            other => panic!("unexpected event before ready: {other:?}"),
+        }
+    };
+    let presence = match next_event(events).await.event {
+        StreamEvent::Presence(p) => p,
+        other => panic!("expected presence after ready, got {other:?}"),
+    };
+    (replay, ready, presence)
+}
+
+/// The next message event, skipping join/leave.
+pub async fn next_message(events: &mut Events) -> Message {
+    loop {
+        if let StreamEvent::Message(m) = next_event(events).await.event {
+            return m;
+        }
+    }
+}
+
+/// Asserts that no message arrives within `quiet` (join/leave are ignored).
+pub async fn assert_no_message(events: &mut Events, quiet: Duration) {
+    let deadline = tokio::time::Instant::now() + quiet;
+    loop {
+        match tokio::time::timeout_at(deadline, events.next()).await {
+            Err(_) => return,
+            Ok(Some(Ok(r))) => {
+                if let StreamEvent::Message(m) = r.event {
+                    panic!("unexpected message: {m:?}");
+                }
+            }
+            Ok(other) => panic!("stream ended: {other:?}"),
+        }
+    }
+}
+
+/// Posts `text` as `client` into `room`, expecting a 201.
+pub async fn post(client: &Client, name: &str, text: &str) -> Message {
+    let posted = client
+        .post(&room(name), text, &hearth_client::new_client_id())
+        .await
+        .expect("post");
+    assert!(posted.created, "expected 201");
+    posted.message
+}
+
+/// Reads a raw `text/event-stream` body as text, frame by frame.
+pub struct RawSse {
+    body: std::pin::Pin<Box<dyn Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>,
+    buffer: String,
+}
+
+impl RawSse {
+    pub fn new(response: reqwest::Response) -> Self {
+        Self {
+            body: Box::pin(response.bytes_stream()),
+            buffer: String::new(),
+        }
+    }
+
+    /// The next frame (the text before a blank line), or `None` when the
+    /// stream ends.
+    pub async fn frame(&mut self) -> Option<String> {
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let frame = self.buffer[..end].to_owned();
+                self.buffer.drain(..end + 2);
+                return Some(frame);
+            }
+            let chunk = tokio::time::timeout(WAIT, self.body.next())
+                .await
+                .expect("timed out reading the stream")?;
+            let chunk = chunk.ok()?;
+            self.buffer
+                .push_str(std::str::from_utf8(&chunk).expect("utf-8 stream"));
+        }
+    }
+}
+
+/// A raw HTTP request to the server.
+pub fn http() -> reqwest::Client {
+    reqwest::Client::new()
+}
+
+/// `hearth serve` as a child process (for kill -9 and memory checks).
+pub struct ChildServer {
+    pub addr: SocketAddr,
+    pub child: tokio::process::Child,
+}
+
+impl ChildServer {
+    /// Starts the binary on `127.0.0.1:0` with `data` and extra flags, and
+    /// waits for the line that names its address.
+    pub async fn start(data: &std::path::Path, extra: &[&str]) -> ChildServer {
+        use tokio::io::AsyncBufReadExt;
+        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_hearth"))
+            .arg("serve")
+            .args(["--bind", "127.0.0.1:0", "--log", "warn", "--data"])
+            .arg(data)
+            .args(extra)
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("hearth binary starts");
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = tokio::io::BufReader::new(stdout).lines();
+        let addr = tokio::time::timeout(WAIT, async {
+            while let Some(line) = lines.next_line().await.unwrap() {
+                if let Some(url) = line.strip_prefix("hearth: listening on http://") {
+                    return url.parse::<SocketAddr>().unwrap();
+                }
+            }
+            panic!("hearth exited before listening");
+        })
+        .await
+        .expect("hearth listens in time");
+        // Keep draining stdout so the child never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        ChildServer { addr, child }
+    }
+
+    pub fn client(&self) -> Client {
+        Client::new(&format!("http://{}", self.addr)).expect("client")
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// Resident memory of the process, in KiB (from /proc).
+    pub fn rss_kib(&self) -> u64 {
+        let pid = self.child.id().expect("running");
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmRSS")
+    }
+
+    /// SIGKILL, no chance to clean up.
+    pub async fn kill_hard(mut self) {
+        self.child.start_kill().expect("kill");
+        self.child.wait().await.expect("reaped");
+    }
+}
