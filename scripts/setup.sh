@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs what Hearth needs on a Debian/Ubuntu machine, idempotently.
+# Usage: scripts/setup.sh            (build + run)
+#        scripts/setup.sh --test     (also what the test suite needs)
+set -euo pipefail
+
+packages=(build-essential pkg-config ca-certificates curl)
+if [[ "${1:-}" == "--test" ]]; then
+  packages+=(procps)
+fi
+
+missing=()
+for pkg in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  sudo=""
+  [[ $(id -u) -ne 0 ]] && sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+  [[ -f "$HOME/.cargo/env" ]] && . "$HOME/.cargo/env"
+fi
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "setup: Rust is not installed. Install it with rustup (https://rustup.rs), Rust 1.90 or newer, then run this again." >&2
+  exit 1
+fi
+need="1.90"
+have=$(rustc --version | awk '{print $2}')
+if [[ "$(printf '%s\n%s\n' "$need" "$have" | sort -V | head -1)" != "$need" ]]; then
+  echo "setup: Rust $have is too old; Hearth needs $need or newer (rustup update)." >&2
+  exit 1
+fi
+if [[ "${1:-}" == "--test" ]]; then
+  for component in rustfmt clippy; do
+    if ! cargo "${component/rustfmt/fmt}" --version >/dev/null 2>&1; then
+      rustup component add "$component"
+    fi
+  done
+fi
