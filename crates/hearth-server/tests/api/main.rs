@@ -4,6 +4,7 @@
 mod support;
 
 mod bad_input;
+mod binary;
 mod durability;
 mod limits;
 mod multi_room;

@@ -256,8 +256,18 @@ impl ChildServer {
     /// Starts the binary on `127.0.0.1:0` with `data` and extra flags, and
     /// waits for the line that names its address.
     pub async fn start(data: &std::path::Path, extra: &[&str]) -> ChildServer {
+        Self::start_with_env(data, extra, &[]).await
+    }
+
+    /// [`ChildServer::start`] with environment variables.
+    pub async fn start_with_env(
+        data: &std::path::Path,
+        extra: &[&str],
+        envs: &[(&str, &str)],
+    ) -> ChildServer {
         use tokio::io::AsyncBufReadExt;
         let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_hearth"))
+            .envs(envs.iter().copied())
             .arg("serve")
             .args(["--bind", "127.0.0.1:0", "--log", "warn", "--data"])
             .arg(data)
@@ -307,4 +317,35 @@ impl ChildServer {
         self.child.start_kill().expect("kill");
         self.child.wait().await.expect("reaped");
     }
+}
+
+/// Asserts that `response` has `status` and the API's error body,
+/// `{"error": "<non-empty text>"}`; returns the error text. `case` names the
+/// input in failure messages.
+pub async fn expect_error(
+    response: reqwest::Response,
+    status: reqwest::StatusCode,
+    case: &str,
+) -> String {
+    let got = response.status();
+    let content_type = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let body = response.text().await.expect("error body");
+    assert_eq!(got, status, "{case}: status (body: {body:?})");
+    assert!(
+        content_type.starts_with("application/json"),
+        "{case}: error Content-Type is {content_type:?} (body: {body:?})"
+    );
+    let json: serde_json::Value = serde_json::from_str(&body)
+        .unwrap_or_else(|e| panic!("{case}: error body is not JSON ({e}): {body:?}"));
+    let error = json
+        .get("error")
+        .and_then(|e| e.as_str())
+        .unwrap_or_else(|| panic!("{case}: error body has no \"error\" string: {body}"));
+    assert!(!error.trim().is_empty(), "{case}: empty error text");
+    error.to_owned()
 }
