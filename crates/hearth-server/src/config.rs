@@ -83,11 +83,11 @@ impl Config {
             max_body_bytes: 64 * 1024,
             session_post_rate: RateLimit {
                 per_second: 5,
-                burst: 20,
+                burst: 10,
             },
             address_post_rate: RateLimit {
                 per_second: 50,
-                burst: 200,
+                burst: 60,
             },
             address_session_rate: RateLimit {
                 per_second: 2,

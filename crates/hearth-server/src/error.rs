@@ -4,7 +4,7 @@
 //! database become `500`/`503` with a generic message, and their cause is
 //! logged here, once. Every answer's body is `{"error": "..."}`.
 
-use axum::extract::rejection::{FormRejection, JsonRejection, QueryRejection};
+use axum::extract::rejection::{FormRejection, JsonRejection, PathRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use hearth_proto::{ErrorBody, ValidationError};
@@ -134,6 +134,12 @@ impl From<FormRejection> for ApiError {
             ),
             _ => ApiError::BadRequest(rejection.body_text()),
         }
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(_: PathRejection) -> Self {
+        ApiError::invalid_room()
     }
 }
 

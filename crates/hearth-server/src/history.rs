@@ -42,6 +42,17 @@ pub fn unpack(rowid: i64) -> MessageId {
     MessageId::new(raw >> SEQ_BITS, raw & SEQ_MAX)
 }
 
+/// The smallest storable id at or after `id`, as an exclusive upper bound:
+/// `None` when `id` is after anything storable (then "before it" is
+/// everything).
+pub fn storable_bound(id: MessageId) -> Option<MessageId> {
+    if storable(id) {
+        return Some(id);
+    }
+    let next = MessageId::new(id.ms.checked_add(1)?, 0);
+    storable(next).then_some(next)
+}
+
 /// Whether an id can be stored here (sequence within the packed range).
 pub fn storable(id: MessageId) -> bool {
     id.seq <= SEQ_MAX && id.ms < (1 << (63 - SEQ_BITS))

@@ -74,13 +74,13 @@ struct ServeArgs {
     #[arg(long, env = "HEARTH_POST_RATE", default_value_t = 5)]
     post_rate: u32,
     /// Posts a session may send at once.
-    #[arg(long, env = "HEARTH_POST_BURST", default_value_t = 20)]
+    #[arg(long, env = "HEARTH_POST_BURST", default_value_t = 10)]
     post_burst: u32,
     /// Posts per second per client address (sustained).
     #[arg(long, env = "HEARTH_IP_POST_RATE", default_value_t = 50)]
     ip_post_rate: u32,
     /// Posts a client address may send at once.
-    #[arg(long, env = "HEARTH_IP_POST_BURST", default_value_t = 200)]
+    #[arg(long, env = "HEARTH_IP_POST_BURST", default_value_t = 60)]
     ip_post_burst: u32,
     /// Session (login) attempts per second per client address.
     #[arg(long, env = "HEARTH_SESSION_RATE", default_value_t = 2)]
@@ -106,6 +106,9 @@ struct ServeArgs {
     /// How long a session token stays valid.
     #[arg(long, env = "HEARTH_TOKEN_TTL", default_value = "30days", value_parser = duration)]
     token_ttl: Duration,
+    /// How long shutdown waits for open requests before closing them.
+    #[arg(long, env = "HEARTH_SHUTDOWN_GRACE", default_value = "5s", value_parser = duration)]
+    shutdown_grace: Duration,
     /// SQLite durability: `full` survives power loss, `normal` survives a crash.
     #[arg(long, env = "HEARTH_SYNC", value_enum, default_value = "full")]
     sync: SyncMode,
@@ -152,6 +155,7 @@ impl ServeArgs {
         config.subscriber_queue = self.subscriber_queue;
         config.token_ttl = self.token_ttl;
         config.sync = self.sync;
+        config.shutdown_grace = self.shutdown_grace;
         config
     }
 }

@@ -430,9 +430,7 @@ impl Broker for EmbeddedBroker {
         before: Option<MessageId>,
         limit: usize,
     ) -> Result<Vec<Message>, BrokerError> {
-        if before.is_some_and(|id| !history::storable(id)) {
-            return Ok(Vec::new());
-        }
+        let before = before.and_then(history::storable_bound);
         let room = room.clone();
         self.store
             .read(move |conn| history::messages_before(conn, &room, before, limit))

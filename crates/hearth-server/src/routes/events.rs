@@ -11,7 +11,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -22,7 +22,7 @@ use hearth_proto::{
 };
 use serde::Deserialize;
 
-use super::{ApiQuery, room_from_path};
+use super::{ApiPath, ApiQuery, room_from_path};
 use crate::auth::Session;
 use crate::broker::{Live, RoomRequest, SharedEvent, SharedKind, SubscribeRequest, Subscription};
 use crate::error::ApiError;
@@ -100,7 +100,7 @@ fn parse_rooms(raw: Option<&str>) -> Result<Vec<RoomName>, ApiError> {
 
 pub async fn room_events(
     State(state): State<AppState>,
-    Path(room): Path<String>,
+    ApiPath(room): ApiPath<String>,
     Session(claims): Session,
     headers: HeaderMap,
     ApiQuery(query): ApiQuery<RoomEventsQuery>,
@@ -210,22 +210,26 @@ enum Wake {
     Stop,
 }
 
-/// The bytes of one delivered message event in `mode`, if any.
-fn message_frames(mode: StreamMode, event: &SharedEvent, delivered: &Delivered) -> Vec<Bytes> {
+/// Up to two chunks that make one frame (no allocation for the list).
+type Frames = [Option<Bytes>; 2];
+
+/// The bytes of one event in `mode`: the shared frame, plus the cursor's
+/// `id:` line on a multi-room stream. Nothing for events `mode` omits.
+fn event_frames(mode: StreamMode, event: &SharedEvent, delivered: &Delivered) -> Frames {
     let SharedKind::Message { framed, legacy, .. } = &event.kind else {
         return match mode {
-            StreamMode::Legacy => Vec::new(),
-            _ => vec![event.body.clone()],
+            StreamMode::Legacy => [None, None],
+            _ => [Some(event.body.clone()), None],
         };
     };
     match mode {
-        StreamMode::Room => vec![framed.clone()],
+        StreamMode::Room => [Some(framed.clone()), None],
         StreamMode::Rooms => {
             let mut id_line = String::with_capacity(64);
             sse::encode_id(&mut id_line, &delivered.cursor.to_string());
-            vec![Bytes::from(id_line), event.body.clone()]
+            [Some(Bytes::from(id_line)), Some(event.body.clone())]
         }
-        StreamMode::Legacy => legacy.iter().cloned().collect(),
+        StreamMode::Legacy => [legacy.clone(), None],
     }
 }
 
@@ -246,12 +250,21 @@ fn event_stream(
         if mode != StreamMode::Legacy {
             yield Ok(Bytes::from(sse::retry_frame()));
         }
+        // Rooms that resume are in the cursor from the first event on, so a
+        // client cut off during another room's replay still resumes them.
+        for start in &rooms {
+            if let Some(from) = start.resumed_from {
+                delivered.cursor.set(start.room.clone(), from);
+            }
+        }
         let mut readies = Vec::with_capacity(rooms.len());
         let mut presences = Vec::with_capacity(rooms.len());
         for start in rooms {
             let mut replay = start.replay;
             let mut last_replayed = None;
-            delivered.cursor.set(start.room.clone(), start.resumed_from.unwrap_or(MessageId::ZERO));
+            if start.resumed_from.is_none() {
+                delivered.cursor.set(start.room.clone(), MessageId::ZERO);
+            }
             while let Some(item) = replay.next().await {
                 let event = match item {
                     Ok(event) => event,
@@ -265,7 +278,7 @@ fn event_stream(
                     continue;
                 }
                 last_replayed = Some(id);
-                for bytes in message_frames(mode, &event, &delivered) {
+                for bytes in event_frames(mode, &event, &delivered).into_iter().flatten() {
                     yield Ok(bytes);
                 }
             }
@@ -290,6 +303,9 @@ fn event_stream(
                 yield Ok(frame(event));
             }
         }
+        // Presence lists can be long: do not keep them for the stream's life.
+        drop(readies);
+        drop(presences);
 
         let idle = tokio::time::sleep(ping_interval);
         tokio::pin!(idle);
@@ -310,7 +326,7 @@ fn event_stream(
                     metrics.subscribers_lagged.inc();
                     break;
                 }
-                Wake::Ping => vec![Bytes::from_static(sse::PING.as_bytes())],
+                Wake::Ping => [Some(Bytes::from_static(sse::PING.as_bytes())), None],
                 Wake::Event(event) => {
                     if let Some(id) = event.message_id() {
                         if !delivered.advance(&event.room, id) {
@@ -318,14 +334,14 @@ fn event_stream(
                         }
                         metrics.deliveries.inc();
                     }
-                    message_frames(mode, &event, &delivered)
+                    event_frames(mode, &event, &delivered)
                 }
             };
-            if frames.is_empty() {
+            if frames[0].is_none() {
                 continue;
             }
             idle.as_mut().reset(tokio::time::Instant::now() + ping_interval);
-            for bytes in frames {
+            for bytes in frames.into_iter().flatten() {
                 yield Ok(bytes);
             }
         }

@@ -14,19 +14,20 @@ use serde::Deserialize;
 use super::ApiForm;
 use super::events::legacy_stream;
 use super::session::{cookie_headers, open_session};
+use super::web::with_page_headers;
 use crate::auth::MaybeSession;
 use crate::broker::Post;
 use crate::error::ApiError;
 use crate::net::PeerAddr;
 use crate::state::AppState;
 
-pub async fn login_form(State(state): State<AppState>) -> Html<String> {
+pub async fn login_form(State(state): State<AppState>) -> Response {
     let password = if state.password.is_some() {
         r#"<label>Password <input name="password" type="password" required></label>"#
     } else {
         ""
     };
-    Html(format!(
+    let mut page = Html(format!(
         r#"<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Hearth: log in</title>
 <meta name="viewport" content="width=device-width, initial-scale=1"></head>
@@ -36,6 +37,9 @@ pub async fn login_form(State(state): State<AppState>) -> Html<String> {
 <button type="submit">Log in</button>
 </form></body></html>"#
     ))
+    .into_response();
+    with_page_headers(&mut page);
+    page
 }
 
 #[derive(Debug, Deserialize)]

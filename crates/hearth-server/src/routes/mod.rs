@@ -16,21 +16,43 @@ mod session;
 mod web;
 
 use axum::Router;
+use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, FromRequest};
 use axum::http::Request;
 use axum::routing::{get, post};
 use hearth_proto::RoomName;
+use serde::de::DeserializeOwned;
 use tower_http::trace::TraceLayer;
 
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// `axum::Json` whose rejections answer in the API's error shape (`415`
+/// A JSON object body, with rejections in the API's error shape: `415`
 /// without the JSON content type, `413` over the body limit, `400` for
-/// malformed JSON or a wrong field type).
-#[derive(FromRequest)]
-#[from_request(via(axum::Json), rejection(ApiError))]
+/// malformed JSON, a body that is not an object (serde would otherwise read
+/// `["hi"]` as a struct), or a wrong field type.
 pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request<Body>, state: &S) -> Result<Self, ApiError> {
+        let axum::Json(value) =
+            axum::Json::<serde_json::Value>::from_request(request, state).await?;
+        if !value.is_object() {
+            return Err(ApiError::BadRequest(
+                "the body must be a JSON object".into(),
+            ));
+        }
+        serde_json::from_value(value)
+            .map(ApiJson)
+            .map_err(|e| ApiError::BadRequest(format!("invalid request body: {e}")))
+    }
+}
 
 /// `axum::Form` with the API's rejections.
 #[derive(FromRequest)]
@@ -41,6 +63,12 @@ pub struct ApiForm<T>(pub T);
 #[derive(axum::extract::FromRequestParts)]
 #[from_request(via(axum::extract::Query), rejection(ApiError))]
 pub struct ApiQuery<T>(pub T);
+
+/// `axum::extract::Path` with the API's rejections (a path that does not
+/// decode names no room: `404`).
+#[derive(axum::extract::FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(ApiError))]
+pub struct ApiPath<T>(pub T);
 
 /// A room named in a path; an invalid name is `404` (no such room can exist).
 pub fn room_from_path(raw: &str) -> Result<RoomName, ApiError> {

@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use hearth_proto::{
@@ -11,7 +11,7 @@ use hearth_proto::{
 };
 use serde::Deserialize;
 
-use super::{ApiJson, ApiQuery, room_from_path};
+use super::{ApiJson, ApiPath, ApiQuery, room_from_path};
 use crate::auth::Session;
 use crate::broker::{Post, Posted};
 use crate::error::ApiError;
@@ -51,7 +51,7 @@ pub struct HistoryQuery {
 
 pub async fn room_history(
     State(state): State<AppState>,
-    Path(room): Path<String>,
+    ApiPath(room): ApiPath<String>,
     _session: Session,
     ApiQuery(query): ApiQuery<HistoryQuery>,
 ) -> Result<Response, ApiError> {
@@ -74,7 +74,7 @@ pub async fn room_history(
 pub async fn post_message(
     State(state): State<AppState>,
     peer: PeerAddr,
-    Path(room): Path<String>,
+    ApiPath(room): ApiPath<String>,
     Session(claims): Session,
     ApiJson(request): ApiJson<PostRequest>,
 ) -> Result<Response, ApiError> {

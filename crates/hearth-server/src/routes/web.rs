@@ -2,12 +2,11 @@
 //! `/r/{room}`, with security headers on every page.
 
 use axum::body::Body;
-use axum::extract::Path;
-use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use rust_embed::Embed;
 
-use super::room_from_path;
+use super::{ApiPath, room_from_path};
 use crate::error::ApiError;
 
 #[derive(Embed)]
@@ -23,10 +22,17 @@ fn serve_file(path: &str) -> Option<Response> {
     let file = Ui::get(path)?;
     let mime = file.metadata.mimetype().to_owned();
     let mut response = Response::new(Body::from(file.data.into_owned()));
-    let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&mime) {
-        headers.insert(header::CONTENT_TYPE, value);
+        response.headers_mut().insert(header::CONTENT_TYPE, value);
     }
+    with_page_headers(&mut response);
+    Some(response)
+}
+
+/// Adds the headers every page gets: a strict CSP (no inline script),
+/// `nosniff`, no referrer, no caching of stale clients.
+pub fn with_page_headers(response: &mut Response) {
+    let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(CONTENT_SECURITY_POLICY),
@@ -40,7 +46,6 @@ fn serve_file(path: &str) -> Option<Response> {
         HeaderValue::from_static("no-referrer"),
     );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    Some(response)
 }
 
 fn index_page() -> Response {
@@ -53,15 +58,16 @@ pub async fn index() -> Response {
     index_page()
 }
 
-pub async fn room_page(Path(room): Path<String>) -> Result<Response, ApiError> {
+pub async fn room_page(ApiPath(room): ApiPath<String>) -> Result<Response, ApiError> {
     room_from_path(&room)?;
     Ok(index_page())
 }
 
-/// A file of the web client, or `404`.
-pub async fn asset_or_not_found(uri: Uri) -> Response {
+/// A file of the web client (`GET`/`HEAD`), or `404`.
+pub async fn asset_or_not_found(method: Method, uri: Uri) -> Response {
     let path = uri.path().trim_start_matches('/');
-    if !path.is_empty()
+    if (method == Method::GET || method == Method::HEAD)
+        && !path.is_empty()
         && !path.starts_with("api/")
         && let Some(response) = serve_file(path)
     {
