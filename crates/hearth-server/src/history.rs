@@ -579,12 +579,18 @@ mod tests {
 
     #[test]
     fn ids_increase_even_when_the_clock_does_not() {
+        // The last id is a minute ahead of the clock (the clock went back).
+        let ahead = now_ms() + 60_000;
         let mut ids = IdGenerator {
-            last: MessageId::new(u64::MAX >> 30, SEQ_MAX - 1),
+            last: MessageId::new(ahead, SEQ_MAX - 1),
         };
         let first = ids.next();
         let second = ids.next();
-        assert!(first < second);
-        assert_eq!(second.seq, 0);
+        assert_eq!(first, MessageId::new(ahead, SEQ_MAX));
+        assert_eq!(
+            second,
+            MessageId::new(ahead + 1, 0),
+            "the sequence rolls over"
+        );
     }
 }

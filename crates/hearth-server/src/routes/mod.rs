@@ -81,7 +81,9 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route(
             "/api/session",
-            post(session::create_session).delete(session::end_session),
+            post(session::create_session)
+                .get(session::current_session)
+                .delete(session::end_session),
         )
         .route("/api/info", get(rooms::server_info))
         .route("/api/rooms", get(rooms::list_rooms))

@@ -7,7 +7,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use hearth_proto::{Nick, SessionRequest, SessionResponse};
 
 use super::ApiJson;
-use crate::auth::{Claims, clear_session_cookie, session_cookie};
+use crate::auth::{Claims, Session, clear_session_cookie, session_cookie};
 use crate::error::ApiError;
 use crate::net::PeerAddr;
 use crate::state::AppState;
@@ -48,8 +48,7 @@ pub async fn create_session(
     ApiJson(request): ApiJson<SessionRequest>,
 ) -> Result<Response, ApiError> {
     let (token, claims) = open_session(&state, &peer, &request.nick, request.password).await?;
-    let expires_at = DateTime::<Utc>::from_timestamp(claims.exp as i64, 0)
-        .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true));
+    let expires_at = expiry(&claims);
     let body = SessionResponse {
         nick: claims.nick.to_string(),
         expires_at,
@@ -61,6 +60,20 @@ pub async fn create_session(
         axum::Json(body),
     )
         .into_response())
+}
+
+/// `GET /api/session`: who the request's session is. The web client's cookie
+/// is `HttpOnly`, so this is how its page learns that it is signed in.
+pub async fn current_session(Session(claims): Session) -> axum::Json<serde_json::Value> {
+    axum::Json(serde_json::json!({
+        "nick": claims.nick,
+        "expires_at": expiry(&claims),
+    }))
+}
+
+fn expiry(claims: &Claims) -> Option<String> {
+    DateTime::<Utc>::from_timestamp(claims.exp as i64, 0)
+        .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true))
 }
 
 /// Removes the web client's cookie. Tokens are stateless: a copied token

@@ -799,7 +799,7 @@ async fn unknown_routes_and_wrong_methods_answer_json() {
         (reqwest::Method::DELETE, "/api/rooms/general/messages"),
         (reqwest::Method::PUT, "/api/rooms/general/messages"),
         (reqwest::Method::POST, "/api/rooms/general/events"),
-        (reqwest::Method::GET, "/api/session"),
+        (reqwest::Method::PUT, "/api/session"),
     ] {
         let response = http()
             .request(method.clone(), server.url(path))

@@ -25,16 +25,11 @@ async fn sigterm_ends_open_streams_and_the_process_exits_cleanly() {
     let mut server = ChildServer::start(data.path(), &[]).await;
     let mut ana = server.client();
     ana.sign_in("ana", None).await.unwrap();
-    let response = http()
-        .get(server.url("/api/rooms/general/events"))
-        .bearer_auth(ana.token().unwrap())
-        .send()
-        .await
-        .unwrap();
-    let mut raw = RawSse::new(response);
-    for _ in 0..3 {
-        raw.frame().await.unwrap();
-    }
+    let mut raw = RawSse::open_past_start(
+        &server.url("/api/rooms/general/events"),
+        ana.token().unwrap(),
+    )
+    .await;
     let pid = server.child.id().unwrap() as i32;
     // SAFETY: sending a signal to our own child process.
     assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);

@@ -49,6 +49,19 @@ async fn a_session_is_created_with_a_trimmed_nick_and_a_cookie() {
         .await
         .unwrap();
     assert_eq!(with_cookie.status(), StatusCode::OK);
+    // A page whose cookie it cannot read asks who it is.
+    let whoami: serde_json::Value = http()
+        .get(server.url("/api/session"))
+        .header("cookie", cookie_pair)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(whoami["nick"], "ana");
+    let anonymous = http().get(server.url("/api/session")).send().await.unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]

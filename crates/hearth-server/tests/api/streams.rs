@@ -195,16 +195,11 @@ async fn join_and_leave_come_once_per_nick() {
 async fn an_idle_stream_gets_pings() {
     let server = TestServer::start_with(|c| c.ping_interval = Duration::from_millis(200)).await;
     let ana = server.signed_in("ana").await;
-    let response = http()
-        .get(server.url("/api/rooms/general/events"))
-        .bearer_auth(ana.token().unwrap())
-        .send()
-        .await
-        .unwrap();
-    let mut raw = RawSse::new(response);
-    for _ in 0..3 {
-        raw.frame().await.unwrap(); // retry, ready, presence
-    }
+    let mut raw = RawSse::open_past_start(
+        &server.url("/api/rooms/general/events"),
+        ana.token().unwrap(),
+    )
+    .await;
     let started = std::time::Instant::now();
     assert_eq!(raw.frame().await.unwrap(), ": ping");
     assert_eq!(raw.frame().await.unwrap(), ": ping");
@@ -235,16 +230,11 @@ async fn a_stream_without_a_valid_token_is_refused() {
 async fn shutdown_ends_open_streams_cleanly() {
     let server = TestServer::start().await;
     let ana = server.signed_in("ana").await;
-    let response = http()
-        .get(server.url("/api/rooms/general/events"))
-        .bearer_auth(ana.token().unwrap())
-        .send()
-        .await
-        .unwrap();
-    let mut raw = RawSse::new(response);
-    for _ in 0..3 {
-        raw.frame().await.unwrap();
-    }
+    let mut raw = RawSse::open_past_start(
+        &server.url("/api/rooms/general/events"),
+        ana.token().unwrap(),
+    )
+    .await;
     let stopping = tokio::spawn(server.stop());
     // The stream ends (a clean end of the chunked body, not a hang)…
     assert_eq!(raw.frame().await, None);

@@ -215,6 +215,23 @@ pub struct RawSse {
 }
 
 impl RawSse {
+    /// Opens `url` (a full URL) with a bearer token and expects `200`.
+    pub async fn open(url: &str, token: &str) -> Self {
+        let response = http().get(url).bearer_auth(token).send().await.unwrap();
+        assert_eq!(response.status(), reqwest::StatusCode::OK, "{url}");
+        Self::new(response)
+    }
+
+    /// [`RawSse::open`], then reads past the start of a one-room stream with
+    /// nothing to replay (`retry`, `ready`, `presence`).
+    pub async fn open_past_start(url: &str, token: &str) -> Self {
+        let mut raw = Self::open(url, token).await;
+        for _ in 0..3 {
+            raw.frame().await.expect("stream start");
+        }
+        raw
+    }
+
     pub fn new(response: reqwest::Response) -> Self {
         Self {
             body: Box::pin(response.bytes_stream()),
