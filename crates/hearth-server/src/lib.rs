@@ -50,6 +50,8 @@ use crate::state::{AppState, Shared};
 const LIMITER_SWEEP: Duration = Duration::from_secs(60);
 /// How often expired idempotency keys are deleted.
 const IDEMPOTENCY_SWEEP: Duration = Duration::from_secs(600);
+/// Rooms nobody follows are unloaded from memory after this long unused.
+const ROOM_IDLE: Duration = Duration::from_secs(300);
 
 /// Builds the server's state: opens the store, loads the secret, hashes the
 /// password. Fails with a readable reason (bad data dir, bad hash…).
@@ -122,15 +124,21 @@ fn spawn_housekeeping(state: &AppState, broker: Arc<EmbeddedBroker>) {
     });
     let shutdown = state.shutdown.clone();
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(IDEMPOTENCY_SWEEP);
+        let mut prune = tokio::time::interval(IDEMPOTENCY_SWEEP);
+        let mut unload = tokio::time::interval(LIMITER_SWEEP);
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => break,
-                _ = tick.tick() => {
+                _ = prune.tick() => {
                     if let Err(e) = broker.store().prune_idempotency().await {
                         tracing::warn!(cause = %e, "pruning idempotency keys failed");
                     }
                 }
+                _ = unload.tick() => match broker.unload_idle_rooms(ROOM_IDLE).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::debug!(rooms = n, "unloaded idle rooms"),
+                    Err(e) => tracing::warn!(cause = %e, "unloading idle rooms failed"),
+                },
             }
         }
     });

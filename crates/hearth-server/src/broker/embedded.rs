@@ -15,6 +15,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use futures::{StreamExt, stream};
@@ -59,6 +60,9 @@ struct RoomState {
     last_id: Option<MessageId>,
     /// Open streams per nick.
     presence: HashMap<String, usize>,
+    /// Last post or subscription: idle rooms are unloaded (see
+    /// [`EmbeddedBroker::unload_idle_rooms`]).
+    last_used: Instant,
 }
 
 impl RoomHub {
@@ -81,7 +85,22 @@ impl RoomHub {
                 .map(|m| Arc::new(SharedEvent::message(m, legacy)))
                 .collect(),
             presence: HashMap::new(),
+            last_used: Instant::now(),
         })
+    }
+
+    /// Drops the state of rooms nobody follows that were not used for
+    /// `idle_for`. Runs on the writer thread, like every load, so a room is
+    /// never unloaded between a commit and its fan-out.
+    fn unload_idle(&self, idle_for: Duration) -> usize {
+        let mut rooms = self.lock();
+        let before = rooms.len();
+        rooms.retain(|_, state| {
+            state.tx.receiver_count() > 0
+                || !state.presence.is_empty()
+                || state.last_used.elapsed() < idle_for
+        });
+        before - rooms.len()
     }
 
     /// The commit hook: hands freshly stored messages to their rooms.
@@ -116,6 +135,7 @@ impl RoomHub {
                 state.complete = false;
             }
             state.last_id = Some(message.id);
+            state.last_used = Instant::now();
             // No receivers is fine: nobody is listening.
             let _ = state.tx.send(event);
         }
@@ -251,6 +271,16 @@ impl EmbeddedBroker {
         &self.store
     }
 
+    /// Unloads rooms that nobody follows and nobody used for `idle_for`
+    /// (their history stays in the store; the next use loads them again).
+    /// Returns how many were unloaded.
+    pub async fn unload_idle_rooms(&self, idle_for: Duration) -> Result<usize, BrokerError> {
+        let hub = self.hub.clone();
+        self.store
+            .on_writer(move |_| hub.unload_idle(idle_for))
+            .await
+    }
+
     /// Makes sure the room's state is in the map (loading it on the writer
     /// thread, which also records that the room exists).
     async fn ensure_loaded(&self, room: &RoomName) -> Result<(), BrokerError> {
@@ -342,8 +372,19 @@ impl Broker for EmbeddedBroker {
     }
 
     async fn subscribe(&self, request: SubscribeRequest) -> Result<Subscription, BrokerError> {
-        for RoomRequest { room, .. } in &request.rooms {
-            self.ensure_loaded(room).await?;
+        // A room can be unloaded between loading and locking (when it had
+        // been idle); load again and retry.
+        for attempt in 0.. {
+            for RoomRequest { room, .. } in &request.rooms {
+                self.ensure_loaded(room).await?;
+            }
+            let hub = self.hub.lock();
+            if request.rooms.iter().all(|r| hub.contains_key(&r.room)) {
+                break;
+            }
+            if attempt == 3 {
+                return Err(BrokerError::Internal("rooms keep being unloaded".into()));
+            }
         }
         let mut guard = PresenceGuard {
             hub: self.hub.clone(),
@@ -358,6 +399,7 @@ impl Broker for EmbeddedBroker {
                 let state = rooms
                     .get_mut(room)
                     .ok_or_else(|| BrokerError::Internal(format!("room {room} not loaded")))?;
+                state.last_used = Instant::now();
                 if let Some(nick) = &request.nick {
                     let count = state.presence.entry(nick.to_string()).or_insert(0);
                     *count += 1;
@@ -461,5 +503,69 @@ impl Broker for EmbeddedBroker {
             .read(|conn| conn.query_row("SELECT 1", [], |_| Ok(())))
             .await?;
         self.store.on_writer(|_| ()).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use futures::StreamExt;
+    use hearth_proto::MessageText;
+
+    use super::*;
+
+    fn post(room: &RoomName, text: &str) -> Post {
+        Post {
+            room: room.clone(),
+            nick: Nick::parse("ana").unwrap(),
+            text: MessageText::parse(text).unwrap(),
+            session: "s1".into(),
+            client_id: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unloaded_room_loads_again_with_its_history() {
+        let dir = tempfile::tempdir().unwrap();
+        let broker = EmbeddedBroker::open(&Config::new(dir.path())).unwrap();
+        let room = RoomName::parse("attic").unwrap();
+        let Posted::Created(first) = broker.post(post(&room, "one")).await.unwrap() else {
+            panic!("stored")
+        };
+        let followed = broker
+            .subscribe(SubscribeRequest {
+                rooms: vec![RoomRequest {
+                    room: room.clone(),
+                    resume_from: None,
+                }],
+                replay: 50,
+                nick: Some(Nick::parse("bo").unwrap()),
+            })
+            .await
+            .unwrap();
+        // Followed rooms stay loaded, however idle.
+        assert_eq!(broker.unload_idle_rooms(Duration::ZERO).await.unwrap(), 0);
+        drop(followed);
+        assert!(broker.unload_idle_rooms(Duration::ZERO).await.unwrap() >= 1);
+        assert!(!broker.hub.lock().contains_key(&room));
+
+        let Posted::Created(second) = broker.post(post(&room, "two")).await.unwrap() else {
+            panic!("stored")
+        };
+        let mut again = broker
+            .subscribe(SubscribeRequest {
+                rooms: vec![RoomRequest {
+                    room: room.clone(),
+                    resume_from: Some(first.id),
+                }],
+                replay: 50,
+                nick: None,
+            })
+            .await
+            .unwrap();
+        let start = again.rooms.remove(0);
+        assert!(start.resumed);
+        let replayed: Vec<_> = start.replay.collect().await;
+        assert_eq!(replayed.len(), 1);
+        assert_eq!(replayed[0].as_ref().unwrap().message_id(), Some(second.id));
     }
 }
