@@ -334,7 +334,8 @@ impl Writer {
             return;
         }
         let batch = std::mem::take(posts);
-        let id_before = self.ids.last;
+        // Ids taken by a transaction that fails are skipped, never reused:
+        // gaps are harmless, going back is not.
         let outcome = (|| -> rusqlite::Result<Vec<Inserted>> {
             let tx = self.conn.transaction()?;
             let mut results = Vec::with_capacity(batch.len());
@@ -362,7 +363,6 @@ impl Writer {
             }
             Err(e) => {
                 tracing::error!(cause = %e, "storing messages failed");
-                self.ids.last = id_before.max(self.ids.last);
                 for (_, reply) in batch {
                     let _ = reply.send(Err(store_err(&e)));
                 }
