@@ -6,7 +6,10 @@ set -euo pipefail
 
 packages=(build-essential pkg-config ca-certificates curl)
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(procps)
+  # Browser tests: Debian's Chromium, driven by playwright-core from npm.
+  packages+=(procps chromium)
+  command -v node >/dev/null 2>&1 || packages+=(nodejs)
+  command -v npm >/dev/null 2>&1 || packages+=(npm)
 fi
 
 missing=()
@@ -35,6 +38,12 @@ if [[ "$(printf '%s\n%s\n' "$need" "$have" | sort -V | head -1)" != "$need" ]]; 
   exit 1
 fi
 if [[ "${1:-}" == "--test" ]]; then
+  node_major=$(node --version 2>/dev/null | sed 's/^v\([0-9]*\).*/\1/')
+  if [[ -z "$node_major" || "$node_major" -lt 20 ]]; then
+    echo "setup: the browser tests need Node.js 20 or newer (found: $(node --version 2>/dev/null || echo none))." >&2
+    exit 1
+  fi
+  npm ci --prefix e2e --no-audit --no-fund --loglevel=error
   for component in rustfmt clippy; do
     if ! cargo "${component/rustfmt/fmt}" --version >/dev/null 2>&1; then
       rustup component add "$component"

@@ -14,6 +14,9 @@ echo "== cargo clippy (warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo test"
 cargo test --workspace --locked 2>&1 | tee -a "$log"
+echo "== browser tests: the web client in headless Chromium"
+cargo build --locked -p hearth-server --bin hearth
+(cd e2e && node --test --test-concurrency=1 tests/) 2>&1 | tee -a "$log"
 
 # One closing line for every suite (cargo prints one per test binary).
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }

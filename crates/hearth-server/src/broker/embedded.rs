@@ -395,12 +395,18 @@ impl Broker for EmbeddedBroker {
         let mut plans = Vec::with_capacity(request.rooms.len());
         {
             let mut rooms = self.hub.lock();
-            for RoomRequest { room, resume_from } in &request.rooms {
+            for RoomRequest {
+                room,
+                resume_from,
+                present,
+            } in &request.rooms
+            {
                 let state = rooms
                     .get_mut(room)
                     .ok_or_else(|| BrokerError::Internal(format!("room {room} not loaded")))?;
                 state.last_used = Instant::now();
-                if let Some(nick) = &request.nick {
+                if let Some(nick) = request.nick.as_ref().filter(|_| *present) {
+                    guard.rooms.push(room.clone());
                     let count = state.presence.entry(nick.to_string()).or_insert(0);
                     *count += 1;
                     if *count == 1 {
@@ -411,7 +417,6 @@ impl Broker for EmbeddedBroker {
                         )));
                     }
                 }
-                guard.rooms.push(room.clone());
                 // Subscribed after our own join went out: presence already
                 // lists us, so the join would be news to nobody here.
                 receivers.push(state.tx.subscribe());
@@ -536,6 +541,7 @@ mod tests {
                 rooms: vec![RoomRequest {
                     room: room.clone(),
                     resume_from: None,
+                    present: true,
                 }],
                 replay: 50,
                 nick: Some(Nick::parse("bo").unwrap()),
@@ -556,6 +562,7 @@ mod tests {
                 rooms: vec![RoomRequest {
                     room: room.clone(),
                     resume_from: Some(first.id),
+                    present: true,
                 }],
                 replay: 50,
                 nick: None,

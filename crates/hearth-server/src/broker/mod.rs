@@ -63,6 +63,9 @@ pub struct RoomRequest {
     pub room: RoomName,
     /// The last id the client saw; `None` for a fresh start.
     pub resume_from: Option<MessageId>,
+    /// Whether the subscriber counts as online in this room (a client that
+    /// follows other rooms only for unread counts is not "in" them).
+    pub present: bool,
 }
 
 /// A request to follow one or more rooms.

@@ -50,6 +50,9 @@ pub struct RoomEventsQuery {
 #[derive(Debug, Deserialize)]
 pub struct MultiEventsQuery {
     rooms: Option<String>,
+    /// The rooms (of `rooms`) where the subscriber counts as online; all of
+    /// them when absent. An extension of protocol v1.
+    present: Option<String>,
     last_event_id: Option<String>,
     replay: Option<String>,
 }
@@ -110,7 +113,11 @@ pub async fn room_events(
     let resume_from =
         last_event_id(&headers, query.last_event_id).and_then(|id| id.parse::<MessageId>().ok());
     let request = SubscribeRequest {
-        rooms: vec![RoomRequest { room, resume_from }],
+        rooms: vec![RoomRequest {
+            room,
+            resume_from,
+            present: true,
+        }],
         replay,
         nick: Some(claims.nick),
     };
@@ -124,6 +131,16 @@ pub async fn multi_room_events(
     ApiQuery(query): ApiQuery<MultiEventsQuery>,
 ) -> Result<Response, ApiError> {
     let rooms = parse_rooms(query.rooms.as_deref())?;
+    let present = match query.present.as_deref() {
+        None => rooms.clone(),
+        Some("") => Vec::new(),
+        Some(raw) => parse_rooms(Some(raw))?,
+    };
+    if let Some(stray) = present.iter().find(|r| !rooms.contains(r)) {
+        return Err(ApiError::BadRequest(format!(
+            "present names {stray}, which is not in rooms"
+        )));
+    }
     let replay = parse_replay(query.replay)?;
     let cursor = last_event_id(&headers, query.last_event_id)
         .and_then(|raw| raw.parse::<Cursor>().ok())
@@ -133,6 +150,7 @@ pub async fn multi_room_events(
             .into_iter()
             .map(|room| RoomRequest {
                 resume_from: cursor.get(&room),
+                present: present.contains(&room),
                 room,
             })
             .collect(),
@@ -354,6 +372,7 @@ pub async fn legacy_stream(state: &AppState, nick: Option<Nick>) -> Result<Respo
         rooms: vec![RoomRequest {
             room: RoomName::default_room(),
             resume_from: None,
+            present: true,
         }],
         replay: 0,
         nick,

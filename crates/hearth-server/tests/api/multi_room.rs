@@ -177,3 +177,49 @@ async fn replay_zero_starts_at_the_head_and_does_not_replay_later() {
     assert!(replay.is_empty());
     assert!(readies[0].resumed);
 }
+
+#[tokio::test]
+async fn present_limits_where_the_subscriber_counts_as_online() {
+    let server = TestServer::start().await;
+    let ana = server.signed_in("ana").await;
+    let url = server.url("/api/events?rooms=general,dev&present=general");
+    let mut raw = RawSse::open(&url, ana.token().unwrap()).await;
+    let mut presence = Vec::new();
+    while presence.len() < 2 {
+        let frame = raw.frame().await.unwrap();
+        if let Some(data) = frame.strip_prefix("event: presence\ndata: ") {
+            presence.push(serde_json::from_str::<hearth_proto::Presence>(data).unwrap());
+        }
+    }
+    for p in &presence {
+        let expected: &[&str] = if p.room.as_str() == "general" {
+            &["ana"]
+        } else {
+            &[]
+        };
+        assert_eq!(p.online, expected, "{p:?}");
+    }
+    let rooms = ana.rooms().await.unwrap();
+    let online = |name: &str| {
+        rooms
+            .iter()
+            .find(|r| r.room.as_str() == name)
+            .unwrap()
+            .online
+    };
+    assert_eq!((online("general"), online("dev")), (1, 0));
+    // Messages of both rooms still arrive.
+    let d = post(&ana, "dev", "for unread counts").await;
+    let frame = raw.frame().await.unwrap();
+    assert!(frame.contains(&d.id.to_string()), "{frame}");
+
+    for bad in ["general,ops", "Bad"] {
+        let response = http()
+            .get(server.url(&format!("/api/events?rooms=general,dev&present={bad}")))
+            .bearer_auth(ana.token().unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{bad}");
+    }
+}
