@@ -69,8 +69,8 @@ export function launchBrowser() {
 }
 
 /** A page in a fresh browser context (its own cookies: its own session). */
-export async function newPage(browser, viewport = { width: 1100, height: 800 }) {
-  const context = await browser.newContext({ viewport });
+export async function newPage(browser, viewport = { width: 1100, height: 800 }, colorScheme = 'light') {
+  const context = await browser.newContext({ viewport, colorScheme });
   const page = await context.newPage();
   page.dialogs = [];
   page.on('dialog', async (dialog) => {

@@ -218,3 +218,58 @@ describe('offline', () => {
     }
   });
 });
+
+describe('a password-protected server', () => {
+  test('a wrong password shows a clear error, the right one joins', async () => {
+    const server = await startServer({ args: ['--password', 'sesame'] });
+    const page = await newPage(browser);
+    try {
+      await page.goto(`${server.url}/`);
+      await page.locator('#password').waitFor({ state: 'visible' });
+      await page.locator('#nick').fill('ana');
+      await page.locator('#password').fill('guess');
+      await page.locator('#signin-submit').click();
+      await page.waitForFunction(() => document.querySelector('#signin-error').textContent.trim() !== '');
+      const error = (await page.locator('#signin-error').textContent()).trim();
+      assert.match(error, /password/i);
+      assert.equal(await page.locator('#app').isVisible(), false);
+
+      await page.locator('#password').fill('sesame');
+      await page.locator('#signin-submit').click();
+      await page.locator('#app').waitFor({ state: 'visible' });
+      await waitConnected(page);
+      await send(page, 'in with the password');
+      await waitForText(page, 'in with the password');
+    } finally {
+      await page.context().close();
+      await server.stop();
+    }
+  });
+});
+
+describe('themes', () => {
+  test('a room in light and dark theme (screenshots in e2e/artifacts)', async () => {
+    const server = await startServer();
+    const pages = [];
+    try {
+      const token = await apiToken(server.url, 'bo');
+      await apiPost(server.url, token, 'general', 'Morning! Coffee is on in the kitchen.');
+      await apiPost(server.url, token, 'general', 'Build is green again:\nhttps://ci.example.invalid/runs/42');
+      for (const scheme of ['light', 'dark']) {
+        const page = await newPage(browser, { width: 1100, height: 700 }, scheme);
+        pages.push(page);
+        await signIn(page, server.url, `ana-${scheme}`);
+        await send(page, `Thanks! (${scheme} theme)`);
+        await waitForText(page, `Thanks! (${scheme} theme)`);
+        const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+        const [r, g, b] = background.match(/\d+/g).map(Number);
+        const light = (r + g + b) / 3 > 128;
+        assert.equal(light, scheme === 'light', `${scheme} theme background is ${background}`);
+        await screenshot(page, `room-${scheme}`);
+      }
+    } finally {
+      for (const page of pages) await page.context().close();
+      await server.stop();
+    }
+  });
+});
