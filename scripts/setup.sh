@@ -4,10 +4,15 @@
 #        scripts/setup.sh --test     (also what the test suite needs)
 set -euo pipefail
 
-packages=(build-essential pkg-config ca-certificates curl)
+# The desktop app (Tauri v2) builds against WebKitGTK; its tray needs
+# libayatana-appindicator.
+packages=(build-essential pkg-config ca-certificates curl libwebkit2gtk-4.1-dev libayatana-appindicator3-dev)
 if [[ "${1:-}" == "--test" ]]; then
-  # Browser tests: Debian's Chromium, driven by playwright-core from npm.
-  packages+=(procps chromium)
+  # The keychain tests use a real Secret Service (gnome-keyring on a private
+  # D-Bus); the desktop window runs under Xvfb and is driven by
+  # WebKitWebDriver; the web client's tests use Debian's Chromium, driven by
+  # playwright-core from npm.
+  packages+=(procps chromium dbus gnome-keyring xvfb xauth webkit2gtk-driver)
   command -v node >/dev/null 2>&1 || packages+=(nodejs)
   command -v npm >/dev/null 2>&1 || packages+=(npm)
 fi

@@ -1,0 +1,24 @@
+//! The app's commands, by name. `build.rs` uses this same file (as a
+//! module) to generate an `allow-<command>` permission for each
+//! (`tauri_build::AppManifest`), and a test checks that
+//! `capabilities/main.json` grants exactly these. A new command goes here,
+//! in `generate_handler!` (lib.rs) and in the capability.
+
+/// Every command the webview may call.
+pub const COMMANDS: &[&str] = &[
+    "host_start",
+    "host_stop",
+    "host_status",
+    "save_host_settings",
+    "probe_server",
+    "join_room",
+    "forget_room",
+    "saved_rooms",
+    "list_rooms",
+    "room_history",
+    "follow_rooms",
+    "set_active_room",
+    "post_message",
+    "pending_messages",
+    "discard_message",
+];

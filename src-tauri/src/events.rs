@@ -1,0 +1,194 @@
+//! What the app pushes to the webview, and the [`EventSink`] it goes through.
+//!
+//! Every event names the saved room it concerns (`room_id`) and is either a
+//! room-protocol event, forwarded as is (`hearth_proto::StreamEvent`: the
+//! same `{"event", "data"}` JSON the web client sees), or an event of the app
+//! itself ([`LocalEvent`]: connection state, unread count, outbox progress):
+//!
+//! ```json
+//! {"room_id": "5b0c…", "event": "message", "data": {"id": "…", "room": "general", …}}
+//! {"room_id": "5b0c…", "event": "connection", "data": {"state": "reconnecting", "attempt": 2, "retry_in_ms": 1900, "reason": "…"}}
+//! {"room_id": "5b0c…", "event": "unread", "data": {"count": 3, "total": 5}}
+//! {"room_id": "5b0c…", "event": "outbox", "data": {"client_id": "…", "state": "sent"}}
+//! ```
+//!
+//! [`EventSink`] is implemented for `tauri::ipc::Channel` (the app) and for
+//! tokio mpsc senders (tests), so the forwarding logic runs without Tauri.
+
+use hearth_proto::StreamEvent;
+use serde::Serialize;
+
+/// One event for the webview.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RoomEvent {
+    /// The saved room's id.
+    pub room_id: String,
+    #[serde(flatten)]
+    pub event: AppEvent,
+}
+
+/// A protocol event or one of the app's own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum AppEvent {
+    /// Forwarded from the room's event stream.
+    Stream(StreamEvent),
+    /// Made by the app.
+    Local(LocalEvent),
+}
+
+/// The app's own events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "event", content = "data", rename_all = "snake_case")]
+pub enum LocalEvent {
+    /// The room's connection changed state.
+    Connection(ConnectionState),
+    /// Messages arrived that the person has not seen.
+    Unread {
+        /// Unread in this room.
+        count: u32,
+        /// Unread in all rooms (the tray's marker).
+        total: u32,
+    },
+    /// A queued message moved on.
+    Outbox(OutboxUpdate),
+}
+
+/// The state of a room's connection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum ConnectionState {
+    /// The first attempt is under way.
+    Connecting,
+    /// The event stream is open.
+    Connected,
+    /// The stream dropped; the app retries after `retry_in_ms`.
+    Reconnecting {
+        attempt: u32,
+        retry_in_ms: u64,
+        reason: String,
+    },
+    /// Not trying: hosting stopped, or the server refused for a reason
+    /// retrying cannot fix (the `reason` says which, for a person).
+    Offline { reason: String },
+}
+
+impl ConnectionState {
+    /// The state's name, as in the JSON.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ConnectionState::Connecting => "connecting",
+            ConnectionState::Connected => "connected",
+            ConnectionState::Reconnecting { .. } => "reconnecting",
+            ConnectionState::Offline { .. } => "offline",
+        }
+    }
+}
+
+/// Progress of one queued message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OutboxUpdate {
+    pub client_id: String,
+    #[serde(flatten)]
+    pub state: OutboxState,
+}
+
+/// Where a queued message stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum OutboxState {
+    /// Written to the outbox file; not sent yet.
+    Queued,
+    /// The server stored it (`message_id`); it left the outbox.
+    Sent { message_id: String },
+    /// The server refused it for good; it stays until discarded.
+    Failed { error: String },
+}
+
+/// The webview went away (or the test stopped listening).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the event sink is closed")]
+pub struct SinkClosed;
+
+/// Where events go.
+pub trait EventSink: Send + Sync + 'static {
+    fn send(&self, event: RoomEvent) -> Result<(), SinkClosed>;
+}
+
+impl EventSink for tauri::ipc::Channel<RoomEvent> {
+    fn send(&self, event: RoomEvent) -> Result<(), SinkClosed> {
+        tauri::ipc::Channel::send(self, event).map_err(|e| {
+            tracing::debug!(cause = %e, "channel send failed");
+            SinkClosed
+        })
+    }
+}
+
+impl EventSink for tokio::sync::mpsc::UnboundedSender<RoomEvent> {
+    fn send(&self, event: RoomEvent) -> Result<(), SinkClosed> {
+        tokio::sync::mpsc::UnboundedSender::send(self, event).map_err(|_| SinkClosed)
+    }
+}
+
+impl EventSink for tokio::sync::mpsc::Sender<RoomEvent> {
+    fn send(&self, event: RoomEvent) -> Result<(), SinkClosed> {
+        self.try_send(event).map_err(|_| SinkClosed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hearth_proto::{PresenceChange, RoomName};
+    use serde_json::json;
+
+    #[test]
+    fn events_have_the_documented_json_shape() {
+        let join = RoomEvent {
+            room_id: "r1".into(),
+            event: AppEvent::Stream(StreamEvent::Join(PresenceChange {
+                room: RoomName::default_room(),
+                nick: "bo".into(),
+            })),
+        };
+        assert_eq!(
+            serde_json::to_value(&join).unwrap(),
+            json!({"room_id": "r1", "event": "join", "data": {"room": "general", "nick": "bo"}})
+        );
+        let state = RoomEvent {
+            room_id: "r1".into(),
+            event: AppEvent::Local(LocalEvent::Connection(ConnectionState::Reconnecting {
+                attempt: 2,
+                retry_in_ms: 1500,
+                reason: "gone".into(),
+            })),
+        };
+        assert_eq!(
+            serde_json::to_value(&state).unwrap(),
+            json!({"room_id": "r1", "event": "connection",
+                   "data": {"state": "reconnecting", "attempt": 2, "retry_in_ms": 1500, "reason": "gone"}})
+        );
+        let unread = RoomEvent {
+            room_id: "r1".into(),
+            event: AppEvent::Local(LocalEvent::Unread { count: 1, total: 4 }),
+        };
+        assert_eq!(
+            serde_json::to_value(&unread).unwrap(),
+            json!({"room_id": "r1", "event": "unread", "data": {"count": 1, "total": 4}})
+        );
+        let sent = RoomEvent {
+            room_id: "r1".into(),
+            event: AppEvent::Local(LocalEvent::Outbox(OutboxUpdate {
+                client_id: "c1".into(),
+                state: OutboxState::Sent {
+                    message_id: "5-0".into(),
+                },
+            })),
+        };
+        assert_eq!(
+            serde_json::to_value(&sent).unwrap(),
+            json!({"room_id": "r1", "event": "outbox",
+                   "data": {"client_id": "c1", "state": "sent", "message_id": "5-0"}})
+        );
+    }
+}

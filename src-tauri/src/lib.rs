@@ -1,0 +1,198 @@
+//! Hearth's desktop app: a Tauri v2 shell that hosts a LAN room with the
+//! embedded server (`hearth-server`) or joins remote rooms (`hearth-client`).
+//!
+//! Rust relays all network traffic: the webview calls the commands below
+//! and receives every room's events through one `tauri::ipc::Channel`; it
+//! never fetches a remote origin. The logic lives in plain structs that run
+//! without a Tauri runtime ([`Desktop`]); commands are thin wrappers.
+//!
+//! # Layout
+//!
+//! - [`run`]: builds the Tauri app: plugins, commands, the managed
+//!   [`Desktop`], tray, window focus, clean shutdown.
+//! - [`desktop`]: [`Desktop`], the core every command calls.
+//! - [`host`]: the embedded server (start/stop, ports), [`host::lan`]: LAN
+//!   links and QR codes.
+//! - [`rooms`]: saved rooms and their connections; [`rooms::connection`]
+//!   follows a multi-room stream; [`rooms::hub`] forwards events, counts
+//!   unread, raises notifications.
+//! - [`outbox`]: messages persisted before sending, sent exactly once.
+//! - [`events`]: what the webview receives, and the [`events::EventSink`]
+//!   seam.
+//! - [`secrets`]: tokens and passwords in the OS keychain.
+//! - [`settings`]: non-secret settings in the config dir.
+//! - [`error`]: [`error::CommandError`], a sentence for a person.
+//! - [`tray`], [`notify`]: the desktop around the app (best effort).
+//! - [`command_names`]: the command list, shared with `build.rs`.
+//!
+//! Each concern folder has a `commands.rs` with its `#[tauri::command]`s;
+//! a command's JS name is its Rust name (`invoke('join_room', {...})`) and
+//! its permission `allow-<name-with-dashes>` (granted in
+//! `capabilities/main.json`).
+
+pub mod command_names;
+pub mod desktop;
+pub mod error;
+pub mod events;
+pub mod host;
+pub mod notify;
+pub mod outbox;
+pub mod rooms;
+pub mod secrets;
+pub mod settings;
+pub mod tray;
+
+use std::sync::Arc;
+
+use tauri::{Manager, RunEvent, Runtime, WindowEvent};
+
+pub use desktop::{Desktop, DesktopOptions};
+
+/// Starts the desktop app (the binary's `main`).
+pub fn run() {
+    init_tracing();
+    let built = app_builder(tauri::Builder::default())
+        .setup(|app| {
+            setup(app)?;
+            Ok(())
+        })
+        .build(context());
+    let app = match built {
+        Ok(app) => app,
+        Err(e) => {
+            tracing::error!(cause = %e, "the app could not start");
+            eprintln!("Hearth could not start: {e}");
+            std::process::exit(1);
+        }
+    };
+    app.run(|app, event| {
+        if let RunEvent::Exit = event
+            && let Some(desktop) = app.try_state::<Desktop>()
+        {
+            let desktop = desktop.inner().clone();
+            tauri::async_runtime::block_on(desktop.shutdown());
+        }
+    });
+}
+
+/// The app's Tauri context: `../tauri.conf.json`, the embedded `ui/`, the
+/// capabilities. Generic over the runtime so a test can use the mock one.
+pub fn context<R: Runtime>() -> tauri::Context<R> {
+    tauri::generate_context!("../tauri.conf.json")
+}
+
+/// The app's builder: plugins, commands, window events ([`run`] adds the
+/// setup that opens the [`Desktop`]). Generic over the runtime so a test can
+/// build it on Tauri's mock runtime and manage a `Desktop` of its own.
+pub fn app_builder<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
+    builder
+        .plugin(tauri_plugin_notification::init())
+        // Each command is also in command_names.rs and capabilities/main.json.
+        .invoke_handler(tauri::generate_handler![
+            host::commands::host_start,
+            host::commands::host_stop,
+            host::commands::host_status,
+            host::commands::save_host_settings,
+            rooms::commands::probe_server,
+            rooms::commands::join_room,
+            rooms::commands::forget_room,
+            rooms::commands::saved_rooms,
+            rooms::commands::list_rooms,
+            rooms::commands::room_history,
+            rooms::commands::follow_rooms,
+            rooms::commands::set_active_room,
+            outbox::commands::post_message,
+            outbox::commands::pending_messages,
+            outbox::commands::discard_message,
+        ])
+        .on_window_event(|window, event| {
+            if window.label() != tray::MAIN_WINDOW {
+                return;
+            }
+            if let WindowEvent::Focused(focused) = event
+                && let Some(desktop) = window.try_state::<Desktop>()
+            {
+                desktop.set_focused(*focused);
+            }
+        })
+}
+
+/// Opens the core on the app's directories and the OS keychain, adds the
+/// tray, and starts hosting if the settings ask for it.
+fn setup<R: Runtime>(app: &mut tauri::App<R>) -> Result<(), Box<dyn std::error::Error>> {
+    let handle = app.handle().clone();
+    let data_dir = app.path().app_data_dir()?;
+    let config_dir = app.path().app_config_dir()?;
+    tracing::info!(data = %data_dir.display(), config = %config_dir.display(), "starting");
+    let mut options = DesktopOptions::new(data_dir, config_dir, Arc::new(secrets::Keychain));
+    options.notifier = Arc::new(notify::DesktopNotifier::new(handle.clone()));
+    let desktop = tauri::async_runtime::block_on(Desktop::open(options))?;
+    app.manage(desktop.clone());
+    tray::install(&handle);
+    quit_on_signal(handle);
+    tauri::async_runtime::spawn(async move {
+        match desktop.start_hosting_if_asked().await {
+            Some(Ok(status)) => tracing::info!(port = ?status.port, "hosting on launch"),
+            Some(Err(e)) => tracing::error!(cause = %e, "could not start hosting on launch"),
+            None => {}
+        }
+    });
+    Ok(())
+}
+
+/// SIGTERM (logout, `kill`) and SIGINT quit the app the normal way, so
+/// hosting stops cleanly and the settings are saved.
+fn quit_on_signal<R: Runtime>(app: tauri::AppHandle<R>) {
+    #[cfg(unix)]
+    tauri::async_runtime::spawn(async move {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
+            tracing::warn!("cannot listen for signals");
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+        tracing::info!("quitting on a signal");
+        app.exit(0);
+    });
+    #[cfg(not(unix))]
+    drop(app);
+}
+
+/// Logs to stderr; `HEARTH_LOG` sets the filter (default `info`).
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("HEARTH_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::command_names::COMMANDS;
+
+    #[test]
+    fn the_capability_grants_the_main_window_exactly_the_app_commands() {
+        let capability: serde_json::Value =
+            serde_json::from_str(include_str!("../capabilities/main.json")).unwrap();
+        assert_eq!(capability["windows"], serde_json::json!(["main"]));
+        let granted: Vec<&str> = capability["permissions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p.as_str().unwrap())
+            .collect();
+        let expected: Vec<String> = COMMANDS
+            .iter()
+            .map(|c| format!("allow-{}", c.replace('_', "-")))
+            .collect();
+        assert_eq!(granted, expected);
+    }
+}

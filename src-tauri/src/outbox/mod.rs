@@ -1,0 +1,420 @@
+//! The outbox: messages to send, kept on disk until the server has them.
+//!
+//! [`Outbox::enqueue`] gives a message its `client_id` and writes it to
+//! `outbox.json` in the app's data dir *before* any attempt to post, so a
+//! message typed offline survives a crash or a restart. A worker task sends
+//! the entries, in order per room, with `Client::post_reliably` (same
+//! `client_id` on every retry), and removes an entry only once the server
+//! answered `201` or `200`. It runs when a message is queued, when a
+//! connection opens, and on a backoff timer while something waits.
+//!
+//! Exactly once: the server repeats (`200`, nothing new stored) a post whose
+//! `client_id` the same session already used. An entry that may have
+//! reached the server under another session (read back from disk after a
+//! restart, or posted before the token was renewed) is first looked up in
+//! the room's history by `client_id`; found means sent.
+//!
+//! A post the server refuses for good (`400`, `409`…) stays as *failed*
+//! until the person discards it.
+
+pub mod commands;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use hearth_client::{ClientError, RetryPolicy};
+use hearth_proto::MessageText;
+use serde::{Deserialize, Serialize};
+use tokio::sync::Notify;
+
+use crate::error::CommandError;
+use crate::events::{AppEvent, LocalEvent, OutboxState, OutboxUpdate};
+use crate::rooms::Rooms;
+use crate::rooms::hub::Hub;
+use crate::settings::write_atomically;
+
+/// The file name in the data dir.
+pub const FILE_NAME: &str = "outbox.json";
+/// The longest wait between two rounds while something is pending.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// How far back the history is searched for a message that may have been
+/// stored already (the protocol's largest page).
+const LOOKBACK: usize = hearth_proto::MAX_HISTORY_LIMIT;
+
+/// One message waiting to be sent, as stored in `outbox.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxEntry {
+    /// The idempotency key the server deduplicates retries with.
+    pub client_id: String,
+    /// The saved room it goes to.
+    pub room_id: String,
+    /// The text, already normalized by the protocol's rules.
+    pub text: String,
+    /// When it was queued (ms since the Unix epoch).
+    pub queued_at_ms: u64,
+    /// Why the server refused it for good, if it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed: Option<String>,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct OutboxFile {
+    #[serde(default)]
+    entries: Vec<OutboxEntry>,
+}
+
+/// Whether an entry may already be on the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Attempt {
+    /// Not tried by this process, and not read from disk.
+    Never,
+    /// Read from disk: an earlier run may have posted it.
+    Unknown,
+    /// Posted (perhaps) with this token.
+    With(Option<String>),
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    saved: OutboxEntry,
+    attempt: Attempt,
+}
+
+/// The queue and its worker. Cheap to clone.
+#[derive(Clone)]
+pub struct Outbox {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    path: PathBuf,
+    entries: Mutex<Vec<Entry>>,
+    wake: Arc<Notify>,
+    rooms: Rooms,
+    hub: Arc<Hub>,
+    post_policy: RetryPolicy,
+}
+
+/// How one room's round ended.
+enum Round {
+    /// Nothing left to send there.
+    Done,
+    /// Something waits for the server or the network.
+    Pending,
+}
+
+impl Outbox {
+    /// Reads `outbox.json` from `data_dir` (none: empty). Entries read back
+    /// are sent by the worker once it runs.
+    pub fn load(
+        data_dir: &Path,
+        rooms: Rooms,
+        hub: Arc<Hub>,
+        wake: Arc<Notify>,
+        post_policy: RetryPolicy,
+    ) -> Result<Self, CommandError> {
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| CommandError::Storage(format!("creating {}: {e}", data_dir.display())))?;
+        let path = data_dir.join(FILE_NAME);
+        let file: OutboxFile = match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+                CommandError::Storage(format!(
+                    "{} is damaged ({e}); move it away to start with an empty outbox",
+                    path.display()
+                ))
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => OutboxFile::default(),
+            Err(e) => {
+                return Err(CommandError::Storage(format!(
+                    "reading {}: {e}",
+                    path.display()
+                )));
+            }
+        };
+        let entries = file
+            .entries
+            .into_iter()
+            .map(|saved| Entry {
+                saved,
+                attempt: Attempt::Unknown,
+            })
+            .collect();
+        Ok(Self {
+            shared: Arc::new(Shared {
+                path,
+                entries: Mutex::new(entries),
+                wake,
+                rooms,
+                hub,
+                post_policy,
+            }),
+        })
+    }
+
+    /// Queues `text` for `room_id`: validated, given a `client_id`, written
+    /// to disk, then handed to the worker. Fails (and queues nothing) if the
+    /// room is unknown, the text breaks a rule, or the disk write fails.
+    pub fn enqueue(&self, room_id: &str, text: &str) -> Result<OutboxEntry, CommandError> {
+        let text = MessageText::parse(text)?;
+        self.shared.rooms.saved_room(room_id)?;
+        let entry = OutboxEntry {
+            client_id: hearth_client::new_client_id(),
+            room_id: room_id.to_owned(),
+            text: text.as_str().to_owned(),
+            queued_at_ms: now_ms(),
+            failed: None,
+        };
+        {
+            let mut entries = self.shared.entries();
+            entries.push(Entry {
+                saved: entry.clone(),
+                attempt: Attempt::Never,
+            });
+            if let Err(e) = self.shared.persist(&entries) {
+                entries.pop();
+                return Err(e);
+            }
+        }
+        self.shared
+            .announce(&entry.room_id, &entry.client_id, OutboxState::Queued);
+        self.shared.wake.notify_one();
+        Ok(entry)
+    }
+
+    /// The entries waiting (or failed), oldest first; of one room if given.
+    pub fn pending(&self, room_id: Option<&str>) -> Vec<OutboxEntry> {
+        self.shared
+            .entries()
+            .iter()
+            .filter(|e| room_id.is_none_or(|r| e.saved.room_id == r))
+            .map(|e| e.saved.clone())
+            .collect()
+    }
+
+    /// Removes an entry (the person gave up on it). `false` if none had
+    /// that `client_id`.
+    pub fn discard(&self, client_id: &str) -> Result<bool, CommandError> {
+        self.shared.remove(client_id)
+    }
+
+    /// Removes every entry of a forgotten room.
+    pub fn drop_room(&self, room_id: &str) -> Result<(), CommandError> {
+        let mut entries = self.shared.entries();
+        let before = entries.len();
+        entries.retain(|e| e.saved.room_id != room_id);
+        if entries.len() != before {
+            self.shared.persist(&entries)?;
+        }
+        Ok(())
+    }
+
+    /// Asks the worker for a round now.
+    pub fn wake(&self) {
+        self.shared.wake.notify_one();
+    }
+
+    /// Starts the worker: a round now, then one per wake-up, and on a
+    /// backoff timer while entries wait.
+    pub fn spawn_worker(&self) -> tokio::task::JoinHandle<()> {
+        let shared = self.shared.clone();
+        tokio::spawn(async move {
+            let mut backoff = Duration::from_secs(1);
+            loop {
+                if shared.round().await {
+                    tokio::select! {
+                        _ = shared.wake.notified() => backoff = Duration::from_secs(1),
+                        _ = tokio::time::sleep(backoff) => backoff = (backoff * 2).min(MAX_BACKOFF),
+                    }
+                } else {
+                    backoff = Duration::from_secs(1);
+                    shared.wake.notified().await;
+                }
+            }
+        })
+    }
+}
+
+impl Shared {
+    fn entries(&self) -> MutexGuard<'_, Vec<Entry>> {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn persist(&self, entries: &[Entry]) -> Result<(), CommandError> {
+        let file = OutboxFile {
+            entries: entries.iter().map(|e| e.saved.clone()).collect(),
+        };
+        let json = serde_json::to_vec_pretty(&file).expect("the outbox always serializes");
+        write_atomically(&self.path, &json)
+    }
+
+    fn announce(&self, room_id: &str, client_id: &str, state: OutboxState) {
+        self.hub.emit(
+            room_id,
+            AppEvent::Local(LocalEvent::Outbox(OutboxUpdate {
+                client_id: client_id.to_owned(),
+                state,
+            })),
+        );
+    }
+
+    fn remove(&self, client_id: &str) -> Result<bool, CommandError> {
+        let mut entries = self.entries();
+        let Some(at) = entries.iter().position(|e| e.saved.client_id == client_id) else {
+            return Ok(false);
+        };
+        let removed = entries.remove(at);
+        if let Err(e) = self.persist(&entries) {
+            entries.insert(at, removed);
+            return Err(e);
+        }
+        Ok(true)
+    }
+
+    fn update(&self, client_id: &str, change: impl FnOnce(&mut Entry)) {
+        let mut entries = self.entries();
+        if let Some(entry) = entries.iter_mut().find(|e| e.saved.client_id == client_id) {
+            change(entry);
+            if let Err(e) = self.persist(&entries) {
+                tracing::warn!(cause = %e, "saving the outbox failed");
+            }
+        }
+    }
+
+    fn set_attempt(&self, client_id: &str, attempt: Attempt) {
+        let mut entries = self.entries();
+        if let Some(entry) = entries.iter_mut().find(|e| e.saved.client_id == client_id) {
+            entry.attempt = attempt;
+        }
+    }
+
+    /// Sends what can be sent, every room at once and each room in order.
+    /// True if something is still waiting to be retried.
+    async fn round(&self) -> bool {
+        let mut by_room: BTreeMap<String, Vec<Entry>> = BTreeMap::new();
+        for entry in self.entries().iter().filter(|e| e.saved.failed.is_none()) {
+            by_room
+                .entry(entry.saved.room_id.clone())
+                .or_default()
+                .push(entry.clone());
+        }
+        let rounds = by_room
+            .into_iter()
+            .map(|(room_id, entries)| self.send_room(room_id, entries));
+        futures::future::join_all(rounds)
+            .await
+            .iter()
+            .any(|r| matches!(r, Round::Pending))
+    }
+
+    async fn send_room(&self, room_id: String, entries: Vec<Entry>) -> Round {
+        for entry in entries {
+            let client_id = entry.saved.client_id.clone();
+            let mut attempt = entry.attempt;
+            let mut renewed = false;
+            loop {
+                let target = match self.rooms.target(&room_id) {
+                    Ok(target) => target,
+                    Err(CommandError::UnknownRoom) => {
+                        let _ = self.remove(&client_id);
+                        break;
+                    }
+                    Err(_) => return Round::Pending, // not hosting now
+                };
+                let token = target.client.token().map(str::to_owned);
+                // Might it be stored already, under another session?
+                let maybe_stored = match &attempt {
+                    Attempt::Never => false,
+                    Attempt::Unknown => true,
+                    Attempt::With(t) => *t != token,
+                };
+                if maybe_stored {
+                    match target
+                        .client
+                        .history(&target.room, None, Some(LOOKBACK))
+                        .await
+                    {
+                        Ok(history) => {
+                            if let Some(found) = history.iter().find(|m| {
+                                m.client_id.as_deref() == Some(client_id.as_str())
+                                    && m.nick == target.key.nick.as_str()
+                            }) {
+                                self.sent(&room_id, &client_id, found.id.to_string());
+                                break;
+                            }
+                        }
+                        Err(e) if needs_sign_in(&e) && !renewed => {
+                            renewed = true;
+                            if self.rooms.reauth(&target.key).await.is_err() {
+                                return Round::Pending;
+                            }
+                            continue;
+                        }
+                        Err(e) if e.is_retryable() => return Round::Pending,
+                        Err(e) => {
+                            tracing::debug!(cause = %e, "history lookup failed; posting anyway");
+                        }
+                    }
+                }
+                attempt = Attempt::With(token.clone());
+                self.set_attempt(&client_id, attempt.clone());
+                let posted = target
+                    .client
+                    .post_reliably(
+                        &target.room,
+                        &entry.saved.text,
+                        &client_id,
+                        &self.post_policy,
+                    )
+                    .await;
+                match posted {
+                    Ok(posted) => {
+                        self.sent(&room_id, &client_id, posted.message.id.to_string());
+                        break;
+                    }
+                    Err(e) if needs_sign_in(&e) && !renewed => {
+                        renewed = true;
+                        if self.rooms.reauth(&target.key).await.is_err() {
+                            return Round::Pending;
+                        }
+                    }
+                    Err(e) if e.is_retryable() || needs_sign_in(&e) => {
+                        tracing::debug!(cause = %e, %client_id, "post failed; will retry");
+                        return Round::Pending;
+                    }
+                    Err(e) => {
+                        let error = crate::error::CommandError::from_client(
+                            target.client.base_url().as_str(),
+                            e,
+                        )
+                        .to_string();
+                        tracing::warn!(%error, %client_id, "post refused");
+                        self.update(&client_id, |entry| entry.saved.failed = Some(error.clone()));
+                        self.announce(&room_id, &client_id, OutboxState::Failed { error });
+                        break;
+                    }
+                }
+            }
+        }
+        Round::Done
+    }
+
+    fn sent(&self, room_id: &str, client_id: &str, message_id: String) {
+        if let Err(e) = self.remove(client_id) {
+            // Still on disk: the next run finds it in the history.
+            tracing::warn!(cause = %e, "removing a sent message from the outbox failed");
+        }
+        self.announce(room_id, client_id, OutboxState::Sent { message_id });
+    }
+}
+
+fn needs_sign_in(e: &ClientError) -> bool {
+    e.status().is_some_and(|s| s.as_u16() == 401)
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}

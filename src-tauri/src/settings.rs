@@ -1,0 +1,256 @@
+//! Non-secret settings, as one JSON file in the app's config dir
+//! (`settings.json`): the saved rooms (server URL, room, nick, last message
+//! seen) and the host's choices (start hosting on launch, whether a password
+//! is set, the nick and room the host joins). Secrets are in
+//! [`crate::secrets`], never here.
+//!
+//! [`SettingsStore`] holds the settings in memory and writes them whole,
+//! atomically (temporary file, fsync, rename). Saving the last-seen ids of a
+//! busy room is debounced by [`SettingsStore::update_later`] and a saver task.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use hearth_proto::{MessageId, Nick, RoomName};
+use serde::{Deserialize, Serialize};
+use tokio::sync::Notify;
+
+use crate::error::CommandError;
+
+/// The file name in the config dir.
+pub const FILE_NAME: &str = "settings.json";
+/// How long a change to last-seen ids may wait before it is written.
+const SAVE_DELAY: Duration = Duration::from_millis(500);
+
+/// Everything in `settings.json`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settings {
+    #[serde(default)]
+    pub rooms: Vec<SavedRoom>,
+    #[serde(default)]
+    pub host: HostSettings,
+}
+
+/// A room the user joined, local (hosted by this app) or remote.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SavedRoom {
+    /// Stable, opaque id the UI addresses the room by.
+    pub id: String,
+    /// The server's base URL (`http://host:port/`). For a hosted room, the
+    /// local URL of the last time it was hosted (the port may change).
+    pub server: String,
+    pub room: RoomName,
+    pub nick: Nick,
+    /// Hosted by this app: reached on loopback while hosting runs.
+    #[serde(default)]
+    pub hosted: bool,
+    /// The newest message id seen in the room (resume point).
+    #[serde(default)]
+    pub last_seen: Option<MessageId>,
+}
+
+impl SavedRoom {
+    /// The keychain account of this room.
+    pub fn account(&self) -> String {
+        crate::secrets::room_account(
+            &self.server,
+            self.hosted,
+            self.room.as_str(),
+            self.nick.as_str(),
+        )
+    }
+
+    /// The link a person opens or pastes: `http://host:port/r/{room}`.
+    pub fn url(&self) -> String {
+        format!("{}/r/{}", self.server.trim_end_matches('/'), self.room)
+    }
+}
+
+/// The host's choices.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostSettings {
+    /// Start hosting when the app starts.
+    #[serde(default)]
+    pub start_on_launch: bool,
+    /// Whether the keychain holds a server password for hosting.
+    #[serde(default)]
+    pub password_set: bool,
+    /// The nick the host joins its own room with.
+    #[serde(default)]
+    pub nick: Option<Nick>,
+    /// The room the host's links point to.
+    #[serde(default = "RoomName::default_room")]
+    pub room: RoomName,
+}
+
+impl Default for HostSettings {
+    fn default() -> Self {
+        Self {
+            start_on_launch: false,
+            password_set: false,
+            nick: None,
+            room: RoomName::default_room(),
+        }
+    }
+}
+
+/// The settings in memory, and where they are saved.
+#[derive(Debug)]
+pub struct SettingsStore {
+    path: PathBuf,
+    settings: Mutex<Settings>,
+    /// Rung by [`SettingsStore::update_later`] (and by drop, to end the saver).
+    dirty: Arc<Notify>,
+}
+
+impl Drop for SettingsStore {
+    fn drop(&mut self) {
+        self.dirty.notify_one();
+    }
+}
+
+impl SettingsStore {
+    /// Loads `settings.json` from `config_dir` (none yet: defaults). A file
+    /// that cannot be read is moved aside to `settings.json.bad` and the app
+    /// starts from defaults rather than not at all.
+    pub fn load(config_dir: &Path) -> Result<Arc<Self>, CommandError> {
+        std::fs::create_dir_all(config_dir).map_err(|e| {
+            CommandError::Storage(format!("creating {}: {e}", config_dir.display()))
+        })?;
+        let path = config_dir.join(FILE_NAME);
+        let settings = match std::fs::read(&path) {
+            Ok(bytes) => match serde_json::from_slice(&bytes) {
+                Ok(settings) => settings,
+                Err(e) => {
+                    let aside = path.with_extension("json.bad");
+                    tracing::error!(cause = %e, path = %path.display(), "unreadable settings; starting afresh");
+                    let _ = std::fs::rename(&path, &aside);
+                    Settings::default()
+                }
+            },
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Settings::default(),
+            Err(e) => {
+                return Err(CommandError::Storage(format!(
+                    "reading {}: {e}",
+                    path.display()
+                )));
+            }
+        };
+        Ok(Arc::new(Self {
+            path,
+            settings: Mutex::new(settings),
+            dirty: Arc::new(Notify::new()),
+        }))
+    }
+
+    /// Where the file is.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// A copy of the settings.
+    pub fn get(&self) -> Settings {
+        self.lock().clone()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Settings> {
+        self.settings
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Changes the settings and writes them at once.
+    pub fn update<T>(&self, change: impl FnOnce(&mut Settings) -> T) -> Result<T, CommandError> {
+        let mut settings = self.lock();
+        let result = change(&mut settings);
+        let json = serde_json::to_vec_pretty(&*settings).expect("settings always serialize");
+        write_atomically(&self.path, &json)?;
+        Ok(result)
+    }
+
+    /// Changes the settings in memory; the saver task writes them soon.
+    pub fn update_later(&self, change: impl FnOnce(&mut Settings)) {
+        change(&mut self.lock());
+        self.dirty.notify_one();
+    }
+
+    /// Writes the settings now.
+    pub fn save(&self) -> Result<(), CommandError> {
+        self.update(|_| ())
+    }
+
+    /// Writes what [`Self::update_later`] changed, shortly after each change,
+    /// until the store is dropped.
+    pub fn spawn_saver(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+        let weak = Arc::downgrade(self);
+        let dirty = self.dirty.clone();
+        tokio::spawn(async move {
+            loop {
+                dirty.notified().await;
+                tokio::time::sleep(SAVE_DELAY).await;
+                let Some(store) = weak.upgrade() else { return };
+                if let Err(e) = store.save() {
+                    tracing::warn!(cause = %e, "saving settings failed");
+                }
+            }
+        })
+    }
+}
+
+/// Writes `bytes` to `path` so that a crash leaves either the old or the new
+/// file, never half of one: a temporary file, fsync, rename, fsync the dir.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CommandError> {
+    use std::io::Write;
+    let storage = |e: std::io::Error| CommandError::Storage(format!("{}: {e}", path.display()));
+    let tmp = path.with_extension("tmp");
+    {
+        let mut file = std::fs::File::create(&tmp).map_err(storage)?;
+        file.write_all(bytes).map_err(storage)?;
+        file.sync_all().map_err(storage)?;
+    }
+    std::fs::rename(&tmp, path).map_err(storage)?;
+    #[cfg(unix)]
+    if let Some(dir) = path.parent()
+        && let Ok(dir) = std::fs::File::open(dir)
+    {
+        let _ = dir.sync_all();
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_survive_a_reload_and_a_bad_file_is_set_aside() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SettingsStore::load(dir.path()).unwrap();
+        assert_eq!(store.get(), Settings::default());
+        store
+            .update(|s| {
+                s.host.start_on_launch = true;
+                s.rooms.push(SavedRoom {
+                    id: "r1".into(),
+                    server: "http://10.0.0.2:8989/".into(),
+                    room: RoomName::parse("dev").unwrap(),
+                    nick: Nick::parse("ana").unwrap(),
+                    hosted: false,
+                    last_seen: Some(MessageId::new(5, 1)),
+                })
+            })
+            .unwrap();
+        let again = SettingsStore::load(dir.path()).unwrap().get();
+        assert!(again.host.start_on_launch);
+        assert_eq!(again.rooms[0].url(), "http://10.0.0.2:8989/r/dev");
+        assert_eq!(again.rooms[0].last_seen, Some(MessageId::new(5, 1)));
+
+        std::fs::write(dir.path().join(FILE_NAME), b"{not json").unwrap();
+        assert_eq!(
+            SettingsStore::load(dir.path()).unwrap().get(),
+            Settings::default()
+        );
+        assert!(dir.path().join("settings.json.bad").exists());
+    }
+}

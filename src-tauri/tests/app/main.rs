@@ -1,0 +1,8 @@
+//! The desktop app's core against real room servers, without a Tauri
+//! runtime: hosting, joining and following rooms, the outbox across
+//! reconnects and restarts. The keychain test is `tests/keychain.rs`.
+
+mod host;
+mod outbox;
+mod rooms;
+mod support;
