@@ -121,11 +121,11 @@ export function onlineNicks(page) {
 }
 
 /** Signs in over the API (no browser) and returns a bearer token. */
-export async function apiToken(url, nick) {
+export async function apiToken(url, nick, password = undefined) {
   const response = await fetch(`${url}/api/session`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ nick }),
+    body: JSON.stringify({ nick, password }),
   });
   if (response.status !== 201) throw new Error(`session: ${response.status}`);
   return (await response.json()).token;

@@ -49,6 +49,10 @@ if [[ "${1:-}" == "--test" ]]; then
     exit 1
   fi
   npm ci --prefix e2e --no-audit --no-fund --loglevel=error
+  # tauri-driver bridges WebDriver to WebKitWebDriver for the desktop window.
+  if ! command -v tauri-driver >/dev/null 2>&1 && [[ ! -x "$HOME/.cargo/bin/tauri-driver" ]]; then
+    cargo install tauri-driver --locked --version '^2'
+  fi
   for component in rustfmt clippy; do
     if ! cargo "${component/rustfmt/fmt}" --version >/dev/null 2>&1; then
       rustup component add "$component"

@@ -19,8 +19,14 @@ XDG_DATA_HOME="$keyring_home" dbus-run-session -- sh -c \
   2>&1 | tee -a "$log"
 rm -rf "$keyring_home"
 echo "== browser tests: the web client in headless Chromium"
-cargo build --locked -p hearth-server --bin hearth
+cargo build --locked -p hearth-server --bin hearth -p hearth-desktop --bin hearth-desktop
 (cd e2e && node --test --test-concurrency=1 tests/) 2>&1 | tee -a "$log"
+echo "== desktop tests: the app's real window under Xvfb, via tauri-driver"
+keyring_home=$(mktemp -d)
+(cd e2e && XDG_DATA_HOME="$keyring_home" dbus-run-session -- sh -c \
+  'printf hearth-ci | gnome-keyring-daemon --unlock --components=secrets >/dev/null;
+   exec xvfb-run -a -s "-screen 0 1280x800x24" node --test --test-concurrency=1 desktop/') 2>&1 | tee -a "$log"
+rm -rf "$keyring_home"
 
 # One closing line for every suite (cargo prints one per test binary).
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }

@@ -16,9 +16,18 @@
  * first (localStorage, with a fresh client id), are shown as pending, and are
  * posted one at a time, in order, while the stream is up; the stored message
  * replaces the pending entry (matched by client id) exactly once.
+ *
+ * In the desktop app (the transport has `desktop`, see transport-tauri.js)
+ * desktop.js shows the home screen instead of the sign-in screen and opens
+ * a saved room with `enterDesktopRoom`; the chat view then shows the rooms
+ * of that room's server. There is no URL routing, and two transport
+ * capabilities change the rest: `durableOutbox` (the transport keeps and
+ * sends the outbox: pending entries come from it and its `onOutbox`
+ * updates, still matched by client id; the localStorage outbox is not
+ * used) and `unreadCounts` (unread counts come as `unread` events).
  */
 
-import { $, h } from './dom.js';
+import { $, h, recall, remember } from './dom.js';
 import { charCount, isValidRoom, newClientId, suggestRoom } from './format.js';
 import { MessageList } from './messages-view.js';
 import { Outbox } from './outbox.js';
@@ -36,6 +45,7 @@ const NOTICE_MS = 8_000;
 const NEAR_LIMIT = 200;
 const MISSED = 'You may have missed messages while disconnected.';
 const SESSION_ENDED = 'Your session ended; please sign in again.';
+const DESKTOP_SESSION_ENDED = 'The server no longer accepts your session: join the room again (with its current password).';
 const NICK_KEY = 'hearth.nick';
 
 /* ------------------------------------------------------------------ state */
@@ -101,6 +111,7 @@ const state = {
 const outbox = new Outbox();
 let transport = null;
 let view = null;
+let desktop = null; // the desktop app's home screen (desktop.js), in Tauri only
 const roomItems = new Map(); // name -> li.room
 
 function ensureRoom(name) {
@@ -113,22 +124,6 @@ function ensureRoom(name) {
 }
 
 const currentRoom = () => (state.current ? ensureRoom(state.current) : null);
-
-function remember(key, value) {
-  try {
-    localStorage.setItem(key, value);
-  } catch {
-    // storage unavailable: nothing to remember
-  }
-}
-
-function recall(key) {
-  try {
-    return localStorage.getItem(key) || '';
-  } catch {
-    return '';
-  }
-}
 
 /* --------------------------------------------------------------- screens */
 
@@ -177,25 +172,26 @@ function roomPath(name) {
   return `/r/${name}`;
 }
 
-async function enterApp(nick) {
+async function enterApp(nick, room = null) {
   resetSession();
   const epoch = state.epoch;
   state.me = nick;
   view.me = nick;
   remember(NICK_KEY, nick);
-  state.pending = outbox.list(nick).map((e) => ({ ...e, status: 'waiting' }));
+  state.pending = transport.durableOutbox ? [] : outbox.list(nick).map((e) => ({ ...e, status: 'waiting' }));
   $('#me').textContent = nick;
   $('#boot').hidden = true;
   $('#signin').hidden = true;
   $('#signin-error').textContent = '';
   $('#app').hidden = false;
 
-  const fromUrl = roomFromUrl();
+  const fromUrl = room || roomFromUrl();
   state.current = fromUrl || state.info?.default_room || 'general';
-  if (location.pathname !== roomPath(state.current)) {
+  if (!transport.desktop && location.pathname !== roomPath(state.current)) {
     history.replaceState({ room: state.current }, '', roomPath(state.current));
   }
   renderAll();
+  if (transport.durableOutbox) loadDurablePending();
   state.timers.ticker = setInterval(tick, 1000);
   state.timers.roomsInterval = setInterval(refreshRooms, ROOMS_REFRESH_MS);
   if (wide()) $('#composer-text').focus();
@@ -238,6 +234,10 @@ function resetSession() {
 /** A 401 anywhere: back to the sign-in screen. */
 function sessionEnded(message = SESSION_ENDED) {
   if (!state.me) return;
+  if (desktop) {
+    goHome(message === SESSION_ENDED ? DESKTOP_SESSION_ENDED : message);
+    return;
+  }
   resetSession();
   showSignIn(message);
 }
@@ -277,12 +277,12 @@ function updateTitle() {
 function createRoomItem(name) {
   const li = h('li', { class: 'room' });
   li.dataset.room = name;
-  const link = h('a', { class: 'room-link', href: roomPath(name) },
+  const link = h('a', { class: 'room-link', href: transport.desktop ? '#' : roomPath(name) },
     h('span', { class: 'room-name' }, name),
     h('span', { class: 'online-count', title: 'online' }, '0'),
     h('span', { class: 'unread', hidden: true }, '0'));
   link.addEventListener('click', (event) => {
-    if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+    if (!transport.desktop && (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey)) return;
     event.preventDefault();
     openRoom(name);
   });
@@ -362,6 +362,8 @@ function renderNotice() {
   const lines = [];
   const room = currentRoom();
   if (room?.notice) lines.push(room.notice);
+  const s = state.stream;
+  if (state.me && s.retryAt === null && s.error && !s.errorDismissed) lines.push(s.error); // not retrying: why
   const slowLeft = Math.ceil((state.slowUntil - Date.now()) / 1000);
   if (slowLeft > 0) lines.push(`Slow down: retrying in ${slowLeft} s`);
   if (state.transient) lines.push(state.transient);
@@ -414,6 +416,7 @@ function connectionView() {
   const now = Date.now();
   if (!navigator.onLine) return ['offline', 'Offline: no network'];
   if (s.up) return ['connected', 'Connected'];
+  if (s.retryAt === null) return ['offline', 'Offline']; // not retrying: the notice says why
   if (s.downSince === null) return ['reconnecting', 'Connecting…'];
   if (now - s.downSince < OFFLINE_AFTER_MS) return ['reconnecting', 'Reconnecting…'];
   const wait = Math.ceil((s.retryAt - now) / 1000);
@@ -434,7 +437,7 @@ function renderConnection() {
   el.title = st === 'connected' ? '' : state.stream.error;
   // Presence shown while the stream is down may be out of date: dim it.
   $('#app').classList.toggle('stale', st !== 'connected');
-  $('#reconnect-now').hidden = st !== 'offline' || !navigator.onLine;
+  $('#reconnect-now').hidden = st !== 'offline' || !navigator.onLine || Boolean(transport.desktop);
   if (changed) renderPendingStatuses();
 }
 
@@ -510,16 +513,41 @@ function updateFollow() {
     onEvent: guard(onStreamEvent),
     onState: guard(onStreamState),
     onAuthError: guard(() => sessionEnded()),
+    onOutbox: guard(onOutboxEvent),
   }, state.current ? [state.current] : []);
 }
 
-function openRoom(name, { push = true } = {}) {
+function openRoom(name, options = {}) {
   if (!state.me || !isValidRoom(name)) return;
+  if (transport.prepareRoom) {
+    prepareThenShow(name); // the desktop app may have to join it first
+    return;
+  }
+  showRoom(name, options);
+}
+
+/** Desktop: joins `name` on the current server if it is not saved yet, then shows it. */
+async function prepareThenShow(name) {
+  const epoch = state.epoch;
+  let warning = null;
+  try {
+    warning = await transport.prepareRoom(name);
+  } catch (err) {
+    if (epoch === state.epoch) showTransient(`Could not open #${name}: ${err.message}`);
+    return;
+  }
+  if (epoch !== state.epoch || !state.me) return;
+  showRoom(name, { push: false });
+  if (warning) showTransient(warning);
+  scheduleRoomsRefresh();
+}
+
+function showRoom(name, { push = true } = {}) {
   view.setBusy(false);
   state.current = name;
   const room = ensureRoom(name);
   room.unread = 0;
-  if (push && location.pathname !== roomPath(name)) {
+  if (push && !transport.desktop && location.pathname !== roomPath(name)) {
     history.pushState({ room: name }, '', roomPath(name));
   }
   renderAll();
@@ -556,6 +584,7 @@ function onNewRoom(event) {
 
 function onStreamState(st, detail = {}) {
   const s = state.stream;
+  if (st !== 'down' && s.retryAt === null) s.retryAt = 0; // trying again after a final 'down'
   if (st === 'connecting') {
     s.connecting = true;
   } else if (st === 'open') {
@@ -581,10 +610,12 @@ function onStreamState(st, detail = {}) {
     s.up = false;
     s.connecting = false;
     if (s.downSince === null) s.downSince = Date.now();
-    s.retryAt = Date.now() + (detail.retryInMs || 0);
+    s.retryAt = detail.final ? null : Date.now() + (detail.retryInMs || 0);
     s.error = detail.message || '';
+    s.errorDismissed = false;
   }
   renderConnection();
+  renderNotice();
 }
 
 function onStreamEvent({ event, data, id }) {
@@ -596,6 +627,9 @@ function onStreamEvent({ event, data, id }) {
       break;
     case 'ready':
       onReady(data);
+      break;
+    case 'unread': // from a transport with `unreadCounts` only
+      onUnread(data);
       break;
     case 'presence':
       onPresence(data.room, new Set(Array.isArray(data.online) ? data.online.map(String) : []));
@@ -613,6 +647,13 @@ function onStreamEvent({ event, data, id }) {
     default:
       break; // unknown events are ignored
   }
+}
+
+function onUnread(data) {
+  if (!isValidRoom(data.room)) return;
+  const room = ensureRoom(data.room);
+  room.unread = Math.max(0, Number(data.count) || 0);
+  renderRoomItem(room);
 }
 
 function onPresence(name, online) {
@@ -650,7 +691,7 @@ function onMessage(msg) {
         renderLoadOlder();
       }
     } else {
-      if (!own && (room.primed || room.baselineFound || room.baselineId === null)) {
+      if (!own && !transport.unreadCounts && (room.primed || room.baselineFound || room.baselineId === null)) {
         room.unread += 1;
         renderRoomItem(room);
       }
@@ -733,7 +774,7 @@ function renderPendingStatuses() {
 
 function removePending(entry) {
   state.pending = state.pending.filter((p) => p !== entry);
-  outbox.remove(entry.clientId);
+  if (!transport.durableOutbox) outbox.remove(entry.clientId);
   if (entry.room === state.current) view.removePending(entry.clientId);
 }
 
@@ -745,6 +786,10 @@ function sendFromComposer() {
   if (charCount(text) > maxChars()) {
     renderCharCount();
     $('#char-count').hidden = false;
+    return;
+  }
+  if (transport.durableOutbox) {
+    sendDurable(text);
     return;
   }
   const entry = {
@@ -774,7 +819,7 @@ function scheduleFlush(ms) {
  * id for a later retry; other errors are shown on the entry.
  */
 async function flushOutbox() {
-  if (state.flushing || !state.me || !state.stream.up) return;
+  if (transport.durableOutbox || state.flushing || !state.me || !state.stream.up) return;
   const epoch = state.epoch;
   state.flushing = true;
   try {
@@ -848,17 +893,120 @@ async function flushOutbox() {
 
 function discardPending(clientId) {
   const entry = state.pending.find((p) => p.clientId === clientId);
-  if (entry) removePending(entry);
+  if (!entry) return;
+  removePending(entry);
+  if (transport.durableOutbox) discardDurable(clientId);
 }
 
 function editPending(clientId) {
   const entry = state.pending.find((p) => p.clientId === clientId);
   if (!entry) return;
   removePending(entry);
+  if (transport.durableOutbox) discardDurable(clientId);
   const box = $('#composer-text');
   box.value = entry.text;
   renderCharCount();
   box.focus();
+}
+
+/* ------------------------------------------- durable outbox (desktop app) */
+
+/** Shows an entry of the transport's outbox, unless shown or delivered already. */
+function addDurablePending(queued) {
+  if (!queued || state.pending.some((p) => p.clientId === queued.clientId)) return;
+  if (!isValidRoom(queued.room)) return;
+  const room = ensureRoom(queued.room);
+  if (room.messages.some((m) => m.client_id === queued.clientId)) return; // the stream was first
+  let status = 'waiting';
+  if (queued.failed) status = 'failed';
+  else if (queued.sent) status = 'sent';
+  const entry = {
+    clientId: queued.clientId,
+    nick: state.me,
+    room: queued.room,
+    text: queued.text,
+    createdAt: queued.createdAt,
+    status,
+    error: queued.failed || '',
+  };
+  state.pending.push(entry);
+  if (entry.room === state.current) view.addPending(withStatusText(entry));
+  if (status === 'sent') recoverSentLater(entry);
+}
+
+/** The transport's outbox, on entering a room's server. */
+async function loadDurablePending() {
+  const epoch = state.epoch;
+  let entries;
+  try {
+    entries = await transport.pending();
+  } catch (err) {
+    if (epoch === state.epoch) showTransient(`Could not read the messages waiting to be sent: ${err.message}`);
+    return;
+  }
+  if (epoch !== state.epoch) return;
+  for (const queued of entries) addDurablePending(queued);
+}
+
+/** Hands a message to the transport's outbox; it is shown once it is on disk. */
+async function sendDurable(text) {
+  const box = $('#composer-text');
+  const epoch = state.epoch;
+  const room = state.current;
+  box.value = '';
+  renderCharCount();
+  let queued;
+  try {
+    queued = await transport.enqueue(room, text);
+  } catch (err) {
+    if (epoch !== state.epoch) return;
+    if (!box.value) {
+      box.value = text; // give it back: nothing was queued
+      renderCharCount();
+    }
+    showTransient(`Not sent: ${err.message}`);
+    return;
+  }
+  if (epoch === state.epoch) addDurablePending(queued);
+}
+
+/** Progress of a queued message: {clientId, room, state, messageId, error}. */
+function onOutboxEvent(update) {
+  const entry = state.pending.find((p) => p.clientId === update.clientId);
+  if (!entry) return;
+  if (update.state === 'failed') {
+    entry.status = 'failed';
+    entry.error = update.error || 'the server refused it';
+    renderPending(entry);
+  } else if (update.state === 'sent') {
+    if (update.messageId && state.rooms.get(entry.room)?.ids.has(update.messageId)) {
+      removePending(entry);
+      return;
+    }
+    entry.status = 'sent';
+    renderPending(entry);
+    recoverSentLater(entry);
+  }
+}
+
+/** Stored but not echoed by the stream in time: show it from the history. */
+function recoverSentLater(entry) {
+  const epoch = state.epoch;
+  setTimeout(async () => {
+    if (epoch !== state.epoch || !state.pending.includes(entry)) return;
+    try {
+      const recent = await transport.history(entry.room, null, HISTORY_PAGE);
+      if (epoch !== state.epoch || !state.pending.includes(entry)) return;
+      const found = recent.find((m) => m && m.client_id === entry.clientId && typeof m.id === 'string');
+      if (found) onMessage(found);
+    } catch {
+      // the stream will bring it
+    }
+  }, SENT_GRACE_MS);
+}
+
+function discardDurable(clientId) {
+  transport.discard(clientId).catch((err) => showTransient(`Could not discard the message: ${err.message}`));
 }
 
 /* --------------------------------------------------------------- drawers */
@@ -920,6 +1068,7 @@ function bindUi() {
     const room = currentRoom();
     if (room) room.notice = '';
     state.transient = '';
+    state.stream.errorDismissed = true;
     renderNotice();
   });
   $('#reconnect-now').addEventListener('click', () => transport.reconnect());
@@ -932,7 +1081,7 @@ function bindUi() {
   });
 
   window.addEventListener('popstate', () => {
-    if (!state.me) return;
+    if (!state.me || transport.desktop) return;
     const name = roomFromUrl() || state.info?.default_room || 'general';
     if (name !== state.current) openRoom(name, { push: false });
   });
@@ -1018,6 +1167,46 @@ async function boot() {
   }
 }
 
+/* ------------------------------------------------------------ desktop app */
+
+/** Tauri: the home screen (desktop.js) instead of the sign-in screen. */
+async function startDesktop() {
+  $('#signout').hidden = true;
+  $('#home').hidden = false;
+  $('#home').addEventListener('click', () => goHome());
+  try {
+    const { startDesktopShell } = await import('./desktop.js');
+    desktop = await startDesktopShell(transport, { open: enterDesktopRoom });
+  } catch (err) {
+    showBootError(`Hearth could not start: ${err.message}`);
+  }
+}
+
+/** Opens a saved room (a RoomView of src-tauri) in the chat view. */
+async function enterDesktopRoom(room, { notice = '' } = {}) {
+  transport.bind(room);
+  state.info = null;
+  const entered = enterApp(room.nick, room.room);
+  const epoch = state.epoch;
+  $('#rooms .panel-title').textContent = room.hosted ? 'Rooms you host' : `Rooms on ${room.server.replace(/^https?:\/\//, '').replace(/\/$/, '')}`;
+  if (notice) showTransient(notice);
+  transport.info().then((info) => {
+    if (epoch !== state.epoch || !info) return;
+    state.info = info;
+    renderCharCount();
+    updateTitle();
+  }, () => {});
+  await entered;
+}
+
+/** Back to the home screen (the chat view's Home button, or a session that ended). */
+function goHome(message = '') {
+  if (!desktop) return;
+  resetSession();
+  $('#app').hidden = true;
+  desktop.showHome(message);
+}
+
 function start() {
   try {
     transport = createTransport();
@@ -1027,7 +1216,8 @@ function start() {
   }
   bindUi();
   renderComposer();
-  boot();
+  if (transport.desktop) startDesktop();
+  else boot();
 }
 
 start();

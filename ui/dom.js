@@ -1,7 +1,8 @@
 /**
  * dom.js — tiny DOM helpers.
  *
- * Owns: `$` (querySelector that must succeed) and `h` (create an element).
+ * Owns: `$` (querySelector that must succeed), `h` (create an element),
+ * and `remember`/`recall` (small non-secret values in localStorage).
  * `h` sets attributes with setAttribute and children with append(), so
  * strings always become text nodes: there is no path from data to markup
  * (this client never uses innerHTML).
@@ -33,4 +34,22 @@ export function h(tag, props = {}, ...children) {
     if (child !== null && child !== undefined && child !== false) el.append(child);
   }
   return el;
+}
+
+/** Keeps a small non-secret value across reloads (no-op without storage). */
+export function remember(key, value) {
+  try {
+    localStorage.setItem(key, value);
+  } catch {
+    // storage unavailable: nothing to remember
+  }
+}
+
+/** A value kept by `remember`, or '' when there is none. */
+export function recall(key) {
+  try {
+    return localStorage.getItem(key) || '';
+  } catch {
+    return '';
+  }
 }

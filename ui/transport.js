@@ -44,6 +44,7 @@
  * opaque strings (compare them only for equality).
  */
 
+import { createTauriTransport } from './transport-tauri.js';
 import { createWebTransport } from './transport-web.js';
 
 export { TransportError } from './transport-error.js';
@@ -51,13 +52,16 @@ export { TransportError } from './transport-error.js';
 /** Returns the transport for this environment. */
 export function createTransport() {
   if (typeof window !== 'undefined' && window.__TAURI__) {
-    // TAURI HOOK: the desktop app's transport (ui/transport-tauri.js, to be
-    // written) implements the interface above over Tauri IPC, its Rust side
-    // reading the event stream (Tauri has no SSE in the web view). Wire it
-    // here, e.g.:
-    //   import { createTauriTransport } from './transport-tauri.js';
-    //   return createTauriTransport(window.__TAURI__);
-    throw new Error('This desktop build has no Tauri transport yet (ui/transport.js).');
+    // TAURI HOOK: the desktop app's transport (ui/transport-tauri.js)
+    // implements the interface above over Tauri IPC, its Rust side reading
+    // the event streams (Tauri has no SSE in the web view). It is bound to
+    // one server at a time (`bind`), and adds capabilities app.js checks:
+    // `desktop` (the home screen, desktop.js), `durableOutbox`,
+    // `unreadCounts` and `prepareRoom` (see transport-tauri.js).
+    if (!window.__TAURI__.core?.invoke || !window.__TAURI__.core?.Channel) {
+      throw new Error('This desktop build does not expose the Tauri API (app.withGlobalTauri).');
+    }
+    return createTauriTransport(window.__TAURI__);
   }
   return createWebTransport();
 }
