@@ -386,22 +386,28 @@ function setHostBusy(busy) {
   renderHost();
 }
 
+/**
+ * The trimmed nick in `input`, or '' after showing why it will not do (the
+ * server checks again; this only saves a round trip for the obvious cases).
+ */
+function checkedNick(input, error, emptyMessage) {
+  const nick = input.value.trim();
+  let problem = '';
+  if (!nick) problem = emptyMessage;
+  else if ([...nick].length > 32) problem = 'A nickname has at most 32 characters.';
+  if (!problem) return nick;
+  error.textContent = problem;
+  input.focus();
+  return '';
+}
+
 async function onHostStart(event) {
   event.preventDefault();
   if (hostBusy) return;
   const error = $('#host-error');
   const nickInput = $('#host-nick');
-  const nick = nickInput.value.trim();
-  if (!nick) {
-    error.textContent = 'Type the nickname you will have in your room.';
-    nickInput.focus();
-    return;
-  }
-  if ([...nick].length > 32) {
-    error.textContent = 'A nickname has at most 32 characters.';
-    nickInput.focus();
-    return;
-  }
+  const nick = checkedNick(nickInput, error, 'Type the nickname you will have in your room.');
+  if (!nick) return;
   const args = { nick, startOnLaunch: $('#host-on-launch').checked };
   const password = $('#host-password').value;
   if (password) args.password = password; // the new password
@@ -497,16 +503,7 @@ async function onJoin(event) {
     addressInput.focus();
     return;
   }
-  if (!nick) {
-    error.textContent = 'Type a nickname.';
-    nickInput.focus();
-    return;
-  }
-  if ([...nick].length > 32) {
-    error.textContent = 'A nickname has at most 32 characters.';
-    nickInput.focus();
-    return;
-  }
+  if (!checkedNick(nickInput, error, 'Type a nickname.')) return;
   error.textContent = '';
   setJoinBusy(true);
   try {

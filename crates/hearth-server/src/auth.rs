@@ -275,10 +275,8 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let state = AppState::from_ref(state);
-        Ok(MaybeSession(
-            find_token(parts).and_then(|token| state.tokens.verify(&token).ok()),
-        ))
+        let session = Session::from_request_parts(parts, state).await;
+        Ok(MaybeSession(session.ok().map(|Session(claims)| claims)))
     }
 }
 

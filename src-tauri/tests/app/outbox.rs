@@ -38,14 +38,7 @@ async fn a_message_typed_while_the_server_is_down_is_sent_once_it_is_back() {
     let dirs = AppDirs::new();
     let secrets = MemorySecrets::new();
     let mut app = TestApp::open(&dirs, &secrets).await;
-    let room = app
-        .desktop
-        .rooms()
-        .join(&server.url("/"), "ana", None, None)
-        .await
-        .unwrap()
-        .room;
-    app.wait_state(&room.id, "connected").await;
+    let room = app.join_connected(&server.url("/"), "ana").await;
 
     server.stop().await;
     app.wait_state(&room.id, "reconnecting").await;
@@ -96,14 +89,7 @@ async fn the_outbox_survives_an_app_restart_and_is_sent_exactly_once() {
     let secrets = MemorySecrets::new();
 
     let mut app = TestApp::open(&dirs, &secrets).await;
-    let room = app
-        .desktop
-        .rooms()
-        .join(&server.url("/"), "ana", None, None)
-        .await
-        .unwrap()
-        .room;
-    app.wait_state(&room.id, "connected").await;
+    let room = app.join_connected(&server.url("/"), "ana").await;
     server.stop().await;
     app.wait_state(&room.id, "reconnecting").await;
     let first = app
@@ -152,14 +138,7 @@ async fn crash_after_post(keep_session: bool) {
     let secrets = MemorySecrets::new();
 
     let mut app = TestApp::open(&dirs, &secrets).await;
-    let room = app
-        .desktop
-        .rooms()
-        .join(&server.url("/"), "ana", None, None)
-        .await
-        .unwrap()
-        .room;
-    app.wait_state(&room.id, "connected").await;
+    let room = app.join_connected(&server.url("/"), "ana").await;
     app.desktop.shutdown().await;
     drop(app);
 

@@ -11,6 +11,7 @@ use std::time::Duration;
 use hearth_client::{Client, RetryPolicy};
 use hearth_desktop::desktop::{Desktop, DesktopOptions};
 use hearth_desktop::events::{AppEvent, ConnectionState, LocalEvent, RoomEvent};
+use hearth_desktop::rooms::RoomView;
 use hearth_desktop::secrets::MemorySecrets;
 use hearth_proto::{Message, RoomName, StreamEvent};
 use hearth_server::config::{Config, SyncMode};
@@ -175,6 +176,20 @@ impl TestApp {
         let (tx, events) = unbounded_channel();
         desktop.follow_rooms(Arc::new(tx));
         Self { desktop, events }
+    }
+
+    /// Joins `address` as `nick` (no password, the linked or default room)
+    /// and waits until the room's stream is connected.
+    pub async fn join_connected(&mut self, address: &str, nick: &str) -> RoomView {
+        let room = self
+            .desktop
+            .rooms()
+            .join(address, nick, None, None)
+            .await
+            .expect("joins")
+            .room;
+        self.wait_state(&room.id, "connected").await;
+        room
     }
 
     /// Waits for an event that `matches`, skipping others.
