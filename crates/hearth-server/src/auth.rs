@@ -27,7 +27,8 @@ use crate::state::AppState;
 /// The cookie the web client (and the original chat room's pages) use.
 pub const SESSION_COOKIE: &str = "hearth_session";
 
-const SECRET_FILE: &str = "secret.key";
+/// The secret's file name in the data dir, when no other file is configured.
+pub const SECRET_FILE: &str = "secret.key";
 const SECRET_LEN: usize = 32;
 
 /// Signs and checks tokens.
@@ -112,13 +113,13 @@ impl TokenSigner {
     }
 }
 
-/// Reads the signing secret from `data_dir/secret.key`, creating it (random,
-/// mode 0600) on first start. A file readable by others is tightened.
-pub fn load_or_create_secret(data_dir: &Path) -> std::io::Result<Vec<u8>> {
-    let path = data_dir.join(SECRET_FILE);
-    match std::fs::read(&path) {
+/// Reads the signing secret from `path` (`data_dir/secret.key` by default),
+/// creating it (random, mode 0600) on first start. A file readable by others
+/// is tightened.
+pub fn load_or_create_secret(path: &Path) -> std::io::Result<Vec<u8>> {
+    match std::fs::read(path) {
         Ok(bytes) if bytes.len() >= SECRET_LEN => {
-            restrict_permissions(&path)?;
+            restrict_permissions(path)?;
             Ok(bytes)
         }
         Ok(_) => Err(std::io::Error::new(
@@ -131,7 +132,7 @@ pub fn load_or_create_secret(data_dir: &Path) -> std::io::Result<Vec<u8>> {
             options.write(true).create_new(true);
             #[cfg(unix)]
             std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-            let mut file = options.open(&path)?;
+            let mut file = options.open(path)?;
             file.write_all(&secret)?;
             file.sync_all()?;
             Ok(secret.to_vec())
@@ -336,8 +337,9 @@ mod tests {
     #[test]
     fn the_secret_file_is_private_and_stable() {
         let dir = tempfile::tempdir().unwrap();
-        let first = load_or_create_secret(dir.path()).unwrap();
-        let second = load_or_create_secret(dir.path()).unwrap();
+        let path = dir.path().join(SECRET_FILE);
+        let first = load_or_create_secret(&path).unwrap();
+        let second = load_or_create_secret(&path).unwrap();
         assert_eq!(first, second);
         #[cfg(unix)]
         {

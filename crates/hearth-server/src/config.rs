@@ -32,11 +32,50 @@ pub enum PasswordSetting {
     Hash(String),
 }
 
+/// Where rooms are stored and fanned out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    /// In this process, history in SQLite in the data dir (one node).
+    Embedded,
+    /// On a Redis (≥ 6.2) or Valkey server that many nodes share.
+    Redis(RedisConfig),
+}
+
+/// How to reach the shared Redis.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedisConfig {
+    /// `redis://[user:password@]host:port/db`.
+    pub url: String,
+    /// Prefix of every key and channel (several clusters can share a Redis).
+    pub key_prefix: String,
+    /// How long a node's claim that a nick is online lasts unless renewed
+    /// (every third of it): a node that dies drops its users within this.
+    pub presence_ttl: Duration,
+}
+
+impl RedisConfig {
+    /// The given URL with the default key prefix, `hearth`.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            key_prefix: "hearth".to_owned(),
+            presence_ttl: Duration::from_secs(15),
+        }
+    }
+}
+
 /// The server's configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// Holds `hearth.db` (history), `secret.key` (token signing, 0600).
+    /// Holds `hearth.db` (history, embedded backend) and `secret.key` (token
+    /// signing, 0600; unless `secret_file` names another).
     pub data_dir: PathBuf,
+    /// Where rooms live.
+    pub backend: Backend,
+    /// The token-signing secret (at least 32 bytes). Every node of a cluster
+    /// must use the same one, so a token works on all of them. `None`:
+    /// `data_dir/secret.key`, created on first start.
+    pub secret_file: Option<PathBuf>,
     /// The name `/api/info` reports.
     pub name: String,
     /// `None`: anyone who can reach the server may get a session.
@@ -77,6 +116,8 @@ impl Config {
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
         Self {
             data_dir: data_dir.into(),
+            backend: Backend::Embedded,
+            secret_file: None,
             name: "Hearth".to_owned(),
             password: None,
             retention_per_room: 10_000,

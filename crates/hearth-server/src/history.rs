@@ -58,7 +58,8 @@ pub fn storable(id: MessageId) -> bool {
     id.seq <= SEQ_MAX && id.ms < (1 << (63 - SEQ_BITS))
 }
 
-fn ts_of(id: MessageId) -> String {
+/// The `ts` of a message: the time its id was given, RFC 3339 with milliseconds.
+pub fn ts_of(id: MessageId) -> String {
     DateTime::<Utc>::from_timestamp_millis(id.ms as i64)
         .unwrap_or_default()
         .to_rfc3339_opts(SecondsFormat::Millis, true)

@@ -39,8 +39,11 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::{PasswordCheck, TokenSigner};
+use crate::broker::Broker;
 use crate::broker::embedded::EmbeddedBroker;
+use crate::broker::redis::{RedisBroker, RedisOptions};
 pub use crate::config::Config;
+use crate::config::Backend;
 use crate::limits::RateLimits;
 use crate::metrics::Metrics;
 use crate::net::NetLimits;
@@ -53,33 +56,63 @@ const IDEMPOTENCY_SWEEP: Duration = Duration::from_secs(600);
 /// Rooms nobody follows are unloaded from memory after this long unused.
 const ROOM_IDLE: Duration = Duration::from_secs(300);
 
-/// Builds the server's state: opens the store, loads the secret, hashes the
-/// password. Fails with a readable reason (bad data dir, bad hash…).
-pub fn build_state(config: Config) -> anyhow::Result<(AppState, Arc<EmbeddedBroker>)> {
+/// The backend a server runs on, for its housekeeping.
+pub enum BackendHandle {
+    Embedded(Arc<EmbeddedBroker>),
+    Redis,
+}
+
+/// Builds the server's state: opens the store (or starts the Redis broker),
+/// loads the secret, hashes the password. Fails with a readable reason (bad
+/// data dir, bad hash, bad Redis URL…). A Redis that is down is not a
+/// failure: the node starts unhealthy and recovers when Redis is up.
+pub fn build_state(config: Config) -> anyhow::Result<(AppState, BackendHandle)> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating the data dir {}", config.data_dir.display()))?;
-    let secret = auth::load_or_create_secret(&config.data_dir)
-        .with_context(|| format!("reading the secret in {}", config.data_dir.display()))?;
+    let secret_path = config
+        .secret_file
+        .clone()
+        .unwrap_or_else(|| config.data_dir.join(auth::SECRET_FILE));
+    let secret = auth::load_or_create_secret(&secret_path)
+        .with_context(|| format!("reading the secret {}", secret_path.display()))?;
     let password = config
         .password
         .as_ref()
         .map(PasswordCheck::from_setting)
         .transpose()?;
-    let broker = Arc::new(
-        EmbeddedBroker::open(&config)
-            .with_context(|| format!("opening the history in {}", config.data_dir.display()))?,
-    );
     let metrics = Arc::new(Metrics::new());
+    let shutdown = CancellationToken::new();
+    let (broker, handle): (Arc<dyn Broker>, BackendHandle) = match &config.backend {
+        Backend::Embedded => {
+            let embedded = Arc::new(EmbeddedBroker::open(&config).with_context(|| {
+                format!("opening the history in {}", config.data_dir.display())
+            })?);
+            (embedded.clone(), BackendHandle::Embedded(embedded))
+        }
+        Backend::Redis(redis) => {
+            let broker = RedisBroker::open(
+                redis,
+                RedisOptions {
+                    retention: config.retention_per_room,
+                    subscriber_queue: config.subscriber_queue,
+                    presence_ttl: redis.presence_ttl,
+                },
+                metrics.clone(),
+                shutdown.clone(),
+            )?;
+            (Arc::new(broker), BackendHandle::Redis)
+        }
+    };
     let state = AppState::new(Shared {
         tokens: TokenSigner::new(&secret, config.token_ttl),
         limits: RateLimits::new(&config, metrics.clone()),
         metrics,
-        shutdown: CancellationToken::new(),
-        broker: broker.clone(),
+        shutdown,
+        broker,
         password,
         config,
     });
-    Ok((state, broker))
+    Ok((state, handle))
 }
 
 /// Serves on `listener` until `shutdown` completes, then ends every stream,
@@ -111,7 +144,7 @@ pub async fn run(
     Ok(())
 }
 
-fn spawn_housekeeping(state: &AppState, broker: Arc<EmbeddedBroker>) {
+fn spawn_housekeeping(state: &AppState, backend: BackendHandle) {
     let limiter_state = state.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(LIMITER_SWEEP);
@@ -122,6 +155,11 @@ fn spawn_housekeeping(state: &AppState, broker: Arc<EmbeddedBroker>) {
             }
         }
     });
+    // The Redis backend keeps its own house (idempotency keys expire in
+    // Redis; its relay unloads idle rooms).
+    let BackendHandle::Embedded(broker) = backend else {
+        return;
+    };
     let shutdown = state.shutdown.clone();
     tokio::spawn(async move {
         let mut prune = tokio::time::interval(IDEMPOTENCY_SWEEP);

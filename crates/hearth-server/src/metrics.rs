@@ -21,6 +21,8 @@ pub struct Metrics {
     pub subscribers_lagged: Counter,
     pub rate_limited: Counter,
     pub broker_post_seconds: Histogram,
+    pub redis_errors: Counter,
+    pub redis_up: Gauge<i64, AtomicI64>,
 }
 
 impl Default for Metrics {
@@ -43,6 +45,8 @@ impl Metrics {
             subscribers_lagged: Counter::default(),
             rate_limited: Counter::default(),
             broker_post_seconds: Histogram::new(exponential_buckets(0.0001, 2.0, 16)),
+            redis_errors: Counter::default(),
+            redis_up: Gauge::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -94,6 +98,16 @@ impl Metrics {
             "broker_post_seconds",
             "Time to store and fan out one post",
             metrics.broker_post_seconds.clone(),
+        );
+        registry.register(
+            "redis_errors",
+            "Redis commands or subscriptions that failed (Redis backend)",
+            metrics.redis_errors.clone(),
+        );
+        registry.register(
+            "redis_up",
+            "1 while this node holds its Redis subscription and has caught up (Redis backend)",
+            metrics.redis_up.clone(),
         );
         Metrics {
             registry,

@@ -11,7 +11,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use hearth_server::Config;
-use hearth_server::config::{PasswordSetting, RateLimit, SyncMode};
+use hearth_server::config::{Backend, PasswordSetting, RateLimit, RedisConfig, SyncMode};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
@@ -112,6 +112,23 @@ struct ServeArgs {
     /// SQLite durability: `full` survives power loss, `normal` survives a crash.
     #[arg(long, env = "HEARTH_SYNC", value_enum, default_value = "full")]
     sync: SyncMode,
+    /// Store and fan out rooms on this Redis (≥ 6.2) or Valkey, shared by
+    /// every node of a cluster: redis://[user:password@]host:port/db.
+    /// Without it, rooms live in this process with history in SQLite.
+    #[arg(long, env = "HEARTH_REDIS", hide_env_values = true)]
+    redis: Option<String>,
+    /// Prefix of Hearth's keys and channel in Redis.
+    #[arg(long, env = "HEARTH_REDIS_PREFIX", default_value = "hearth")]
+    redis_prefix: String,
+    /// A node's presence claims last this long unless renewed (Redis): a
+    /// node that dies drops its users within it.
+    #[arg(long, env = "HEARTH_PRESENCE_TTL", default_value = "15s", value_parser = duration)]
+    presence_ttl: Duration,
+    /// The token-signing secret (at least 32 bytes; created 0600 if missing).
+    /// Give every node of a cluster the same file. Default: secret.key in
+    /// the data dir.
+    #[arg(long, env = "HEARTH_SECRET_FILE")]
+    secret_file: Option<PathBuf>,
     /// Log filter: a level (error, warn, info, debug, trace) or tracing directives.
     #[arg(long, env = "HEARTH_LOG", default_value = "info")]
     log: String,
@@ -156,6 +173,13 @@ impl ServeArgs {
         config.token_ttl = self.token_ttl;
         config.sync = self.sync;
         config.shutdown_grace = self.shutdown_grace;
+        config.secret_file = self.secret_file;
+        if let Some(url) = self.redis {
+            let mut redis = RedisConfig::new(url);
+            redis.key_prefix = self.redis_prefix;
+            redis.presence_ttl = self.presence_ttl;
+            config.backend = Backend::Redis(redis);
+        }
         config
     }
 }
@@ -200,7 +224,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {bind}"))?;
     let local = listener.local_addr()?;
-    tracing::info!(data = %config.data_dir.display(), "history and secret");
+    match &config.backend {
+        Backend::Embedded => {
+            tracing::info!(data = %config.data_dir.display(), "history (SQLite) and secret")
+        }
+        Backend::Redis(redis) => {
+            tracing::info!(prefix = %redis.key_prefix, "rooms on Redis");
+        }
+    }
     // Tests and scripts read this line to find the port.
     println!("hearth: listening on http://{local}");
     if local.ip().is_unspecified() {

@@ -1,9 +1,9 @@
 //! The embedded backend: in-process fan-out, history in SQLite.
 //!
-//! Each room has a [`RoomState`] in one map behind a `std::sync::Mutex`
-//! (nothing awaits while it is held): a `broadcast` channel of
-//! [`SharedEvent`]s, a cache of the newest messages (already encoded, so most
-//! replays and resumes encode nothing), and presence counts.
+//! Each room has a [`RoomState`] (see [`super::room`]) in one map behind a
+//! `std::sync::Mutex` (nothing awaits while it is held): a `broadcast`
+//! channel of [`SharedEvent`]s, a cache of the newest messages, and presence
+//! counts (on one node they are the room's whole presence).
 //!
 //! Room states are created and filled only on the history writer thread (when
 //! a room is first used, or by the commit hook), so the cache can never miss a
@@ -13,7 +13,7 @@
 //! once. A receiver that falls `subscriber_queue` events behind gets
 //! [`Live::Lagged`], and its stream ends.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -21,12 +21,10 @@ use async_trait::async_trait;
 use futures::{StreamExt, stream};
 use hearth_proto::{Message, MessageId, Nick, RoomName, RoomSummary};
 use rusqlite::Connection;
-use tokio::sync::broadcast;
-use tokio_stream::wrappers::BroadcastStream;
-use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
+use super::room::{MAX_CACHE, Plan, RoomState, live_stream};
 use super::{
-    Broker, BrokerError, Live, Post, Posted, ReplayStream, RoomRequest, RoomStart, SharedEvent,
+    Broker, BrokerError, Post, Posted, ReplayStream, RoomRequest, RoomStart, SharedEvent,
     SubscribeRequest, Subscription,
 };
 use crate::config::Config;
@@ -34,8 +32,6 @@ use crate::history::{self, Inserted, Store};
 
 /// Messages read from SQLite per page when a resume reaches past the cache.
 const REPLAY_PAGE: usize = 256;
-/// The most messages cached (encoded) per room.
-const MAX_CACHE: usize = 256;
 
 /// The in-process broker.
 pub struct EmbeddedBroker {
@@ -50,21 +46,6 @@ struct RoomHub {
     default_room: RoomName,
 }
 
-struct RoomState {
-    tx: broadcast::Sender<Arc<SharedEvent>>,
-    /// The newest messages of the room, oldest first, contiguous up to
-    /// `last_id`.
-    recent: VecDeque<Arc<SharedEvent>>,
-    /// True when `recent` holds every retained message of the room.
-    complete: bool,
-    last_id: Option<MessageId>,
-    /// Open streams per nick.
-    presence: HashMap<String, usize>,
-    /// Last post or subscription: idle rooms are unloaded (see
-    /// [`EmbeddedBroker::unload_idle_rooms`]).
-    last_used: Instant,
-}
-
 impl RoomHub {
     fn lock(&self) -> MutexGuard<'_, HashMap<RoomName, RoomState>> {
         // A panic while holding the lock leaves counts that are still usable.
@@ -76,17 +57,15 @@ impl RoomHub {
         let meta = history::room_meta(conn, room)?;
         let newest = history::messages_before(conn, room, None, self.cache_size)?;
         let legacy = *room == self.default_room;
-        Ok(RoomState {
-            tx: broadcast::channel(self.queue).0,
-            complete: newest.len() >= meta.count && meta.trimmed_upto.is_none(),
-            last_id: newest.last().map(|m| m.id),
-            recent: newest
+        Ok(RoomState::new(
+            self.queue,
+            self.cache_size,
+            newest
                 .iter()
                 .map(|m| Arc::new(SharedEvent::message(m, legacy)))
                 .collect(),
-            presence: HashMap::new(),
-            last_used: Instant::now(),
-        })
+            newest.len() >= meta.count && meta.trimmed_upto.is_none(),
+        ))
     }
 
     /// Drops the state of rooms nobody follows that were not used for
@@ -95,11 +74,7 @@ impl RoomHub {
     fn unload_idle(&self, idle_for: Duration) -> usize {
         let mut rooms = self.lock();
         let before = rooms.len();
-        rooms.retain(|_, state| {
-            state.tx.receiver_count() > 0
-                || !state.presence.is_empty()
-                || state.last_used.elapsed() < idle_for
-        });
+        rooms.retain(|_, state| !state.is_idle(idle_for));
         before - rooms.len()
     }
 
@@ -125,94 +100,10 @@ impl RoomHub {
                 }
                 continue;
             };
-            let event = Arc::new(SharedEvent::message(
+            state.push_message(Arc::new(SharedEvent::message(
                 message,
                 message.room == self.default_room,
-            ));
-            state.recent.push_back(event.clone());
-            if state.recent.len() > self.cache_size {
-                state.recent.pop_front();
-                state.complete = false;
-            }
-            state.last_id = Some(message.id);
-            state.last_used = Instant::now();
-            // No receivers is fine: nobody is listening.
-            let _ = state.tx.send(event);
-        }
-    }
-}
-
-/// How a room's replay will be served, decided under the lock.
-enum Plan {
-    /// From the cache.
-    Ready {
-        events: Vec<Arc<SharedEvent>>,
-        resumed: bool,
-        from: Option<MessageId>,
-    },
-    /// The id is older than the cache: look it up in SQLite. `fresh` is the
-    /// replay to use if it cannot be placed.
-    CheckStore {
-        from: MessageId,
-        fresh: Vec<Arc<SharedEvent>>,
-    },
-}
-
-impl RoomState {
-    fn newest(&self, n: usize) -> Vec<Arc<SharedEvent>> {
-        let skip = self.recent.len().saturating_sub(n);
-        self.recent.iter().skip(skip).cloned().collect()
-    }
-
-    fn plan(&self, resume_from: Option<MessageId>, replay: usize) -> Plan {
-        let fresh = self.newest(replay);
-        let Some(from) = resume_from else {
-            return Plan::Ready {
-                events: fresh,
-                resumed: false,
-                from: None,
-            };
-        };
-        if Some(from) == self.last_id {
-            return Plan::Ready {
-                events: Vec::new(),
-                resumed: true,
-                from: Some(from),
-            };
-        }
-        if from == MessageId::ZERO && self.complete {
-            return Plan::Ready {
-                events: self.recent.iter().cloned().collect(),
-                resumed: true,
-                from: Some(from),
-            };
-        }
-        if let Some(pos) = self
-            .recent
-            .iter()
-            .position(|e| e.message_id() == Some(from))
-        {
-            return Plan::Ready {
-                events: self.recent.iter().skip(pos + 1).cloned().collect(),
-                resumed: true,
-                from: Some(from),
-            };
-        }
-        let oldest_cached = self.recent.front().and_then(|e| e.message_id());
-        match oldest_cached {
-            // Inside the cached range (or newer than anything stored) but not
-            // a message of this room: it cannot be placed.
-            Some(oldest) if from > oldest => Plan::Ready {
-                events: fresh,
-                resumed: false,
-                from: None,
-            },
-            _ if self.complete => Plan::Ready {
-                events: fresh,
-                resumed: false,
-                from: None,
-            },
-            _ => Plan::CheckStore { from, fresh },
+            )));
         }
     }
 }
@@ -232,16 +123,12 @@ impl Drop for PresenceGuard {
             let Some(state) = rooms.get_mut(room) else {
                 continue;
             };
-            if let Some(count) = state.presence.get_mut(nick.as_str()) {
-                *count -= 1;
-                if *count == 0 {
-                    state.presence.remove(nick.as_str());
-                    let _ = state.tx.send(Arc::new(SharedEvent::presence_change(
-                        room,
-                        nick.as_str(),
-                        false,
-                    )));
-                }
+            if state.remove_presence(nick.as_str()) {
+                state.send(Arc::new(SharedEvent::presence_change(
+                    room,
+                    nick.as_str(),
+                    false,
+                )));
             }
         }
     }
@@ -405,21 +292,18 @@ impl Broker for EmbeddedBroker {
                     .get_mut(room)
                     .ok_or_else(|| BrokerError::Internal(format!("room {room} not loaded")))?;
                 state.last_used = Instant::now();
-                if let Some(nick) = request.nick.as_ref().filter(|_| *present) {
+                let own_nick = request.nick.as_ref().filter(|_| *present);
+                if let Some(nick) = own_nick {
                     guard.rooms.push(room.clone());
-                    let count = state.presence.entry(nick.to_string()).or_insert(0);
-                    *count += 1;
-                    if *count == 1 {
-                        let _ = state.tx.send(Arc::new(SharedEvent::presence_change(
+                    if state.add_presence(nick.as_str()) {
+                        state.send(Arc::new(SharedEvent::presence_change(
                             room,
                             nick.as_str(),
                             true,
                         )));
                     }
                 }
-                // Subscribed after our own join went out: presence already
-                // lists us, so the join would be news to nobody here.
-                receivers.push(state.tx.subscribe());
+                receivers.push((state.tx.subscribe(), own_nick.map(|n| n.as_str().into())));
                 let mut online: Vec<String> = state.presence.keys().cloned().collect();
                 online.sort();
                 plans.push((
@@ -455,18 +339,9 @@ impl Broker for EmbeddedBroker {
             });
         }
 
-        let live = stream::select_all(receivers.into_iter().map(|rx| {
-            BroadcastStream::new(rx)
-                .map(|item| match item {
-                    Ok(event) => Live::Event(event),
-                    Err(BroadcastStreamRecvError::Lagged(_)) => Live::Lagged,
-                })
-                .boxed()
-        }))
-        .boxed();
         Ok(Subscription {
             rooms: starts,
-            live,
+            live: live_stream(receivers),
             presence: Box::new(guard),
         })
     }

@@ -1,5 +1,7 @@
 //! [`SharedEvent`]: one fan-out event with its SSE frame encoded once.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use chrono::{DateTime, Local, Utc};
 use hearth_proto::{Message, MessageId, PresenceChange, RoomName, StreamEvent, sse};
@@ -16,8 +18,8 @@ pub enum SharedKind {
         /// (default room only).
         legacy: Option<Bytes>,
     },
-    Join,
-    Leave,
+    Join { nick: Arc<str> },
+    Leave { nick: Arc<str> },
 }
 
 /// An event for every subscriber of a room, encoded once.
@@ -57,9 +59,9 @@ impl SharedEvent {
             nick: nick.to_owned(),
         };
         let (event, kind) = if join {
-            (StreamEvent::Join(change), SharedKind::Join)
+            (StreamEvent::Join(change), SharedKind::Join { nick: nick.into() })
         } else {
-            (StreamEvent::Leave(change), SharedKind::Leave)
+            (StreamEvent::Leave(change), SharedKind::Leave { nick: nick.into() })
         };
         let mut body = String::with_capacity(96);
         sse::encode_body(&mut body, Some(event.name()), &event.data_json());

@@ -2,6 +2,11 @@
 //! history and presence. One trait, one implementation per backend.
 //!
 //! - [`embedded`]: in-process fan-out with history in SQLite (the default).
+//! - [`redis`]: Redis Streams for history, one pub/sub subscription per node
+//!   for fan-out, so many nodes share rooms.
+//!
+//! What a node keeps of a room in memory (local subscribers, the cache of
+//! newest messages, local presence) is the same for both: [`room`].
 //!
 //! Everything a cluster must agree on lives behind this trait: message ids
 //! (one id per message on every node), idempotency keys (keyed by session and
@@ -12,6 +17,8 @@
 
 pub mod embedded;
 mod event;
+pub mod redis;
+mod room;
 
 use std::sync::Arc;
 

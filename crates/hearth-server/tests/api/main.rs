@@ -1,6 +1,12 @@
 //! The server's protocol suite: real HTTP on 127.0.0.1 against a server each
 //! test starts. One test binary, so the suite links once.
+//!
+//! The suite runs twice: on the embedded backend, and with
+//! `HEARTH_TEST_BACKEND=redis` on the Redis backend (each test's server gets
+//! a `redis-server` of its own). `cluster` always runs on Redis: several
+//! nodes on one Redis, and Redis faults.
 
+mod redis_support;
 mod support;
 
 mod bad_input;

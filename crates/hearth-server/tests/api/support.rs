@@ -7,10 +7,12 @@ use std::time::Duration;
 use futures::{Stream, StreamExt};
 use hearth_client::{Client, Received, StreamTarget};
 use hearth_proto::{Message, RoomName, StreamEvent};
-use hearth_server::config::{Config, RateLimit, SyncMode};
+use hearth_server::config::{Backend, Config, RateLimit, RedisConfig, SyncMode};
 use tempfile::TempDir;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+
+pub use crate::redis_support::{RedisServer, redis_backend, redis_for};
 
 /// How long a test waits for something that should happen.
 pub const WAIT: Duration = Duration::from_secs(10);
@@ -24,9 +26,13 @@ pub struct TestServer {
 }
 
 /// A configuration for tests: fast pings off, generous limits (tests that
-/// check limits set their own).
+/// check limits set their own). On the Redis backend when the suite runs
+/// with `HEARTH_TEST_BACKEND=redis` (a Redis of the data dir's own).
 pub fn test_config(dir: &TempDir) -> Config {
     let mut config = Config::new(dir.path());
+    if redis_backend() {
+        config.backend = Backend::Redis(RedisConfig::new(redis_for(dir.path())));
+    }
     config.sync = SyncMode::Normal;
     config.session_post_rate = RateLimit {
         per_second: 10_000,
@@ -283,12 +289,17 @@ impl ChildServer {
         envs: &[(&str, &str)],
     ) -> ChildServer {
         use tokio::io::AsyncBufReadExt;
-        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_hearth"))
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_hearth"));
+        command
             .envs(envs.iter().copied())
             .arg("serve")
             .args(["--bind", "127.0.0.1:0", "--log", "warn", "--data"])
             .arg(data)
-            .args(extra)
+            .args(extra);
+        if redis_backend() && !extra.contains(&"--redis") {
+            command.args(["--redis", &redis_for(data)]);
+        }
+        let mut child = command
             .stdout(std::process::Stdio::piped())
             .kill_on_drop(true)
             .spawn()

@@ -1,0 +1,215 @@
+//! A room as one node holds it in memory, whatever the backend: the
+//! `broadcast` channel its local subscribers listen on, a cache of its newest
+//! messages (already encoded, so most replays and resumes encode nothing),
+//! its local presence counts, and the plan for where a new subscriber starts.
+//!
+//! Backends own how a [`RoomState`] is loaded and fed (the embedded backend
+//! from its SQLite writer thread, the Redis backend from its one pub/sub
+//! relay task); both feed it through [`RoomState::push`], and both subscribe
+//! through [`RoomState::plan`] and [`live_stream`].
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::{StreamExt, stream};
+use hearth_proto::MessageId;
+use tokio::sync::broadcast;
+use tokio_stream::wrappers::BroadcastStream;
+use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
+
+use super::{Live, LiveStream, SharedEvent, SharedKind};
+
+/// The most messages cached (encoded) per room.
+pub const MAX_CACHE: usize = 256;
+
+/// One room's in-memory state on this node.
+pub struct RoomState {
+    pub tx: broadcast::Sender<Arc<SharedEvent>>,
+    /// The newest messages of the room, oldest first, contiguous up to
+    /// `last_id`.
+    pub recent: VecDeque<Arc<SharedEvent>>,
+    /// True when `recent` holds every retained message of the room.
+    pub complete: bool,
+    pub last_id: Option<MessageId>,
+    /// Open streams on this node per nick.
+    pub presence: HashMap<String, usize>,
+    /// Last post or subscription: idle rooms are unloaded.
+    pub last_used: Instant,
+    cache_size: usize,
+}
+
+/// How a room's replay will be served, decided under the hub's lock.
+pub enum Plan {
+    /// From the cache.
+    Ready {
+        events: Vec<Arc<SharedEvent>>,
+        resumed: bool,
+        from: Option<MessageId>,
+    },
+    /// The id is older than the cache: look it up in the store. `fresh` is
+    /// the replay to use if it cannot be placed.
+    CheckStore {
+        from: MessageId,
+        fresh: Vec<Arc<SharedEvent>>,
+    },
+}
+
+impl RoomState {
+    /// A room whose newest stored messages are `newest` (oldest first);
+    /// `complete` when they are all the room has retained.
+    pub fn new(
+        queue: usize,
+        cache_size: usize,
+        newest: Vec<Arc<SharedEvent>>,
+        complete: bool,
+    ) -> Self {
+        RoomState {
+            tx: broadcast::channel(queue.max(1)).0,
+            last_id: newest.last().and_then(|e| e.message_id()),
+            recent: newest.into(),
+            complete,
+            presence: HashMap::new(),
+            last_used: Instant::now(),
+            cache_size: cache_size.max(1),
+        }
+    }
+
+    /// Hands a freshly stored message to the room: cache it and send it to
+    /// the local subscribers. Returns false (and does nothing) for a message
+    /// the room already has (at or below `last_id`).
+    pub fn push_message(&mut self, event: Arc<SharedEvent>) -> bool {
+        let Some(id) = event.message_id() else {
+            self.send(event);
+            return true;
+        };
+        if self.last_id.is_some_and(|last| id <= last) {
+            return false;
+        }
+        self.recent.push_back(event.clone());
+        if self.recent.len() > self.cache_size {
+            self.recent.pop_front();
+            self.complete = false;
+        }
+        self.last_id = Some(id);
+        self.last_used = Instant::now();
+        self.send(event);
+        true
+    }
+
+    /// Sends an event to the local subscribers (nobody listening is fine).
+    pub fn send(&self, event: Arc<SharedEvent>) {
+        let _ = self.tx.send(event);
+    }
+
+    /// Counts one more local stream of `nick`; true when it is the nick's
+    /// first on this node.
+    pub fn add_presence(&mut self, nick: &str) -> bool {
+        let count = self.presence.entry(nick.to_owned()).or_insert(0);
+        *count += 1;
+        *count == 1
+    }
+
+    /// Counts one local stream of `nick` less; true when it was the nick's
+    /// last on this node.
+    pub fn remove_presence(&mut self, nick: &str) -> bool {
+        let Some(count) = self.presence.get_mut(nick) else {
+            return false;
+        };
+        *count -= 1;
+        if *count == 0 {
+            self.presence.remove(nick);
+            return true;
+        }
+        false
+    }
+
+    /// Whether the room can be dropped from memory: nobody follows it here
+    /// and it was not used for `idle_for`.
+    pub fn is_idle(&self, idle_for: Duration) -> bool {
+        self.tx.receiver_count() == 0
+            && self.presence.is_empty()
+            && self.last_used.elapsed() >= idle_for
+    }
+
+    fn newest(&self, n: usize) -> Vec<Arc<SharedEvent>> {
+        let skip = self.recent.len().saturating_sub(n);
+        self.recent.iter().skip(skip).cloned().collect()
+    }
+
+    /// Where a subscriber resuming from `resume_from` (or starting fresh
+    /// with `replay` messages) starts.
+    pub fn plan(&self, resume_from: Option<MessageId>, replay: usize) -> Plan {
+        let fresh = self.newest(replay);
+        let Some(from) = resume_from else {
+            return Plan::Ready {
+                events: fresh,
+                resumed: false,
+                from: None,
+            };
+        };
+        if Some(from) == self.last_id {
+            return Plan::Ready {
+                events: Vec::new(),
+                resumed: true,
+                from: Some(from),
+            };
+        }
+        if from == MessageId::ZERO && self.complete {
+            return Plan::Ready {
+                events: self.recent.iter().cloned().collect(),
+                resumed: true,
+                from: Some(from),
+            };
+        }
+        if let Some(pos) = self
+            .recent
+            .iter()
+            .position(|e| e.message_id() == Some(from))
+        {
+            return Plan::Ready {
+                events: self.recent.iter().skip(pos + 1).cloned().collect(),
+                resumed: true,
+                from: Some(from),
+            };
+        }
+        let oldest_cached = self.recent.front().and_then(|e| e.message_id());
+        match oldest_cached {
+            // Inside the cached range (or newer than anything stored) but not
+            // a message of this room: it cannot be placed.
+            Some(oldest) if from > oldest => Plan::Ready {
+                events: fresh,
+                resumed: false,
+                from: None,
+            },
+            _ if self.complete => Plan::Ready {
+                events: fresh,
+                resumed: false,
+                from: None,
+            },
+            _ => Plan::CheckStore { from, fresh },
+        }
+    }
+}
+
+/// The live events of several rooms' receivers as one stream, in each
+/// room's order. Each receiver comes with the nick the subscriber is
+/// present as in that room, if any: that nick's joins there are left out
+/// (the subscriber is already in the `presence` list it got at the start).
+pub fn live_stream(receivers: Vec<(broadcast::Receiver<Arc<SharedEvent>>, Option<Arc<str>>)>) -> LiveStream {
+    stream::select_all(receivers.into_iter().map(|(rx, own_nick)| {
+        BroadcastStream::new(rx)
+            .filter_map(move |item| {
+                let live = match item {
+                    Ok(event) => match (&event.kind, &own_nick) {
+                        (SharedKind::Join { nick }, Some(own)) if **nick == **own => None,
+                        _ => Some(Live::Event(event)),
+                    },
+                    Err(BroadcastStreamRecvError::Lagged(_)) => Some(Live::Lagged),
+                };
+                futures::future::ready(live)
+            })
+            .boxed()
+    }))
+    .boxed()
+}
