@@ -11,8 +11,9 @@ if [[ "${1:-}" == "--test" ]]; then
   # The keychain tests use a real Secret Service (gnome-keyring on a private
   # D-Bus); the desktop window runs under Xvfb and is driven by
   # WebKitWebDriver; the web client's tests use Debian's Chromium, driven by
-  # playwright-core from npm.
-  packages+=(procps chromium dbus gnome-keyring xvfb xauth webkit2gtk-driver)
+  # playwright-core from npm. The Redis backend's tests start their own
+  # redis-server.
+  packages+=(procps chromium dbus gnome-keyring xvfb xauth webkit2gtk-driver redis-server)
   command -v node >/dev/null 2>&1 || packages+=(nodejs)
   command -v npm >/dev/null 2>&1 || packages+=(npm)
 fi

@@ -18,6 +18,8 @@ XDG_DATA_HOME="$keyring_home" dbus-run-session -- sh -c \
   'printf hearth-ci | gnome-keyring-daemon --unlock --components=secrets >/dev/null; exec cargo test --workspace --locked' \
   2>&1 | tee -a "$log"
 rm -rf "$keyring_home"
+echo "== the protocol suite again, every server on the Redis backend (each test starts its own redis-server)"
+HEARTH_TEST_BACKEND=redis cargo test --locked -p hearth-server --test api -- --skip cluster:: 2>&1 | tee -a "$log"
 echo "== browser tests: the web client in headless Chromium"
 cargo build --locked -p hearth-server --bin hearth -p hearth-desktop --bin hearth-desktop
 (cd e2e && node --test --test-concurrency=1 tests/) 2>&1 | tee -a "$log"

@@ -115,7 +115,8 @@ impl TokenSigner {
 
 /// Reads the signing secret from `path` (`data_dir/secret.key` by default),
 /// creating it (random, mode 0600) on first start. A file readable by others
-/// is tightened.
+/// is tightened. Creation is atomic (written aside, then linked into
+/// place), so nodes starting together on one shared file agree on it.
 pub fn load_or_create_secret(path: &Path) -> std::io::Result<Vec<u8>> {
     match std::fs::read(path) {
         Ok(bytes) if bytes.len() >= SECRET_LEN => {
@@ -128,14 +129,25 @@ pub fn load_or_create_secret(path: &Path) -> std::io::Result<Vec<u8>> {
         )),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let secret: [u8; SECRET_LEN] = rand::random();
+            let aside = path.with_extension(format!("new-{:016x}", rand::random::<u64>()));
             let mut options = std::fs::OpenOptions::new();
             options.write(true).create_new(true);
             #[cfg(unix)]
             std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-            let mut file = options.open(path)?;
-            file.write_all(&secret)?;
-            file.sync_all()?;
-            Ok(secret.to_vec())
+            let written = options.open(&aside).and_then(|mut file| {
+                file.write_all(&secret)?;
+                file.sync_all()
+            });
+            let linked = written.and_then(|()| std::fs::hard_link(&aside, path));
+            let _ = std::fs::remove_file(&aside);
+            match linked {
+                Ok(()) => Ok(secret.to_vec()),
+                // Another process created it first: use theirs.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    load_or_create_secret(path)
+                }
+                Err(e) => Err(e),
+            }
         }
         Err(e) => Err(e),
     }
@@ -350,5 +362,21 @@ mod tests {
                 .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
+    }
+
+    #[test]
+    fn nodes_starting_together_on_one_secret_file_agree_on_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cluster.key");
+        let secrets: Vec<Vec<u8>> = std::thread::scope(|scope| {
+            let starts: Vec<_> = (0..8)
+                .map(|_| scope.spawn(|| load_or_create_secret(&path).unwrap()))
+                .collect();
+            starts.into_iter().map(|s| s.join().unwrap()).collect()
+        });
+        assert!(secrets.iter().all(|s| *s == secrets[0]));
+        assert_eq!(std::fs::read(&path).unwrap(), secrets[0]);
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(left.len(), 1, "no temporary files left behind");
     }
 }

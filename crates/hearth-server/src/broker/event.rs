@@ -18,8 +18,12 @@ pub enum SharedKind {
         /// (default room only).
         legacy: Option<Bytes>,
     },
-    Join { nick: Arc<str> },
-    Leave { nick: Arc<str> },
+    Join {
+        nick: Arc<str>,
+    },
+    Leave {
+        nick: Arc<str>,
+    },
 }
 
 /// An event for every subscriber of a room, encoded once.
@@ -59,9 +63,15 @@ impl SharedEvent {
             nick: nick.to_owned(),
         };
         let (event, kind) = if join {
-            (StreamEvent::Join(change), SharedKind::Join { nick: nick.into() })
+            (
+                StreamEvent::Join(change),
+                SharedKind::Join { nick: nick.into() },
+            )
         } else {
-            (StreamEvent::Leave(change), SharedKind::Leave { nick: nick.into() })
+            (
+                StreamEvent::Leave(change),
+                SharedKind::Leave { nick: nick.into() },
+            )
         };
         let mut body = String::with_capacity(96);
         sse::encode_body(&mut body, Some(event.name()), &event.data_json());

@@ -11,6 +11,7 @@ mod support;
 
 mod bad_input;
 mod binary;
+mod cluster;
 mod durability;
 mod limits;
 mod multi_room;

@@ -89,7 +89,9 @@ impl RedisServer {
                 conn.set_read_timeout(Some(Duration::from_secs(1))).ok();
                 let mut answer = [0u8; 64];
                 if conn.write_all(b"PING\r\n").is_ok()
-                    && conn.read(&mut answer).is_ok_and(|n| answer[..n].starts_with(b"+PONG"))
+                    && conn
+                        .read(&mut answer)
+                        .is_ok_and(|n| answer[..n].starts_with(b"+PONG"))
                 {
                     return;
                 }

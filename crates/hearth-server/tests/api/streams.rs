@@ -141,7 +141,12 @@ async fn an_id_that_cannot_be_placed_gets_the_fresh_replay_and_resumed_false() {
     ] {
         let mut stream = open_room(&ana, "general", Some(id)).await;
         let (replay, ready, _) = read_start(&mut stream).await;
-        assert!(!ready.resumed, "{id} ({ready:?}, {} replayed, posted {:?})", replay.len(), posted.iter().map(|m| m.id.to_string()).collect::<Vec<_>>());
+        assert!(
+            !ready.resumed,
+            "{id} ({ready:?}, {} replayed, posted {:?})",
+            replay.len(),
+            posted.iter().map(|m| m.id.to_string()).collect::<Vec<_>>()
+        );
         assert_eq!(replay, posted[3..], "{id}");
         assert_eq!(ready.last_id, Some(posted[5].id), "{id}");
     }

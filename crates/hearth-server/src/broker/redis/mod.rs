@@ -535,20 +535,25 @@ async fn heartbeat(inner: Arc<Inner>, shutdown: CancellationToken) {
             let claims = hub
                 .iter()
                 .flat_map(|(room, state)| {
-                    state.presence.keys().map(|nick| (room.clone(), nick.clone()))
+                    state
+                        .presence
+                        .keys()
+                        .map(|nick| (room.clone(), nick.clone()))
                 })
                 .collect();
             (claims, hub.keys().cloned().collect())
         };
-        let renewals = claims
-            .iter()
-            .map(|(room, nick)| inner.touch(room, nick));
+        let renewals = claims.iter().map(|(room, nick)| inner.touch(room, nick));
         let reaps = rooms.iter().map(|room| inner.reap(room));
         let (renewed, reaped) = futures::join!(
             futures::future::join_all(renewals),
             futures::future::join_all(reaps)
         );
-        if let Some(Err(e)) = renewed.into_iter().chain(reaped.into_iter().map(|r| r.map(|_| ()))).find(Result::is_err) {
+        if let Some(Err(e)) = renewed
+            .into_iter()
+            .chain(reaped.into_iter().map(|r| r.map(|_| ())))
+            .find(Result::is_err)
+        {
             tracing::warn!(cause = %e, "presence heartbeat failed");
         }
     }
@@ -602,9 +607,7 @@ impl Broker for RedisBroker {
                 }))
             }
             "repeated" => match serde_json::from_str::<Note>(&value) {
-                Ok(Note::Message {
-                    id, nick, text, ..
-                }) => {
+                Ok(Note::Message { id, nick, text, .. }) => {
                     let id = id.parse::<MessageId>().map_err(|_| {
                         BrokerError::Internal(format!("a stored id is not an id: {id:?}"))
                     })?;

@@ -1,0 +1,450 @@
+//! Several nodes on one Redis, and Redis faults. Each test starts its own
+//! `redis-server` (AOF, `appendfsync always`: the documented setting) on a
+//! free loopback port.
+//!
+//! The invariant checked under faults is the one users care about: every
+//! message that got a `201` (or the `200` of a retry) reaches every
+//! subscriber exactly once, in id order.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::StreamExt;
+use hearth_client::{Client, StreamTarget};
+use hearth_proto::{Message, MessageId, StreamEvent};
+use hearth_server::config::{Backend, Config, RedisConfig};
+use reqwest::StatusCode;
+use tempfile::TempDir;
+use tokio::task::JoinHandle;
+
+use crate::support::*;
+
+/// One Redis and a shared secret: what every node of a cluster is given.
+struct Cluster {
+    redis: RedisServer,
+    secret: PathBuf,
+    _dir: TempDir,
+}
+
+impl Cluster {
+    fn new() -> Cluster {
+        let dir = tempfile::tempdir().unwrap();
+        Cluster {
+            redis: RedisServer::start(&dir.path().join("redis")),
+            secret: dir.path().join("cluster-secret.key"),
+            _dir: dir,
+        }
+    }
+
+    fn config(&self, dir: &TempDir) -> Config {
+        let mut config = test_config(dir);
+        let mut redis = RedisConfig::new(self.redis.url());
+        redis.presence_ttl = Duration::from_secs(2);
+        config.backend = Backend::Redis(redis);
+        config.secret_file = Some(self.secret.clone());
+        config
+    }
+
+    /// A node in this process.
+    async fn node(&self) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let config = self.config(&dir);
+        TestServer::start_in(dir, config).await
+    }
+
+    /// A node as its own `hearth serve` process (so it can be SIGKILLed).
+    async fn child_node(&self, data: &TempDir) -> ChildServer {
+        let url = self.redis.url();
+        let secret = self.secret.display().to_string();
+        ChildServer::start(
+            data.path(),
+            &[
+                "--redis",
+                &url,
+                "--secret-file",
+                &secret,
+                "--presence-ttl",
+                "2s",
+                "--post-rate",
+                "10000",
+                "--post-burst",
+                "10000",
+                "--ip-post-rate",
+                "10000",
+                "--ip-post-burst",
+                "10000",
+            ],
+        )
+        .await
+    }
+}
+
+/// A subscriber as a load balancer would move it: it follows `room` on one
+/// node and, whenever its stream drops, opens it on the next node with the
+/// last id it saw. Records every message id it receives; signals `ready`
+/// after each `ready` event.
+struct Subscriber {
+    seen: Arc<Mutex<Vec<MessageId>>>,
+    task: JoinHandle<()>,
+}
+
+impl Subscriber {
+    fn start(
+        nodes: Vec<String>,
+        token: String,
+        room_name: &str,
+        ready: tokio::sync::mpsc::UnboundedSender<()>,
+    ) -> Subscriber {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let record = seen.clone();
+        let target = StreamTarget::Room(room(room_name));
+        let task = tokio::spawn(async move {
+            let mut last_id: Option<String> = None;
+            for node in nodes.iter().cycle() {
+                let client = Client::new(node).unwrap().with_token(token.clone());
+                let Ok(events) = client.open_stream(&target, last_id.as_deref()).await else {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                };
+                let mut events = Box::pin(events);
+                while let Some(Ok(received)) = events.next().await {
+                    match received.event {
+                        StreamEvent::Message(m) => {
+                            last_id = Some(m.id.to_string());
+                            record.lock().unwrap().push(m.id);
+                        }
+                        StreamEvent::Ready(_) => {
+                            let _ = ready.send(());
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        });
+        Subscriber { seen, task }
+    }
+
+    fn seen(&self) -> Vec<MessageId> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+/// Posts once, retrying with the same `client_id` (on the next node) until
+/// a node acknowledges it. Counts the `503`s met on the way.
+async fn post_until_acknowledged(
+    nodes: &[String],
+    token: &str,
+    room_name: &str,
+    text: &str,
+    unavailable: &Mutex<usize>,
+) -> Message {
+    let client_id = hearth_client::new_client_id();
+    for (attempt, node) in nodes.iter().cycle().enumerate() {
+        assert!(attempt < 400, "{text} was never acknowledged");
+        let client = Client::new(node).unwrap().with_token(token.to_owned());
+        match client.post(&room(room_name), text, &client_id).await {
+            Ok(posted) => return posted.message,
+            Err(e) if e.is_retryable() => {
+                if e.status() == Some(StatusCode::SERVICE_UNAVAILABLE) {
+                    *unavailable.lock().unwrap() += 1;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("{text}: {e}"),
+        }
+    }
+    unreachable!()
+}
+
+/// Waits until every subscriber has every acknowledged message, then checks
+/// each got exactly those, once each, in id order.
+async fn assert_everyone_got_exactly(subscribers: &[Subscriber], acknowledged: &[Message]) {
+    let mut expected: Vec<MessageId> = acknowledged.iter().map(|m| m.id).collect();
+    expected.sort();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    for (i, subscriber) in subscribers.iter().enumerate() {
+        while !expected.iter().all(|id| subscriber.seen().contains(id)) {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "subscriber {i} is missing {} of {} acknowledged messages",
+                expected
+                    .iter()
+                    .filter(|id| !subscriber.seen().contains(id))
+                    .count(),
+                expected.len()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    // Anything still in flight would be a duplicate: give it a moment.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for (i, subscriber) in subscribers.iter().enumerate() {
+        assert_eq!(
+            subscriber.seen(),
+            expected,
+            "subscriber {i}: every acknowledged message once, in id order"
+        );
+        subscriber.task.abort();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_share_messages_resumes_presence_and_idempotency() {
+    let cluster = Cluster::new();
+    let a = cluster.node().await;
+    let b = cluster.node().await;
+
+    // One sign-in works on every node (the secret is shared).
+    let ana_a = a.signed_in("ana").await;
+    let ana_b = b.client().with_token(ana_a.token().unwrap());
+    let bo_b = b.signed_in("bo").await;
+
+    let mut bo_events = open_room(&bo_b, "general", None).await;
+    let (_, _, presence) = read_start(&mut bo_events).await;
+    assert_eq!(presence.online, vec!["bo"]);
+    let mut ana_events = open_room(&ana_a, "general", None).await;
+    let (_, _, presence) = read_start(&mut ana_events).await;
+    assert_eq!(presence.online, vec!["ana", "bo"], "users of both nodes");
+    match next_event(&mut bo_events).await.event {
+        StreamEvent::Join(join) => assert_eq!(join.nick, "ana"),
+        other => panic!("bo expected ana's join, got {other:?}"),
+    }
+    let listed = b.client().with_token(bo_b.token().unwrap()).rooms().await;
+    let general = listed
+        .unwrap()
+        .into_iter()
+        .find(|r| r.room.as_str() == "general")
+        .expect("general listed");
+    assert_eq!(general.online, 2, "/api/rooms counts both nodes' users");
+
+    // Post on A: the subscriber on B gets it, once.
+    let first = post(&ana_a, "general", "hello from A").await;
+    assert_eq!(next_message(&mut bo_events).await, first);
+    assert_eq!(next_message(&mut ana_events).await, first);
+
+    // A retry of the same client_id on the other node: 200, the original,
+    // and nothing new on any stream.
+    let client_id = hearth_client::new_client_id();
+    let original = ana_a
+        .post(&room("general"), "only once", &client_id)
+        .await
+        .unwrap();
+    assert!(original.created);
+    let retried = ana_b
+        .post(&room("general"), "only once", &client_id)
+        .await
+        .unwrap();
+    assert!(!retried.created, "the retry on B answers 200");
+    assert_eq!(retried.message, original.message);
+    assert_eq!(next_message(&mut bo_events).await, original.message);
+    assert_no_message(&mut bo_events, Duration::from_millis(500)).await;
+
+    // Subscribe on A, drop, resume on B with the last id: exactly the
+    // missed messages.
+    let cy_a = a.signed_in("cy").await;
+    let cy_b = b.client().with_token(cy_a.token().unwrap());
+    let mut cy_events = open_room(&cy_a, "general", None).await;
+    let (replay, _, _) = read_start(&mut cy_events).await;
+    let last_seen = replay.last().expect("replayed").id;
+    drop(cy_events);
+    let missed = vec![
+        post(&ana_a, "general", "missed one").await,
+        post(&bo_b, "general", "missed two").await,
+    ];
+    let mut resumed = open_room(&cy_b, "general", Some(&last_seen.to_string())).await;
+    let (replay, ready, _) = read_start(&mut resumed).await;
+    assert!(ready.resumed);
+    assert_eq!(replay, missed);
+
+    // History reads the same on both nodes.
+    let history_a = ana_a.history(&room("general"), None, None).await.unwrap();
+    let history_b = ana_b.history(&room("general"), None, None).await.unwrap();
+    assert_eq!(history_a, history_b);
+    assert_eq!(history_a.len(), 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_killed_under_load_loses_no_acknowledged_message() {
+    let cluster = Cluster::new();
+    let (data_a, data_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = cluster.child_node(&data_a).await;
+    let b = cluster.child_node(&data_b).await;
+    let nodes = vec![a.url(""), b.url("")];
+    let mut ana = a.client();
+    ana.sign_in("ana", None).await.unwrap();
+    let token = ana.token().unwrap().to_owned();
+
+    // A watcher on B, and a user who stays on A only (it dies with A).
+    let watcher = b.client().with_token(token.clone());
+    let mut watching = open_room(&watcher, "load", None).await;
+    read_start(&mut watching).await;
+    let mut ghost = a.client();
+    ghost.sign_in("ghost", None).await.unwrap();
+    let _ghost_stream = open_room(&ghost, "load", None).await;
+
+    // Three subscribers start on A, one on B; each moves on a drop.
+    let (ready_tx, mut ready_rx) = tokio::sync::mpsc::unbounded_channel();
+    let subscribers: Vec<Subscriber> = (0..4)
+        .map(|i| {
+            let mut order = nodes.clone();
+            if i == 3 {
+                order.reverse();
+            }
+            Subscriber::start(order, token.clone(), "load", ready_tx.clone())
+        })
+        .collect();
+    for _ in 0..4 {
+        tokio::time::timeout(WAIT, ready_rx.recv())
+            .await
+            .expect("every subscriber is streaming");
+    }
+
+    let unavailable = Mutex::new(0);
+    let mut acknowledged = Vec::new();
+    let mut a = Some(a);
+    for i in 0..60 {
+        if i == 20 {
+            a.take().unwrap().kill_hard().await;
+        }
+        acknowledged.push(
+            post_until_acknowledged(&nodes, &token, "load", &format!("m{i}"), &unavailable).await,
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_everyone_got_exactly(&subscribers, &acknowledged).await;
+
+    // The dead node's users leave within its presence TTL (2 s) and a
+    // heartbeat.
+    tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match next_event(&mut watching).await.event {
+                StreamEvent::Leave(leave) if leave.nick == "ghost" => break,
+                _ => {}
+            }
+        }
+    })
+    .await
+    .expect("ghost leaves after its node died");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_restart_under_load_loses_and_duplicates_nothing() {
+    let mut cluster = Cluster::new();
+    let a = cluster.node().await;
+    let b = cluster.node().await;
+    let nodes = vec![a.url(""), b.url("")];
+    let ana = a.signed_in("ana").await;
+    let token = ana.token().unwrap().to_owned();
+
+    let (ready_tx, mut ready_rx) = tokio::sync::mpsc::unbounded_channel();
+    let subscribers: Vec<Subscriber> = (0..4)
+        .map(|i| {
+            let mut order = nodes.clone();
+            if i % 2 == 1 {
+                order.reverse();
+            }
+            Subscriber::start(order, token.clone(), "steady", ready_tx.clone())
+        })
+        .collect();
+    for _ in 0..4 {
+        tokio::time::timeout(WAIT, ready_rx.recv())
+            .await
+            .expect("every subscriber is streaming");
+    }
+
+    let unavailable = Mutex::new(0);
+    let mut acknowledged = Vec::new();
+    for i in 0..60 {
+        if i == 20 {
+            cluster.redis.kill();
+        }
+        if i == 24 {
+            // A few posts met the outage (each retried until stored).
+            cluster.redis.restart();
+        }
+        let node = [nodes[i % 2].clone(), nodes[(i + 1) % 2].clone()];
+        if (20..24).contains(&i) {
+            // While Redis is down nothing is acknowledged: a post fails.
+            let client = Client::new(&node[0]).unwrap().with_token(token.clone());
+            let refused = client
+                .post(&room("steady"), "lost?", &hearth_client::new_client_id())
+                .await
+                .expect_err("no 201 without Redis");
+            assert_eq!(refused.status(), Some(StatusCode::SERVICE_UNAVAILABLE));
+            continue;
+        }
+        acknowledged.push(
+            post_until_acknowledged(&node, &token, "steady", &format!("s{i}"), &unavailable).await,
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(acknowledged.len(), 56);
+    assert_everyone_got_exactly(&subscribers, &acknowledged).await;
+
+    // Every acknowledged message is in the history (the AOF kept it).
+    let history = ana.history(&room("steady"), None, Some(100)).await.unwrap();
+    let mut expected = acknowledged.clone();
+    expected.sort_by_key(|m| m.id);
+    assert_eq!(history, expected);
+}
+
+#[tokio::test]
+async fn a_node_started_while_redis_is_down_becomes_healthy_when_it_comes_up() {
+    let dir = tempfile::tempdir().unwrap();
+    // Reserve a port for Redis, and start the node before Redis.
+    let mut redis = RedisServer::start(&dir.path().join("redis"));
+    redis.kill();
+    let data = tempfile::tempdir().unwrap();
+    let mut config = test_config(&data);
+    config.backend = Backend::Redis(RedisConfig::new(redis.url()));
+    let node = TestServer::start_in(data, config).await;
+
+    let health = http().get(node.url("/healthz")).send().await.unwrap();
+    expect_error(
+        health,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "healthz without Redis",
+    )
+    .await;
+    let ana = node.signed_in("ana").await;
+    let refused = ana
+        .post(&room("general"), "too early", "early-1")
+        .await
+        .expect_err("no 201 without Redis");
+    assert_eq!(refused.status(), Some(StatusCode::SERVICE_UNAVAILABLE));
+
+    redis.restart();
+    tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let health = http().get(node.url("/healthz")).send().await.unwrap();
+            if health.status() == StatusCode::OK {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await
+    .expect("healthy once Redis is up");
+
+    let mut events = open_room(&ana, "general", None).await;
+    let (replay, _, _) = read_start(&mut events).await;
+    assert!(replay.is_empty(), "the refused post was not stored");
+    let stored = post(&ana, "general", "now it works").await;
+    assert_eq!(next_message(&mut events).await, stored);
+    let metrics = http()
+        .get(node.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let errors = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("hearth_redis_errors_total "))
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .expect("hearth_redis_errors_total on /metrics");
+    assert!(errors > 0.0, "the outage was counted: {errors}");
+    assert!(metrics.contains("hearth_redis_up 1"), "{metrics}");
+}
