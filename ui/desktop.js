@@ -296,7 +296,7 @@ function renderHost(status) {
   else delete el.dataset.port;
   const parts = [];
   if (running) {
-    parts.push(h('span', null, `Hosting #${s.room || 'general'} on port ${s.port}. `));
+    parts.push(h('span', null, `Hosting #${s.room || 'general'} on port ${s.port}${s.redis ? `, rooms on ${s.redis}` : ''}. `));
     if (s.password_set) {
       parts.push(h('span', null, 'A password is set: people need it to join.'));
     } else {
@@ -314,7 +314,10 @@ function renderHost(status) {
   $('#host-stop').hidden = !running;
   $('#host-start').disabled = hostBusy || launching;
   $('#host-stop').disabled = hostBusy;
-  for (const id of ['#host-nick', '#host-password', '#host-no-password']) $(id).disabled = running || hostBusy;
+  for (const id of ['#host-nick', '#host-password', '#host-no-password', '#host-redis']) $(id).disabled = running || hostBusy;
+  const redis = $('#host-redis');
+  if (document.activeElement !== redis && !redis.dataset.edited) redis.value = s.redis || '';
+  if (s.redis) $('#host-advanced').open = true;
 
   const nick = $('#host-nick');
   if (!nick.value && document.activeElement !== nick) nick.value = s.nick || 'host';
@@ -413,6 +416,10 @@ async function onHostStart(event) {
   if (password) args.password = password; // the new password
   else if (!host?.password_set || $('#host-no-password').checked) args.password = ''; // none
   // else: no `password` = the one the keychain keeps
+  const redisInput = $('#host-redis');
+  const redis = redisInput.value.trim();
+  // Unchanged (still the saved one, shown without its password): keep it.
+  if (redis !== (host?.redis || '')) args.redis = redis;
   error.textContent = '';
   launching = false;
   setHostBusy(true);
@@ -420,6 +427,7 @@ async function onHostStart(event) {
     const status = await core.invoke('host_start', args);
     $('#host-password').value = '';
     $('#host-no-password').checked = false;
+    delete redisInput.dataset.edited;
     hostWarning = status.warning || '';
     renderHost(status);
   } catch (err) {
@@ -557,6 +565,9 @@ function bind() {
   $('#host-form').addEventListener('submit', onHostStart);
   $('#host-stop').addEventListener('click', onHostStop);
   $('#host-on-launch').addEventListener('change', onHostOnLaunch);
+  $('#host-redis').addEventListener('input', () => {
+    $('#host-redis').dataset.edited = 'true';
+  });
   $('#host-open').addEventListener('click', onHostOpen);
   $('#join-form').addEventListener('submit', onJoin);
   $('#join-address').addEventListener('input', () => {

@@ -90,6 +90,8 @@ pub struct HostStatus {
     pub nick: Option<Nick>,
     /// The saved room of the host's own room, once joined.
     pub room_id: Option<String>,
+    /// The Redis hosting uses, without its password; `None`: this app.
+    pub redis: Option<String>,
     /// Something went half-wrong (hosting runs, but…), for a person.
     pub warning: Option<String>,
 }
@@ -106,6 +108,9 @@ pub struct HostStart {
     pub room: Option<String>,
     /// Remember whether to host when the app starts.
     pub start_on_launch: Option<bool>,
+    /// Advanced: `None` keeps the saved choice; `Some("")` keeps rooms in
+    /// this app; else a `redis://` URL to host on (saved in the keychain).
+    pub redis: Option<String>,
 }
 
 /// The app's core. Cheap to clone.
@@ -287,6 +292,22 @@ impl Desktop {
             None => (None, None),
         };
 
+        let (redis, redis_changed) = match request.redis.as_deref().map(str::trim) {
+            Some("") => (None, true),
+            Some(url) => (Some(redis_url(url)?), true),
+            None if saved.redis.is_some() => {
+                match secrets::get(&self.inner.secrets, secrets::HOST_REDIS_ACCOUNT).await {
+                    Ok(Some(url)) => (Some(url), false),
+                    Ok(None) | Err(_) => {
+                        return Err(CommandError::Host(
+                            "the Redis address is missing from the keychain: give it again.".into(),
+                        ));
+                    }
+                }
+            }
+            None => (None, false),
+        };
+
         let hosting = self
             .inner
             .host
@@ -296,6 +317,7 @@ impl Desktop {
                 data_dir: self.server_data_dir(),
                 password: password.clone(),
                 name: "Hearth".to_owned(),
+                redis: redis.clone(),
             })
             .await?;
 
@@ -317,7 +339,23 @@ impl Desktop {
             }
             None => saved.password_set,
         };
+        if redis_changed {
+            let saved = match &redis {
+                Some(url) => {
+                    secrets::set(&self.inner.secrets, secrets::HOST_REDIS_ACCOUNT, url).await
+                }
+                None => secrets::delete(&self.inner.secrets, secrets::HOST_REDIS_ACCOUNT).await,
+            };
+            if let Err(e) = saved {
+                warnings.push(format!(
+                    "the keychain could not keep the Redis address ({e}): give it again next time"
+                ));
+            }
+        }
         self.inner.settings.update(|s| {
+            if redis_changed {
+                s.host.redis = redis.as_deref().map(without_password);
+            }
             s.host.password_set = password_set;
             s.host.nick = nick.clone();
             s.host.room = room.clone();
@@ -379,6 +417,7 @@ impl Desktop {
             start_on_launch: host.start_on_launch,
             nick: host.nick,
             room_id,
+            redis: host.redis,
             warning: None,
         }
     }
@@ -400,5 +439,63 @@ impl Desktop {
             return None;
         }
         Some(self.host_start(HostStart::default()).await)
+    }
+}
+
+/// Checks a Redis address a person typed: `redis://host:port/db`.
+fn redis_url(input: &str) -> Result<String, CommandError> {
+    let bad = |why: &str| {
+        CommandError::BadInput(format!(
+            "That Redis address {why}. Write it like redis://10.0.0.5:6379/0 (with redis://user:password@… if it needs a password)."
+        ))
+    };
+    let url = url::Url::parse(input).map_err(|_| bad("is not a URL"))?;
+    if url.scheme() != "redis" {
+        return Err(bad("must start with redis://"));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(bad("names no host"));
+    }
+    Ok(url.to_string())
+}
+
+/// The address with its password masked, for showing and for settings.
+fn without_password(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redis_addresses_are_checked_and_shown_without_their_password() {
+        assert_eq!(
+            redis_url(" redis://10.0.0.5:6379/0 ".trim()).unwrap(),
+            "redis://10.0.0.5:6379/0"
+        );
+        for bad in [
+            "localhost:6379",
+            "http://10.0.0.5:6379",
+            "redis://",
+            "nonsense",
+        ] {
+            let err = redis_url(bad).unwrap_err().to_string();
+            assert!(err.contains("redis://10.0.0.5:6379/0"), "{bad}: {err}");
+        }
+        assert_eq!(
+            without_password("redis://app:s3cret@10.0.0.5:6379/0"),
+            "redis://app:***@10.0.0.5:6379/0"
+        );
+        assert_eq!(
+            without_password("redis://10.0.0.5:6379/0"),
+            "redis://10.0.0.5:6379/0"
+        );
     }
 }

@@ -24,6 +24,8 @@ use crate::error::CommandError;
 pub const SERVICE: &str = "hearth";
 /// The account of the host's server password.
 pub const HOST_ACCOUNT: &str = "host";
+/// The account of the Redis URL hosting uses (it may hold a password).
+pub const HOST_REDIS_ACCOUNT: &str = "host-redis";
 
 /// What the keychain keeps for one saved room.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

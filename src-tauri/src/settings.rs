@@ -82,6 +82,10 @@ pub struct HostSettings {
     /// The room the host's links point to.
     #[serde(default = "RoomName::default_room")]
     pub room: RoomName,
+    /// Host on this Redis (advanced; shown without its password, which is
+    /// in the keychain with the whole URL). `None`: rooms in this app.
+    #[serde(default)]
+    pub redis: Option<String>,
 }
 
 impl Default for HostSettings {
@@ -91,6 +95,7 @@ impl Default for HostSettings {
             password_set: false,
             nick: None,
             room: RoomName::default_room(),
+            redis: None,
         }
     }
 }

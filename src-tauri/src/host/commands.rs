@@ -1,6 +1,6 @@
 //! Tauri commands of hosting: thin wrappers over [`crate::Desktop`].
 //!
-//! JS: `invoke('host_start', {password, nick, room, startOnLaunch})`,
+//! JS: `invoke('host_start', {password, nick, room, startOnLaunch, redis})`,
 //! `invoke('host_stop')`, `invoke('host_status')`,
 //! `invoke('save_host_settings', {startOnLaunch})`; each resolves to a
 //! [`HostStatus`] and rejects with a sentence.
@@ -19,6 +19,7 @@ pub async fn host_start(
     nick: Option<String>,
     room: Option<String>,
     start_on_launch: Option<bool>,
+    redis: Option<String>,
 ) -> Result<HostStatus, CommandError> {
     desktop
         .host_start(HostStart {
@@ -26,6 +27,7 @@ pub async fn host_start(
             nick,
             room,
             start_on_launch,
+            redis,
         })
         .await
 }

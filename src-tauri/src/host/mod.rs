@@ -16,7 +16,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use hearth_server::config::PasswordSetting;
+use hearth_server::config::{Backend, PasswordSetting, RedisConfig};
 use tokio::net::TcpListener;
 use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
@@ -45,6 +45,8 @@ pub struct HostConfig {
     pub password: Option<String>,
     /// The server's name (`/api/info`).
     pub name: String,
+    /// Store rooms on this Redis instead of in the data dir.
+    pub redis: Option<String>,
 }
 
 impl HostConfig {
@@ -56,6 +58,7 @@ impl HostConfig {
             data_dir,
             password,
             name: "Hearth".to_owned(),
+            redis: None,
         }
     }
 }
@@ -148,6 +151,9 @@ impl Host {
         let mut server_config = hearth_server::Config::new(&config.data_dir);
         server_config.name = config.name.clone();
         server_config.password = config.password.clone().map(PasswordSetting::Plain);
+        if let Some(url) = &config.redis {
+            server_config.backend = Backend::Redis(RedisConfig::new(url.clone()));
+        }
         let grace = server_config.shutdown_grace;
         let stop = CancellationToken::new();
         let task = tokio::spawn(hearth_server::run(

@@ -19,6 +19,7 @@ fn start(nick: Option<&str>, password: Option<&str>) -> HostStart {
         nick: nick.map(str::to_owned),
         room: None,
         start_on_launch: None,
+        redis: None,
     }
 }
 
@@ -121,6 +122,7 @@ async fn hosting_takes_the_next_free_port_when_the_first_is_busy() {
             data_dir: dir.path().to_owned(),
             password: None,
             name: "test".into(),
+            redis: None,
         })
         .await
         .unwrap();
@@ -133,6 +135,7 @@ async fn hosting_takes_the_next_free_port_when_the_first_is_busy() {
             data_dir: dir.path().to_owned(),
             password: None,
             name: "test".into(),
+            redis: None,
         })
         .await
         .unwrap_err();
@@ -157,6 +160,7 @@ async fn a_hosting_password_is_enforced_and_kept_in_the_keychain() {
             nick: Some("hostess".into()),
             room: Some("den".into()),
             start_on_launch: Some(true),
+            redis: None,
         })
         .await
         .unwrap();
@@ -200,5 +204,84 @@ async fn a_hosting_password_is_enforced_and_kept_in_the_keychain() {
     app.desktop.save_host_settings(false).await.unwrap();
     assert!(app.desktop.start_hosting_if_asked().await.is_none());
     tokio::time::sleep(Duration::from_millis(10)).await;
+    app.desktop.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hosting_on_redis_keeps_rooms_there_and_a_bad_address_changes_nothing() {
+    use hearth_desktop::secrets::{HOST_REDIS_ACCOUNT, SecretStore};
+    use hearth_server::config::{Backend, RedisConfig};
+
+    let dirs = AppDirs::new();
+    let secrets = MemorySecrets::new();
+    let mut app = TestApp::open(&dirs, &secrets).await;
+
+    // A bad address: a readable error, nothing starts, nothing is saved.
+    let err = app
+        .desktop
+        .host_start(HostStart {
+            redis: Some("localhost:6379".into()),
+            ..start(Some("hostess"), None)
+        })
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("redis://"), "{err}");
+    let status = app.desktop.host_status().await;
+    assert!(!status.running);
+    assert_eq!(status.redis, None);
+
+    let redis_dir = tempfile::tempdir().unwrap();
+    let redis = hearth_testkit::RedisServer::start(redis_dir.path());
+    let status = app
+        .desktop
+        .host_start(HostStart {
+            redis: Some(redis.url()),
+            ..start(Some("hostess"), None)
+        })
+        .await
+        .unwrap();
+    assert!(status.running, "{status:?}");
+    assert_eq!(status.redis.as_deref(), Some(redis.url().as_str()));
+    assert_eq!(secrets.get(HOST_REDIS_ACCOUNT).unwrap(), Some(redis.url()));
+    let own_room = status.room_id.clone().expect("joined its own room");
+    app.wait_state(&own_room, "connected").await;
+    let guest = client_at(&status.local_url.unwrap(), "guest").await;
+    guest
+        .post(&RoomName::default_room(), "kept in redis", "r-1")
+        .await
+        .unwrap();
+    app.wait_message(&own_room, "kept in redis").await;
+    assert!(
+        !dirs.data().join("server").join("hearth.db").exists(),
+        "no SQLite history when hosting on Redis"
+    );
+
+    // Another node on the same Redis (a headless server) has the message.
+    let node_dir = tempfile::tempdir().unwrap();
+    let mut config = hearth_server::Config::new(node_dir.path());
+    config.backend = Backend::Redis(RedisConfig::new(redis.url()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let node_url = format!("http://{}/", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let node = tokio::spawn(hearth_server::run(listener, config, async move {
+        let _ = stopped.await;
+    }));
+    let auditor = client_at(&node_url, "auditor").await;
+    let stored = history(&auditor, "general").await;
+    assert!(
+        stored.iter().any(|m| m.text == "kept in redis"),
+        "{stored:?}"
+    );
+    let _ = stop.send(());
+    node.await.unwrap().unwrap();
+
+    // Restarting hosting without naming Redis uses the saved one.
+    app.desktop.host_stop().await.unwrap();
+    let again = app
+        .desktop
+        .host_start(start(Some("hostess"), None))
+        .await
+        .unwrap();
+    assert_eq!(again.redis.as_deref(), Some(redis.url().as_str()));
     app.desktop.shutdown().await;
 }

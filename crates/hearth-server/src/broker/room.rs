@@ -200,9 +200,7 @@ pub type RoomReceiver = (broadcast::Receiver<Arc<SharedEvent>>, Option<Arc<str>>
 /// room's order. Each receiver comes with the nick the subscriber is
 /// present as in that room, if any: that nick's joins there are left out
 /// (the subscriber is already in the `presence` list it got at the start).
-pub fn live_stream(
-    receivers: Vec<RoomReceiver>,
-) -> LiveStream {
+pub fn live_stream(receivers: Vec<RoomReceiver>) -> LiveStream {
     stream::select_all(receivers.into_iter().map(|(rx, own_nick)| {
         BroadcastStream::new(rx)
             .filter_map(move |item| {

@@ -6,7 +6,6 @@
 //! a `redis-server` of its own). `cluster` always runs on Redis: several
 //! nodes on one Redis, and Redis faults.
 
-mod redis_support;
 mod support;
 
 mod bad_input;

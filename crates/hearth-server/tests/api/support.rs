@@ -12,7 +12,7 @@ use tempfile::TempDir;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use crate::redis_support::{RedisServer, redis_backend, redis_for};
+pub use hearth_testkit::{RedisServer, redis_backend, redis_for};
 
 /// How long a test waits for something that should happen.
 pub const WAIT: Duration = Duration::from_secs(10);

@@ -1,8 +1,12 @@
+//! Fixtures for Hearth's test suites (a dev-dependency only).
+//!
 //! Redis for tests: a `redis-server` of the test's own on a free loopback
 //! port, with the persistence the docs ask for (AOF, `appendfsync always`),
-//! and the switch that runs the whole protocol suite on the Redis backend
-//! (`HEARTH_TEST_BACKEND=redis`).
+//! and the switch that runs the server's whole protocol suite on the Redis
+//! backend (`HEARTH_TEST_BACKEND=redis`). Debian's `redis-server` package
+//! provides the binary (`scripts/setup.sh --test` installs it).
 
+#[cfg(target_os = "linux")]
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -68,6 +72,7 @@ impl RedisServer {
             .stderr(Stdio::null());
         // SAFETY: prctl is async-signal-safe. The server dies with the test
         // thread that started it, even when the test panics or is killed.
+        #[cfg(target_os = "linux")]
         unsafe {
             command.pre_exec(|| {
                 libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
