@@ -432,19 +432,36 @@ async fn a_node_started_while_redis_is_down_becomes_healthy_when_it_comes_up() {
     assert!(replay.is_empty(), "the refused post was not stored");
     let stored = post(&ana, "general", "now it works").await;
     assert_eq!(next_message(&mut events).await, stored);
-    let metrics = http()
+    let errors = redis_errors(&node).await;
+    assert!(errors > 0.0, "the outage was counted: {errors}");
+    // The subscription is pinged every 3 s: the answers are understood and
+    // the node stays subscribed (no new errors, still up).
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(
+        redis_errors(&node).await,
+        errors,
+        "no errors while Redis is up"
+    );
+    let metrics = metrics_text(&node).await;
+    assert!(metrics.contains("hearth_redis_up 1"), "{metrics}");
+}
+
+async fn metrics_text(node: &TestServer) -> String {
+    http()
         .get(node.url("/metrics"))
         .send()
         .await
         .unwrap()
         .text()
         .await
-        .unwrap();
-    let errors = metrics
+        .unwrap()
+}
+
+async fn redis_errors(node: &TestServer) -> f64 {
+    metrics_text(node)
+        .await
         .lines()
         .find_map(|l| l.strip_prefix("hearth_redis_errors_total "))
         .and_then(|v| v.trim().parse::<f64>().ok())
-        .expect("hearth_redis_errors_total on /metrics");
-    assert!(errors > 0.0, "the outage was counted: {errors}");
-    assert!(metrics.contains("hearth_redis_up 1"), "{metrics}");
+        .expect("hearth_redis_errors_total on /metrics")
 }

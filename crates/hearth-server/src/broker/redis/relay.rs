@@ -122,7 +122,7 @@ pub async fn run(
                     None => return,
                 },
                 _ = ping.tick() => {
-                    let answered = tokio::time::timeout(PING_TIMEOUT, sink.ping::<String>()).await;
+                    let answered = tokio::time::timeout(PING_TIMEOUT, sink.ping::<redis::Value>()).await;
                     if !matches!(answered, Ok(Ok(_))) {
                         tracing::warn!("the Redis subscription stopped answering; subscribing again");
                         break;
