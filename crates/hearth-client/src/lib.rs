@@ -10,15 +10,20 @@
 //!   the last id it saw.
 //! - [`ClientError`]: status and server text, and whether retrying can help.
 //!
+//! - [`tls`]: `https://` rooms, with the system's roots or a pinned
+//!   certificate.
+//!
 //! Wire types come from `hearth-proto`; this crate adds only transport.
 
 use std::time::Duration;
 
 use eventsource_stream::{EventStreamError, Eventsource};
 use futures::{Stream, StreamExt};
+pub mod tls;
+
 use hearth_proto::{
-    ErrorBody, Message, MessageId, PostRequest, RoomName, RoomSummary, ServerInfo, SessionRequest,
-    SessionResponse, StreamEvent,
+    CertFingerprint, ErrorBody, Message, MessageId, PostRequest, RoomName, RoomSummary, ServerInfo,
+    SessionRequest, SessionResponse, StreamEvent,
 };
 use reqwest::{StatusCode, header};
 use url::Url;
@@ -47,6 +52,10 @@ pub enum ClientError {
     /// The address given is not a usable server URL.
     #[error("not a server address: {0}")]
     InvalidUrl(String),
+    /// The server's TLS certificate was refused (untrusted, expired, not
+    /// the pinned one); the text says which, for a person.
+    #[error("{0}")]
+    Certificate(String),
 }
 
 impl ClientError {
@@ -60,7 +69,9 @@ impl ClientError {
                     || *status == StatusCode::REQUEST_TIMEOUT
                     || status.is_server_error()
             }
-            ClientError::Protocol(_) | ClientError::InvalidUrl(_) => false,
+            ClientError::Protocol(_) | ClientError::InvalidUrl(_) | ClientError::Certificate(_) => {
+                false
+            }
         }
     }
 
@@ -75,7 +86,9 @@ impl ClientError {
 
 impl From<reqwest::Error> for ClientError {
     fn from(e: reqwest::Error) -> Self {
-        if e.is_decode() {
+        if let Some(problem) = tls::certificate_problem(&e) {
+            ClientError::Certificate(problem)
+        } else if e.is_decode() {
             ClientError::Protocol(e.to_string())
         } else {
             ClientError::Network(e.to_string())
@@ -203,10 +216,19 @@ pub fn parse_server_address(input: &str) -> Result<(Url, Option<RoomName>), Clie
 
 impl Client {
     /// A client for the server at `address` (see [`parse_server_address`]).
+    /// `https://` servers must have a certificate the system trusts.
     pub fn new(address: &str) -> Result<Self, ClientError> {
+        Self::new_pinned(address, None)
+    }
+
+    /// A client for the server at `address` that, when `pin` is given,
+    /// accepts exactly the TLS certificate with that fingerprint (a
+    /// self-signed host's) instead of the system's trust roots.
+    pub fn new_pinned(address: &str, pin: Option<CertFingerprint>) -> Result<Self, ClientError> {
         let (base, _) = parse_server_address(address)?;
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
+            .tls_backend_preconfigured(tls::client_config(pin)?)
             .build()
             .map_err(|e| ClientError::Network(e.to_string()))?;
         Ok(Self {

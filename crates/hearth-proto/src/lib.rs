@@ -19,11 +19,13 @@
 //! This crate has no async runtime or HTTP dependency on purpose: it is data
 //! and rules only.
 
+pub mod fingerprint;
 pub mod id;
 pub mod sse;
 pub mod validate;
 pub mod wire;
 
+pub use fingerprint::CertFingerprint;
 pub use id::{Cursor, MessageId};
 pub use validate::{ClientId, MessageText, Nick, RoomName, ValidationError};
 pub use wire::{

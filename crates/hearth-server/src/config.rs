@@ -5,6 +5,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use crate::tls::TlsFiles;
+
 /// How hard SQLite works to keep an acknowledged message across a crash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum SyncMode {
@@ -72,6 +74,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Where rooms live.
     pub backend: Backend,
+    /// Serve HTTPS with this certificate and key; `None`: plain HTTP.
+    pub tls: Option<TlsFiles>,
     /// The token-signing secret (at least 32 bytes). Every node of a cluster
     /// must use the same one, so a token works on all of them. `None`:
     /// `data_dir/secret.key`, created on first start.
@@ -117,6 +121,7 @@ impl Config {
         Self {
             data_dir: data_dir.into(),
             backend: Backend::Embedded,
+            tls: None,
             secret_file: None,
             name: "Hearth".to_owned(),
             password: None,

@@ -17,6 +17,7 @@
 //! - [`auth`]: tokens, the password, the session extractor.
 //! - [`limits`]: rate limits; [`net`]: the accept loop and connection limits.
 //! - [`error`]: `ApiError`, the one place errors become HTTP answers.
+//! - [`tls`]: the optional TLS acceptor (rustls).
 //! - [`metrics`], [`state`].
 
 pub mod auth;
@@ -29,6 +30,7 @@ pub mod metrics;
 pub mod net;
 pub mod routes;
 pub mod state;
+pub mod tls;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -122,6 +124,7 @@ pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let tls = config.tls.as_ref().map(tls::load).transpose()?;
     let (state, broker) = build_state(config)?;
     let token = state.shutdown.clone();
     tokio::spawn({
@@ -140,7 +143,15 @@ pub async fn run(
     };
     let metrics = state.metrics.clone();
     let router = routes::router(state);
-    net::serve(listener, router, limits, metrics, token).await;
+    net::serve(
+        listener,
+        router,
+        limits,
+        tls.map(|t| t.acceptor),
+        metrics,
+        token,
+    )
+    .await;
     Ok(())
 }
 

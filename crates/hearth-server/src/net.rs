@@ -8,6 +8,8 @@
 //! - **Write stall timeout** ([`StallGuard`]): a connection whose socket
 //!   stays full (a subscriber that stopped reading) is closed, so it holds
 //!   no more than hyper's bounded write buffer.
+//! - **TLS** (optional, rustls): the handshake must finish within the header
+//!   timeout.
 //! - **Graceful shutdown**: on the token, stop accepting, let open requests
 //!   (and streams, which end themselves on the same token) finish, then stop.
 
@@ -33,6 +35,7 @@ use pin_project_lite::pin_project;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
 use tokio::time::Sleep;
+use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
@@ -88,11 +91,13 @@ fn over_capacity() -> Response {
     response
 }
 
-/// Serves `router` on `listener` until `shutdown` is cancelled.
+/// Serves `router` on `listener` (over TLS when `tls` is given) until
+/// `shutdown` is cancelled.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     limits: NetLimits,
+    tls: Option<TlsAcceptor>,
     metrics: Arc<Metrics>,
     shutdown: CancellationToken,
 ) {
@@ -117,11 +122,6 @@ pub async fn serve(
         if refuse {
             metrics.connections_refused.inc();
         }
-        let io = TokioIo::new(StallGuard::new(
-            stream,
-            limits.write_stall_timeout,
-            metrics.clone(),
-        ));
         let router = router.clone();
         let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
             if refuse {
@@ -130,13 +130,46 @@ pub async fn serve(
             request.extensions_mut().insert(ConnectInfo(peer));
             Either::Right(router.clone().oneshot(request))
         });
-        let connection = http1::Builder::new()
-            .timer(TokioTimer::new())
-            .header_read_timeout(limits.header_read_timeout)
-            .serve_connection(io, service);
-        let connection = graceful.watch(connection);
+        let watcher = graceful.watcher();
+        let limits = limits.clone();
+        let metrics = metrics.clone();
+        let tls = tls.clone();
         tokio::spawn(async move {
-            if let Err(e) = connection.await {
+            let http = http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(limits.header_read_timeout)
+                .to_owned();
+            let served = match tls {
+                None => {
+                    let io = StallGuard::new(stream, limits.write_stall_timeout, metrics);
+                    watcher
+                        .watch(http.serve_connection(TokioIo::new(io), service))
+                        .await
+                }
+                Some(acceptor) => {
+                    // The handshake counts against the header timeout: a
+                    // client that dribbles it is cut off like a slow head.
+                    let handshake =
+                        tokio::time::timeout(limits.header_read_timeout, acceptor.accept(stream))
+                            .await;
+                    let stream = match handshake {
+                        Ok(Ok(stream)) => stream,
+                        Ok(Err(e)) => {
+                            tracing::debug!(cause = %e, %peer, "TLS handshake failed");
+                            return;
+                        }
+                        Err(_) => {
+                            tracing::debug!(%peer, "TLS handshake timed out");
+                            return;
+                        }
+                    };
+                    let io = StallGuard::new(stream, limits.write_stall_timeout, metrics);
+                    watcher
+                        .watch(http.serve_connection(TokioIo::new(io), service))
+                        .await
+                }
+            };
+            if let Err(e) = served {
                 tracing::debug!(cause = %e, %peer, "connection ended with an error");
             }
             drop(slot);

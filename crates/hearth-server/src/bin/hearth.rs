@@ -11,7 +11,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use hearth_server::Config;
-use hearth_server::config::{Backend, PasswordSetting, RateLimit, RedisConfig, SyncMode};
+use hearth_server::config::{Backend, PasswordSetting, RateLimit, RedisConfig, SyncMode, TlsFiles};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
@@ -129,6 +129,14 @@ struct ServeArgs {
     /// the data dir.
     #[arg(long, env = "HEARTH_SECRET_FILE")]
     secret_file: Option<PathBuf>,
+    /// Serve HTTPS with this certificate chain (PEM, leaf first). Clients
+    /// trust it through the system's roots, or by pinning the fingerprint
+    /// printed at start (for a self-signed certificate).
+    #[arg(long, env = "HEARTH_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, env = "HEARTH_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
     /// Log filter: a level (error, warn, info, debug, trace) or tracing directives.
     #[arg(long, env = "HEARTH_LOG", default_value = "info")]
     log: String,
@@ -174,6 +182,9 @@ impl ServeArgs {
         config.sync = self.sync;
         config.shutdown_grace = self.shutdown_grace;
         config.secret_file = self.secret_file;
+        if let (Some(cert), Some(key)) = (self.tls_cert, self.tls_key) {
+            config.tls = Some(TlsFiles { cert, key });
+        }
         if let Some(url) = self.redis {
             let mut redis = RedisConfig::new(url);
             redis.key_prefix = self.redis_prefix;
@@ -224,6 +235,18 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {bind}"))?;
     let local = listener.local_addr()?;
+    let scheme = if config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    if let Some(files) = &config.tls {
+        let tls = hearth_server::tls::load(files)?;
+        println!(
+            "hearth: TLS certificate fingerprint (SHA-256) {}",
+            tls.fingerprint
+        );
+    }
     match &config.backend {
         Backend::Embedded => {
             tracing::info!(data = %config.data_dir.display(), "history (SQLite) and secret")
@@ -233,15 +256,15 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }
     }
     // Tests and scripts read this line to find the port.
-    println!("hearth: listening on http://{local}");
+    println!("hearth: listening on {scheme}://{local}");
     if local.ip().is_unspecified() {
         println!(
-            "hearth: open http://localhost:{}/ here, or http://<this machine's address>:{}/ on the LAN",
+            "hearth: open {scheme}://localhost:{}/ here, or {scheme}://<this machine's address>:{}/ on the LAN",
             local.port(),
             local.port()
         );
     } else {
-        println!("hearth: open http://{local}/ in a browser");
+        println!("hearth: open {scheme}://{local}/ in a browser");
     }
     hearth_server::run(listener, config, shutdown_signal()).await?;
     tracing::info!("stopped");

@@ -19,3 +19,4 @@ mod posting;
 mod sessions;
 mod slow_consumer;
 mod streams;
+mod tls;

@@ -273,6 +273,8 @@ pub fn http() -> reqwest::Client {
 pub struct ChildServer {
     pub addr: SocketAddr,
     pub child: tokio::process::Child,
+    /// The TLS certificate fingerprint it printed (when serving HTTPS).
+    pub fingerprint: Option<hearth_proto::CertFingerprint>,
 }
 
 impl ChildServer {
@@ -306,10 +308,17 @@ impl ChildServer {
             .expect("hearth binary starts");
         let stdout = child.stdout.take().unwrap();
         let mut lines = tokio::io::BufReader::new(stdout).lines();
-        let addr = tokio::time::timeout(WAIT, async {
+        let (addr, fingerprint) = tokio::time::timeout(WAIT, async {
+            let mut fingerprint = None;
             while let Some(line) = lines.next_line().await.unwrap() {
-                if let Some(url) = line.strip_prefix("hearth: listening on http://") {
-                    return url.parse::<SocketAddr>().unwrap();
+                if let Some(fp) =
+                    line.strip_prefix("hearth: TLS certificate fingerprint (SHA-256) ")
+                {
+                    fingerprint = Some(fp.parse().unwrap());
+                }
+                let listening = line.strip_prefix("hearth: listening on ");
+                if let Some(url) = listening.and_then(|l| l.split("://").nth(1)) {
+                    return (url.parse::<SocketAddr>().unwrap(), fingerprint);
                 }
             }
             panic!("hearth exited before listening");
@@ -318,7 +327,11 @@ impl ChildServer {
         .expect("hearth listens in time");
         // Keep draining stdout so the child never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        ChildServer { addr, child }
+        ChildServer {
+            addr,
+            child,
+            fingerprint,
+        }
     }
 
     pub fn client(&self) -> Client {

@@ -1,0 +1,48 @@
+//! `hearth-bench`: a load generator for chat servers that stream rooms over
+//! Server-Sent Events (Hearth, nginx + nchan, the original Flask room, any
+//! SSE server), and the report that turns its results into tables and a
+//! chart. This file owns the command line; `run` and `report` do the work.
+//!
+//! ```text
+//! hearth-bench run --target http://127.0.0.1:8989 -n 1000 -m 200 -r 50 \
+//!     --server-pid 1234 --label hearth-embedded --scenario room-1k --json out.json
+//! hearth-bench report bench/results/2026-11-25 --svg docs/bench.svg
+//! ```
+
+mod http;
+mod payload;
+mod procstat;
+mod publish;
+mod report;
+mod results;
+mod run;
+mod sse;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "hearth-bench",
+    version,
+    about = "Fan-out benchmark for SSE chat servers: latency, loss, server CPU and memory per stream"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Open N subscribers, post M messages at rate R, measure, print and
+    /// write JSON.
+    Run(Box<run::RunArgs>),
+    /// Turn result files into markdown tables and an SVG chart.
+    Report(report::ReportArgs),
+}
+
+fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Run(args) => run::main(*args),
+        Command::Report(args) => report::main(args),
+    }
+}
