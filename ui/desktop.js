@@ -314,7 +314,11 @@ function renderHost(status) {
   $('#host-stop').hidden = !running;
   $('#host-start').disabled = hostBusy || launching;
   $('#host-stop').disabled = hostBusy;
-  for (const id of ['#host-nick', '#host-password', '#host-no-password', '#host-redis']) $(id).disabled = running || hostBusy;
+  for (const id of ['#host-nick', '#host-password', '#host-no-password', '#host-redis', '#host-https']) $(id).disabled = running || hostBusy;
+  const https = $('#host-https');
+  if (document.activeElement !== https) https.checked = Boolean(s.https);
+  $('#host-fingerprint').textContent = s.fingerprint || '';
+  $('#host-fingerprint-line').hidden = !running || !s.fingerprint;
   const redis = $('#host-redis');
   if (document.activeElement !== redis && !redis.dataset.edited) redis.value = s.redis || '';
   if (s.redis) $('#host-advanced').open = true;
@@ -411,7 +415,7 @@ async function onHostStart(event) {
   const nickInput = $('#host-nick');
   const nick = checkedNick(nickInput, error, 'Type the nickname you will have in your room.');
   if (!nick) return;
-  const args = { nick, startOnLaunch: $('#host-on-launch').checked };
+  const args = { nick, startOnLaunch: $('#host-on-launch').checked, https: $('#host-https').checked };
   const password = $('#host-password').value;
   if (password) args.password = password; // the new password
   else if (!host?.password_set || $('#host-no-password').checked) args.password = ''; // none
@@ -479,6 +483,10 @@ async function onHostOpen() {
 
 /* ------------------------------------------------------------------ join */
 
+function showJoinFingerprint(show) {
+  for (const id of ['#join-fingerprint', '#join-fingerprint-label', '#join-fingerprint-hint']) $(id).hidden = !show;
+}
+
 function showJoinPassword(show) {
   $('#join-password').hidden = !show;
   $('#join-password-label').hidden = !show;
@@ -506,6 +514,8 @@ async function onJoin(event) {
   const address = addressInput.value.trim();
   const nick = nickInput.value.trim();
   const password = passwordInput.hidden ? '' : passwordInput.value;
+  const fingerprintInput = $('#join-fingerprint');
+  const fingerprint = fingerprintInput.hidden ? '' : fingerprintInput.value.trim();
   if (!address) {
     error.textContent = 'Paste the address of a room, like http://192.168.1.20:8989/r/general.';
     addressInput.focus();
@@ -515,10 +525,12 @@ async function onJoin(event) {
   error.textContent = '';
   setJoinBusy(true);
   try {
-    let probe = probed?.address === address ? probed.probe : null;
+    let probe = probed?.address === address && probed.fingerprint === fingerprint ? probed.probe : null;
     if (!probe) {
-      probe = await core.invoke('probe_server', { address });
-      probed = { address, probe };
+      const probeArgs = { address };
+      if (fingerprint) probeArgs.fingerprint = fingerprint;
+      probe = await core.invoke('probe_server', probeArgs);
+      probed = { address, fingerprint, probe };
     }
     if (probe?.info?.auth === 'password' && !password && !sharesSession(probe.server, nick)) {
       showJoinPassword(true);
@@ -528,10 +540,13 @@ async function onJoin(event) {
     }
     const args = { address, nick };
     if (password) args.password = password;
+    if (fingerprint) args.fingerprint = fingerprint;
     const joined = await core.invoke('join_room', args);
     remember(NICK_KEY, nick);
     probed = null;
     showJoinPassword(false);
+    showJoinFingerprint(false);
+    fingerprintInput.value = '';
     addressInput.value = '';
     await core.refreshSaved().catch(() => {});
     const room = core.savedRooms().find((r) => r.id === joined.id) || joined;
@@ -540,6 +555,12 @@ async function onJoin(event) {
     if (err.status === 401) {
       showJoinPassword(true);
       passwordInput.focus();
+    }
+    // An https:// host whose certificate the system does not trust: offer
+    // to pin the fingerprint the host shows.
+    if (/^Cannot trust /.test(err.message || '')) {
+      showJoinFingerprint(true);
+      fingerprintInput.focus();
     }
     error.textContent = err.message;
   } finally {
@@ -565,6 +586,7 @@ function bind() {
   $('#host-form').addEventListener('submit', onHostStart);
   $('#host-stop').addEventListener('click', onHostStop);
   $('#host-on-launch').addEventListener('change', onHostOnLaunch);
+  $('#host-fingerprint-copy').addEventListener('click', () => copyLink($('#host-fingerprint').textContent, $('#host-fingerprint-copy')));
   $('#host-redis').addEventListener('input', () => {
     $('#host-redis').dataset.edited = 'true';
   });

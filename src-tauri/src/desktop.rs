@@ -21,7 +21,7 @@ use tokio::task::JoinHandle;
 use crate::error::CommandError;
 use crate::events::EventSink;
 use crate::host::lan::{self, LanLink};
-use crate::host::{Host, HostConfig};
+use crate::host::{self, Host, HostConfig};
 use crate::outbox::Outbox;
 use crate::rooms::hub::{Hub, NoNotifier, Notifier};
 use crate::rooms::{RoomView, Rooms};
@@ -92,6 +92,11 @@ pub struct HostStatus {
     pub room_id: Option<String>,
     /// The Redis hosting uses, without its password; `None`: this app.
     pub redis: Option<String>,
+    /// Whether hosting serves HTTPS (saved choice when not running).
+    pub https: bool,
+    /// The HTTPS certificate's SHA-256 fingerprint, while hosting over
+    /// HTTPS: what people pin to join.
+    pub fingerprint: Option<String>,
     /// Something went half-wrong (hosting runs, but…), for a person.
     pub warning: Option<String>,
 }
@@ -111,6 +116,9 @@ pub struct HostStart {
     /// Advanced: `None` keeps the saved choice; `Some("")` keeps rooms in
     /// this app; else a `redis://` URL to host on (saved in the keychain).
     pub redis: Option<String>,
+    /// Serve HTTPS with the app's self-signed certificate; `None` keeps the
+    /// saved choice.
+    pub https: Option<bool>,
 }
 
 /// The app's core. Cheap to clone.
@@ -308,6 +316,12 @@ impl Desktop {
             None => (None, false),
         };
 
+        let https = request.https.unwrap_or(saved.https);
+        let tls = if https {
+            Some(host::tls::self_signed(&self.server_data_dir())?)
+        } else {
+            None
+        };
         let hosting = self
             .inner
             .host
@@ -318,6 +332,7 @@ impl Desktop {
                 password: password.clone(),
                 name: "Hearth".to_owned(),
                 redis: redis.clone(),
+                tls,
             })
             .await?;
 
@@ -357,6 +372,7 @@ impl Desktop {
                 s.host.redis = redis.as_deref().map(without_password);
             }
             s.host.password_set = password_set;
+            s.host.https = https;
             s.host.nick = nick.clone();
             s.host.room = room.clone();
             if let Some(on) = request.start_on_launch {
@@ -365,7 +381,9 @@ impl Desktop {
         })?;
 
         let local = hosting.local_url();
-        self.inner.rooms.set_hosted_base(Some(local.clone()));
+        self.inner
+            .rooms
+            .set_hosted_base(Some((local.clone(), hosting.fingerprint)));
         if let Some(nick) = nick {
             match self
                 .inner
@@ -410,7 +428,7 @@ impl Desktop {
             port: hosting.map(|h| h.addr.port()),
             local_url: hosting.map(|h| h.local_url().to_string()),
             links: hosting
-                .map(|h| lan::links(h.addr, &host.room))
+                .map(|h| lan::links(h.addr, &host.room, h.scheme()))
                 .unwrap_or_default(),
             room: host.room,
             password_set: hosting.map_or(host.password_set, |h| h.password_set),
@@ -418,6 +436,8 @@ impl Desktop {
             nick: host.nick,
             room_id,
             redis: host.redis,
+            https: hosting.map_or(host.https, |h| h.fingerprint.is_some()),
+            fingerprint: hosting.and_then(|h| h.fingerprint).map(|f| f.to_string()),
             warning: None,
         }
     }

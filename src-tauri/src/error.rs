@@ -30,6 +30,9 @@ pub enum CommandError {
     /// The server refused the password (or the sign-in).
     #[error("The server refused to sign you in: {0}")]
     SignInRefused(String),
+    /// The server's TLS certificate was refused.
+    #[error("Cannot trust {server}: {detail}.")]
+    Certificate { server: String, detail: String },
     /// The server could not be reached.
     #[error("Cannot reach {server}: {detail}. Check the address and that the host is running.")]
     Unreachable { server: String, detail: String },
@@ -62,6 +65,10 @@ impl CommandError {
                 detail,
             },
             ClientError::InvalidUrl(detail) => CommandError::Address(detail),
+            ClientError::Certificate(detail) => CommandError::Certificate {
+                server: server.to_owned(),
+                detail,
+            },
             ClientError::Protocol(detail) => CommandError::Server(format!(
                 "an answer this app cannot read ({detail}); is {server} a Hearth server?"
             )),

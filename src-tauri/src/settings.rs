@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use hearth_proto::{MessageId, Nick, RoomName};
+use hearth_proto::{CertFingerprint, MessageId, Nick, RoomName};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
@@ -48,6 +48,10 @@ pub struct SavedRoom {
     /// The newest message id seen in the room (resume point).
     #[serde(default)]
     pub last_seen: Option<MessageId>,
+    /// The only TLS certificate accepted from this server (a self-signed
+    /// `https://` host whose fingerprint the person pasted).
+    #[serde(default)]
+    pub pin: Option<CertFingerprint>,
 }
 
 impl SavedRoom {
@@ -86,6 +90,9 @@ pub struct HostSettings {
     /// in the keychain with the whole URL). `None`: rooms in this app.
     #[serde(default)]
     pub redis: Option<String>,
+    /// Serve HTTPS with the app's self-signed certificate.
+    #[serde(default)]
+    pub https: bool,
 }
 
 impl Default for HostSettings {
@@ -96,6 +103,7 @@ impl Default for HostSettings {
             nick: None,
             room: RoomName::default_room(),
             redis: None,
+            https: false,
         }
     }
 }
@@ -243,6 +251,7 @@ mod tests {
                     nick: Nick::parse("ana").unwrap(),
                     hosted: false,
                     last_seen: Some(MessageId::new(5, 1)),
+                    pin: None,
                 })
             })
             .unwrap();

@@ -1,6 +1,7 @@
 //! Tauri commands of hosting: thin wrappers over [`crate::Desktop`].
 //!
-//! JS: `invoke('host_start', {password, nick, room, startOnLaunch, redis})`,
+//! JS: `invoke('host_start', {password, nick, room, startOnLaunch, redis,
+//! https})`,
 //! `invoke('host_stop')`, `invoke('host_status')`,
 //! `invoke('save_host_settings', {startOnLaunch})`; each resolves to a
 //! [`HostStatus`] and rejects with a sentence.
@@ -20,6 +21,7 @@ pub async fn host_start(
     room: Option<String>,
     start_on_launch: Option<bool>,
     redis: Option<String>,
+    https: Option<bool>,
 ) -> Result<HostStatus, CommandError> {
     desktop
         .host_start(HostStart {
@@ -28,6 +30,7 @@ pub async fn host_start(
             room,
             start_on_launch,
             redis,
+            https,
         })
         .await
 }

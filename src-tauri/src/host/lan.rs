@@ -1,7 +1,7 @@
 //! The links other machines on the LAN open to reach a hosted room, and
 //! their QR codes.
 //!
-//! A link is `http://<address>:<port>/r/<room>` for every non-loopback
+//! A link is `http(s)://<address>:<port>/r/<room>` for every non-loopback
 //! address of this machine's interfaces that the server is listening on: all
 //! of them (of the bound family) for a wildcard bind, else the bound address.
 //! IPv6 link-local addresses are left out: they need a zone id that browsers
@@ -27,19 +27,25 @@ pub struct LanLink {
     pub qr_svg: String,
 }
 
-/// The links for a server bound at `bind`, to `room`.
-pub fn links(bind: SocketAddr, room: &RoomName) -> Vec<LanLink> {
-    let interfaces = match if_addrs::get_if_addrs() {
+/// Every non-loopback address of this machine, with its interface name.
+pub fn interface_addresses() -> Vec<(String, IpAddr)> {
+    match if_addrs::get_if_addrs() {
         Ok(interfaces) => interfaces
             .into_iter()
             .map(|i| (i.name.clone(), i.ip()))
+            .filter(|(_, ip)| !ip.is_loopback())
             .collect(),
         Err(e) => {
             tracing::warn!(cause = %e, "cannot list network interfaces");
             Vec::new()
         }
-    };
-    urls(bind, &interfaces, room)
+    }
+}
+
+/// The links (`scheme` `http` or `https`) for a server bound at `bind`, to
+/// `room`.
+pub fn links(bind: SocketAddr, room: &RoomName, scheme: &str) -> Vec<LanLink> {
+    urls(bind, &interface_addresses(), room, scheme)
         .into_iter()
         .filter_map(|(interface, url)| match qr_svg(&url) {
             Ok(qr_svg) => Some(LanLink {
@@ -60,6 +66,7 @@ pub fn urls(
     bind: SocketAddr,
     interfaces: &[(String, IpAddr)],
     room: &RoomName,
+    scheme: &str,
 ) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
     for (name, ip) in interfaces {
@@ -71,7 +78,7 @@ pub fn urls(
         if !reachable || ip.is_loopback() || ip.is_unspecified() || is_link_local_v6(ip) {
             continue;
         }
-        let url = format!("http://{}/r/{room}", SocketAddr::new(*ip, bind.port()));
+        let url = format!("{scheme}://{}/r/{room}", SocketAddr::new(*ip, bind.port()));
         if !out.iter().any(|(_, u)| *u == url) {
             out.push((name.clone(), url));
         }
@@ -116,7 +123,12 @@ mod tests {
     #[test]
     fn a_wildcard_bind_lists_every_non_loopback_address_of_its_family() {
         let room = RoomName::default_room();
-        let got = urls("0.0.0.0:8990".parse().unwrap(), &interfaces(), &room);
+        let got = urls(
+            "0.0.0.0:8990".parse().unwrap(),
+            &interfaces(),
+            &room,
+            "http",
+        );
         assert_eq!(
             got,
             vec![
@@ -124,14 +136,27 @@ mod tests {
                 ("wlan0".into(), "http://10.0.0.7:8990/r/general".into()),
             ]
         );
-        let v6 = urls("[::]:8989".parse().unwrap(), &interfaces(), &room);
+        let v6 = urls("[::]:8989".parse().unwrap(), &interfaces(), &room, "http");
         assert_eq!(
             v6,
             vec![("eth0".into(), "http://[2001:db8::5]:8989/r/general".into())]
         );
-        let one = urls("10.0.0.7:8989".parse().unwrap(), &interfaces(), &room);
+        let one = urls(
+            "10.0.0.7:8989".parse().unwrap(),
+            &interfaces(),
+            &room,
+            "http",
+        );
         assert_eq!(one.len(), 1);
-        assert!(urls("127.0.0.1:8989".parse().unwrap(), &interfaces(), &room).is_empty());
+        assert!(
+            urls(
+                "127.0.0.1:8989".parse().unwrap(),
+                &interfaces(),
+                &room,
+                "http"
+            )
+            .is_empty()
+        );
     }
 
     #[test]

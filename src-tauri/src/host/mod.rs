@@ -11,12 +11,14 @@
 
 pub mod commands;
 pub mod lan;
+pub mod tls;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use hearth_server::config::{Backend, PasswordSetting, RedisConfig};
+use hearth_proto::CertFingerprint;
+use hearth_server::config::{Backend, PasswordSetting, RedisConfig, TlsFiles};
 use tokio::net::TcpListener;
 use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
@@ -47,6 +49,8 @@ pub struct HostConfig {
     pub name: String,
     /// Store rooms on this Redis instead of in the data dir.
     pub redis: Option<String>,
+    /// Serve HTTPS with this certificate (see [`tls::self_signed`]).
+    pub tls: Option<TlsFiles>,
 }
 
 impl HostConfig {
@@ -59,6 +63,7 @@ impl HostConfig {
             password,
             name: "Hearth".to_owned(),
             redis: None,
+            tls: None,
         }
     }
 }
@@ -72,6 +77,7 @@ pub fn default_ports() -> Vec<u16> {
 struct Running {
     addr: SocketAddr,
     password_set: bool,
+    fingerprint: Option<CertFingerprint>,
     stop: CancellationToken,
     task: JoinHandle<anyhow::Result<()>>,
     grace: Duration,
@@ -89,9 +95,20 @@ pub struct Hosting {
     /// The bound address (`0.0.0.0:8989`, say).
     pub addr: SocketAddr,
     pub password_set: bool,
+    /// The certificate's fingerprint when serving HTTPS.
+    pub fingerprint: Option<CertFingerprint>,
 }
 
 impl Hosting {
+    /// `https` when serving TLS, else `http`.
+    pub fn scheme(&self) -> &'static str {
+        if self.fingerprint.is_some() {
+            "https"
+        } else {
+            "http"
+        }
+    }
+
     /// The URL this machine reaches the server at (loopback for a wildcard
     /// bind): what the app's own client uses.
     pub fn local_url(&self) -> Url {
@@ -101,7 +118,8 @@ impl Hosting {
             ip => ip,
         };
         Url::parse(&format!(
-            "http://{}/",
+            "{}://{}/",
+            self.scheme(),
             SocketAddr::new(ip, self.addr.port())
         ))
         .expect("a socket address makes a valid URL")
@@ -126,6 +144,7 @@ impl Host {
         running.as_ref().map(|r| Hosting {
             addr: r.addr,
             password_set: r.password_set,
+            fingerprint: r.fingerprint,
         })
     }
 
@@ -154,6 +173,15 @@ impl Host {
         if let Some(url) = &config.redis {
             server_config.backend = Backend::Redis(RedisConfig::new(url.clone()));
         }
+        let fingerprint = match &config.tls {
+            Some(files) => Some(
+                hearth_server::tls::load(files)
+                    .map_err(|e| CommandError::Host(format!("{e:#}.")))?
+                    .fingerprint,
+            ),
+            None => None,
+        };
+        server_config.tls = config.tls.clone();
         let grace = server_config.shutdown_grace;
         let stop = CancellationToken::new();
         let task = tokio::spawn(hearth_server::run(
@@ -164,6 +192,7 @@ impl Host {
         let hosting = Hosting {
             addr,
             password_set: config.password.is_some(),
+            fingerprint,
         };
         let mut task = task;
         if let Err(e) = wait_ready(&hosting, &mut task).await {
@@ -175,6 +204,7 @@ impl Host {
         *running = Some(Running {
             addr,
             password_set: hosting.password_set,
+            fingerprint,
             stop,
             task,
             grace,
@@ -232,8 +262,9 @@ async fn wait_ready(
     hosting: &Hosting,
     task: &mut JoinHandle<anyhow::Result<()>>,
 ) -> Result<(), CommandError> {
-    let client = hearth_client::Client::new(hosting.local_url().as_str())
-        .map_err(|e| CommandError::Host(e.to_string()))?;
+    let client =
+        hearth_client::Client::new_pinned(hosting.local_url().as_str(), hosting.fingerprint)
+            .map_err(|e| CommandError::Host(e.to_string()))?;
     let deadline = tokio::time::Instant::now() + READY_TIMEOUT;
     loop {
         if task.is_finished() {

@@ -21,8 +21,12 @@ use crate::rooms::{Joined, Probe, RoomView};
 pub async fn probe_server(
     desktop: State<'_, Desktop>,
     address: String,
+    fingerprint: Option<String>,
 ) -> Result<Probe, CommandError> {
-    desktop.rooms().probe(&address).await
+    desktop
+        .rooms()
+        .probe_pinned(&address, fingerprint.as_deref())
+        .await
 }
 
 /// Joins a room (and saves it): signs in, keeps the token and password in
@@ -34,10 +38,17 @@ pub async fn join_room(
     nick: String,
     password: Option<String>,
     room: Option<String>,
+    fingerprint: Option<String>,
 ) -> Result<Joined, CommandError> {
     desktop
         .rooms()
-        .join(&address, &nick, password.as_deref(), room.as_deref())
+        .join_pinned(
+            &address,
+            &nick,
+            password.as_deref(),
+            room.as_deref(),
+            fingerprint.as_deref(),
+        )
         .await
 }
 

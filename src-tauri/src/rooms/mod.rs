@@ -20,7 +20,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use hearth_client::{Client, ClientError, RetryPolicy};
-use hearth_proto::{AuthMode, Cursor, Message, MessageId, Nick, RoomName, RoomSummary, ServerInfo};
+use hearth_proto::{
+    AuthMode, CertFingerprint, Cursor, Message, MessageId, Nick, RoomName, RoomSummary, ServerInfo,
+};
 use serde::Serialize;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -124,8 +126,9 @@ pub(crate) struct Shared {
     /// Rung when a connection opens, so the outbox sends what waited.
     outbox_wake: Arc<Notify>,
     conns: Mutex<HashMap<ConnKey, Conn>>,
-    /// The loopback URL of the server this app hosts, while it runs.
-    hosted_base: Mutex<Option<Url>>,
+    /// The loopback URL of the server this app hosts, while it runs, and
+    /// its certificate's fingerprint when it serves HTTPS.
+    hosted_base: Mutex<Option<(Url, Option<CertFingerprint>)>>,
     /// Reconnect backoff for event streams.
     follow_policy: RetryPolicy,
 }
@@ -203,8 +206,19 @@ impl Rooms {
 
     /// `GET /api/info` on a pasted address.
     pub async fn probe(&self, address: &str) -> Result<Probe, CommandError> {
+        self.probe_pinned(address, None).await
+    }
+
+    /// [`Rooms::probe`] trusting exactly the certificate `pin` names (the
+    /// fingerprint a self-signed `https://` host gave).
+    pub async fn probe_pinned(
+        &self,
+        address: &str,
+        pin: Option<&str>,
+    ) -> Result<Probe, CommandError> {
         let (server, room) = parse_address(address)?;
-        let client = Client::new(server.as_str()).map_err(|e| client_error(&server, e))?;
+        let pin = parse_pin(pin)?;
+        let client = client_at(&server, pin)?;
         let info = client.info().await.map_err(|e| client_error(&server, e))?;
         Ok(Probe {
             server: server.to_string(),
@@ -223,7 +237,21 @@ impl Rooms {
         password: Option<&str>,
         room: Option<&str>,
     ) -> Result<Joined, CommandError> {
+        self.join_pinned(address, nick, password, room, None).await
+    }
+
+    /// [`Rooms::join`] trusting exactly the certificate `pin` names (a
+    /// self-signed `https://` host); the pin is saved with the room.
+    pub async fn join_pinned(
+        &self,
+        address: &str,
+        nick: &str,
+        password: Option<&str>,
+        room: Option<&str>,
+        pin: Option<&str>,
+    ) -> Result<Joined, CommandError> {
         let (server, link_room) = parse_address(address)?;
+        let pin = parse_pin(pin)?;
         let nick = Nick::parse(check_len(nick, "nick")?)?;
         let password = password.filter(|p| !p.is_empty());
         if let Some(p) = password {
@@ -233,14 +261,15 @@ impl Rooms {
             Some(room) => Some(RoomName::parse(room)?),
             None => link_room,
         };
-        let client = Client::new(server.as_str()).map_err(|e| client_error(&server, e))?;
+        let client = client_at(&server, pin)?;
         let info = client.info().await.map_err(|e| client_error(&server, e))?;
         let room = room.unwrap_or(info.default_room);
         let key = ConnKey {
             server: Some(server.to_string()),
             nick,
         };
-        self.join_at(key, server, room, password, info.auth).await
+        self.join_at(key, server, room, password, info.auth, pin)
+            .await
     }
 
     /// Joins a room of the server this app hosts (at `base`, on loopback).
@@ -257,7 +286,8 @@ impl Rooms {
         } else {
             AuthMode::None
         };
-        self.join_at(key, base, room, password, auth).await
+        let pin = self.shared.pin_of(&key);
+        self.join_at(key, base, room, password, auth, pin).await
     }
 
     async fn join_at(
@@ -267,6 +297,7 @@ impl Rooms {
         room: RoomName,
         password: Option<&str>,
         auth: AuthMode,
+        pin: Option<CertFingerprint>,
     ) -> Result<Joined, CommandError> {
         let existing = self.shared.rooms_of(&key);
         let same = existing.iter().find(|r| r.room == room).cloned();
@@ -297,7 +328,7 @@ impl Rooms {
                 if auth == AuthMode::Password && password.is_none() {
                     return Err(CommandError::PasswordRequired);
                 }
-                sign_in(&base, &key.nick, password.as_deref()).await?.0
+                sign_in(&base, pin, &key.nick, password.as_deref()).await?.0
             }
         };
 
@@ -309,6 +340,9 @@ impl Rooms {
                 .find(|r| ConnKey::of(r) == key && r.room == room)
             {
                 found.server = server.clone();
+                if !found.hosted {
+                    found.pin = pin;
+                }
                 return found.clone();
             }
             let saved = SavedRoom {
@@ -318,6 +352,7 @@ impl Rooms {
                 nick: key.nick.clone(),
                 hosted: key.server.is_none(),
                 last_seen: None,
+                pin: pin.filter(|_| key.server.is_some()),
             };
             s.rooms.push(saved.clone());
             saved
@@ -396,7 +431,8 @@ impl Rooms {
                 break;
             }
         }
-        let (token, client) = sign_in(&base, &key.nick, password.as_deref()).await?;
+        let pin = self.shared.pin_of(key);
+        let (token, client) = sign_in(&base, pin, &key.nick, password.as_deref()).await?;
         if let Some(warning) = self.store_session(key, &token, None, None).await {
             tracing::warn!(%warning, "session not kept");
         }
@@ -547,7 +583,9 @@ impl Rooms {
 
     /// Sets (or clears) the hosted server's loopback URL and reopens the
     /// hosted rooms' connections there (or leaves them offline).
-    pub fn set_hosted_base(&self, base: Option<Url>) {
+    /// Where the hosted server is now (and its certificate, over HTTPS);
+    /// `None` when hosting stopped. Hosted connections restart.
+    pub fn set_hosted_base(&self, base: Option<(Url, Option<CertFingerprint>)>) {
         *self.shared.hosted_base() = base;
         let keys: Vec<ConnKey> = self
             .shared
@@ -586,7 +624,7 @@ impl Rooms {
             }
             return;
         };
-        let client = match Client::new(base.as_str()) {
+        let client = match Client::new_pinned(base.as_str(), self.shared.pin_of(key)) {
             Ok(client) => client,
             Err(e) => {
                 let reason = client_error(&base, e).to_string();
@@ -643,7 +681,7 @@ impl Shared {
         self.conns.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn hosted_base(&self) -> MutexGuard<'_, Option<Url>> {
+    fn hosted_base(&self) -> MutexGuard<'_, Option<(Url, Option<CertFingerprint>)>> {
         self.hosted_base.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -661,7 +699,16 @@ impl Shared {
     fn base_of(&self, key: &ConnKey) -> Option<Url> {
         match &key.server {
             Some(server) => Url::parse(server).ok(),
-            None => self.hosted_base().clone(),
+            None => self.hosted_base().as_ref().map(|(base, _)| base.clone()),
+        }
+    }
+
+    /// The certificate the connection's server must present, when pinned
+    /// (a self-signed host; the hosted server over HTTPS).
+    fn pin_of(&self, key: &ConnKey) -> Option<CertFingerprint> {
+        match &key.server {
+            Some(_) => self.rooms_of(key).iter().find_map(|r| r.pin),
+            None => self.hosted_base().as_ref().and_then(|(_, pin)| *pin),
         }
     }
 
@@ -682,13 +729,29 @@ impl Shared {
     }
 }
 
+/// A client of the server at `base`, trusting only `pin` when given.
+fn client_at(base: &Url, pin: Option<CertFingerprint>) -> Result<Client, CommandError> {
+    Client::new_pinned(base.as_str(), pin).map_err(|e| client_error(base, e))
+}
+
+/// A certificate fingerprint as typed (empty: none).
+fn parse_pin(pin: Option<&str>) -> Result<Option<CertFingerprint>, CommandError> {
+    match pin.map(str::trim).filter(|p| !p.is_empty()) {
+        None => Ok(None),
+        Some(text) => text.parse().map(Some).map_err(|e| {
+            CommandError::BadInput(format!("That certificate fingerprint is not right: {e}."))
+        }),
+    }
+}
+
 /// Signs `nick` in at `base`: the token and a client that uses it.
 async fn sign_in(
     base: &Url,
+    pin: Option<CertFingerprint>,
     nick: &Nick,
     password: Option<&str>,
 ) -> Result<(String, Client), CommandError> {
-    let mut client = Client::new(base.as_str()).map_err(|e| client_error(base, e))?;
+    let mut client = client_at(base, pin)?;
     match client.sign_in(nick.as_str(), password).await {
         Ok(session) => Ok((session.token, client)),
         Err(e) if e.status().map(|s| s.as_u16()) == Some(401) && password.is_none() => {

@@ -20,6 +20,7 @@ fn start(nick: Option<&str>, password: Option<&str>) -> HostStart {
         room: None,
         start_on_launch: None,
         redis: None,
+        https: None,
     }
 }
 
@@ -123,6 +124,7 @@ async fn hosting_takes_the_next_free_port_when_the_first_is_busy() {
             password: None,
             name: "test".into(),
             redis: None,
+            tls: None,
         })
         .await
         .unwrap();
@@ -136,6 +138,7 @@ async fn hosting_takes_the_next_free_port_when_the_first_is_busy() {
             password: None,
             name: "test".into(),
             redis: None,
+            tls: None,
         })
         .await
         .unwrap_err();
@@ -161,6 +164,7 @@ async fn a_hosting_password_is_enforced_and_kept_in_the_keychain() {
             room: Some("den".into()),
             start_on_launch: Some(true),
             redis: None,
+            https: None,
         })
         .await
         .unwrap();
@@ -283,5 +287,60 @@ async fn hosting_on_redis_keeps_rooms_there_and_a_bad_address_changes_nothing() 
         .await
         .unwrap();
     assert_eq!(again.redis.as_deref(), Some(redis.url().as_str()));
+    app.desktop.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hosting_over_https_shows_the_fingerprint_guests_pin() {
+    use hearth_client::{Client, ClientError};
+    use hearth_proto::CertFingerprint;
+
+    let dirs = AppDirs::new();
+    let secrets = MemorySecrets::new();
+    let mut app = TestApp::open(&dirs, &secrets).await;
+    let status = app
+        .desktop
+        .host_start(HostStart {
+            https: Some(true),
+            ..start(Some("hostess"), None)
+        })
+        .await
+        .unwrap();
+    assert!(status.running && status.https, "{status:?}");
+    let shown = status
+        .fingerprint
+        .clone()
+        .expect("the host screen shows it");
+    let fingerprint: CertFingerprint = shown.parse().unwrap();
+    let local = status.local_url.clone().unwrap();
+    assert!(local.starts_with("https://127.0.0.1:"), "{local}");
+    let own_room = status.room_id.clone().expect("joined its own room");
+    app.wait_state(&own_room, "connected").await;
+
+    // A guest who pinned the fingerprint talks; one who did not is refused.
+    let mut guest = Client::new_pinned(&local, Some(fingerprint)).unwrap();
+    guest.sign_in("guest", None).await.unwrap();
+    guest
+        .post(&RoomName::default_room(), "pinned and in", "p-1")
+        .await
+        .unwrap();
+    app.wait_message(&own_room, "pinned and in").await;
+    let mut stranger = Client::new(&local).unwrap();
+    let refused = stranger.sign_in("stranger", None).await.unwrap_err();
+    assert!(
+        matches!(refused, ClientError::Certificate(_)),
+        "{refused:?}"
+    );
+
+    // The certificate is kept: hosting again shows the same fingerprint,
+    // so the pins people saved keep working.
+    app.desktop.host_stop().await.unwrap();
+    let again = app
+        .desktop
+        .host_start(start(Some("hostess"), None))
+        .await
+        .unwrap();
+    assert!(again.https, "the choice is saved");
+    assert_eq!(again.fingerprint.as_deref(), Some(shown.as_str()));
     app.desktop.shutdown().await;
 }

@@ -417,3 +417,66 @@ async fn a_refused_token_is_renewed_by_signing_in_again() {
     assert_eq!(copies(&bo, "general", &queued.client_id).await, 1);
     app.desktop.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_https_room_with_a_self_signed_certificate_joins_only_when_pinned() {
+    use hearth_proto::CertFingerprint;
+    use hearth_server::config::TlsFiles;
+
+    let data = tempfile::tempdir().unwrap();
+    let made = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into()]).unwrap();
+    let files = TlsFiles {
+        cert: data.path().join("cert.pem"),
+        key: data.path().join("key.pem"),
+    };
+    std::fs::write(&files.cert, made.cert.pem()).unwrap();
+    std::fs::write(&files.key, made.signing_key.serialize_pem()).unwrap();
+    let fingerprint = CertFingerprint::of_der(made.cert.der());
+    let server =
+        TestServer::start_with(&data.path().join("server"), 0, |c| c.tls = Some(files)).await;
+    let address = format!("https://{}/r/dev", server.addr);
+    let dirs = AppDirs::new();
+    let mut app = TestApp::open(&dirs, &MemorySecrets::new()).await;
+    let rooms = app.desktop.rooms();
+
+    // Not pinned: refused, with what to do about it.
+    let refused = rooms.join(&address, "ana", None, None).await.unwrap_err();
+    let text = refused.to_string();
+    assert!(
+        matches!(refused, CommandError::Certificate { .. }),
+        "{text}"
+    );
+    assert!(
+        text.contains("not trusted") && text.contains("fingerprint"),
+        "{text}"
+    );
+    // A fingerprint that is not one: refused before any connection.
+    let bad = rooms
+        .join_pinned(&address, "ana", None, None, Some("AB:CD"))
+        .await
+        .unwrap_err();
+    assert!(bad.to_string().contains("fingerprint"), "{bad}");
+    assert!(rooms.saved().is_empty(), "nothing saved after a refusal");
+
+    // Pinned (pasted in the lowercase, colon-less form): joins and follows.
+    let pasted: String = fingerprint.to_string().to_lowercase().replace(':', "");
+    let joined = rooms
+        .join_pinned(&address, "ana", None, None, Some(&pasted))
+        .await
+        .unwrap();
+    app.wait_state(&joined.room.id, "connected").await;
+    let mut guest =
+        hearth_client::Client::new_pinned(&format!("https://{}", server.addr), Some(fingerprint))
+            .unwrap();
+    guest.sign_in("bo", None).await.unwrap();
+    guest
+        .post(&RoomName::parse("dev").unwrap(), "hello over https", "h-1")
+        .await
+        .unwrap();
+    app.wait_message(&joined.room.id, "hello over https").await;
+    let settings = std::fs::read_to_string(dirs.config().join(FILE_NAME)).unwrap();
+    assert!(
+        settings.contains(&fingerprint.to_string()),
+        "the pin is saved"
+    );
+}
