@@ -135,7 +135,7 @@ start_hearth() { # name [extra flags...] -> $hearth_port, $hearth_pid
   # shellcheck disable=SC2086
   taskset -c "$server_cpus" "$hearth" serve --bind "127.0.0.1:$hearth_port" --data "$work/$name" \
     --post-rate 100000 --post-burst 100000 --ip-post-rate 100000 --ip-post-burst 100000 \
-    --session-rate 100000 --session-burst 100000 --max-connections 50000 --log warn \
+    --session-rate 100000 --session-burst 100000 --max-connections 50000 --max-streams-per-ip 0 --log warn \
     ${BENCH_HEARTH_FLAGS:-} "$@" >"$(log_of "$name")" 2>&1 &
   hearth_pid=$!
   pids+=("$hearth_pid")

@@ -20,6 +20,12 @@ XDG_DATA_HOME="$keyring_home" dbus-run-session -- sh -c \
 rm -rf "$keyring_home"
 echo "== the protocol suite again, every server on the Redis backend (each test starts its own redis-server)"
 HEARTH_TEST_BACKEND=redis cargo test --locked -p hearth-server --test api -- --skip cluster:: 2>&1 | tee -a "$log"
+echo "== chaos soak: clients chat while nodes, connections and Redis fail (60 s per backend)"
+cargo build --locked -p hearth-server --bin hearth -p hearth-soak
+for backend in embedded redis; do
+  target/debug/hearth-soak --backend "$backend" --seconds "${SOAK_SECONDS:-60}" 2>&1 | tee -a "$log"
+  echo "# pass 1" >>"$log"
+done
 echo "== browser tests: the web client in headless Chromium"
 cargo build --locked -p hearth-server --bin hearth -p hearth-desktop --bin hearth-desktop
 (cd e2e && node --test --test-concurrency=1 tests/) 2>&1 | tee -a "$log"

@@ -2,7 +2,7 @@
 //! one pinned certificate (a self-signed host whose fingerprint the person
 //! was given), never "accept anything".
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use hearth_proto::CertFingerprint;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -27,16 +27,30 @@ pub fn client_config(pin: Option<CertFingerprint>) -> Result<rustls::ClientConfi
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(PinnedCertificate { pin, provider }))
             .with_no_client_auth(),
-        None => {
-            let verifier = rustls_platform_verifier::Verifier::new(provider)
-                .map_err(|e| ClientError::Network(format!("TLS set-up: {e}")))?;
-            builder
-                .dangerous()
-                .with_custom_certificate_verifier(Arc::new(verifier))
-                .with_no_client_auth()
-        }
+        None => builder
+            .dangerous()
+            .with_custom_certificate_verifier(system_verifier(provider)?)
+            .with_no_client_auth(),
     };
     Ok(config)
+}
+
+/// The system's trust roots, read once per process (reading them is the
+/// slow part of making a client).
+fn system_verifier(
+    provider: Arc<CryptoProvider>,
+) -> Result<Arc<dyn ServerCertVerifier>, ClientError> {
+    static SYSTEM: OnceLock<Result<Arc<rustls_platform_verifier::Verifier>, String>> =
+        OnceLock::new();
+    let verifier = SYSTEM
+        .get_or_init(|| {
+            rustls_platform_verifier::Verifier::new(provider)
+                .map(Arc::new)
+                .map_err(|e| e.to_string())
+        })
+        .clone()
+        .map_err(|e| ClientError::Network(format!("TLS set-up: {e}")))?;
+    Ok(verifier)
 }
 
 /// Accepts exactly the certificate with the pinned fingerprint (its

@@ -114,7 +114,10 @@ impl RedisServer {
         }
     }
 
-    /// Starts it again on the same port and data.
+    /// Starts it again on the same port and data. Call it from a thread
+    /// that outlives the server (a test's own thread, a program's main
+    /// thread), not a short-lived pool thread: the server dies with the
+    /// thread that started it.
     pub fn restart(&mut self) {
         self.kill();
         self.spawn();
