@@ -221,7 +221,8 @@ describe('offline', () => {
 
 describe('a password-protected server', () => {
   test('a wrong password shows a clear error, the right one joins', async () => {
-    const server = await startServer({ args: ['--password', 'sesame'] });
+    // No backoff: the right password follows the wrong one within a second.
+    const server = await startServer({ args: ['--password', 'sesame', '--password-backoff', '0s'] });
     const page = await newPage(browser);
     try {
       await page.goto(`${server.url}/`);

@@ -41,14 +41,17 @@ impl MessageId {
         Self { ms, seq }
     }
 
-    /// The smallest id greater than `self`.
-    pub fn successor(self) -> Self {
+    /// The smallest id greater than `self`; `None` for the greatest id,
+    /// `18446744073709551615-18446744073709551615`, which parses but has no
+    /// successor (it used to overflow: a panic in debug builds, `0-0` in
+    /// release; found by the `ids` fuzz target's seeds).
+    pub fn successor(self) -> Option<Self> {
         match self.seq.checked_add(1) {
-            Some(seq) => Self { ms: self.ms, seq },
-            None => Self {
-                ms: self.ms + 1,
+            Some(seq) => Some(Self { ms: self.ms, seq }),
+            None => Some(Self {
+                ms: self.ms.checked_add(1)?,
                 seq: 0,
-            },
+            }),
         }
     }
 }
@@ -154,7 +157,12 @@ mod tests {
         let c: MessageId = "1732500000001-0".parse().unwrap();
         assert!(a < b && b < c);
         assert_eq!(b.to_string(), "1732500000000-10");
-        assert_eq!(a.successor(), MessageId::new(1732500000000, 1));
+        assert_eq!(a.successor(), Some(MessageId::new(1732500000000, 1)));
+        assert_eq!(
+            MessageId::new(1, u64::MAX).successor(),
+            Some(MessageId::new(2, 0))
+        );
+        assert_eq!(MessageId::new(u64::MAX, u64::MAX).successor(), None);
     }
 
     #[test]

@@ -3,8 +3,10 @@
 //! [`encode_event`] is the one place a frame is written: `data` is split on
 //! line breaks into several `data:` lines (the SSE way to carry a newline) and
 //! line breaks in `event` or `id` are replaced by spaces, so no input can add a
-//! field or an event to a frame. The server only ever passes one-line JSON as
-//! data, so in practice every frame has exactly one `data:` line.
+//! field or an event to a frame. NUL in an `id` is replaced by a space too: a
+//! client ignores an `id:` line that contains NUL. The server only ever passes
+//! one-line JSON as data, so in practice every frame has exactly one `data:`
+//! line.
 
 use crate::RETRY_MS;
 
@@ -29,7 +31,14 @@ fn push_field(out: &mut String, name: &str, value: &str) {
 /// Appends the `id:` line of an event (without the rest of the frame). The
 /// server writes this per subscriber where ids differ between streams.
 pub fn encode_id(out: &mut String, id: &str) {
-    push_field(out, "id", id);
+    // The SSE standard has a client ignore an `id:` value containing NUL, so
+    // it would silently keep its previous last event id (found by the `sse`
+    // fuzz target): NUL goes the way of CR and LF.
+    if id.contains('\0') {
+        push_field(out, "id", &id.replace('\0', " "));
+    } else {
+        push_field(out, "id", id);
+    }
 }
 
 /// Appends `event:` and `data:` lines and the blank line that ends the frame.
@@ -94,5 +103,13 @@ mod tests {
         // Exactly one blank line, at the end: one event.
         assert_eq!(frame.matches("\n\n").count(), 1);
         assert!(frame.ends_with("\n\n"));
+    }
+
+    #[test]
+    fn nul_cannot_void_an_id() {
+        assert_eq!(
+            encode_event(Some("1\0-0"), None, "x"),
+            "id: 1 -0\ndata: x\n\n"
+        );
     }
 }

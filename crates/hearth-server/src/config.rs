@@ -27,7 +27,8 @@ pub struct RateLimit {
 /// Where the server's password comes from.
 #[derive(Debug, Clone)]
 pub enum PasswordSetting {
-    /// A plain password, hashed with argon2 at start-up and then forgotten.
+    /// A plain password, hashed with argon2 at start-up; only the hash is
+    /// checked (the plain value stays in this configuration while it runs).
     Plain(String),
     /// An argon2 PHC hash (`$argon2id$...`), so no plain password is in the
     /// process arguments or environment.
@@ -95,6 +96,16 @@ pub struct Config {
     pub address_post_rate: RateLimit,
     /// Session creation attempts per client address.
     pub address_session_rate: RateLimit,
+    /// After a wrong password, the address waits this long before its next
+    /// attempt is checked, doubling with each wrong one in a row (up to
+    /// `password_backoff_max`); forgotten after a right one or 15 minutes
+    /// without a wrong one. Zero: no backoff.
+    pub password_backoff: Duration,
+    /// The longest wait of the password backoff.
+    pub password_backoff_max: Duration,
+    /// Open event streams per client address (`429` above); 0: no cap.
+    /// Behind a reverse proxy every client has the proxy's address.
+    pub max_streams_per_address: usize,
     /// Open connections above this get `503`.
     pub max_connections: usize,
     /// A client must send its request headers within this time.
@@ -139,6 +150,9 @@ impl Config {
                 per_second: 2,
                 burst: 30,
             },
+            password_backoff: Duration::from_secs(1),
+            password_backoff_max: Duration::from_secs(60),
+            max_streams_per_address: 64,
             max_connections: 20_000,
             header_read_timeout: Duration::from_secs(10),
             write_stall_timeout: Duration::from_secs(10),

@@ -20,6 +20,9 @@ pub struct Metrics {
     pub deliveries: Counter,
     pub subscribers_lagged: Counter,
     pub rate_limited: Counter,
+    pub password_failures: Counter,
+    pub password_attempts_refused: Counter,
+    pub streams_refused: Counter,
     pub broker_post_seconds: Histogram,
     pub redis_errors: Counter,
     pub redis_up: Gauge<i64, AtomicI64>,
@@ -44,6 +47,9 @@ impl Metrics {
             deliveries: Counter::default(),
             subscribers_lagged: Counter::default(),
             rate_limited: Counter::default(),
+            password_failures: Counter::default(),
+            password_attempts_refused: Counter::default(),
+            streams_refused: Counter::default(),
             broker_post_seconds: Histogram::new(exponential_buckets(0.0001, 2.0, 16)),
             redis_errors: Counter::default(),
             redis_up: Gauge::default(),
@@ -93,6 +99,21 @@ impl Metrics {
             "rate_limited",
             "Requests answered 429",
             metrics.rate_limited.clone(),
+        );
+        registry.register(
+            "password_failures",
+            "Sign-in attempts with a wrong server password",
+            metrics.password_failures.clone(),
+        );
+        registry.register(
+            "password_attempts_refused",
+            "Sign-in attempts answered 429 because the address waits after wrong passwords",
+            metrics.password_attempts_refused.clone(),
+        );
+        registry.register(
+            "streams_refused",
+            "Event streams answered 429 because the address has the most open",
+            metrics.streams_refused.clone(),
         );
         registry.register(
             "broker_post_seconds",

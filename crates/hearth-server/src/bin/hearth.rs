@@ -88,6 +88,17 @@ struct ServeArgs {
     /// Session attempts a client address may make at once.
     #[arg(long, env = "HEARTH_SESSION_BURST", default_value_t = 30)]
     session_burst: u32,
+    /// After a wrong password, the address waits this long before its next
+    /// attempt is checked, doubling with each wrong one (0s: no backoff).
+    #[arg(long, env = "HEARTH_PASSWORD_BACKOFF", default_value = "1s", value_parser = duration)]
+    password_backoff: Duration,
+    /// The longest wait after wrong passwords.
+    #[arg(long, env = "HEARTH_PASSWORD_BACKOFF_MAX", default_value = "60s", value_parser = duration)]
+    password_backoff_max: Duration,
+    /// Open event streams per client address (429 above; 0: no cap). Behind
+    /// a reverse proxy every client has the proxy's address: raise it.
+    #[arg(long, env = "HEARTH_MAX_STREAMS_PER_IP", default_value_t = 64)]
+    max_streams_per_ip: usize,
     /// Open connections above this are answered 503.
     #[arg(long, env = "HEARTH_MAX_CONNECTIONS", default_value_t = 20_000)]
     max_connections: usize,
@@ -173,6 +184,9 @@ impl ServeArgs {
             per_second: self.session_rate,
             burst: self.session_burst,
         };
+        config.password_backoff = self.password_backoff;
+        config.password_backoff_max = self.password_backoff_max;
+        config.max_streams_per_address = self.max_streams_per_ip;
         config.max_connections = self.max_connections;
         config.header_read_timeout = self.header_timeout;
         config.write_stall_timeout = self.write_timeout;

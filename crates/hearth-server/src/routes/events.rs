@@ -8,6 +8,7 @@
 //! per subscriber. A `: ping` goes out after `ping_interval` of silence.
 
 use std::convert::Infallible;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -26,7 +27,9 @@ use super::{ApiPath, ApiQuery, room_from_path};
 use crate::auth::Session;
 use crate::broker::{Live, RoomRequest, SharedEvent, SharedKind, SubscribeRequest, Subscription};
 use crate::error::ApiError;
+use crate::limits::StreamSlot;
 use crate::metrics::Metrics;
+use crate::net::PeerAddr;
 use crate::state::AppState;
 
 /// How a stream writes its events.
@@ -103,6 +106,7 @@ fn parse_rooms(raw: Option<&str>) -> Result<Vec<RoomName>, ApiError> {
 
 pub async fn room_events(
     State(state): State<AppState>,
+    peer: PeerAddr,
     ApiPath(room): ApiPath<String>,
     Session(claims): Session,
     headers: HeaderMap,
@@ -121,11 +125,12 @@ pub async fn room_events(
         replay,
         nick: Some(claims.nick),
     };
-    open_stream(&state, request, StreamMode::Room).await
+    open_stream(&state, peer.ip(), request, StreamMode::Room).await
 }
 
 pub async fn multi_room_events(
     State(state): State<AppState>,
+    peer: PeerAddr,
     Session(claims): Session,
     headers: HeaderMap,
     ApiQuery(query): ApiQuery<MultiEventsQuery>,
@@ -157,17 +162,20 @@ pub async fn multi_room_events(
         replay,
         nick: Some(claims.nick),
     };
-    open_stream(&state, request, StreamMode::Rooms).await
+    open_stream(&state, peer.ip(), request, StreamMode::Rooms).await
 }
 
-/// Subscribes and answers with the stream (headers go out at once).
+/// Takes one of `peer`'s stream slots (`429` over the per-address cap),
+/// subscribes and answers with the stream (headers go out at once).
 pub async fn open_stream(
     state: &AppState,
+    peer: IpAddr,
     request: SubscribeRequest,
     mode: StreamMode,
 ) -> Result<Response, ApiError> {
+    let slot = state.limits.open_stream(peer)?;
     let subscription = state.broker.subscribe(request).await?;
-    let body = Body::from_stream(event_stream(subscription, mode, state.clone()));
+    let body = Body::from_stream(event_stream(subscription, mode, state.clone(), slot));
     let mut response = body.into_response();
     let headers = response.headers_mut();
     headers.insert(
@@ -255,8 +263,10 @@ fn event_stream(
     subscription: Subscription,
     mode: StreamMode,
     state: AppState,
+    slot: StreamSlot,
 ) -> impl Stream<Item = Result<Bytes, Infallible>> + Send {
     async_stream::stream! {
+        let _slot = slot;
         let _open = OpenStream::new(&state.metrics);
         let Subscription { rooms, mut live, presence } = subscription;
         let _presence = presence;
@@ -325,8 +335,12 @@ fn event_stream(
         drop(readies);
         drop(presences);
 
+        // The ping timer is re-armed only when it fires (from the last write),
+        // not on every event: resetting a timer per delivery per subscriber
+        // is a measurable share of fan-out's cost.
         let idle = tokio::time::sleep(ping_interval);
         tokio::pin!(idle);
+        let mut last_write = tokio::time::Instant::now();
         loop {
             let wake = tokio::select! {
                 biased;
@@ -344,7 +358,15 @@ fn event_stream(
                     metrics.subscribers_lagged.inc();
                     break;
                 }
-                Wake::Ping => [Some(Bytes::from_static(sse::PING.as_bytes())), None],
+                Wake::Ping => {
+                    let quiet_until = last_write + ping_interval;
+                    if tokio::time::Instant::now() < quiet_until {
+                        idle.as_mut().reset(quiet_until);
+                        continue;
+                    }
+                    idle.as_mut().reset(tokio::time::Instant::now() + ping_interval);
+                    [Some(Bytes::from_static(sse::PING.as_bytes())), None]
+                }
                 Wake::Event(event) => {
                     if let Some(id) = event.message_id() {
                         if !delivered.advance(&event.room, id) {
@@ -358,7 +380,7 @@ fn event_stream(
             if frames[0].is_none() {
                 continue;
             }
-            idle.as_mut().reset(tokio::time::Instant::now() + ping_interval);
+            last_write = tokio::time::Instant::now();
             for bytes in frames.into_iter().flatten() {
                 yield Ok(bytes);
             }
@@ -367,7 +389,11 @@ fn event_stream(
 }
 
 /// Subscribes the original `/stream` to the default room.
-pub async fn legacy_stream(state: &AppState, nick: Option<Nick>) -> Result<Response, ApiError> {
+pub async fn legacy_stream(
+    state: &AppState,
+    peer: IpAddr,
+    nick: Option<Nick>,
+) -> Result<Response, ApiError> {
     let request = SubscribeRequest {
         rooms: vec![RoomRequest {
             room: RoomName::default_room(),
@@ -377,7 +403,7 @@ pub async fn legacy_stream(state: &AppState, nick: Option<Nick>) -> Result<Respo
         replay: 0,
         nick,
     };
-    open_stream(state, request, StreamMode::Legacy).await
+    open_stream(state, peer, request, StreamMode::Legacy).await
 }
 
 #[cfg(test)]

@@ -5,8 +5,9 @@
 //! session; here the cookie holds a Hearth session token, so the same
 //! browser can also use the new web client.
 
-use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::body::Body;
+use axum::extract::{FromRequest, State};
+use axum::http::{Request, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use hearth_proto::{MessageText, Nick, RoomName};
 use serde::Deserialize;
@@ -66,6 +67,29 @@ pub struct PostForm {
     message: String,
 }
 
+impl PostForm {
+    /// The form's `message`, checked against the message text rules.
+    fn text(&self) -> Result<MessageText, ApiError> {
+        Ok(MessageText::parse(&self.message)?)
+    }
+}
+
+/// Decodes a `/post` body (`application/x-www-form-urlencoded`, field
+/// `message`) into the message text exactly as [`post_message`] does: the same
+/// [`ApiForm`] extractor, then the same check. For the fuzz target
+/// `legacy_form` and its regression tests. (The route's body-size limit is a
+/// layer of the router, not part of this.)
+pub fn decode_post_form(body: &[u8]) -> Result<MessageText, ApiError> {
+    let request = Request::post("/post")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(body.to_vec()))
+        .expect("a static method, uri and header");
+    // A full in-memory body: the extractor's future completes on first poll.
+    let ApiForm(form) =
+        futures::executor::block_on(ApiForm::<PostForm>::from_request(request, &()))?;
+    form.text()
+}
+
 /// Form field `message`: posts to the default room as the logged-in nick (or
 /// `anonymous` on a server without a password); `204`.
 pub async fn post_message(
@@ -80,7 +104,7 @@ pub async fn post_message(
     state
         .limits
         .check_post(claims.as_ref().map(|c| c.sid.as_str()), peer.ip())?;
-    let text = MessageText::parse(&form.message)?;
+    let text = form.text()?;
     let (nick, session) = match claims {
         Some(claims) => (claims.nick, claims.sid),
         None => (Nick::anonymous(), format!("anonymous@{}", peer.ip())),
@@ -102,10 +126,11 @@ pub async fn post_message(
 /// Live messages of the default room as `data: [HH:MM:SS] nick: text`.
 pub async fn stream(
     State(state): State<AppState>,
+    peer: PeerAddr,
     MaybeSession(claims): MaybeSession,
 ) -> Result<Response, ApiError> {
     if claims.is_none() && state.password.is_some() {
         return Err(ApiError::unauthorized("log in first: POST /login"));
     }
-    legacy_stream(&state, claims.map(|c| c.nick)).await
+    legacy_stream(&state, peer.ip(), claims.map(|c| c.nick)).await
 }

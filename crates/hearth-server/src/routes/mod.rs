@@ -15,6 +15,8 @@ mod rooms;
 mod session;
 mod web;
 
+pub use legacy::decode_post_form;
+
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, FromRequest};

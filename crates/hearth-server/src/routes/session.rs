@@ -13,7 +13,8 @@ use crate::net::PeerAddr;
 use crate::state::AppState;
 
 /// Checks the nick and the password, and issues a token. Shared by the API
-/// and the original `/login` form.
+/// and the original `/login` form. A wrong password makes its address wait
+/// before the next one is checked (see [`crate::limits`]).
 pub async fn open_session(
     state: &AppState,
     peer: &PeerAddr,
@@ -26,9 +27,13 @@ pub async fn open_session(
         let Some(candidate) = password else {
             return Err(ApiError::unauthorized("this server needs a password"));
         };
+        let attempt = state.limits.admit_password(peer.ip())?;
         if !check.verify(candidate).await {
+            attempt.failed();
+            state.metrics.password_failures.inc();
             return Err(ApiError::unauthorized("wrong password"));
         }
+        attempt.succeeded();
     }
     Ok(state.tokens.issue(nick))
 }

@@ -46,6 +46,9 @@ pub fn test_config(dir: &TempDir) -> Config {
         per_second: 10_000,
         burst: 10_000,
     };
+    // Tests try wrong passwords and then the right one at once; the backoff
+    // has tests of its own.
+    config.password_backoff = Duration::ZERO;
     config
 }
 
@@ -266,7 +269,22 @@ impl RawSse {
 
 /// A raw HTTP request to the server.
 pub fn http() -> reqwest::Client {
-    reqwest::Client::new()
+    http_builder().build().expect("client")
+}
+
+/// [`http`] from another client address: its sockets are bound to `ip`, e.g.
+/// `127.0.0.2` (Linux routes all of 127.0.0.0/8 to the loopback), so
+/// per-address limits see a second client.
+pub fn http_from(ip: &str) -> reqwest::Client {
+    let ip: std::net::IpAddr = ip.parse().expect("an IP address");
+    http_builder().local_address(ip).build().expect("client")
+}
+
+/// reqwest is built without a crypto provider of its own
+/// (`rustls-no-provider`): give the process ring, as the server uses.
+fn http_builder() -> reqwest::ClientBuilder {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
 }
 
 /// `hearth serve` as a child process (for kill -9 and memory checks).

@@ -121,7 +121,8 @@ impl RedisBroker {
         shutdown: CancellationToken,
     ) -> anyhow::Result<Self> {
         let client = redis::Client::open(config.url.as_str())
-            .map_err(|e| anyhow::anyhow!("the Redis URL {:?} is not valid: {e}", config.url))?;
+            // Not the URL itself: it may hold a password, and this ends up in logs.
+            .map_err(|e| anyhow::anyhow!("the Redis URL is not valid: {e}"))?;
         let manager_config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(CONNECT_TIMEOUT))
             .set_response_timeout(Some(RESPONSE_TIMEOUT))
