@@ -37,6 +37,11 @@ pub struct RoomState {
     /// Last post or subscription: idle rooms are unloaded.
     pub last_used: Instant,
     cache_size: usize,
+    /// True when the store may hold messages the cache has not seen yet
+    /// (Redis: stored through another node, or while the relay was
+    /// catching up). An id newer than the cache is then looked up in the
+    /// store instead of being called unknown.
+    may_lag: bool,
 }
 
 /// How a room's replay will be served, decided under the hub's lock.
@@ -64,6 +69,26 @@ impl RoomState {
         newest: Vec<Arc<SharedEvent>>,
         complete: bool,
     ) -> Self {
+        Self::with_lag(queue, cache_size, newest, complete, false)
+    }
+
+    /// [`RoomState::new`] for a backend whose cache may lag the store.
+    pub fn lagging(
+        queue: usize,
+        cache_size: usize,
+        newest: Vec<Arc<SharedEvent>>,
+        complete: bool,
+    ) -> Self {
+        Self::with_lag(queue, cache_size, newest, complete, true)
+    }
+
+    fn with_lag(
+        queue: usize,
+        cache_size: usize,
+        newest: Vec<Arc<SharedEvent>>,
+        complete: bool,
+        may_lag: bool,
+    ) -> Self {
         RoomState {
             tx: broadcast::channel(queue.max(1)).0,
             last_id: newest.last().and_then(|e| e.message_id()),
@@ -72,6 +97,7 @@ impl RoomState {
             presence: HashMap::new(),
             last_used: Instant::now(),
             cache_size: cache_size.max(1),
+            may_lag,
         }
     }
 
@@ -174,6 +200,10 @@ impl RoomState {
             };
         }
         let oldest_cached = self.recent.front().and_then(|e| e.message_id());
+        if self.may_lag && self.last_id.is_none_or(|last| from > last) {
+            // Newer than anything this node has seen: the store knows.
+            return Plan::CheckStore { from, fresh };
+        }
         match oldest_cached {
             // Inside the cached range (or newer than anything stored) but not
             // a message of this room: it cannot be placed.
@@ -216,4 +246,50 @@ pub fn live_stream(receivers: Vec<RoomReceiver>) -> LiveStream {
             .boxed()
     }))
     .boxed()
+}
+
+#[cfg(test)]
+mod tests {
+    use hearth_proto::{Message, RoomName};
+
+    use super::*;
+
+    fn events(ids: &[u64]) -> Vec<Arc<SharedEvent>> {
+        ids.iter()
+            .map(|ms| {
+                Arc::new(SharedEvent::message(
+                    &Message {
+                        id: MessageId::new(*ms, 0),
+                        room: RoomName::default_room(),
+                        nick: "ana".into(),
+                        text: "hi".into(),
+                        ts: "2026-11-25T00:00:00.000Z".into(),
+                        client_id: None,
+                    },
+                    false,
+                ))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_id_newer_than_a_lagging_cache_is_looked_up_in_the_store() {
+        let newer = Some(MessageId::new(9, 0));
+        // Embedded: the cache is the store's head, so a newer id is unknown.
+        let embedded = RoomState::new(8, 8, events(&[1, 2, 3]), false);
+        assert!(matches!(
+            embedded.plan(newer, 50),
+            Plan::Ready { resumed: false, .. }
+        ));
+        // Redis: another node may have stored it; ask the store.
+        let redis = RoomState::lagging(8, 8, events(&[1, 2, 3]), false);
+        assert!(matches!(redis.plan(newer, 50), Plan::CheckStore { .. }));
+        let empty = RoomState::lagging(8, 8, Vec::new(), true);
+        assert!(matches!(empty.plan(newer, 50), Plan::CheckStore { .. }));
+        // Ids the cache holds are served from it either way.
+        assert!(matches!(
+            redis.plan(Some(MessageId::new(2, 0)), 50),
+            Plan::Ready { resumed: true, .. }
+        ));
+    }
 }

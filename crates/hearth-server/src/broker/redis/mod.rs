@@ -230,7 +230,7 @@ impl Inner {
         let complete = events.len() >= length && !trimmed;
         self.hub.lock().insert(
             room.clone(),
-            RoomState::new(self.hub.queue, self.cache_size(), events, complete),
+            RoomState::lagging(self.hub.queue, self.cache_size(), events, complete),
         );
         Ok(())
     }
