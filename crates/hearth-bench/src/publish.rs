@@ -51,6 +51,9 @@ impl Mode {
 /// connection, no redirects followed (the Flask `/login` answers a redirect
 /// to a page we do not want).
 pub fn client() -> Result<reqwest::Client> {
+    // reqwest is built without a crypto provider of its own
+    // (`rustls-no-provider`, see the workspace): give the process ring.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .tcp_nodelay(true)

@@ -282,7 +282,7 @@ pub fn http_from(ip: &str) -> reqwest::Client {
 
 /// reqwest is built without a crypto provider of its own
 /// (`rustls-no-provider`): give the process ring, as the server uses.
-fn http_builder() -> reqwest::ClientBuilder {
+pub fn http_builder() -> reqwest::ClientBuilder {
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
 }
