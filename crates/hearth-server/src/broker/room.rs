@@ -38,9 +38,10 @@ pub struct RoomState {
     pub last_used: Instant,
     cache_size: usize,
     /// True when the store may hold messages the cache has not seen yet
-    /// (Redis: stored through another node, or while the relay was
-    /// catching up). An id newer than the cache is then looked up in the
-    /// store instead of being called unknown.
+    /// (Redis: stored through another node a moment ago, or while the relay
+    /// was catching up). A resume is then always served from the store, so
+    /// its replay holds every message stored before the request (and an id
+    /// newer than the cache is not called unknown).
     may_lag: bool,
 }
 
@@ -167,6 +168,11 @@ impl RoomState {
     /// with `replay` messages) starts.
     pub fn plan(&self, resume_from: Option<MessageId>, replay: usize) -> Plan {
         let fresh = self.newest(replay);
+        if self.may_lag
+            && let Some(from) = resume_from
+        {
+            return Plan::CheckStore { from, fresh };
+        }
         let Some(from) = resume_from else {
             return Plan::Ready {
                 events: fresh,
@@ -200,10 +206,6 @@ impl RoomState {
             };
         }
         let oldest_cached = self.recent.front().and_then(|e| e.message_id());
-        if self.may_lag && self.last_id.is_none_or(|last| from > last) {
-            // Newer than anything this node has seen: the store knows.
-            return Plan::CheckStore { from, fresh };
-        }
         match oldest_cached {
             // Inside the cached range (or newer than anything stored) but not
             // a message of this room: it cannot be placed.
@@ -273,7 +275,7 @@ mod tests {
     }
 
     #[test]
-    fn an_id_newer_than_a_lagging_cache_is_looked_up_in_the_store() {
+    fn a_lagging_cache_serves_resumes_from_the_store() {
         let newer = Some(MessageId::new(9, 0));
         // Embedded: the cache is the store's head, so a newer id is unknown.
         let embedded = RoomState::new(8, 8, events(&[1, 2, 3]), false);
@@ -286,10 +288,19 @@ mod tests {
         assert!(matches!(redis.plan(newer, 50), Plan::CheckStore { .. }));
         let empty = RoomState::lagging(8, 8, Vec::new(), true);
         assert!(matches!(empty.plan(newer, 50), Plan::CheckStore { .. }));
-        // Ids the cache holds are served from it either way.
+        // Even an id the cache holds: another node may have stored more.
         assert!(matches!(
             redis.plan(Some(MessageId::new(2, 0)), 50),
+            Plan::CheckStore { .. }
+        ));
+        assert!(matches!(
+            embedded.plan(Some(MessageId::new(2, 0)), 50),
             Plan::Ready { resumed: true, .. }
+        ));
+        // A fresh start is served from the cache on both.
+        assert!(matches!(
+            redis.plan(None, 50),
+            Plan::Ready { resumed: false, .. }
         ));
     }
 }
