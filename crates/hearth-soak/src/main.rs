@@ -25,7 +25,7 @@
 //! target/debug/hearth-soak --backend redis --seconds 3600 --seed 7
 //! ```
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
@@ -137,15 +137,33 @@ fn free_port() -> anyhow::Result<u16> {
 /// What one subscriber received, in order.
 type Seen = Arc<Mutex<Vec<MessageId>>>;
 
+/// One subscriber's (re)connections, for the report of a failed run.
+type Journal = Arc<Mutex<Vec<String>>>;
+
+/// What the publishers got acknowledged.
+#[derive(Default)]
+struct Acks {
+    /// Every acknowledged id.
+    ids: Vec<MessageId>,
+    /// How each was acknowledged, for the report of a failed run.
+    how: HashMap<MessageId, String>,
+    /// Posts that failed and were tried again.
+    retries: u64,
+}
+
 /// Follows the room; on any drop (or when told to drop) reopens it on the
-/// next node with the last id it saw.
+/// next node with the last id it saw. It follows until the end of the run
+/// (the final check aborts it), not until posting stops: a node restarted
+/// by the last fault must still be followed, or the messages acknowledged
+/// after it would look lost.
 fn subscriber(
     nodes: Vec<String>,
     token: String,
     seen: Seen,
+    journal: Journal,
+    started: Instant,
     drop_now: Arc<Notify>,
     ready: tokio::sync::mpsc::UnboundedSender<()>,
-    stop: watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let target = StreamTarget::Room(RoomName::parse(ROOM).expect("room"));
@@ -154,11 +172,15 @@ fn subscriber(
             .iter()
             .map(|node| Client::new(node).expect("client").with_token(token.clone()))
             .collect();
-        for client in clients.iter().cycle() {
-            if *stop.borrow() {
-                return;
-            }
-            let events = match client.open_stream(&target, last_id.as_deref()).await {
+        for (client, node) in clients.iter().zip(&nodes).cycle() {
+            let opened = client.open_stream(&target, last_id.as_deref()).await;
+            journal.lock().expect("journal").push(format!(
+                "{:6.2}s {node} from {}: {}",
+                started.elapsed().as_secs_f64(),
+                last_id.as_deref().unwrap_or("-"),
+                if opened.is_ok() { "open" } else { "refused" },
+            ));
+            let events = match opened {
                 Ok(events) => events,
                 Err(_) => {
                     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -177,7 +199,13 @@ fn subscriber(
                         last_id = Some(m.id.to_string());
                         seen.lock().expect("seen").push(m.id);
                     }
-                    StreamEvent::Ready(_) => {
+                    StreamEvent::Ready(r) => {
+                        journal.lock().expect("journal").push(format!(
+                            "{:6.2}s   ready resumed={} last_id={}",
+                            started.elapsed().as_secs_f64(),
+                            r.resumed,
+                            r.last_id.map(|id| id.to_string()).unwrap_or("-".into()),
+                        ));
                         let _ = ready.send(());
                     }
                     _ => {}
@@ -194,8 +222,8 @@ fn publisher(
     token: String,
     name: String,
     interval: Duration,
-    acked: Arc<Mutex<Vec<MessageId>>>,
-    retries: Arc<Mutex<u64>>,
+    acks: Arc<Mutex<Acks>>,
+    started: Instant,
     stop: watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
@@ -212,15 +240,28 @@ fn publisher(
             let client_id = hearth_client::new_client_id();
             // Long enough that a stalled reader fills its buffers.
             let text = format!("{name} #{n} {}", "·".repeat(80));
+            let mut attempts = 0u32;
             loop {
-                let client = &clients[turn % clients.len()];
+                let node = turn % clients.len();
+                let client = &clients[node];
+                attempts += 1;
                 match client.post(&room, &text, &client_id).await {
                     Ok(posted) => {
-                        acked.lock().expect("acked").push(posted.message.id);
+                        let mut acks = acks.lock().expect("acks");
+                        acks.ids.push(posted.message.id);
+                        acks.how.insert(
+                            posted.message.id,
+                            format!(
+                                "{name} #{n}, acked at {:.2}s by {} ({}) after {attempts} attempt(s)",
+                                started.elapsed().as_secs_f64(),
+                                nodes[node],
+                                if posted.created { "201" } else { "200" },
+                            ),
+                        );
                         break;
                     }
                     Err(e) if e.is_retryable() => {
-                        *retries.lock().expect("retries") += 1;
+                        acks.lock().expect("acks").retries += 1;
                         turn += 1;
                         tokio::time::sleep(Duration::from_millis(100)).await;
                     }
@@ -340,12 +381,14 @@ async fn main() -> anyhow::Result<ExitCode> {
     }
     let urls: Vec<String> = nodes.iter().map(Node::url).collect();
 
+    let started = Instant::now();
     let (stop_tx, stop_rx) = watch::channel(false);
     let (ready_tx, mut ready_rx) = tokio::sync::mpsc::unbounded_channel();
     let mut subscribers = Vec::new();
     for i in 0..args.subscribers {
         let token = sign_in(&urls[0], &format!("reader{i}")).await?;
         let seen: Seen = Arc::default();
+        let journal: Journal = Arc::default();
         let drop_now = Arc::new(Notify::new());
         let mut order = urls.clone();
         order.rotate_left(i % urls.len());
@@ -353,11 +396,12 @@ async fn main() -> anyhow::Result<ExitCode> {
             order,
             token,
             seen.clone(),
+            journal.clone(),
+            started,
             drop_now.clone(),
             ready_tx.clone(),
-            stop_rx.clone(),
         );
-        subscribers.push((seen, drop_now, task));
+        subscribers.push((seen, drop_now, task, journal));
     }
     for _ in 0..args.subscribers {
         tokio::time::timeout(Duration::from_secs(20), ready_rx.recv())
@@ -365,8 +409,7 @@ async fn main() -> anyhow::Result<ExitCode> {
             .context("subscribers did not start")?;
     }
 
-    let acked: Arc<Mutex<Vec<MessageId>>> = Arc::default();
-    let retries: Arc<Mutex<u64>> = Arc::default();
+    let acks: Arc<Mutex<Acks>> = Arc::default();
     let interval = Duration::from_secs_f64(1.0 / args.rate.max(0.1));
     let mut publishers = Vec::new();
     for i in 0..args.publishers {
@@ -378,8 +421,8 @@ async fn main() -> anyhow::Result<ExitCode> {
             token,
             format!("writer{i}"),
             interval,
-            acked.clone(),
-            retries.clone(),
+            acks.clone(),
+            started,
             stop_rx.clone(),
         ));
     }
@@ -408,11 +451,11 @@ async fn main() -> anyhow::Result<ExitCode> {
         tokio::time::sleep(gap).await;
         let fault = kinds[rng.random_range(0..kinds.len())];
         *fired.entry(fault).or_default() += 1;
-        let at = args.seconds as f64 - end.saturating_duration_since(Instant::now()).as_secs_f64();
-        println!("soak: {at:6.1}s {}", fault.name());
+        let at = started.elapsed().as_secs_f64();
+        println!("soak: {at:6.2}s {}", fault.name());
         match fault {
             Fault::DropClients => {
-                for (_, drop_now, _) in &subscribers {
+                for (_, drop_now, _, _) in &subscribers {
                     drop_now.notify_one();
                 }
             }
@@ -451,15 +494,16 @@ async fn main() -> anyhow::Result<ExitCode> {
     }
 
     drop(stalled);
+    let acks = std::mem::take(&mut *acks.lock().expect("acks"));
     let acked: Vec<MessageId> = {
-        let mut ids = acked.lock().expect("acked").clone();
+        let mut ids = acks.ids.clone();
         ids.sort();
         ids
     };
     let expected: HashSet<MessageId> = acked.iter().copied().collect();
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let complete = subscribers.iter().all(|(seen, _, _)| {
+        let complete = subscribers.iter().all(|(seen, _, _, _)| {
             let seen = seen.lock().expect("seen");
             let got: HashSet<&MessageId> = seen.iter().collect();
             expected.iter().all(|id| got.contains(id))
@@ -475,7 +519,7 @@ async fn main() -> anyhow::Result<ExitCode> {
     let mut duplicates = 0usize;
     let mut lost = 0usize;
     let mut out_of_order = 0usize;
-    for (i, (seen, _, task)) in subscribers.iter().enumerate() {
+    for (i, (seen, _, task, journal)) in subscribers.iter().enumerate() {
         task.abort();
         let seen = seen.lock().expect("seen").clone();
         let unique: HashSet<MessageId> = seen.iter().copied().collect();
@@ -486,6 +530,21 @@ async fn main() -> anyhow::Result<ExitCode> {
             println!(
                 "soak: subscriber {i}: lost {subscriber_lost}, duplicates {subscriber_dups}, out of order {disorder}"
             );
+            let mut missing: Vec<&MessageId> = expected.difference(&unique).collect();
+            missing.sort();
+            for id in missing.iter().take(5) {
+                let before = seen.iter().filter(|s| s < id).max();
+                let after = seen.iter().filter(|s| s > id).min();
+                println!(
+                    "soak:   missing {id} ({}; seen around it: {} .. {})",
+                    acks.how.get(id).map(String::as_str).unwrap_or("acked"),
+                    before.map(|s| s.to_string()).unwrap_or("-".into()),
+                    after.map(|s| s.to_string()).unwrap_or("-".into()),
+                );
+            }
+            for line in journal.lock().expect("journal").iter() {
+                println!("soak:   {line}");
+            }
         }
         delivered += unique.intersection(&expected).count();
         duplicates += subscriber_dups;
@@ -504,7 +563,7 @@ async fn main() -> anyhow::Result<ExitCode> {
         "soak: messages acked {}, deliveries expected {}, delivered {delivered}, duplicates {duplicates}, lost {lost}, out of order {out_of_order}, post retries {}",
         acked.len(),
         acked.len() * args.subscribers,
-        retries.lock().expect("retries"),
+        acks.retries,
     );
     let passed = duplicates == 0 && lost == 0 && out_of_order == 0 && !acked.is_empty();
     println!(
