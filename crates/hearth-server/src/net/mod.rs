@@ -12,6 +12,11 @@
 //!   timeout.
 //! - **Graceful shutdown**: on the token, stop accepting, let open requests
 //!   (and streams, which end themselves on the same token) finish, then stop.
+//! - **Event streams past hyper** ([`direct`]): on plain HTTP, a connection
+//!   whose first request is an event stream is answered without hyper's
+//!   per-connection buffers; every other connection is hyper's.
+
+pub mod direct;
 
 use std::future::Future;
 use std::io;
@@ -26,18 +31,22 @@ use axum::Router;
 use axum::extract::ConnectInfo;
 use axum::http::{HeaderValue, Request, header};
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use futures::future::Either;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use pin_project_lite::pin_project;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Sleep;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
+
+use self::direct::{FirstRequest, Prefixed};
 
 use crate::error::ApiError;
 use crate::metrics::Metrics;
@@ -102,6 +111,9 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) {
     let graceful = GracefulShutdown::new();
+    // Every connection's task, so shutdown also waits for the streams
+    // `direct` serves (hyper's connections are the `graceful` ones).
+    let connections = TaskTracker::new();
     let open = Arc::new(AtomicUsize::new(0));
     loop {
         let (stream, peer) = tokio::select! {
@@ -122,7 +134,112 @@ pub async fn serve(
         if refuse {
             metrics.connections_refused.inc();
         }
-        let router = router.clone();
+        let connection = Connection {
+            peer,
+            refuse,
+            router: router.clone(),
+            limits: limits.clone(),
+            metrics: metrics.clone(),
+            watcher: graceful.watcher(),
+            _slot: slot,
+        };
+        match tls.clone() {
+            None => connections.spawn(connection.serve_plain(stream)),
+            Some(acceptor) => connections.spawn(Box::pin(connection.serve_tls(stream, acceptor))),
+        };
+    }
+    drop(listener);
+    connections.close();
+    tokio::select! {
+        _ = async { tokio::join!(graceful.shutdown(), connections.wait()) } => {
+            tracing::debug!("all connections closed");
+        }
+        _ = tokio::time::sleep(limits.shutdown_grace) => {
+            tracing::warn!("connections still open after the shutdown grace period");
+        }
+    }
+}
+
+/// One accepted connection and what serving it needs.
+struct Connection {
+    peer: SocketAddr,
+    /// Over the connection cap: answer `503`.
+    refuse: bool,
+    router: Router,
+    limits: NetLimits,
+    metrics: Arc<Metrics>,
+    watcher: Watcher,
+    _slot: ConnectionSlot,
+}
+
+impl Connection {
+    /// Plain HTTP: an event stream as the first request is served by
+    /// [`direct`], anything else by hyper. The task stays small while it
+    /// serves an idle stream: hyper's connection future (several KiB) is
+    /// boxed, so only connections that use it carry it.
+    async fn serve_plain(self, mut stream: TcpStream) {
+        let read_ahead = if self.refuse {
+            Bytes::new()
+        } else {
+            match direct::read_first_request(&mut stream, self.limits.header_read_timeout).await {
+                FirstRequest::Stream(mut request) => {
+                    request.extensions_mut().insert(ConnectInfo(self.peer));
+                    direct::serve_stream(
+                        stream,
+                        request,
+                        self.router.clone(),
+                        self.limits.write_stall_timeout,
+                        self.metrics.clone(),
+                    )
+                    .await;
+                    return;
+                }
+                FirstRequest::Other(read_ahead) => read_ahead,
+                FirstRequest::Gone => return,
+            }
+        };
+        let stall = self.limits.write_stall_timeout;
+        let io = Prefixed::new(
+            read_ahead,
+            StallGuard::new(stream, stall, self.metrics.clone()),
+        );
+        Box::pin(self.serve_with_hyper(io)).await;
+    }
+
+    /// TLS: the handshake, then hyper.
+    async fn serve_tls(self, stream: TcpStream, acceptor: TlsAcceptor) {
+        // The handshake counts against the header timeout: a client that
+        // dribbles it is cut off like a slow head.
+        let handshake =
+            tokio::time::timeout(self.limits.header_read_timeout, acceptor.accept(stream)).await;
+        let stream = match handshake {
+            Ok(Ok(stream)) => stream,
+            Ok(Err(e)) => {
+                tracing::debug!(cause = %e, peer = %self.peer, "TLS handshake failed");
+                return;
+            }
+            Err(_) => {
+                tracing::debug!(peer = %self.peer, "TLS handshake timed out");
+                return;
+            }
+        };
+        let stall = self.limits.write_stall_timeout;
+        let io = StallGuard::new(stream, stall, self.metrics.clone());
+        self.serve_with_hyper(io).await;
+    }
+
+    async fn serve_with_hyper<S>(self, io: S)
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let Self {
+            peer,
+            refuse,
+            router,
+            limits,
+            watcher,
+            ..
+        } = self;
         let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
             if refuse {
                 return Either::Left(std::future::ready(Ok(over_capacity())));
@@ -130,56 +247,15 @@ pub async fn serve(
             request.extensions_mut().insert(ConnectInfo(peer));
             Either::Right(router.clone().oneshot(request))
         });
-        let watcher = graceful.watcher();
-        let limits = limits.clone();
-        let metrics = metrics.clone();
-        let tls = tls.clone();
-        tokio::spawn(async move {
-            let http = http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(limits.header_read_timeout)
-                .to_owned();
-            let served = match tls {
-                None => {
-                    let io = StallGuard::new(stream, limits.write_stall_timeout, metrics);
-                    watcher
-                        .watch(http.serve_connection(TokioIo::new(io), service))
-                        .await
-                }
-                Some(acceptor) => {
-                    // The handshake counts against the header timeout: a
-                    // client that dribbles it is cut off like a slow head.
-                    let handshake =
-                        tokio::time::timeout(limits.header_read_timeout, acceptor.accept(stream))
-                            .await;
-                    let stream = match handshake {
-                        Ok(Ok(stream)) => stream,
-                        Ok(Err(e)) => {
-                            tracing::debug!(cause = %e, %peer, "TLS handshake failed");
-                            return;
-                        }
-                        Err(_) => {
-                            tracing::debug!(%peer, "TLS handshake timed out");
-                            return;
-                        }
-                    };
-                    let io = StallGuard::new(stream, limits.write_stall_timeout, metrics);
-                    watcher
-                        .watch(http.serve_connection(TokioIo::new(io), service))
-                        .await
-                }
-            };
-            if let Err(e) = served {
-                tracing::debug!(cause = %e, %peer, "connection ended with an error");
-            }
-            drop(slot);
-        });
-    }
-    drop(listener);
-    tokio::select! {
-        _ = graceful.shutdown() => tracing::debug!("all connections closed"),
-        _ = tokio::time::sleep(limits.shutdown_grace) => {
-            tracing::warn!("connections still open after the shutdown grace period");
+        let http = http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(limits.header_read_timeout)
+            .to_owned();
+        let served = watcher
+            .watch(http.serve_connection(TokioIo::new(io), service))
+            .await;
+        if let Err(e) = served {
+            tracing::debug!(cause = %e, %peer, "connection ended with an error");
         }
     }
 }

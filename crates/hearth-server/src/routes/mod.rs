@@ -77,6 +77,18 @@ pub fn room_from_path(raw: &str) -> Result<RoomName, ApiError> {
     RoomName::parse(raw).map_err(|_| ApiError::invalid_room())
 }
 
+/// Whether `path` names one of the event-stream routes below (which
+/// `net::direct` serves past hyper's buffers). A path this accepts that the
+/// router then refuses (an invalid room) is still answered correctly.
+pub fn is_event_stream(path: &str) -> bool {
+    path == "/stream"
+        || path == "/api/events"
+        || path
+            .strip_prefix("/api/rooms/")
+            .and_then(|rest| rest.strip_suffix("/events"))
+            .is_some_and(|room| !room.is_empty() && !room.contains('/'))
+}
+
 /// The whole application.
 pub fn router(state: AppState) -> Router {
     let body_limit = state.config.max_body_bytes;

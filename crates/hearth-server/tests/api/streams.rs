@@ -319,3 +319,114 @@ async fn the_follow_client_reconnects_and_resumes_after_a_restart() {
     restarted.await.unwrap().unwrap();
     drop(dir);
 }
+
+/// Reads from `socket` until `needle` has arrived; returns all read so far.
+async fn read_until(socket: &mut tokio::net::TcpStream, seen: &mut String, needle: &str) {
+    use tokio::io::AsyncReadExt;
+    let mut buffer = [0u8; 4096];
+    while !seen.contains(needle) {
+        let n = tokio::time::timeout(WAIT, socket.read(&mut buffer))
+            .await
+            .unwrap_or_else(|_| panic!("waiting for {needle:?}; got {seen:?}"))
+            .unwrap();
+        assert!(n > 0, "closed before {needle:?}; got {seen:?}");
+        seen.push_str(&String::from_utf8_lossy(&buffer[..n]));
+    }
+}
+
+/// A stream that is the first request of its connection (as an
+/// `EventSource` opens it) and one that follows another request on a
+/// kept-alive connection are served by different code (see `net::direct`):
+/// both are the same stream to a client, and a client that hangs up leaves
+/// the room at once.
+#[tokio::test]
+async fn a_stream_is_the_same_as_a_connections_first_request_or_after_another() {
+    use tokio::io::AsyncWriteExt;
+    let server = TestServer::start().await;
+    let watcher = server.signed_in("watcher").await;
+    let mut watching = open_room(&watcher, "general", None).await;
+    read_start(&mut watching).await;
+    let ana = server.signed_in("ana").await;
+    let token = ana.token().unwrap().to_owned();
+    let stream_request = format!(
+        "GET /api/rooms/general/events?replay=0 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\r\n"
+    );
+
+    for first_request in [true, false] {
+        let case = if first_request {
+            "first"
+        } else {
+            "after /api/info"
+        };
+        let mut socket = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+        let mut seen = String::new();
+        if !first_request {
+            socket
+                .write_all(b"GET /api/info HTTP/1.1\r\nHost: x\r\n\r\n")
+                .await
+                .unwrap();
+            read_until(&mut socket, &mut seen, "}").await; // the info object has no inner `}`
+            assert!(seen.starts_with("HTTP/1.1 200"), "{case}: {seen}");
+            seen.clear();
+        }
+        socket.write_all(stream_request.as_bytes()).await.unwrap();
+        read_until(&mut socket, &mut seen, "event: presence").await;
+        let head = seen.split("\r\n\r\n").next().unwrap().to_ascii_lowercase();
+        assert!(head.starts_with("http/1.1 200 ok"), "{case}: {head}");
+        assert!(
+            head.contains("content-type: text/event-stream"),
+            "{case}: {head}"
+        );
+        assert!(head.contains("cache-control: no-cache"), "{case}: {head}");
+        assert!(
+            head.contains("transfer-encoding: chunked"),
+            "{case}: {head}"
+        );
+        assert!(seen.contains("retry: "), "{case}: {seen}");
+        match next_event(&mut watching).await.event {
+            StreamEvent::Join(change) => assert_eq!(change.nick, "ana", "{case}"),
+            other => panic!("{case}: expected ana's join, got {other:?}"),
+        }
+
+        let message = post(&watcher, "general", &format!("hello ({case})")).await;
+        read_until(&mut socket, &mut seen, &format!("id: {}\n", message.id)).await;
+        assert!(seen.contains(&format!("hello ({case})")), "{case}: {seen}");
+        assert_eq!(next_message(&mut watching).await, message);
+
+        // Hanging up, with nothing else on the stream to notice it by.
+        drop(socket);
+        let left = tokio::time::timeout(Duration::from_secs(3), next_event(&mut watching))
+            .await
+            .unwrap_or_else(|_| panic!("{case}: no leave within 3 s of hanging up"));
+        match left.event {
+            StreamEvent::Leave(change) => assert_eq!(change.nick, "ana", "{case}"),
+            other => panic!("{case}: expected ana's leave, got {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_refused_stream_as_a_connections_first_request_gets_the_json_error() {
+    use tokio::io::AsyncWriteExt;
+    let server = TestServer::start().await;
+    let mut socket = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    socket
+        .write_all(b"GET /api/rooms/general/events HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = String::new();
+    read_until(&mut socket, &mut answer, "}").await;
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+    let head = head.to_ascii_lowercase();
+    assert!(head.starts_with("http/1.1 401"), "{head}");
+    assert!(head.contains("content-type: application/json"), "{head}");
+    assert!(
+        head.contains(&format!("content-length: {}", body.len())),
+        "{head}"
+    );
+    let error: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert!(
+        error["error"].as_str().unwrap().contains("sign in"),
+        "{body}"
+    );
+}

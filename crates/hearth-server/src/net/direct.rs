@@ -1,0 +1,398 @@
+//! Event streams written straight to the socket, past hyper's buffers.
+//!
+//! hyper gives every HTTP/1 connection an 8 KiB read buffer and an 8 KiB
+//! write buffer for the connection's whole life (neither can be made
+//! smaller), and that was most of what an idle event stream cost
+//! (`docs/BENCHMARKS.md`). So on plain HTTP the accept loop reads a
+//! connection's first request head itself ([`read_first_request`]):
+//!
+//! - a `GET` of an event-stream route ([`crate::routes::is_event_stream`])
+//!   still goes through the one router (authentication, limits, errors are
+//!   the same code), and [`serve_stream`] writes the answer: the head, then
+//!   the body as HTTP/1.1 chunks straight from the broker's shared frames,
+//!   with no buffer of its own. Frames that are ready together go out as one
+//!   chunk in one `writev`. A client that hangs up is noticed at once (the
+//!   socket is watched for end-of-file), and one whose socket stays full for
+//!   the write-stall timeout is cut off. The connection closes when the
+//!   stream ends (`Connection: close`); a client reconnects and resumes;
+//! - anything else goes to hyper, with the bytes already read put back in
+//!   front of the socket ([`Prefixed`]).
+//!
+//! TLS connections are served by hyper alone.
+
+use std::io::{self, IoSlice};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, SystemTime};
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderName, HeaderValue, Method, Request, StatusCode, Uri, Version, header};
+use bytes::{Bytes, BytesMut};
+use futures::{FutureExt, StreamExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tower::ServiceExt;
+
+use crate::metrics::Metrics;
+use crate::routes;
+
+/// A first request head longer than this goes to hyper (which answers it).
+const MAX_HEAD_BYTES: usize = 8192;
+const MAX_HEADERS: usize = 64;
+/// At most this many ready frames, or about this many bytes, per write.
+const MAX_BATCH_FRAMES: usize = 64;
+const MAX_BATCH_BYTES: usize = 64 * 1024;
+/// Largest non-stream answer (an error) collected here.
+const MAX_PLAIN_BODY: usize = 1 << 20;
+
+/// What a connection's first request turned out to be.
+pub enum FirstRequest {
+    /// A `GET` of an event-stream route, for [`serve_stream`] (boxed: it
+    /// lives only until the stream is opened).
+    Stream(Box<Request<Body>>),
+    /// Anything else: the bytes read so far, for hyper.
+    Other(Bytes),
+    /// The client went away, or did not send its head in time.
+    Gone,
+}
+
+/// Reads the first request head from `stream` within `timeout`.
+pub async fn read_first_request(stream: &mut TcpStream, timeout: Duration) -> FirstRequest {
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut buffer = BytesMut::with_capacity(1024);
+    loop {
+        if buffer.len() >= MAX_HEAD_BYTES {
+            return FirstRequest::Other(buffer.freeze());
+        }
+        match tokio::time::timeout_at(deadline, stream.read_buf(&mut buffer)).await {
+            Err(_) | Ok(Err(_)) | Ok(Ok(0)) => return FirstRequest::Gone,
+            Ok(Ok(_)) => {}
+        }
+        let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        let mut head = httparse::Request::new(&mut headers);
+        match head.parse(&buffer) {
+            Ok(httparse::Status::Partial) => continue,
+            Ok(httparse::Status::Complete(length)) => {
+                // Bytes after the head (a body, a pipelined request) are
+                // hyper's to handle.
+                let request = (length == buffer.len())
+                    .then(|| stream_request(&head))
+                    .flatten();
+                return match request {
+                    Some(request) => FirstRequest::Stream(Box::new(request)),
+                    None => FirstRequest::Other(buffer.freeze()),
+                };
+            }
+            // hyper answers malformed heads with the right status.
+            Err(_) => return FirstRequest::Other(buffer.freeze()),
+        }
+    }
+}
+
+/// The request, if `head` is a plain `GET` of an event-stream route.
+fn stream_request(head: &httparse::Request<'_, '_>) -> Option<Request<Body>> {
+    if head.method != Some("GET") || head.version != Some(1) {
+        return None;
+    }
+    let target = head.path?;
+    let path = target.split('?').next().unwrap_or_default();
+    if !routes::is_event_stream(path) {
+        return None;
+    }
+    let mut request = Request::builder()
+        .method(Method::GET)
+        .uri(target.parse::<Uri>().ok()?)
+        .version(Version::HTTP_11);
+    for field in head.headers.iter() {
+        let name = HeaderName::from_bytes(field.name.as_bytes()).ok()?;
+        // A request with a body, or one that asks for something else than
+        // a plain answer, is hyper's.
+        if name == header::TRANSFER_ENCODING
+            || name == header::EXPECT
+            || name == header::UPGRADE
+            || (name == header::CONTENT_LENGTH && field.value != b"0")
+        {
+            return None;
+        }
+        request = request.header(name, HeaderValue::from_bytes(field.value).ok()?);
+    }
+    request.body(Body::empty()).ok()
+}
+
+/// Answers `request` through `router` on `stream`, then closes it.
+pub async fn serve_stream(
+    stream: TcpStream,
+    request: Box<Request<Body>>,
+    router: Router,
+    write_stall_timeout: Duration,
+    metrics: Arc<Metrics>,
+) {
+    let writer = Writer {
+        stream,
+        stall_timeout: write_stall_timeout,
+        metrics,
+    };
+    let Ok(response) = Box::pin(router.oneshot(*request)).await;
+    let (parts, body) = response.into_parts();
+    let is_stream = parts.status == StatusCode::OK
+        && parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"));
+    let mut head = Vec::with_capacity(512);
+    head.extend_from_slice(b"HTTP/1.1 ");
+    head.extend_from_slice(parts.status.as_str().as_bytes());
+    head.push(b' ');
+    head.extend_from_slice(
+        parts
+            .status
+            .canonical_reason()
+            .unwrap_or_default()
+            .as_bytes(),
+    );
+    head.extend_from_slice(b"\r\n");
+    for (name, value) in &parts.headers {
+        if [
+            header::CONNECTION,
+            header::CONTENT_LENGTH,
+            header::TRANSFER_ENCODING,
+        ]
+        .contains(name)
+        {
+            continue;
+        }
+        head.extend_from_slice(name.as_str().as_bytes());
+        head.extend_from_slice(b": ");
+        head.extend_from_slice(value.as_bytes());
+        head.extend_from_slice(b"\r\n");
+    }
+    head.extend_from_slice(b"date: ");
+    head.extend_from_slice(httpdate::fmt_http_date(SystemTime::now()).as_bytes());
+    head.extend_from_slice(b"\r\nconnection: close\r\n");
+    let result = if is_stream {
+        head.extend_from_slice(b"transfer-encoding: chunked\r\n\r\n");
+        writer.stream_body(head, body).await
+    } else {
+        let content = axum::body::to_bytes(body, MAX_PLAIN_BODY)
+            .await
+            .unwrap_or_default();
+        head.extend_from_slice(format!("content-length: {}\r\n\r\n", content.len()).as_bytes());
+        writer
+            .write_all(&mut [IoSlice::new(&head), IoSlice::new(&content)])
+            .await
+    };
+    if let Err(e) = result {
+        tracing::debug!(cause = %e, "event stream connection ended");
+    }
+}
+
+/// Writes to a socket, cutting off a client that stops reading.
+struct Writer {
+    stream: TcpStream,
+    stall_timeout: Duration,
+    metrics: Arc<Metrics>,
+}
+
+/// How a stream's writing ended.
+enum Ended {
+    /// The body ended: the stream is finished properly.
+    Body,
+    /// The client hung up.
+    Client,
+}
+
+impl Writer {
+    /// Writes the head and then every frame of `body` as chunks, until the
+    /// body ends or the client goes.
+    async fn stream_body(&self, head: Vec<u8>, body: Body) -> io::Result<()> {
+        self.write_all(&mut [IoSlice::new(&head)]).await?;
+        drop(head);
+        let mut frames = body.into_data_stream();
+        loop {
+            let first = tokio::select! {
+                biased;
+                frame = frames.next() => match frame {
+                    Some(Ok(bytes)) => bytes,
+                    Some(Err(_)) | None => break,
+                },
+                ended = self.client_hung_up() => match ended? {
+                    Ended::Client => return Ok(()),
+                    Ended::Body => continue,
+                },
+            };
+            // Whatever else is ready goes in the same chunk.
+            let mut batch = vec![first];
+            let mut bytes = batch[0].len();
+            let mut finished = false;
+            while batch.len() < MAX_BATCH_FRAMES && bytes < MAX_BATCH_BYTES {
+                match frames.next().now_or_never() {
+                    Some(Some(Ok(frame))) => {
+                        bytes += frame.len();
+                        batch.push(frame);
+                    }
+                    Some(Some(Err(_)) | None) => {
+                        finished = true;
+                        break;
+                    }
+                    None => break,
+                }
+            }
+            self.write_chunk(&batch, bytes).await?;
+            if finished {
+                break;
+            }
+        }
+        self.write_all(&mut [IoSlice::new(b"0\r\n\r\n")]).await
+    }
+
+    /// Resolves when the client sent end-of-file ([`Ended::Client`]), or
+    /// with [`Ended::Body`] when the socket was readable for another reason
+    /// (bytes after the request, which are ignored; a spurious wake-up).
+    async fn client_hung_up(&self) -> io::Result<Ended> {
+        self.stream.readable().await?;
+        let mut scratch = [0u8; 64];
+        match self.stream.try_read(&mut scratch) {
+            Ok(0) => Ok(Ended::Client),
+            Ok(_) => Ok(Ended::Body),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(Ended::Body),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Writes `frames` (`bytes` in all) as one chunk.
+    async fn write_chunk(&self, frames: &[Bytes], bytes: usize) -> io::Result<()> {
+        let size_line = format!("{bytes:x}\r\n");
+        let mut slices = Vec::with_capacity(frames.len() + 2);
+        slices.push(IoSlice::new(size_line.as_bytes()));
+        slices.extend(frames.iter().map(|f| IoSlice::new(f)));
+        slices.push(IoSlice::new(b"\r\n"));
+        self.write_all(&mut slices).await
+    }
+
+    /// Writes every byte of `slices`; fails with `TimedOut` once the socket
+    /// has taken nothing for the stall timeout.
+    async fn write_all(&self, mut slices: &mut [IoSlice<'_>]) -> io::Result<()> {
+        while !slices.is_empty() {
+            match self.stream.try_write_vectored(slices) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(written) => IoSlice::advance_slices(&mut slices, written),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    let writable =
+                        tokio::time::timeout(self.stall_timeout, self.stream.writable()).await;
+                    match writable {
+                        Ok(ready) => ready?,
+                        Err(_) => {
+                            self.metrics.connections_stalled.inc();
+                            return Err(io::Error::new(
+                                io::ErrorKind::TimedOut,
+                                "the client stopped reading",
+                            ));
+                        }
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A socket with bytes already read from it put back in front.
+pub struct Prefixed<S> {
+    prefix: Bytes,
+    inner: S,
+}
+
+impl<S> Prefixed<S> {
+    pub fn new(prefix: Bytes, inner: S) -> Self {
+        Self { prefix, inner }
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Prefixed<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        if !self.prefix.is_empty() {
+            let n = self.prefix.len().min(buf.remaining());
+            buf.put_slice(&self.prefix.split_to(n));
+            return Poll::Ready(Ok(()));
+        }
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Prefixed<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(raw: &[u8]) -> Option<Request<Body>> {
+        let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        let mut head = httparse::Request::new(&mut headers);
+        assert!(head.parse(raw).unwrap().is_complete());
+        stream_request(&head)
+    }
+
+    #[test]
+    fn only_plain_gets_of_stream_routes_are_served_directly() {
+        let request = parse(
+            b"GET /api/rooms/general/events?replay=0 HTTP/1.1\r\nHost: x\r\nLast-Event-ID: 1-0\r\n\r\n",
+        )
+        .expect("a room stream");
+        assert_eq!(request.uri().path(), "/api/rooms/general/events");
+        assert_eq!(request.uri().query(), Some("replay=0"));
+        assert_eq!(request.headers()["last-event-id"], "1-0");
+        assert!(parse(b"GET /api/events?rooms=a,b HTTP/1.1\r\n\r\n").is_some());
+        assert!(parse(b"GET /stream HTTP/1.1\r\n\r\n").is_some());
+
+        assert!(parse(b"GET /api/info HTTP/1.1\r\n\r\n").is_none());
+        assert!(parse(b"POST /api/events HTTP/1.1\r\n\r\n").is_none());
+        assert!(parse(b"HEAD /stream HTTP/1.1\r\n\r\n").is_none());
+        assert!(parse(b"GET /stream HTTP/1.0\r\n\r\n").is_none());
+        assert!(parse(b"GET /stream HTTP/1.1\r\nContent-Length: 5\r\n\r\n").is_none());
+        assert!(parse(b"GET /stream HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n").is_none());
+        assert!(parse(b"GET /stream HTTP/1.1\r\nUpgrade: websocket\r\n\r\n").is_none());
+    }
+
+    #[tokio::test]
+    async fn bytes_read_ahead_come_first() {
+        let mut prefixed = Prefixed::new(Bytes::from_static(b"GET /"), &b" HTTP/1.1"[..]);
+        let mut all = String::new();
+        prefixed.read_to_string(&mut all).await.unwrap();
+        assert_eq!(all, "GET / HTTP/1.1");
+    }
+}
