@@ -113,6 +113,22 @@ impl Cursor {
         self.0.insert(room, id);
     }
 
+    /// Moves `room` to `id` if that is newer than what the cursor has (or
+    /// the cursor does not cover `room`); false if it is not newer.
+    pub fn advance(&mut self, room: &RoomName, id: MessageId) -> bool {
+        match self.0.get_mut(room) {
+            Some(last) if id <= *last => false,
+            Some(last) => {
+                *last = id;
+                true
+            }
+            None => {
+                self.0.insert(room.clone(), id);
+                true
+            }
+        }
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = (&RoomName, &MessageId)> {
         self.0.iter()
     }
@@ -202,5 +218,16 @@ mod tests {
         ] {
             assert!(bad.parse::<Cursor>().is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn a_cursor_advances_only_forward() {
+        let general = RoomName::parse("general").unwrap();
+        let mut cursor = Cursor::new();
+        assert!(cursor.advance(&general, MessageId::new(5, 0)));
+        assert!(!cursor.advance(&general, MessageId::new(5, 0)));
+        assert!(!cursor.advance(&general, MessageId::new(4, 9)));
+        assert!(cursor.advance(&general, MessageId::new(5, 1)));
+        assert_eq!(cursor.to_string(), "general:5-1");
     }
 }

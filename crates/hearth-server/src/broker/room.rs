@@ -233,21 +233,28 @@ pub type RoomReceiver = (broadcast::Receiver<Arc<SharedEvent>>, Option<Arc<str>>
 /// present as in that room, if any: that nick's joins there are left out
 /// (the subscriber is already in the `presence` list it got at the start).
 pub fn live_stream(receivers: Vec<RoomReceiver>) -> LiveStream {
-    stream::select_all(receivers.into_iter().map(|(rx, own_nick)| {
-        BroadcastStream::new(rx)
-            .filter_map(move |item| {
-                let live = match item {
-                    Ok(event) => match (&event.kind, &own_nick) {
-                        (SharedKind::Join { nick }, Some(own)) if **nick == **own => None,
-                        _ => Some(Live::Event(event)),
-                    },
-                    Err(BroadcastStreamRecvError::Lagged(_)) => Some(Live::Lagged),
-                };
-                futures::future::ready(live)
-            })
-            .boxed()
-    }))
-    .boxed()
+    let mut rooms: Vec<LiveStream> = receivers
+        .into_iter()
+        .map(|(rx, own_nick)| {
+            BroadcastStream::new(rx)
+                .filter_map(move |item| {
+                    let live = match item {
+                        Ok(event) => match (&event.kind, &own_nick) {
+                            (SharedKind::Join { nick }, Some(own)) if **nick == **own => None,
+                            _ => Some(Live::Event(event)),
+                        },
+                        Err(BroadcastStreamRecvError::Lagged(_)) => Some(Live::Lagged),
+                    };
+                    futures::future::ready(live)
+                })
+                .boxed()
+        })
+        .collect();
+    // Most streams follow one room: no merging (and its wakers) for those.
+    if rooms.len() == 1 {
+        return rooms.pop().expect("one room");
+    }
+    stream::select_all(rooms).boxed()
 }
 
 #[cfg(test)]

@@ -27,7 +27,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
 
 use axum::Router;
-use axum::body::Body;
+use axum::body::{Body, BodyDataStream};
 use axum::http::{HeaderName, HeaderValue, Method, Request, StatusCode, Uri, Version, header};
 use bytes::{Bytes, BytesMut};
 use futures::{FutureExt, StreamExt};
@@ -195,12 +195,12 @@ struct Writer {
     metrics: Arc<Metrics>,
 }
 
-/// How a stream's writing ended.
-enum Ended {
-    /// The body ended: the stream is finished properly.
-    Body,
+/// Why a stream's socket became readable.
+enum Readable {
     /// The client hung up.
-    Client,
+    HungUp,
+    /// Bytes after the request (ignored), or a spurious wake-up.
+    Other,
 }
 
 impl Writer {
@@ -210,6 +210,9 @@ impl Writer {
         self.write_all(&mut [IoSlice::new(&head)]).await?;
         drop(head);
         let mut frames = body.into_data_stream();
+        // One wait for the socket to turn readable, kept across events.
+        let readable = self.readable();
+        tokio::pin!(readable);
         loop {
             let first = tokio::select! {
                 biased;
@@ -217,29 +220,34 @@ impl Writer {
                     Some(Ok(bytes)) => bytes,
                     Some(Err(_)) | None => break,
                 },
-                ended = self.client_hung_up() => match ended? {
-                    Ended::Client => return Ok(()),
-                    Ended::Body => continue,
+                why = &mut readable => match why? {
+                    Readable::HungUp => return Ok(()),
+                    Readable::Other => {
+                        readable.set(self.readable());
+                        continue;
+                    }
                 },
             };
             // Whatever else is ready goes in the same chunk.
+            let Some(second) = ready_now(&mut frames) else {
+                self.write_chunk(std::slice::from_ref(&first)).await?;
+                continue;
+            };
+            let mut finished = second.is_none();
             let mut batch = vec![first];
-            let mut bytes = batch[0].len();
-            let mut finished = false;
-            while batch.len() < MAX_BATCH_FRAMES && bytes < MAX_BATCH_BYTES {
-                match frames.next().now_or_never() {
-                    Some(Some(Ok(frame))) => {
+            batch.extend(second);
+            let mut bytes: usize = batch.iter().map(Bytes::len).sum();
+            while !finished && batch.len() < MAX_BATCH_FRAMES && bytes < MAX_BATCH_BYTES {
+                match ready_now(&mut frames) {
+                    Some(Some(frame)) => {
                         bytes += frame.len();
                         batch.push(frame);
                     }
-                    Some(Some(Err(_)) | None) => {
-                        finished = true;
-                        break;
-                    }
+                    Some(None) => finished = true,
                     None => break,
                 }
             }
-            self.write_chunk(&batch, bytes).await?;
+            self.write_chunk(&batch).await?;
             if finished {
                 break;
             }
@@ -247,25 +255,34 @@ impl Writer {
         self.write_all(&mut [IoSlice::new(b"0\r\n\r\n")]).await
     }
 
-    /// Resolves when the client sent end-of-file ([`Ended::Client`]), or
-    /// with [`Ended::Body`] when the socket was readable for another reason
-    /// (bytes after the request, which are ignored; a spurious wake-up).
-    async fn client_hung_up(&self) -> io::Result<Ended> {
+    /// Resolves when the socket turns readable, with the reason.
+    async fn readable(&self) -> io::Result<Readable> {
         self.stream.readable().await?;
         let mut scratch = [0u8; 64];
         match self.stream.try_read(&mut scratch) {
-            Ok(0) => Ok(Ended::Client),
-            Ok(_) => Ok(Ended::Body),
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(Ended::Body),
+            Ok(0) => Ok(Readable::HungUp),
+            Ok(_) => Ok(Readable::Other),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(Readable::Other),
             Err(e) => Err(e),
         }
     }
 
-    /// Writes `frames` (`bytes` in all) as one chunk.
-    async fn write_chunk(&self, frames: &[Bytes], bytes: usize) -> io::Result<()> {
-        let size_line = format!("{bytes:x}\r\n");
+    /// Writes `frames` as one chunk.
+    async fn write_chunk(&self, frames: &[Bytes]) -> io::Result<()> {
+        let mut size_line = [0u8; 18];
+        let size_line = chunk_size_line(frames.iter().map(Bytes::len).sum(), &mut size_line);
+        if let [frame] = frames {
+            // The usual case (one event): no list to allocate.
+            return self
+                .write_all(&mut [
+                    IoSlice::new(size_line),
+                    IoSlice::new(frame),
+                    IoSlice::new(b"\r\n"),
+                ])
+                .await;
+        }
         let mut slices = Vec::with_capacity(frames.len() + 2);
-        slices.push(IoSlice::new(size_line.as_bytes()));
+        slices.push(IoSlice::new(size_line));
         slices.extend(frames.iter().map(|f| IoSlice::new(f)));
         slices.push(IoSlice::new(b"\r\n"));
         self.write_all(&mut slices).await
@@ -297,6 +314,33 @@ impl Writer {
         }
         Ok(())
     }
+}
+
+/// The next frame if the body has one ready now: `Some(None)` when it ended
+/// (or failed), `None` when nothing is ready.
+fn ready_now(frames: &mut BodyDataStream) -> Option<Option<Bytes>> {
+    match frames.next().now_or_never()? {
+        Some(Ok(frame)) => Some(Some(frame)),
+        Some(Err(_)) | None => Some(None),
+    }
+}
+
+/// `size` in hex and CRLF: a chunk's size line, written into `buffer`.
+fn chunk_size_line(size: usize, buffer: &mut [u8; 18]) -> &[u8] {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut start = 16;
+    let mut rest = size;
+    loop {
+        start -= 1;
+        buffer[start] = HEX[rest & 0xf];
+        rest >>= 4;
+        if rest == 0 {
+            break;
+        }
+    }
+    buffer[16] = b'\r';
+    buffer[17] = b'\n';
+    &buffer[start..]
 }
 
 /// A socket with bytes already read from it put back in front.
@@ -386,6 +430,17 @@ mod tests {
         assert!(parse(b"GET /stream HTTP/1.1\r\nContent-Length: 5\r\n\r\n").is_none());
         assert!(parse(b"GET /stream HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n").is_none());
         assert!(parse(b"GET /stream HTTP/1.1\r\nUpgrade: websocket\r\n\r\n").is_none());
+    }
+
+    #[test]
+    fn chunk_size_lines_are_hex() {
+        let mut buffer = [0u8; 18];
+        assert_eq!(chunk_size_line(0, &mut buffer), b"0\r\n");
+        assert_eq!(chunk_size_line(0x1a2f, &mut buffer), b"1a2f\r\n");
+        assert_eq!(
+            chunk_size_line(usize::MAX, &mut buffer),
+            b"ffffffffffffffff\r\n"
+        );
     }
 
     #[tokio::test]

@@ -220,11 +220,7 @@ struct Delivered {
 impl Delivered {
     /// Records `id` for `room`; false if the stream already delivered it.
     fn advance(&mut self, room: &RoomName, id: MessageId) -> bool {
-        if self.cursor.get(room).is_some_and(|last| id <= last) {
-            return false;
-        }
-        self.cursor.set(room.clone(), id);
-        true
+        self.cursor.advance(room, id)
     }
 }
 
@@ -340,11 +336,14 @@ fn event_stream(
         // is a measurable share of fan-out's cost.
         let idle = tokio::time::sleep(ping_interval);
         tokio::pin!(idle);
+        // Waits once for the whole stream (not a new waiter per event).
+        let stopping = shutdown.cancelled();
+        tokio::pin!(stopping);
         let mut last_write = tokio::time::Instant::now();
         loop {
             let wake = tokio::select! {
                 biased;
-                _ = shutdown.cancelled() => Wake::Stop,
+                _ = &mut stopping => Wake::Stop,
                 item = live.next() => match item {
                     Some(Live::Event(event)) => Wake::Event(event),
                     Some(Live::Lagged) => Wake::Lagged,
