@@ -6,7 +6,7 @@
 //! ```text
 //! hearth-bench run --target http://127.0.0.1:8989 -n 1000 -m 200 -r 50 \
 //!     --server-pid 1234 --label hearth-embedded --scenario room-1k --json out.json
-//! hearth-bench report bench/results/2026-11-25 --svg docs/bench.svg
+//! hearth-bench report bench/results/2026-12-01 --svg docs/bench.svg
 //! ```
 
 mod http;
