@@ -2,7 +2,8 @@
  * dom.js — tiny DOM helpers.
  *
  * Owns: `$` (querySelector that must succeed), `h` (create an element),
- * and `remember`/`recall` (small non-secret values in localStorage).
+ * `remember`/`recall` (small non-secret values in localStorage) and the
+ * keys they are used with.
  * `h` sets attributes with setAttribute and children with append(), so
  * strings always become text nodes: there is no path from data to markup
  * (this client never uses innerHTML).
@@ -35,6 +36,9 @@ export function h(tag, props = {}, ...children) {
   }
   return el;
 }
+
+/** The last nick used (sign-in screen and the desktop home's join form). */
+export const NICK_KEY = 'hearth.nick';
 
 /** Keeps a small non-secret value across reloads (no-op without storage). */
 export function remember(key, value) {

@@ -3,8 +3,8 @@
  *
  * Owns: the DOM inside `#messages` (role=log), the scroll container
  * `#scroller`, the "Load older" button's visibility and the
- * "New messages ↓" button. It knows nothing about the network: app.js tells
- * it what to show.
+ * "New messages ↓" button. It knows nothing about the network: chat.js
+ * tells it what to show.
  *
  * - Stored messages are `.message[data-id]` with `.nick`, `<time class=time>`
  *   and `.text`; the reader's own ones add `.own`. Outbox entries are
@@ -214,9 +214,9 @@ export class MessageList {
     return el;
   }
 
-  /** entry: {clientId, nick, text, createdAt, status, error?} */
+  /** entry: {clientId, nick, text, createdAt, state, statusText} */
   _pendingEl(entry) {
-    const failed = entry.status === 'failed';
+    const failed = entry.state === 'failed';
     const el = this._shell(entry.nick, new Date(entry.createdAt), failed ? ' pending failed' : ' pending');
     el.dataset.clientId = entry.clientId;
     const text = h('div', { class: 'text' });

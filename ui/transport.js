@@ -1,44 +1,74 @@
 /**
  * transport.js — the seam between the chat UI and whatever carries it.
  *
- * Owns: choosing the transport. The UI (app.js and friends) talks to a
- * Hearth server only through the object `createTransport()` returns; no
- * other UI file may call fetch or know which transport runs. In a browser
- * that is the web transport (transport-web.js: same-origin fetch, cookie
- * session, a fetch-based SSE reader). In the Tauri desktop app
- * (`window.__TAURI__` exists) it will be a transport that relays the same
- * calls and events over Tauri IPC: see the TAURI HOOK below.
+ * Owns: the ONE description of the transport interface (below; issue 12's
+ * contract) and choosing the transport. The chat core (chat.js and its
+ * modules) talks to a Hearth server only through the object
+ * `createTransport()` returns; it never calls fetch and never asks which
+ * transport runs (only the entry point, app.js, reads `kind`, to pick the
+ * shell). In a browser that is transport-web.js; in the Tauri desktop app
+ * (`window.__TAURI__` exists) transport-tauri.js, whose Rust side reads the
+ * event streams (Tauri has no SSE in the web view).
  *
- * The interface every transport implements (all methods return Promises
- * that reject with a TransportError from transport-error.js, unless noted):
+ * Every transport implements ALL of this (no capability flags). Methods
+ * return Promises that reject with a TransportError (transport-error.js),
+ * unless noted "sync"; callers branch on the error's `kind` / `retryable`,
+ * never on its text.
  *
- *   info()                          -> {name, version, auth: "none"|"password",
- *                                       rooms, default_room, max_text_chars}
- *   whoAmI()                        -> {nick, expires_at} when signed in, null when not
- *   signIn(nick, password)          -> {nick, expires_at}   (password may be '')
- *   signOut()                       -> undefined
- *   rooms()                         -> [{room, online, last_id}], sorted by name
- *   history(room, beforeId, limit)  -> [message], oldest first (beforeId may be null)
- *   post(room, text, clientId)      -> {message, repeated}  (repeated: the server
- *                                       already had this clientId: 200, not 201)
- *   follow(rooms, lastCursor, handlers, present)
- *        Synchronous. Follows `rooms` (1..50 names) on ONE event stream,
- *        counting the user as online only in `present` (a subset of rooms;
- *        null = all of them): the others are followed for unread counts,
- *        resuming from `lastCursor` (an opaque stream cursor, or null),
- *        replacing any stream this transport had. The transport reconnects
- *        by itself (jittered backoff, dead-connection detection) and resumes
- *        from the last cursor it saw. `handlers`:
- *          onEvent({event, data, id})  one stream event; `data` is the parsed
- *                                      JSON; `id` is the cursor after it
- *                                      (message events only, else '')
- *          onState(state, detail)      'connecting' | 'open' | 'down';
- *                                      for 'down', detail = {retryInMs, message}
- *          onAuthError(message)        the session is not valid (401): the
- *                                      transport has stopped following
- *   reconnect()                     Synchronous. If waiting to retry the stream,
- *                                   retry now.
- *   close()                         Synchronous. Stops following (no more handler calls).
+ *   kind        'web' | 'tauri'. Only the entry point looks at it.
+ *   pageSize    number: messages replayed per room on a fresh start, and the
+ *               history page size (web: limits.js; tauri: from Rust).
+ *   info()                  -> {name, version, auth: "none"|"password", rooms,
+ *                               default_room, max_text_chars, …}
+ *   whoAmI()                -> {nick, expires_at} | null
+ *   signIn(nick, password)  -> {nick, expires_at}   (password may be '')
+ *   signOut()               -> undefined
+ *   rooms()                 -> [{room, online, last_id}], sorted by name
+ *   history(room, beforeId, limit) -> [message], oldest first (beforeId may be null)
+ *   post(room, text, clientId)     -> {message, repeated}: ONE attempt, no
+ *                               outbox (the composer uses `outbox`)
+ *   openRoom(name)          -> warning sentence | null: whatever must happen
+ *                               before a room is opened (tauri: join a room of
+ *                               the bound server not saved yet; web: nothing)
+ *   setActive(room | null)  sync. The room on screen: its unread count is 0
+ *                               and stays 0 while it is on screen.
+ *   outbox      the ONE outbox (web: web-outbox.js, localStorage; tauri: Rust,
+ *               on disk). It retries transient failures with backoff while
+ *               the stream is up, marks permanent refusals 'failed' (kept
+ *               until discarded), and a 401 while sending ends the session
+ *               (handlers.onAuthError).
+ *     outbox.enqueue(room, text) -> entry, once it is stored durably
+ *     outbox.pending()           -> [entry] of the session, oldest first
+ *     outbox.discard(clientId)   -> bool
+ *     entry = {clientId, room, text, createdAt (ms), state: 'queued' |
+ *              'sending' | 'sent' | 'failed', error ('' unless failed: a
+ *              sentence), messageId (when sent), waitReason?: 'network' |
+ *              'slow', retryAt? (ms, while queued and waiting)}
+ *   follow(rooms, handlers, present)  sync. Follows `rooms` (up to 50 names),
+ *               the user counted online only in `present` (names; null =
+ *               all). Replaces any previous follow. The transport keeps the
+ *               stream cursor itself (until close()) and reconnects by
+ *               itself. Per room, a fresh start delivers the room's newest
+ *               messages (up to pageSize), then its `ready` {room, resumed,
+ *               last_id}; `resumed: false` after a drop means messages may
+ *               have been missed. handlers:
+ *       onEvent({event, data, id})   message | ready | presence | join | leave
+ *                                    | unread ({room, count}, counted by the
+ *                                    transport); `id`: the cursor after a
+ *                                    message, else ''
+ *       onState(state, detail)       'connecting' | 'open' | 'down'; for 'down'
+ *                                    detail = {retryInMs, message, final?}
+ *                                    (final: not retrying by itself)
+ *       onAuthError(message)         the session is no longer valid; the
+ *                                    transport has stopped following
+ *       onOutbox(update)             an entry's progress: {clientId, room,
+ *                                    state, messageId?, error?, waitReason?,
+ *                                    retryAt?, message?} (`message`, optional:
+ *                                    the stored message, when the transport has
+ *                                    it; shown if the stream does not echo it)
+ *   reconnect()  sync. Retry the stream now if waiting (may be a no-op).
+ *   close()      sync. Stop following: no more handler calls (web: the
+ *               session's cursor, counts and outbox loop are dropped too).
  *
  * A message is {id, room, nick, text, ts, client_id}; ids and cursors are
  * opaque strings (compare them only for equality).
@@ -52,12 +82,6 @@ export { TransportError } from './transport-error.js';
 /** Returns the transport for this environment. */
 export function createTransport() {
   if (typeof window !== 'undefined' && window.__TAURI__) {
-    // TAURI HOOK: the desktop app's transport (ui/transport-tauri.js)
-    // implements the interface above over Tauri IPC, its Rust side reading
-    // the event streams (Tauri has no SSE in the web view). It is bound to
-    // one server at a time (`bind`), and adds capabilities app.js checks:
-    // `desktop` (the home screen, desktop.js), `durableOutbox`,
-    // `unreadCounts` and `prepareRoom` (see transport-tauri.js).
     if (!window.__TAURI__.core?.invoke || !window.__TAURI__.core?.Channel) {
       throw new Error('This desktop build does not expose the Tauri API (app.withGlobalTauri).');
     }

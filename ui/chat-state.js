@@ -1,0 +1,395 @@
+/**
+ * chat-state.js — what the chat view knows, and the rules that change it.
+ *
+ * Owns: the rooms of the signed-in session (messages oldest first,
+ * deduplicated by id, trimmed to a bound; online nicks; the unread count the
+ * transport last sent; whether older history exists; the missed-messages
+ * notice), the outbox entries shown as pending and their status texts, and
+ * the stream's state (up, down since when, retrying when) with the
+ * connection indicator's text.
+ *
+ * Pure: no DOM, no transport, no timers. Whoever calls passes `now` (ms
+ * since the epoch) where time matters, and renders what changed. chat.js
+ * drives it; e2e/unit/chat-state.test.mjs tests it.
+ */
+
+import { isValidRoom } from './format.js';
+
+export const MAX_FOLLOW = 50; // rooms per multi-room stream (the server's limit)
+export const KEEP_OFFSCREEN = 300; // messages kept for rooms not on screen
+export const KEEP_ONSCREEN = 2_000; // messages kept for the room on screen
+export const OFFLINE_AFTER_MS = 3_000; // "Reconnecting…" turns into "Offline" after this
+export const MISSED = 'You may have missed messages while disconnected.';
+
+export class Room {
+  constructor(name) {
+    this.name = name;
+    this.messages = []; // oldest first
+    this.ids = new Set();
+    this.online = null; // Set of nicks from the stream, null until presence
+    this.apiOnline = 0; // count from the room list
+    this.unread = 0; // as the transport counts it
+    this.primed = false; // had its first `ready`
+    this.hasOlder = true;
+    this.loadingOlder = false;
+    this.notice = '';
+  }
+
+  /** Adds a message at the end; false if its id is known already. */
+  add(msg) {
+    if (this.ids.has(msg.id)) return false;
+    this.messages.push(msg);
+    this.ids.add(msg.id);
+    return true;
+  }
+
+  /** Older messages (oldest first) at the start; returns the ones that were new. */
+  prepend(older) {
+    const fresh = older.filter((m) => m && typeof m.id === 'string' && !this.ids.has(m.id));
+    this.messages.unshift(...fresh);
+    for (const m of fresh) this.ids.add(m.id);
+    return fresh;
+  }
+
+  /** Keeps the `keep` newest messages; returns how many were dropped. */
+  trim(keep) {
+    const extra = this.messages.length - keep;
+    if (extra <= 0) return 0;
+    for (const m of this.messages.splice(0, extra)) this.ids.delete(m.id);
+    this.hasOlder = true;
+    return extra;
+  }
+
+  get onlineCount() {
+    return this.online ? this.online.size : this.apiOnline;
+  }
+}
+
+function freshStream() {
+  return { up: false, everUp: false, connecting: false, downSince: null, retryAt: 0, error: '', errorDismissed: false };
+}
+
+/** Per connection: which rooms had their `ready`, how many messages each replayed. */
+function freshConn(rooms = []) {
+  return { readySeen: new Set(), replayCount: new Map(), hadMessages: new Set(rooms) };
+}
+
+/**
+ * The status line of a pending entry. entry.state: 'queued' | 'sending' |
+ * 'sent' | 'failed'; a queued entry may wait (`waitReason` 'slow' until
+ * `retryAt`).
+ */
+export function statusText(entry, { streamUp, now }) {
+  if (entry.state === 'failed') return `Not sent: ${entry.error}`;
+  if (entry.state === 'sending' || entry.state === 'sent') return 'Sending…';
+  if (entry.waitReason === 'slow' && entry.retryAt > now) return 'Waiting: sending too fast…';
+  if (!streamUp) return 'Pending: will be sent when the connection is back';
+  return 'Pending…';
+}
+
+export class ChatState {
+  /** @param {number} pageSize what the transport replays per room on a fresh start */
+  constructor(pageSize) {
+    this.pageSize = pageSize;
+    this.info = null;
+    this.reset();
+  }
+
+  /** Forgets everything of the signed-in session (not `info`). */
+  reset() {
+    this.me = null;
+    this.current = null;
+    this.rooms = new Map();
+    this.listed = []; // names from the last room list
+    this.followKey = ''; // followed names + the current room: a change refollows
+    this.pending = []; // outbox entries of this session, in order
+    this.stream = freshStream();
+    this.conn = freshConn();
+    this.transient = '';
+  }
+
+  ensureRoom(name) {
+    let room = this.rooms.get(name);
+    if (!room) {
+      room = new Room(name);
+      this.rooms.set(name, room);
+    }
+    return room;
+  }
+
+  get currentRoom() {
+    return this.current ? this.ensureRoom(this.current) : null;
+  }
+
+  get maxChars() {
+    return this.info?.max_text_chars || 4000;
+  }
+
+  /** The count a room shows: the room on screen shows none. */
+  unreadOf(room) {
+    return room.name === this.current ? 0 : room.unread;
+  }
+
+  get unreadTotal() {
+    let n = 0;
+    for (const room of this.rooms.values()) n += this.unreadOf(room);
+    return n;
+  }
+
+  /* ------------------------------------------------------------ rooms */
+
+  /** A room list from the transport: [{room, online, last_id}]. */
+  setListed(list) {
+    this.listed = list.map((r) => r.room).filter(isValidRoom);
+    for (const r of list) {
+      if (isValidRoom(r.room)) this.ensureRoom(r.room).apiOnline = Number(r.online) || 0;
+    }
+  }
+
+  /** Names for the room list: the listed ones plus the current one, sorted. */
+  shownRooms() {
+    const names = new Set(this.listed);
+    if (this.current) names.add(this.current);
+    return [...names].sort();
+  }
+
+  /** The rooms to follow: the current one first, then listed ones up to MAX_FOLLOW; sorted. */
+  followSet() {
+    const names = [];
+    if (this.current) names.push(this.current);
+    for (const name of this.listed) {
+      if (names.length >= MAX_FOLLOW) break;
+      if (name !== this.current) names.push(name);
+    }
+    return names.sort();
+  }
+
+  /**
+   * The rooms to follow if they differ from what is followed (the user is
+   * present in the current room only, so a room switch counts), else null.
+   */
+  takeFollowChange() {
+    const want = this.followSet();
+    const key = `${want.join(',')}|${this.current ?? ''}`;
+    if (!want.length || key === this.followKey) return null;
+    this.followKey = key;
+    return want;
+  }
+
+  /** Presence: a full list (`presence`) or one nick joining or leaving. */
+  presence(event, data) {
+    if (!isValidRoom(data.room)) return null;
+    const room = this.ensureRoom(data.room);
+    if (event === 'presence') {
+      room.online = new Set(Array.isArray(data.online) ? data.online.map(String) : []);
+    } else {
+      if (typeof data.nick !== 'string') return null;
+      const online = new Set(room.online || []);
+      if (event === 'join') online.add(data.nick);
+      else online.delete(data.nick);
+      room.online = online;
+    }
+    return room;
+  }
+
+  setUnread(data) {
+    if (!isValidRoom(data.room)) return null;
+    const room = this.ensureRoom(data.room);
+    room.unread = Math.max(0, Number(data.count) || 0);
+    return room;
+  }
+
+  /* --------------------------------------------------------- messages */
+
+  /**
+   * A stored message (from the stream, or the server's answer to a post).
+   * Returns null if it is not one, else {room, fresh (not shown before),
+   * pending (the entry it replaces, now removed, or null)}.
+   */
+  addMessage(msg) {
+    if (!msg || typeof msg.id !== 'string' || !isValidRoom(msg.room)) return null;
+    const room = this.ensureRoom(msg.room);
+    const conn = this.conn;
+    if (!conn.readySeen.has(room.name)) {
+      conn.replayCount.set(room.name, (conn.replayCount.get(room.name) || 0) + 1);
+    }
+    // Our own post coming back: it replaces its pending entry.
+    let pending = null;
+    if (msg.nick === this.me && msg.client_id) {
+      pending = this.pending.find((p) => p.clientId === msg.client_id && p.room === room.name) || null;
+      if (pending) this.removePending(pending.clientId);
+    }
+    return { room, fresh: room.add(msg), pending };
+  }
+
+  /**
+   * Trims a room after a message was added: the room on screen only while
+   * the reader is at the bottom, with slack so it happens in batches.
+   * Returns how many of its oldest messages were dropped.
+   */
+  trimAfterAdd(room, { atBottom }) {
+    if (room.name === this.current) {
+      return room.messages.length > KEEP_ONSCREEN + 200 && atBottom ? room.trim(KEEP_ONSCREEN) : 0;
+    }
+    return room.messages.length > KEEP_OFFSCREEN + 100 ? room.trim(KEEP_OFFSCREEN) : 0;
+  }
+
+  /** A page of older history (oldest first); returns the new messages. */
+  addOlder(room, older) {
+    const fresh = room.prepend(older);
+    if (older.length < this.pageSize) room.hasOlder = false;
+    return fresh;
+  }
+
+  /**
+   * `ready` {room, resumed}: the room's replay is complete. Not resumed
+   * means a fresh start: fewer than a page replayed is all the room has,
+   * and a room that had messages before the drop may have missed some.
+   * Returns the room (null if the name is not valid).
+   */
+  ready(data) {
+    if (!isValidRoom(data.room)) return null;
+    const room = this.ensureRoom(data.room);
+    const conn = this.conn;
+    conn.readySeen.add(room.name);
+    if (!data.resumed) {
+      if (room.primed && conn.hadMessages.has(room.name)) room.notice = MISSED;
+      if ((conn.replayCount.get(room.name) || 0) < this.pageSize) room.hasOlder = false;
+    }
+    room.primed = true;
+    return room;
+  }
+
+  /* ----------------------------------------------------------- stream */
+
+  streamConnecting() {
+    if (this.stream.retryAt === null) this.stream.retryAt = 0; // trying again after a final 'down'
+    this.stream.connecting = true;
+  }
+
+  /** The stream is up; returns whether it is the first time this session. */
+  streamOpen() {
+    const s = this.stream;
+    const first = !s.everUp;
+    if (s.retryAt === null) s.retryAt = 0;
+    Object.assign(s, { up: true, everUp: true, connecting: false, downSince: null, error: '' });
+    const had = [...this.rooms.values()].filter((r) => r.messages.length).map((r) => r.name);
+    this.conn = freshConn(had);
+    return first;
+  }
+
+  /** detail: {retryInMs, message, final?}; `final`: not retrying by itself. */
+  streamDown(detail, now) {
+    const s = this.stream;
+    s.up = false;
+    s.connecting = false;
+    if (s.downSince === null) s.downSince = now;
+    s.retryAt = detail.final ? null : now + (detail.retryInMs || 0);
+    s.error = detail.message || '';
+    s.errorDismissed = false;
+  }
+
+  /** [data-state, text] of the connection indicator. */
+  connectionView(now, online = true) {
+    const s = this.stream;
+    if (!this.me) return ['offline', 'Signed out'];
+    if (!online) return ['offline', 'Offline: no network'];
+    if (s.up) return ['connected', 'Connected'];
+    if (s.retryAt === null) return ['offline', 'Offline']; // not retrying: the notice says why
+    if (s.downSince === null) return ['reconnecting', 'Connecting…'];
+    if (now - s.downSince < OFFLINE_AFTER_MS) return ['reconnecting', 'Reconnecting…'];
+    const wait = Math.ceil((s.retryAt - now) / 1000);
+    if (s.connecting || wait <= 0) return ['offline', 'Offline: reconnecting…'];
+    return ['offline', `Offline: retrying in ${wait} s`];
+  }
+
+  /** The notice bar's lines, most lasting first. */
+  noticeLines(now) {
+    const lines = [];
+    const room = this.currentRoom;
+    if (room?.notice) lines.push(room.notice);
+    const s = this.stream;
+    if (this.me && s.retryAt === null && s.error && !s.errorDismissed) lines.push(s.error); // not retrying: why
+    let slowUntil = 0;
+    for (const p of this.pending) {
+      if (p.state === 'queued' && p.waitReason === 'slow') slowUntil = Math.max(slowUntil, p.retryAt || 0);
+    }
+    const slowLeft = Math.ceil((slowUntil - now) / 1000);
+    if (slowLeft > 0) lines.push(`Slow down: retrying in ${slowLeft} s`);
+    if (this.transient) lines.push(this.transient);
+    return lines;
+  }
+
+  /** The notice bar's Dismiss: the room's notice, the transient line, the stream error. */
+  dismissNotice() {
+    const room = this.currentRoom;
+    if (room) room.notice = '';
+    this.transient = '';
+    this.stream.errorDismissed = true;
+  }
+
+  /* ---------------------------------------------------------- pending */
+
+  /**
+   * Shows an outbox entry {clientId, room, text, createdAt, state, error,
+   * waitReason?, retryAt?} unless it is shown already or the stream
+   * delivered it first. Returns the entry kept, or null.
+   */
+  addPending(queued) {
+    if (!queued || !isValidRoom(queued.room)) return null;
+    if (this.pending.some((p) => p.clientId === queued.clientId)) return null;
+    const room = this.ensureRoom(queued.room);
+    if (room.messages.some((m) => m.client_id === queued.clientId)) return null;
+    const entry = {
+      clientId: queued.clientId,
+      nick: this.me,
+      room: queued.room,
+      text: queued.text,
+      createdAt: queued.createdAt,
+      state: queued.state || 'queued',
+      error: queued.error || '',
+      messageId: queued.messageId || null,
+      waitReason: queued.waitReason || null,
+      retryAt: queued.retryAt || 0,
+    };
+    this.pending.push(entry);
+    return entry;
+  }
+
+  findPending(clientId) {
+    return this.pending.find((p) => p.clientId === clientId) || null;
+  }
+
+  removePending(clientId) {
+    const entry = this.findPending(clientId);
+    if (entry) this.pending = this.pending.filter((p) => p !== entry);
+    return entry;
+  }
+
+  /**
+   * An outbox update {clientId, state, messageId?, error?, waitReason?,
+   * retryAt?}. Returns {entry, removed}: `removed` when it was sent and the
+   * stream has shown the message already; null for an entry not shown.
+   */
+  applyOutbox(update) {
+    const entry = this.findPending(update.clientId);
+    if (!entry) return null;
+    if (update.state === 'sent' && update.messageId
+        && this.rooms.get(entry.room)?.ids.has(update.messageId)) {
+      this.removePending(entry.clientId);
+      return { entry, removed: true };
+    }
+    entry.state = update.state || entry.state;
+    entry.waitReason = update.waitReason || null;
+    entry.retryAt = update.retryAt || 0;
+    if (update.messageId) entry.messageId = update.messageId;
+    entry.error = update.state === 'failed' ? (update.error || 'the server refused it') : '';
+    return { entry, removed: false };
+  }
+
+  /** The entry with its `statusText` set, for the message view. */
+  withStatusText(entry, now) {
+    entry.statusText = statusText(entry, { streamUp: this.stream.up, now });
+    return entry;
+  }
+}

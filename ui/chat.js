@@ -1,0 +1,383 @@
+/**
+ * chat.js — the chat view's controller: transport events in, views out.
+ *
+ * Owns: one signed-in session of the chat view (`enter` … `reset`): it
+ * reads the room list, follows the rooms on the transport, feeds every
+ * event into the ChatState (chat-state.js: the rules) and tells the views
+ * what changed: rooms-view.js (room list, online list, title),
+ * messages-view.js, composer-view.js, status-view.js (connection, notices);
+ * the outbox's entries go through chat-pending.js. It also runs the
+ * view's clocks: the once-a-second tick, the room list refresh, the
+ * transient notice.
+ *
+ * It uses only the transport interface of transport.js: no checks of which
+ * transport runs. What differs between the shells comes in as options:
+ * a `router` (router.js: rooms in URLs, web only), whether a "Retry now"
+ * button is shown, and what happens when the session ends.
+ *
+ * Event flow: the followed rooms are the current one plus the listed ones
+ * (up to 50); the user is present in the current one only, so a room
+ * switch refollows (the transport resumes from its own cursor). Messages
+ * typed go to `transport.outbox`, show as pending, and the stored message
+ * replaces the pending entry (matched by client id) exactly once.
+ */
+
+import { $, NICK_KEY, remember } from './dom.js';
+import { isValidRoom } from './format.js';
+import { ChatState } from './chat-state.js';
+import { ComposerView } from './composer-view.js';
+import { PendingMessages } from './chat-pending.js';
+import { MessageList } from './messages-view.js';
+import { RoomsView } from './rooms-view.js';
+import { StatusView } from './status-view.js';
+import { KINDS } from './transport-error.js';
+
+const ROOMS_REFRESH_MS = 30_000;
+const ROOMS_DEBOUNCE_MS = 1_000; // presence changes ask for the room list at most this often
+const NOTICE_MS = 8_000;
+
+const wide = () => window.matchMedia('(min-width: 700px)').matches;
+
+export class Chat {
+  /**
+   * @param {object} transport see transport.js
+   * @param {object} options {router (router.js) or null, retryButton (bool),
+   *   onSessionEnded() (the session is no longer valid: the shell resets
+   *   this chat and shows its own screen)}
+   */
+  constructor(transport, { router = null, retryButton = true, onSessionEnded }) {
+    this.transport = transport;
+    this.router = router;
+    this.onSessionEnded = onSessionEnded;
+    this.state = new ChatState(transport.pageSize);
+    this.epoch = 0; // bumped by reset(): late results of an old session are dropped
+    this.timers = { ticker: 0, roomsInterval: 0, roomsDebounce: 0, transient: 0 };
+    this.pending = new PendingMessages(this);
+    this.messages = new MessageList({
+      scroller: $('#scroller'), list: $('#messages'), loadOlder: $('#load-older'), jumpNew: $('#jump-new'),
+    }, {
+      onLoadOlder: () => this.loadOlder(),
+      onDiscard: (clientId) => this.pending.discard(clientId),
+      onEdit: (clientId) => this.pending.edit(clientId),
+    });
+    this.rooms = new RoomsView({ router, onOpen: (name) => this.openRoom(name), onEscape: () => this.composer.focus() });
+    this.composer = new ComposerView({ onSend: (text) => this.pending.send(text) });
+    this.status = new StatusView({
+      retryButton,
+      onDismiss: () => {
+        this.state.dismissNotice();
+        this.renderNotice();
+      },
+      onReconnect: () => transport.reconnect(),
+    });
+    router?.onPop((name) => {
+      if (!this.state.me) return;
+      const room = name || this.state.info?.default_room || 'general';
+      if (room !== this.state.current) this.openRoom(room, { push: false });
+    });
+    window.addEventListener('online', () => this.renderConnection());
+    window.addEventListener('offline', () => this.renderConnection());
+    this.renderComposer();
+  }
+
+  get me() {
+    return this.state.me;
+  }
+
+  /** The server's info (name, default room, text limit); kept across sessions. */
+  setInfo(info) {
+    this.state.info = info;
+    this.renderComposer();
+    if (this.state.me) this.rooms.renderTitle(this.state);
+  }
+
+  /** Reads the info from the transport for this session. */
+  refreshInfo() {
+    const epoch = this.epoch;
+    this.transport.info().then((info) => {
+      if (epoch === this.epoch && info) this.setInfo(info);
+    }, () => {});
+  }
+
+  /** Shows the chat view signed in as `nick`, in `room` (else the URL's, else the default). */
+  async enter(nick, room = null) {
+    this.reset();
+    const { state } = this;
+    const epoch = this.epoch;
+    state.me = nick;
+    this.messages.me = nick;
+    remember(NICK_KEY, nick);
+    $('#me').textContent = nick;
+    $('#boot').hidden = true;
+    $('#app').hidden = false;
+    state.current = room || this.router?.room() || state.info?.default_room || 'general';
+    this.router?.show(state.current, { push: false });
+    this.transport.setActive(state.current);
+    this.renderAll();
+    this.pending.load();
+    this.timers.ticker = setInterval(() => this.tick(), 1000);
+    this.timers.roomsInterval = setInterval(() => this.refreshRooms(), ROOMS_REFRESH_MS);
+    if (wide()) this.composer.focus();
+    await this.refreshRooms();
+    if (epoch !== this.epoch) return;
+    this.updateFollow(); // if the room list could not be read, follow the current room anyway
+  }
+
+  /** Forgets everything of the signed-in session (the outbox stays with the transport). */
+  reset() {
+    this.epoch += 1;
+    this.transport.setActive(null);
+    this.transport.close();
+    for (const key of ['ticker', 'roomsInterval']) clearInterval(this.timers[key]);
+    for (const key of ['roomsDebounce', 'transient']) clearTimeout(this.timers[key]);
+    this.timers.roomsDebounce = 0;
+    this.state.reset();
+    this.rooms.clear();
+    this.messages.clear();
+    this.rooms.closeDrawers();
+    this.renderNotice();
+    this.renderConnection();
+    this.renderComposer();
+  }
+
+  sessionEnded() {
+    if (this.state.me) this.onSessionEnded();
+  }
+
+  setRoomsHeading(text) {
+    this.rooms.setHeading(text);
+  }
+
+  /* --------------------------------------------------------- rendering */
+
+  renderAll() {
+    this.rooms.render(this.state);
+    this.renderMessages();
+    this.rooms.renderOnline(this.state);
+    this.renderNotice();
+    this.renderComposer();
+    this.renderConnection();
+  }
+
+  renderComposer() {
+    const { me, current, maxChars } = this.state;
+    this.composer.render({ me, current, maxChars });
+  }
+
+  renderMessages() {
+    const room = this.state.currentRoom;
+    if (!room) {
+      this.messages.clear();
+      return;
+    }
+    const now = Date.now();
+    const pendings = this.state.pending.filter((p) => p.room === room.name).map((p) => this.state.withStatusText(p, now));
+    this.messages.render(room.messages, pendings, `Messages in #${room.name}`);
+    this.renderLoadOlder();
+  }
+
+  renderLoadOlder() {
+    const room = this.state.currentRoom;
+    if (room) this.messages.setCanLoadOlder(room.hasOlder && room.messages.length > 0, room.loadingOlder);
+  }
+
+  renderNotice() {
+    this.status.renderNotice(this.state.noticeLines(Date.now()));
+  }
+
+  renderConnection() {
+    const view = this.state.connectionView(Date.now(), navigator.onLine);
+    if (this.status.renderConnection(view, this.state.stream.error)) this.renderPendingStatuses();
+  }
+
+  renderPending(entry) {
+    if (entry.room === this.state.current) this.messages.updatePending(this.state.withStatusText(entry, Date.now()));
+  }
+
+  renderPendingStatuses() {
+    for (const entry of this.state.pending) this.renderPending(entry);
+  }
+
+  /** A line in the notice bar for a few seconds. */
+  showTransient(message) {
+    this.state.transient = message;
+    clearTimeout(this.timers.transient);
+    this.timers.transient = setTimeout(() => {
+      this.state.transient = '';
+      this.renderNotice();
+    }, NOTICE_MS);
+    this.renderNotice();
+  }
+
+  /** Once a second: countdowns and the 3-second offline threshold. */
+  tick() {
+    this.renderConnection();
+    this.renderNotice();
+  }
+
+  /* ------------------------------------------------------------- rooms */
+
+  async refreshRooms() {
+    const epoch = this.epoch;
+    let list;
+    try {
+      list = await this.transport.rooms();
+    } catch (err) {
+      if (epoch === this.epoch && err.kind === KINDS.unauthorized) this.sessionEnded();
+      return;
+    }
+    if (epoch !== this.epoch || !Array.isArray(list)) return;
+    this.state.setListed(list);
+    this.rooms.render(this.state);
+    this.rooms.renderOnline(this.state);
+    this.updateFollow();
+  }
+
+  scheduleRoomsRefresh() {
+    if (this.timers.roomsDebounce) return;
+    this.timers.roomsDebounce = setTimeout(() => {
+      this.timers.roomsDebounce = 0;
+      this.refreshRooms();
+    }, ROOMS_DEBOUNCE_MS);
+  }
+
+  /** (Re)follows if the set of rooms to follow, or the current room, changed. */
+  updateFollow() {
+    if (!this.state.me) return;
+    const want = this.state.takeFollowChange();
+    if (!want) return;
+    const epoch = this.epoch;
+    const guard = (fn) => (...args) => {
+      if (epoch === this.epoch) fn.apply(this, args);
+    };
+    this.transport.follow(want, {
+      onEvent: guard(this.onStreamEvent),
+      onState: guard(this.onStreamState),
+      onAuthError: guard(this.sessionEnded),
+      onOutbox: guard((update) => this.pending.onOutbox(update)),
+    }, this.state.current ? [this.state.current] : []);
+  }
+
+  /** Opens a room (the transport may have to join it first, and may warn). */
+  async openRoom(name, { push = true } = {}) {
+    if (!this.state.me || !isValidRoom(name)) return;
+    const epoch = this.epoch;
+    let warning = null;
+    try {
+      warning = await this.transport.openRoom(name);
+    } catch (err) {
+      if (epoch === this.epoch) this.showTransient(`Could not open #${name}: ${err.message}`);
+      return;
+    }
+    if (epoch !== this.epoch || !this.state.me) return;
+    this.showRoom(name, { push });
+    if (warning) this.showTransient(warning);
+    if (!this.state.listed.includes(name)) this.scheduleRoomsRefresh();
+  }
+
+  showRoom(name, { push }) {
+    this.messages.setBusy(false);
+    this.state.current = name;
+    this.transport.setActive(name);
+    if (push) this.router?.show(name, { push: true });
+    this.renderAll();
+    this.updateFollow();
+    this.rooms.closeDrawers();
+    if (wide()) this.composer.focus();
+  }
+
+  /* ------------------------------------------------------------ stream */
+
+  onStreamState(st, detail = {}) {
+    const { state } = this;
+    if (st === 'connecting') {
+      state.streamConnecting();
+    } else if (st === 'open') {
+      if (state.streamOpen()) this.messages.setBusy(true); // until the current room's first `ready`
+    } else if (st === 'down') {
+      this.messages.setBusy(false);
+      state.streamDown(detail, Date.now());
+    }
+    this.renderConnection();
+    this.renderNotice();
+  }
+
+  onStreamEvent({ event, data }) {
+    if (!data || typeof data !== 'object') return;
+    const { state } = this;
+    switch (event) {
+      case 'message':
+        this.onMessage(data);
+        break;
+      case 'ready': {
+        const room = state.ready(data);
+        if (room?.name === state.current) {
+          this.renderNotice();
+          this.messages.setBusy(false);
+          this.renderLoadOlder();
+        }
+        break;
+      }
+      case 'unread': {
+        const room = state.setUnread(data);
+        if (room) this.rooms.renderItem(state, room);
+        break;
+      }
+      case 'presence':
+      case 'join':
+      case 'leave': {
+        const room = state.presence(event, data);
+        if (!room) break;
+        this.rooms.renderItem(state, room);
+        if (room.name === state.current) this.rooms.renderOnline(state);
+        this.scheduleRoomsRefresh();
+        break;
+      }
+      default:
+        break; // unknown events are ignored
+    }
+  }
+
+  /** A stored message: shown once, in place of its pending entry if it was ours. */
+  onMessage(msg) {
+    const added = this.state.addMessage(msg);
+    if (!added) return;
+    const { room, fresh, pending } = added;
+    if (pending && pending.room === this.state.current) this.messages.removePending(pending.clientId);
+    if (!fresh) return;
+    if (room.name !== this.state.current) {
+      this.state.trimAfterAdd(room, { atBottom: false });
+      return;
+    }
+    this.messages.append(msg, { forceScroll: Boolean(pending) });
+    const dropped = this.state.trimAfterAdd(room, { atBottom: this.messages.atBottom() });
+    if (dropped) {
+      this.messages.dropOldest(dropped);
+      this.renderLoadOlder();
+    }
+  }
+
+  async loadOlder() {
+    const room = this.state.currentRoom;
+    if (!room || room.loadingOlder || !room.messages.length) return;
+    const epoch = this.epoch;
+    room.loadingOlder = true;
+    this.renderLoadOlder();
+    try {
+      const older = await this.transport.history(room.name, room.messages[0].id, this.transport.pageSize);
+      if (epoch !== this.epoch) return;
+      const fresh = this.state.addOlder(room, older);
+      if (room.name === this.state.current) this.messages.prepend(fresh);
+    } catch (err) {
+      if (epoch !== this.epoch) return;
+      if (err.kind === KINDS.unauthorized) {
+        this.sessionEnded();
+        return;
+      }
+      this.showTransient(`Could not load older messages: ${err.message}`);
+    } finally {
+      room.loadingOlder = false;
+      if (epoch === this.epoch) this.renderLoadOlder();
+    }
+  }
+}

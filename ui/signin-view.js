@@ -1,0 +1,144 @@
+/**
+ * signin-view.js — the web shell: boot, the sign-in screen, sign-out.
+ *
+ * Owns: `#signin` (`#signin-form`, `#nick`, `#password` shown when the
+ * server wants one, `#signin-error`, `#signin-server`), `#boot` while
+ * starting, and the chat view's `#signout`. At boot it reads the server's
+ * info and the session: a valid session goes straight to the chat view
+ * (chat.js, with rooms in URLs), otherwise the sign-in screen shows; an
+ * ended session comes back here with a sentence saying so.
+ */
+
+import { $, NICK_KEY, recall } from './dom.js';
+import { charCount } from './format.js';
+import { Chat } from './chat.js';
+import { urlRouter } from './router.js';
+import { KINDS } from './transport-error.js';
+
+const SESSION_ENDED = 'Your session ended; please sign in again.';
+const BOOT_RETRY_MS = 3_000;
+const MAX_NICK_CHARS = 32;
+
+/** Starts the web client on `transport` (the web transport). */
+export function startWebShell(transport) {
+  let info = null;
+  let bootTimer = 0;
+  const chat = new Chat(transport, {
+    router: urlRouter,
+    retryButton: true,
+    onSessionEnded: () => {
+      chat.reset();
+      showSignIn(SESSION_ENDED);
+    },
+  });
+
+  function applyInfo() {
+    const needsPassword = info?.auth === 'password';
+    $('#password').hidden = !needsPassword;
+    $('#password-label').hidden = !needsPassword;
+    $('#signin-server').textContent = info?.name && info.name !== 'Hearth' ? `Server: ${info.name}` : '';
+  }
+
+  function showSignIn(message = '') {
+    $('#boot').hidden = true;
+    $('#app').hidden = true;
+    $('#signin').hidden = false;
+    applyInfo();
+    $('#signin-error').textContent = message;
+    const nick = $('#nick');
+    if (!nick.value) nick.value = recall(NICK_KEY);
+    if (!$('#signin').contains(document.activeElement)) {
+      (nick.value && !$('#password').hidden ? $('#password') : nick).focus();
+    }
+    document.title = info?.name || 'Hearth';
+  }
+
+  async function enter(nick) {
+    $('#signin').hidden = true;
+    $('#signin-error').textContent = '';
+    await chat.enter(nick);
+  }
+
+  async function onSignIn(event) {
+    event.preventDefault();
+    const nickInput = $('#nick');
+    const errorEl = $('#signin-error');
+    const nick = nickInput.value.trim();
+    if (!nick) {
+      errorEl.textContent = 'Type a nickname.';
+      nickInput.focus();
+      return;
+    }
+    if (charCount(nick) > MAX_NICK_CHARS) {
+      errorEl.textContent = `A nickname has at most ${MAX_NICK_CHARS} characters.`;
+      nickInput.focus();
+      return;
+    }
+    const password = $('#password').hidden ? '' : $('#password').value;
+    const button = $('#signin-submit');
+    button.disabled = true;
+    errorEl.textContent = '';
+    try {
+      const session = await transport.signIn(nick, password);
+      $('#password').value = '';
+      await enter(session.nick || nick);
+    } catch (err) {
+      const refused = err.kind === KINDS.unauthorized;
+      if (refused && $('#password').hidden) {
+        // The server wants a password we did not know about.
+        try {
+          info = await transport.info();
+          chat.setInfo(info);
+        } catch {
+          // keep what we had
+        }
+        applyInfo();
+        $('#password').hidden = false;
+        $('#password-label').hidden = false;
+      }
+      errorEl.textContent = err.isNetwork ? 'Cannot reach the server. Check the connection and try again.' : err.message;
+      (refused ? $('#password') : nickInput).focus();
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  async function onSignOut() {
+    const button = $('#signout');
+    button.disabled = true;
+    try {
+      await transport.signOut();
+    } catch (err) {
+      if (err.isNetwork) {
+        chat.showTransient(`Could not sign out: ${err.message}`);
+        return;
+      }
+    } finally {
+      button.disabled = false;
+    }
+    chat.reset();
+    showSignIn('');
+  }
+
+  async function boot() {
+    clearTimeout(bootTimer);
+    if (chat.me) return;
+    try {
+      info = await transport.info();
+      chat.setInfo(info);
+      applyInfo();
+      const who = await transport.whoAmI();
+      if (chat.me) return; // signed in from the form meanwhile
+      if (who && typeof who.nick === 'string') await enter(who.nick);
+      else showSignIn('');
+    } catch (err) {
+      if (chat.me) return;
+      showSignIn(err.isNetwork ? 'Cannot reach the server; retrying…' : err.message);
+      bootTimer = setTimeout(boot, BOOT_RETRY_MS);
+    }
+  }
+
+  $('#signin-form').addEventListener('submit', onSignIn);
+  $('#signout').addEventListener('click', onSignOut);
+  boot();
+}
