@@ -552,13 +552,13 @@ async function onJoin(event) {
     const room = core.savedRooms().find((r) => r.id === joined.id) || joined;
     openRoom(room, { notice: joined.warning || '' });
   } catch (err) {
-    if (err.status === 401) {
+    if (err.kind === 'unauthorized') {
       showJoinPassword(true);
       passwordInput.focus();
     }
     // An https:// host whose certificate the system does not trust: offer
     // to pin the fingerprint the host shows.
-    if (/^Cannot trust /.test(err.message || '')) {
+    if (err.kind === 'certificate') {
       showJoinFingerprint(true);
       fingerprintInput.focus();
     }

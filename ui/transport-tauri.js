@@ -61,24 +61,26 @@ function withTimeout(promise, ms, message) {
   return Promise.race([promise, late]).finally(() => clearTimeout(timer));
 }
 
-/** The status a command's error sentence stands for (they carry no code). */
-function statusOf(message) {
-  if (/^Cannot reach |cannot be reached right now|^Hosting is stopped/.test(message)) return 0;
-  if (/too many requests/i.test(message)) return 429;
-  if (/^The server refused to sign you in|^This room needs a password/.test(message)) return 401;
-  if (/^That room is not in your saved rooms/.test(message)) return 404;
-  return 400;
-}
-
-/** A command's rejection (a sentence, as a string) as a TransportError. */
+/**
+ * A command's rejection as a TransportError. Rust rejects with
+ * `{kind, message, retryable, status?, retry_after?}` (CommandError in
+ * src-tauri/src/error.rs); anything else (Tauri's own errors, a string) is
+ * the app's own failure.
+ */
 export function commandError(err) {
   if (err instanceof TransportError) return err;
+  if (err && typeof err === 'object' && typeof err.kind === 'string') {
+    const message = String(err.message ?? '').trim() || 'The app could not do that.';
+    const extra = { retryAfter: Number.isFinite(err.retry_after) ? err.retry_after : null };
+    if (typeof err.retryable === 'boolean') extra.retryable = err.retryable;
+    if (Number.isInteger(err.status)) extra.status = err.status;
+    return TransportError.ofKind(err.kind, message, extra);
+  }
   let message;
   if (typeof err === 'string') message = err;
   else if (err && typeof err.message === 'string') message = err.message;
   else message = String(err ?? '');
-  message = message.trim() || 'The app could not do that.';
-  return new TransportError(statusOf(message), message);
+  return TransportError.ofKind('local', message.trim() || 'The app could not do that.');
 }
 
 /** Rust groups saved rooms into connections: one server (or the hosted one) and one nick. */

@@ -1,14 +1,118 @@
 //! `CommandError`: every way a command of the app can fail, each written as a
-//! sentence for the person using the app.
+//! sentence for the person using the app, and each of one [`ErrorKind`].
 //!
-//! Commands return `Result<T, CommandError>`; the error crosses IPC as that
-//! sentence (a hand-written `Serialize`, as `plugins-workspace:
-//! plugins/store/src/error.rs` does), so the JS promise rejects with text the
-//! UI can show as is. Causes that only a developer needs go to the log.
+//! Commands return `Result<T, CommandError>`; the error crosses IPC as an
+//! object the UI can branch on without reading the text:
+//!
+//! ```json
+//! {"kind": "rate_limited", "message": "The server said: slow down (too many requests: wait a moment)",
+//!  "retryable": true, "status": 429, "retry_after": 3}
+//! ```
+//!
+//! `kind` is one of `KINDS` in `ui/transport-error.js`; `status` is there
+//! only when a server answered, `retry_after` (whole seconds) only when it
+//! sent `Retry-After`. `message` is the sentence the UI shows as is. Causes
+//! that only a developer needs go to the log.
+//!
+//! [`Failure::of`] classifies a `hearth_client::ClientError` once, for the
+//! commands and for the outbox (which retries what is retryable and marks
+//! the rest failed for good).
+
+use std::time::Duration;
 
 use hearth_client::ClientError;
 use hearth_proto::ValidationError;
+use serde::ser::SerializeStruct;
 use serde::{Serialize, Serializer};
+
+/// What went wrong, as the UI branches on it (`KINDS` in
+/// `ui/transport-error.js`, same names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// No answer: refused, reset, timed out, host unreachable.
+    Network,
+    /// 401: the session or the password is not accepted.
+    Unauthorized,
+    /// 403.
+    Forbidden,
+    /// 404, or a saved room the app no longer has.
+    NotFound,
+    /// 409.
+    Conflict,
+    /// 413.
+    TooLarge,
+    /// 429: slow down.
+    RateLimited,
+    /// 400/422, and inputs the app refuses before sending anything.
+    Invalid,
+    /// 503, or the server this app hosts is stopped.
+    Unavailable,
+    /// Any other 5xx, or an answer the app cannot read.
+    Server,
+    /// A TLS certificate that is not trusted.
+    Certificate,
+    /// The app's own failure: keychain, disk, hosting.
+    Local,
+}
+
+impl ErrorKind {
+    /// The kind an HTTP error status stands for (`kindOfStatus` in JS).
+    pub fn of_status(status: u16) -> Self {
+        match status {
+            401 => ErrorKind::Unauthorized,
+            403 => ErrorKind::Forbidden,
+            404 => ErrorKind::NotFound,
+            409 => ErrorKind::Conflict,
+            413 => ErrorKind::TooLarge,
+            429 => ErrorKind::RateLimited,
+            503 => ErrorKind::Unavailable,
+            s if s >= 500 => ErrorKind::Server,
+            _ => ErrorKind::Invalid,
+        }
+    }
+}
+
+/// How a client error is classified: its kind, whether the same request
+/// may succeed later, and what the server said about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Failure {
+    pub kind: ErrorKind,
+    /// The client's rule (`ClientError::is_retryable`: no answer, 408, 429,
+    /// 5xx), which `post_reliably` follows too.
+    pub retryable: bool,
+    /// The HTTP status, when the server answered.
+    pub status: Option<u16>,
+    /// `Retry-After`, when the server sent one.
+    pub retry_after: Option<Duration>,
+}
+
+impl Failure {
+    /// Classifies a client error.
+    pub fn of(err: &ClientError) -> Self {
+        let (kind, status, retry_after) = match err {
+            ClientError::Network(_) => (ErrorKind::Network, None, None),
+            ClientError::InvalidUrl(_) => (ErrorKind::Invalid, None, None),
+            ClientError::Certificate(_) => (ErrorKind::Certificate, None, None),
+            ClientError::Protocol(_) => (ErrorKind::Server, None, None),
+            ClientError::Status {
+                status,
+                retry_after,
+                ..
+            } => (
+                ErrorKind::of_status(status.as_u16()),
+                Some(status.as_u16()),
+                *retry_after,
+            ),
+        };
+        Self {
+            kind,
+            retryable: err.is_retryable(),
+            status,
+            retry_after,
+        }
+    }
+}
 
 /// Why a command failed.
 #[derive(Debug, thiserror::Error)]
@@ -27,7 +131,7 @@ pub enum CommandError {
     /// The server wants a password and none was given.
     #[error("This room needs a password. Ask the host for it.")]
     PasswordRequired,
-    /// The server refused the password (or the sign-in).
+    /// The server refused the password (or the sign-in): a 401.
     #[error("The server refused to sign you in: {0}")]
     SignInRefused(String),
     /// The server's TLS certificate was refused.
@@ -36,15 +140,28 @@ pub enum CommandError {
     /// The server could not be reached.
     #[error("Cannot reach {server}: {detail}. Check the address and that the host is running.")]
     Unreachable { server: String, detail: String },
-    /// The server answered with an error.
-    #[error("The server said: {0}")]
-    Server(String),
+    /// The server answered with an error status (other than 401).
+    #[error("{}", status_sentence(*.status, .message))]
+    Status {
+        status: u16,
+        /// The server's `error` text.
+        message: String,
+        retry_after: Option<Duration>,
+    },
+    /// The server answered something this app cannot read.
+    #[error(
+        "The server said: an answer this app cannot read ({detail}); is {server} a Hearth server?"
+    )]
+    Unreadable { server: String, detail: String },
     /// No saved room has that id (it was forgotten, or never joined).
     #[error("That room is not in your saved rooms any more.")]
     UnknownRoom,
-    /// The room's server cannot be used right now (hosting stopped, signed out…).
+    /// The room's server cannot be reached right now (its stream is down).
     #[error("{0}")]
     Offline(String),
+    /// The room is on the server this app hosts, and hosting is stopped.
+    #[error("Hosting is stopped: start hosting to open this room.")]
+    NotHosting,
     /// Hosting could not start or stop.
     #[error("Hosting failed: {0}")]
     Host(String),
@@ -54,6 +171,14 @@ pub enum CommandError {
     /// A settings or outbox file could not be read or written.
     #[error("Could not save to disk: {0}")]
     Storage(String),
+}
+
+fn status_sentence(status: u16, message: &str) -> String {
+    if status == 429 {
+        format!("The server said: {message} (too many requests: wait a moment)")
+    } else {
+        format!("The server said: {message}")
+    }
 }
 
 impl CommandError {
@@ -69,18 +194,77 @@ impl CommandError {
                 server: server.to_owned(),
                 detail,
             },
-            ClientError::Protocol(detail) => CommandError::Server(format!(
-                "an answer this app cannot read ({detail}); is {server} a Hearth server?"
-            )),
+            ClientError::Protocol(detail) => CommandError::Unreadable {
+                server: server.to_owned(),
+                detail,
+            },
             ClientError::Status {
-                status, message, ..
+                status,
+                message,
+                retry_after,
             } => match status.as_u16() {
                 401 => CommandError::SignInRefused(message),
-                429 => {
-                    CommandError::Server(format!("{message} (too many requests: wait a moment)"))
-                }
-                _ => CommandError::Server(message),
+                status => CommandError::Status {
+                    status,
+                    message,
+                    retry_after,
+                },
             },
+        }
+    }
+
+    /// What kind of failure this is.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            CommandError::Invalid(_) | CommandError::BadInput(_) | CommandError::Address(_) => {
+                ErrorKind::Invalid
+            }
+            CommandError::PasswordRequired | CommandError::SignInRefused(_) => {
+                ErrorKind::Unauthorized
+            }
+            CommandError::Certificate { .. } => ErrorKind::Certificate,
+            CommandError::Unreachable { .. } | CommandError::Offline(_) => ErrorKind::Network,
+            CommandError::Status { status, .. } => ErrorKind::of_status(*status),
+            CommandError::Unreadable { .. } => ErrorKind::Server,
+            CommandError::UnknownRoom => ErrorKind::NotFound,
+            CommandError::NotHosting => ErrorKind::Unavailable,
+            CommandError::Host(_) | CommandError::Keychain(_) | CommandError::Storage(_) => {
+                ErrorKind::Local
+            }
+        }
+    }
+
+    /// Whether the same command may succeed later, unchanged (the client's
+    /// rule for server answers: see [`Failure`]).
+    pub fn retryable(&self) -> bool {
+        match self {
+            CommandError::Unreachable { .. }
+            | CommandError::Offline(_)
+            | CommandError::NotHosting => true,
+            CommandError::Status { status, .. } => {
+                *status == 408 || *status == 429 || *status >= 500
+            }
+            _ => false,
+        }
+    }
+
+    /// The HTTP status, when a server answered.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            CommandError::Status { status, .. } => Some(*status),
+            CommandError::SignInRefused(_) => Some(401),
+            _ => None,
+        }
+    }
+
+    /// `Retry-After` in whole seconds (rounded up), when the server sent it.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            CommandError::Status {
+                retry_after: Some(after),
+                ..
+            } => Some(after.as_secs() + u64::from(after.subsec_nanos() > 0)),
+            _ => None,
         }
     }
 }
@@ -93,30 +277,141 @@ fn capitalize(text: &str) -> String {
     }
 }
 
+/// `{kind, message, retryable, status?, retry_after?}`.
 impl Serialize for CommandError {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.to_string())
+        let status = self.status();
+        let retry_after = self.retry_after_secs();
+        let fields = 3 + usize::from(status.is_some()) + usize::from(retry_after.is_some());
+        let mut out = serializer.serialize_struct("CommandError", fields)?;
+        out.serialize_field("kind", &self.kind())?;
+        out.serialize_field("message", &self.to_string())?;
+        out.serialize_field("retryable", &self.retryable())?;
+        match status {
+            Some(status) => out.serialize_field("status", &status)?,
+            None => out.skip_field("status")?,
+        }
+        match retry_after {
+            Some(secs) => out.serialize_field("retry_after", &secs)?,
+            None => out.skip_field("retry_after")?,
+        }
+        out.end()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    fn status(code: u16, message: &str, retry_after: Option<u64>) -> ClientError {
+        ClientError::Status {
+            status: reqwest::StatusCode::from_u16(code).unwrap(),
+            message: message.into(),
+            retry_after: retry_after.map(Duration::from_secs),
+        }
+    }
+
+    fn from(err: ClientError) -> serde_json::Value {
+        serde_json::to_value(CommandError::from_client("http://10.0.0.2:8989/", err)).unwrap()
+    }
 
     #[test]
-    fn errors_cross_ipc_as_one_sentence() {
+    fn errors_cross_ipc_as_a_kind_and_a_sentence() {
         let err = CommandError::from(ValidationError::NickEmpty);
         assert_eq!(
             serde_json::to_value(&err).unwrap(),
-            serde_json::json!("Nick must not be empty")
-        );
-        let err = CommandError::from_client(
-            "http://10.0.0.2:8989/",
-            ClientError::Network("connection refused".into()),
+            json!({"kind": "invalid", "message": "Nick must not be empty", "retryable": false})
         );
         assert_eq!(
-            err.to_string(),
-            "Cannot reach http://10.0.0.2:8989/: connection refused. Check the address and that the host is running."
+            from(ClientError::Network("connection refused".into())),
+            json!({"kind": "network", "retryable": true, "message":
+                "Cannot reach http://10.0.0.2:8989/: connection refused. Check the address and that the host is running."})
         );
+        assert_eq!(
+            from(status(429, "slow down", Some(3))),
+            json!({"kind": "rate_limited", "retryable": true, "status": 429, "retry_after": 3,
+                   "message": "The server said: slow down (too many requests: wait a moment)"})
+        );
+        assert_eq!(
+            from(status(401, "wrong password", None)),
+            json!({"kind": "unauthorized", "retryable": false, "status": 401,
+                   "message": "The server refused to sign you in: wrong password"})
+        );
+    }
+
+    #[test]
+    fn every_status_has_the_kind_the_ui_expects() {
+        // (status, kind, retryable): the table of kindOfStatus in
+        // ui/transport-error.js; retryable as ClientError::is_retryable.
+        let table = [
+            (400, "invalid", false),
+            (401, "unauthorized", false),
+            (403, "forbidden", false),
+            (404, "not_found", false),
+            (408, "invalid", true),
+            (409, "conflict", false),
+            (413, "too_large", false),
+            (422, "invalid", false),
+            (429, "rate_limited", true),
+            (500, "server", true),
+            (502, "server", true),
+            (503, "unavailable", true),
+        ];
+        for (code, kind, retryable) in table {
+            let client = status(code, "no", None);
+            let failure = Failure::of(&client);
+            let json = from(client);
+            assert_eq!(json["kind"], json!(kind), "{code}");
+            assert_eq!(json["retryable"], json!(retryable), "{code}");
+            assert_eq!(json["status"], json!(code), "{code}");
+            assert_eq!(failure.retryable, retryable, "{code}: the outbox agrees");
+            assert_eq!(
+                json!(failure.kind),
+                json!(kind),
+                "{code}: the outbox agrees"
+            );
+        }
+        // A 503 is worth retrying: it must never look refused for good.
+        let json = from(status(503, "busy", Some(7)));
+        assert_eq!(json["retry_after"], json!(7));
+    }
+
+    #[test]
+    fn failures_without_a_status_have_their_own_kinds() {
+        let cases = [
+            (ClientError::Network("reset".into()), "network", true),
+            (ClientError::Protocol("not JSON".into()), "server", false),
+            (
+                ClientError::Certificate("self-signed".into()),
+                "certificate",
+                false,
+            ),
+            (ClientError::InvalidUrl("ftp".into()), "invalid", false),
+        ];
+        for (client, kind, retryable) in cases {
+            let failure = Failure::of(&client);
+            let json = from(client);
+            assert_eq!(json["kind"], json!(kind));
+            assert_eq!(json["retryable"], json!(retryable));
+            assert_eq!(failure.retryable, retryable);
+            assert!(json.get("status").is_none(), "{json}");
+        }
+        let local = [
+            (CommandError::UnknownRoom, "not_found", false),
+            (CommandError::NotHosting, "unavailable", true),
+            (CommandError::Offline("down".into()), "network", true),
+            (CommandError::PasswordRequired, "unauthorized", false),
+            (CommandError::Keychain("locked".into()), "local", false),
+            (CommandError::Storage("full".into()), "local", false),
+            (CommandError::Host("port".into()), "local", false),
+            (CommandError::BadInput("no".into()), "invalid", false),
+        ];
+        for (err, kind, retryable) in local {
+            let json = serde_json::to_value(&err).unwrap();
+            assert_eq!(json["kind"], json!(kind), "{err}");
+            assert_eq!(json["retryable"], json!(retryable), "{err}");
+            assert_eq!(json["message"], json!(err.to_string()));
+        }
     }
 }

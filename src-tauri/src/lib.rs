@@ -21,7 +21,7 @@
 //!   seam.
 //! - [`secrets`]: tokens and passwords in the OS keychain.
 //! - [`settings`]: non-secret settings in the config dir.
-//! - [`error`]: [`error::CommandError`], a sentence for a person.
+//! - [`error`]: [`error::CommandError`], a kind and a sentence for a person.
 //! - [`tray`], [`notify`]: the desktop around the app (best effort).
 //! - [`command_names`]: the command list, shared with `build.rs`.
 //!

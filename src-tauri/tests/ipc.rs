@@ -1,7 +1,9 @@
 //! The Tauri wiring, on Tauri's mock runtime with the app's real context
 //! (config, capabilities): every command of `command_names.rs` is
 //! registered and allowed for the `main` window, other windows and unknown
-//! commands are refused, and errors reach JS as sentences.
+//! commands are refused, and errors reach JS as `{kind, message,
+//! retryable, status?, retry_after?}` objects, one kind per way a command
+//! can fail.
 
 use std::sync::Arc;
 
@@ -70,7 +72,8 @@ fn every_command_is_wired_and_allowed_for_the_main_window_only() {
             "post_message",
             json!({"roomId": "nope", "text": "hi"})
         ),
-        Err(json!("That room is not in your saved rooms any more."))
+        Err(json!({"kind": "not_found", "retryable": false,
+                   "message": "That room is not in your saved rooms any more."}))
     );
     assert_eq!(
         invoke(
@@ -78,9 +81,9 @@ fn every_command_is_wired_and_allowed_for_the_main_window_only() {
             "join_room",
             json!({"address": "ftp://x", "nick": "ana"})
         ),
-        Err(json!(
+        Err(json!({"kind": "invalid", "retryable": false, "message":
             "That is not a Hearth address (ftp://x: use http://host:port). Paste something like http://192.168.1.20:8989, http://host:8989/r/general or host:8989."
-        ))
+        }))
     );
     assert_eq!(
         invoke(&main, "pending_messages", json!({})).unwrap(),
@@ -95,6 +98,218 @@ fn every_command_is_wired_and_allowed_for_the_main_window_only() {
         .unwrap();
     let refused = invoke(&other, "host_status", json!({})).unwrap_err();
     assert!(refused_by_acl(&refused), "{refused}");
+
+    tauri::async_runtime::block_on(desktop.shutdown());
+}
+
+/// How a fake server answers a request line: status, extra header lines,
+/// body.
+type Respond = fn(&str) -> (u16, &'static str, &'static str);
+
+/// A stand-in server on `127.0.0.1`: every request gets what `respond`
+/// gives for its request line (`GET /api/info`): status, extra header
+/// lines, body. Returns its base URL.
+fn fake_server(respond: Respond) -> String {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut request_line = String::new();
+                reader.read_line(&mut request_line).unwrap();
+                let mut length = 0;
+                loop {
+                    let mut line = String::new();
+                    reader.read_line(&mut line).unwrap();
+                    if line.trim().is_empty() {
+                        break;
+                    }
+                    if let Some((name, value)) = line.split_once(':')
+                        && name.eq_ignore_ascii_case("content-length")
+                    {
+                        length = value.trim().parse().unwrap();
+                    }
+                }
+                let mut body = vec![0; length];
+                reader.read_exact(&mut body).unwrap();
+                let (status, headers, body) = respond(request_line.trim());
+                let answer = format!(
+                    "HTTP/1.1 {status} Whatever\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n{headers}\r\n{body}",
+                    body.len()
+                );
+                let _ = stream.write_all(answer.as_bytes());
+            });
+        }
+    });
+    format!("http://{addr}/")
+}
+
+const INFO: &str = r#"{"name": "Fake", "version": "1", "auth": "password", "rooms": ["general"], "default_room": "general"}"#;
+
+#[test]
+fn every_way_a_command_fails_reaches_js_as_its_kind() {
+    let dirs = tempfile::tempdir().unwrap();
+    let app = hearth_desktop::app_builder(mock_builder())
+        .build(hearth_desktop::context())
+        .expect("the app builds");
+    let mut options = DesktopOptions::new(
+        dirs.path().join("data"),
+        dirs.path().join("config"),
+        Arc::new(MemorySecrets::new()),
+    );
+    options.host_bind = "127.0.0.1".parse().unwrap();
+    options.host_ports = vec![0];
+    let desktop = tauri::async_runtime::block_on(Desktop::open(options)).unwrap();
+    app.manage(desktop.clone());
+    let main = WebviewWindowBuilder::new(&app, "main", Default::default())
+        .build()
+        .unwrap();
+    let fails = |cmd: &str, args: Value| -> Value {
+        let error =
+            invoke(&main, cmd, args.clone()).expect_err(&format!("{cmd} {args} should fail"));
+        let message = error["message"].as_str().unwrap_or_default();
+        assert!(!message.is_empty(), "{cmd}: {error}");
+        error
+    };
+    let shape = |error: &Value| -> Value {
+        let mut shape = error.clone();
+        shape.as_object_mut().unwrap().remove("message");
+        shape
+    };
+
+    // Inputs refused before any request.
+    let error = fails("join_room", json!({"address": "127.0.0.1:1", "nick": "  "}));
+    assert_eq!(
+        error,
+        json!({"kind": "invalid", "retryable": false, "message": "Nick must not be empty"})
+    );
+    let error = fails("room_history", json!({"roomId": "gone"}));
+    assert_eq!(
+        shape(&error),
+        json!({"kind": "not_found", "retryable": false})
+    );
+
+    // No answer at all.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let error = fails(
+        "probe_server",
+        json!({"address": format!("http://{closed}")}),
+    );
+    assert_eq!(shape(&error), json!({"kind": "network", "retryable": true}));
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Cannot reach "),
+        "{error}"
+    );
+
+    // Every status a server may answer with, with Retry-After when sent.
+    let statuses: [(Respond, Value); 9] = [
+        (
+            |_| (400, "", r#"{"error": "bad"}"#),
+            json!({"kind": "invalid", "retryable": false, "status": 400}),
+        ),
+        (
+            |_| (403, "", r#"{"error": "no"}"#),
+            json!({"kind": "forbidden", "retryable": false, "status": 403}),
+        ),
+        (
+            |_| (404, "", r#"{"error": "none"}"#),
+            json!({"kind": "not_found", "retryable": false, "status": 404}),
+        ),
+        (
+            |_| (409, "", r#"{"error": "clash"}"#),
+            json!({"kind": "conflict", "retryable": false, "status": 409}),
+        ),
+        (
+            |_| (413, "", r#"{"error": "big"}"#),
+            json!({"kind": "too_large", "retryable": false, "status": 413}),
+        ),
+        (
+            |_| (429, "Retry-After: 3\r\n", r#"{"error": "slow down"}"#),
+            json!({"kind": "rate_limited", "retryable": true, "status": 429, "retry_after": 3}),
+        ),
+        (
+            |_| (500, "", r#"{"error": "oops"}"#),
+            json!({"kind": "server", "retryable": true, "status": 500}),
+        ),
+        (
+            |_| (503, "Retry-After: 7\r\n", r#"{"error": "busy"}"#),
+            json!({"kind": "unavailable", "retryable": true, "status": 503, "retry_after": 7}),
+        ),
+        // An answer the app cannot read.
+        (
+            |_| (200, "", "<html>a router's page</html>"),
+            json!({"kind": "server", "retryable": false}),
+        ),
+    ];
+    for (respond, expected) in statuses {
+        let server = fake_server(respond);
+        let error = fails("probe_server", json!({"address": server}));
+        assert_eq!(shape(&error), expected, "{error}");
+    }
+    let error = fails(
+        "probe_server",
+        json!({"address": fake_server(|_| (429, "", r#"{"error": "slow down"}"#))}),
+    );
+    assert_eq!(
+        error["message"],
+        json!("The server said: slow down (too many requests: wait a moment)")
+    );
+
+    // A server that wants a password.
+    let locked = fake_server(|request| {
+        if request.starts_with("GET /api/info") {
+            (200, "", INFO)
+        } else {
+            (401, "", r#"{"error": "wrong password"}"#)
+        }
+    });
+    let error = fails("join_room", json!({"address": locked, "nick": "ana"}));
+    assert_eq!(
+        error,
+        json!({"kind": "unauthorized", "retryable": false, "message": "This room needs a password. Ask the host for it."})
+    );
+    let error = fails(
+        "join_room",
+        json!({"address": locked, "nick": "ana", "password": "nope"}),
+    );
+    assert_eq!(
+        error,
+        json!({"kind": "unauthorized", "retryable": false, "status": 401,
+               "message": "The server refused to sign you in: wrong password"})
+    );
+
+    // Hosting over HTTPS: the app's own certificate is not trusted unpinned;
+    // hosting twice is the app's own failure; a hosted room is unavailable
+    // once hosting stops.
+    let hosting = invoke(
+        &main,
+        "host_start",
+        json!({"https": true, "password": "", "nick": "hostess"}),
+    )
+    .unwrap();
+    let error = fails("host_start", json!({"password": ""}));
+    assert_eq!(shape(&error), json!({"kind": "local", "retryable": false}));
+    let error = fails("probe_server", json!({"address": hosting["local_url"]}));
+    assert_eq!(
+        shape(&error),
+        json!({"kind": "certificate", "retryable": false})
+    );
+    invoke(&main, "host_stop", json!({})).unwrap();
+    let error = fails("list_rooms", json!({"roomId": hosting["room_id"]}));
+    assert_eq!(
+        error,
+        json!({"kind": "unavailable", "retryable": true,
+               "message": "Hosting is stopped: start hosting to open this room."})
+    );
 
     tauri::async_runtime::block_on(desktop.shutdown());
 }

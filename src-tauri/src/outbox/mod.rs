@@ -15,7 +15,9 @@
 //! the room's history by `client_id`; found means sent.
 //!
 //! A post the server refuses for good (`400`, `409`…) stays as *failed*
-//! until the person discards it.
+//! until the person discards it. What is retryable (no answer, `429`,
+//! `503`, other `5xx`) is [`Failure::of`]'s rule, the same one the commands'
+//! errors carry to the UI (`retryable`).
 
 pub mod commands;
 
@@ -29,7 +31,7 @@ use hearth_proto::MessageText;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
-use crate::error::CommandError;
+use crate::error::{CommandError, ErrorKind, Failure};
 use crate::events::{AppEvent, LocalEvent, OutboxState, OutboxUpdate};
 use crate::rooms::Rooms;
 use crate::rooms::hub::Hub;
@@ -351,7 +353,7 @@ impl Shared {
                             }
                             continue;
                         }
-                        Err(e) if e.is_retryable() => return Round::Pending,
+                        Err(e) if Failure::of(&e).retryable => return Round::Pending,
                         Err(e) => {
                             tracing::debug!(cause = %e, "history lookup failed; posting anyway");
                         }
@@ -379,7 +381,7 @@ impl Shared {
                             return Round::Pending;
                         }
                     }
-                    Err(e) if e.is_retryable() || needs_sign_in(&e) => {
+                    Err(e) if Failure::of(&e).retryable || needs_sign_in(&e) => {
                         tracing::debug!(cause = %e, %client_id, "post failed; will retry");
                         return Round::Pending;
                     }
@@ -409,8 +411,10 @@ impl Shared {
     }
 }
 
+/// A 401: the session is not accepted (the same rule as the UI's
+/// `unauthorized` kind).
 fn needs_sign_in(e: &ClientError) -> bool {
-    e.status().is_some_and(|s| s.as_u16() == 401)
+    Failure::of(e).kind == ErrorKind::Unauthorized
 }
 
 fn now_ms() -> u64 {

@@ -418,10 +418,7 @@ impl Rooms {
     /// Signs the connection in again (its token was refused), with the
     /// password the keychain keeps; every room of it gets the new token.
     pub async fn reauth(&self, key: &ConnKey) -> Result<Client, CommandError> {
-        let base = self
-            .shared
-            .base_of(key)
-            .ok_or_else(|| CommandError::Offline(not_hosting()))?;
+        let base = self.shared.base_of(key).ok_or(CommandError::NotHosting)?;
         let mut password = None;
         for room in self.shared.rooms_of(key) {
             if let Ok(Some(secret)) = secrets::get_room(&self.shared.secrets, &room.account()).await
@@ -514,11 +511,11 @@ impl Rooms {
         let key = ConnKey::of(&saved);
         let client = self.shared.conns().get(&key).and_then(|c| c.client.clone());
         let client = client.ok_or_else(|| {
-            CommandError::Offline(if key.server.is_none() {
-                not_hosting()
+            if key.server.is_none() {
+                CommandError::NotHosting
             } else {
-                format!("{} cannot be reached right now.", key.label())
-            })
+                CommandError::Offline(format!("{} cannot be reached right now.", key.label()))
+            }
         })?;
         Ok(RoomTarget {
             key,
@@ -766,7 +763,7 @@ fn client_error(server: &Url, e: ClientError) -> CommandError {
 }
 
 fn not_hosting() -> String {
-    "Hosting is stopped: start hosting to open this room.".to_owned()
+    CommandError::NotHosting.to_string()
 }
 
 fn check_len<'a>(input: &'a str, what: &str) -> Result<&'a str, CommandError> {
