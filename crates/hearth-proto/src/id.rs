@@ -4,7 +4,8 @@
 //! sequence number, ordered as the pair. That is the shape of a Redis Stream
 //! entry id, so the embedded backend and a Redis-backed cluster hand out ids of
 //! one form and every node can place an id it did not assign. Clients treat
-//! ids as opaque strings and never compare them.
+//! ids as opaque strings and never compare them. A message's `ts` is the
+//! time its id was given: [`MessageId::ts`].
 //!
 //! A [`Cursor`] is the `id` of a message event on a multi-room stream: the
 //! last message id seen in every room of the stream, written
@@ -54,6 +55,59 @@ impl MessageId {
             }),
         }
     }
+}
+
+/// The first and last years a timestamp is written for (those of `chrono`,
+/// which wrote `ts` before [`MessageId::ts`] did): `-262143` (262144 BCE) to
+/// `+262142`.
+const MIN_YEAR: i64 = -262_143;
+const MAX_YEAR: i64 = 262_142;
+const MS_PER_DAY: i64 = 86_400_000;
+
+impl MessageId {
+    /// The `ts` of the message with this id: the time the id was given, as
+    /// RFC 3339 in UTC with milliseconds (`2024-11-25T02:00:00.123Z`).
+    ///
+    /// `ms` is read as a signed count (ids past `i64::MAX` are before 1970);
+    /// a year past 9999 or before 0 gets its sign (`+10000-01-01T…`), and a
+    /// time outside the years `-262143..=262142` is written as the epoch.
+    pub fn ts(self) -> String {
+        let ms = self.ms as i64;
+        let days = ms.div_euclid(MS_PER_DAY);
+        let of_day = ms.rem_euclid(MS_PER_DAY);
+        let (year, month, day) = civil_from_days(days);
+        if !(MIN_YEAR..=MAX_YEAR).contains(&year) {
+            return MessageId::ZERO.ts();
+        }
+        let (hour, minute) = (of_day / 3_600_000, of_day / 60_000 % 60);
+        let (second, milli) = (of_day / 1000 % 60, of_day % 1000);
+        let date = if (0..=9999).contains(&year) {
+            format!("{year:04}-{month:02}-{day:02}")
+        } else {
+            format!("{year:+05}-{month:02}-{day:02}")
+        };
+        format!("{date}T{hour:02}:{minute:02}:{second:02}.{milli:03}Z")
+    }
+}
+
+/// The proleptic Gregorian (year, month, day) of a day counted from
+/// 1970-01-01 (Howard Hinnant's `civil_from_days`).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, day)
 }
 
 /// Parses a decimal `u64` with digits only (no sign, no spaces).
@@ -179,6 +233,35 @@ mod tests {
             Some(MessageId::new(2, 0))
         );
         assert_eq!(MessageId::new(u64::MAX, u64::MAX).successor(), None);
+    }
+
+    #[test]
+    fn an_id_gives_its_timestamp_as_chrono_wrote_it() {
+        // Each `ts` below is what `chrono` 0.4 wrote for the id
+        // (`DateTime::<Utc>::from_timestamp_millis(ms as i64)`, the epoch when
+        // out of range, `to_rfc3339_opts(SecondsFormat::Millis, true)`).
+        for (ms, ts) in [
+            (0, "1970-01-01T00:00:00.000Z"),
+            (1, "1970-01-01T00:00:00.001Z"),
+            (999, "1970-01-01T00:00:00.999Z"),
+            (1000, "1970-01-01T00:00:01.000Z"),
+            (1_732_500_000_000, "2024-11-25T02:00:00.000Z"),
+            (1_732_500_000_123, "2024-11-25T02:00:00.123Z"),
+            (951_782_400_000, "2000-02-29T00:00:00.000Z"),
+            (253_402_300_799_999, "9999-12-31T23:59:59.999Z"),
+            (253_402_300_800_000, "+10000-01-01T00:00:00.000Z"),
+            (8_210_266_876_799_999, "+262142-12-31T23:59:59.999Z"),
+            (8_210_266_876_800_000, "1970-01-01T00:00:00.000Z"),
+            (18_438_409_472_480_751_616, "-262143-01-01T00:00:00.000Z"),
+            (18_438_409_472_480_751_615, "1970-01-01T00:00:00.000Z"),
+            (18_446_681_906_490_351_615, "-0001-12-31T23:59:59.999Z"),
+            (18_446_681_906_490_351_616, "0000-01-01T00:00:00.000Z"),
+            (u64::MAX, "1969-12-31T23:59:59.999Z"),
+            (1 << 63, "1970-01-01T00:00:00.000Z"),
+            ((1 << 63) - 1, "1970-01-01T00:00:00.000Z"),
+        ] {
+            assert_eq!(MessageId::new(ms, 7).ts(), ts, "{ms}");
+        }
     }
 
     #[test]

@@ -13,7 +13,7 @@
 //! - [`config`]: every tunable, with defaults.
 //! - [`routes`]: the HTTP surface, one module per group of endpoints.
 //! - [`broker`]: the `Broker` trait (store, fan out, history, presence) and
-//!   its backends; [`history`]: the embedded backend's SQLite store.
+//!   its backends (the embedded one keeps history in SQLite).
 //! - [`auth`]: tokens, the password, the session extractor.
 //! - [`limits`]: rate limits; [`net`]: the accept loop and connection limits.
 //! - [`error`]: `ApiError`, the one place errors become HTTP answers.
@@ -24,7 +24,6 @@ pub mod auth;
 pub mod broker;
 pub mod config;
 pub mod error;
-pub mod history;
 pub mod limits;
 pub mod metrics;
 pub mod net;

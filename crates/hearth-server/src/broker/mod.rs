@@ -21,12 +21,17 @@ pub mod redis;
 mod room;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::stream::BoxStream;
 use hearth_proto::{ClientId, Message, MessageId, MessageText, Nick, RoomName, RoomSummary};
 
 pub use event::{SharedEvent, SharedKind};
+
+/// Idempotency keys are kept at least this long (the protocol asks 24 h), by
+/// every backend.
+pub const IDEMPOTENCY_TTL: Duration = Duration::from_secs(48 * 3600);
 
 /// Why the broker could not do what was asked.
 #[derive(Debug, Clone, thiserror::Error)]

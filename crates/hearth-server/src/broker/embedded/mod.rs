@@ -1,5 +1,10 @@
 //! The embedded backend: in-process fan-out, history in SQLite.
 //!
+//! - this module: the [`EmbeddedBroker`], its rooms in memory and its fan-out;
+//! - [`store`]: the SQLite store (one writer thread, a pool of readers);
+//! - [`queries`]: the store's reads; [`ids`]: assigning ids, packing them
+//!   into rowids.
+//!
 //! Each room has a [`RoomState`] (see [`super::room`]) in one map behind a
 //! `std::sync::Mutex` (nothing awaits while it is held): a `broadcast`
 //! channel of [`SharedEvent`]s, a cache of the newest messages, and presence
@@ -28,7 +33,11 @@ use super::{
     SubscribeRequest, Subscription,
 };
 use crate::config::Config;
-use crate::history::{self, Inserted, Store};
+use store::{Inserted, Store};
+
+mod ids;
+mod queries;
+mod store;
 
 /// Messages read from SQLite per page when a resume reaches past the cache.
 const REPLAY_PAGE: usize = 256;
@@ -54,8 +63,8 @@ impl RoomHub {
 
     /// Builds a room's state from the store. Runs on the writer thread.
     fn load(&self, conn: &Connection, room: &RoomName) -> rusqlite::Result<RoomState> {
-        let meta = history::room_meta(conn, room)?;
-        let newest = history::messages_before(conn, room, None, self.cache_size)?;
+        let meta = queries::room_meta(conn, room)?;
+        let newest = queries::messages_before(conn, room, None, self.cache_size)?;
         let legacy = *room == self.default_room;
         Ok(RoomState::new(
             self.queue,
@@ -181,7 +190,7 @@ impl EmbeddedBroker {
                 if hub.lock().contains_key(&room) {
                     return Ok(());
                 }
-                history::ensure_room(conn, &room)?;
+                queries::ensure_room(conn, &room)?;
                 let state = hub.load(conn, &room)?;
                 hub.lock().insert(room, state);
                 Ok(())
@@ -202,11 +211,11 @@ impl EmbeddedBroker {
             .store
             .read(move |conn| {
                 if from == MessageId::ZERO {
-                    Ok(history::room_meta(conn, &lookup_room)?
+                    Ok(queries::room_meta(conn, &lookup_room)?
                         .trimmed_upto
                         .is_none())
                 } else {
-                    history::message_exists(conn, &lookup_room, from)
+                    queries::message_exists(conn, &lookup_room, from)
                 }
             })
             .await?;
@@ -228,7 +237,7 @@ impl EmbeddedBroker {
                     return Ok(None);
                 };
                 let page = store
-                    .read(move |conn| history::messages_after(conn, &room, after, REPLAY_PAGE))
+                    .read(move |conn| queries::messages_after(conn, &room, after, REPLAY_PAGE))
                     .await?;
                 if page.is_empty() {
                     return Ok(None);
@@ -352,15 +361,15 @@ impl Broker for EmbeddedBroker {
         before: Option<MessageId>,
         limit: usize,
     ) -> Result<Vec<Message>, BrokerError> {
-        let before = before.and_then(history::storable_bound);
+        let before = before.and_then(ids::storable_bound);
         let room = room.clone();
         self.store
-            .read(move |conn| history::messages_before(conn, &room, before, limit))
+            .read(move |conn| queries::messages_before(conn, &room, before, limit))
             .await
     }
 
     async fn rooms(&self) -> Result<Vec<RoomSummary>, BrokerError> {
-        let mut stored = self.store.read(history::all_rooms).await?;
+        let mut stored = self.store.read(queries::all_rooms).await?;
         stored.entry(self.hub.default_room.clone()).or_insert(None);
         let rooms = self.hub.lock();
         let mut summaries: Vec<RoomSummary> = stored

@@ -1,4 +1,5 @@
-//! History in SQLite: the embedded backend's durable store.
+//! The embedded backend's durable store: history in SQLite, its writer
+//! thread and its pool of readers.
 //!
 //! One writer thread owns the only writing connection. It takes posts from a
 //! channel, commits every post that is waiting in one transaction (group
@@ -8,69 +9,24 @@
 //! increase in commit order. Reads run on a small pool of read-only
 //! connections (WAL lets them run beside the writer).
 //!
-//! Ids are stored packed in the rowid: `ms << 20 | seq`.
+//! Ids are stored packed in the rowid ([`super::ids`]); the reads themselves
+//! are in [`super::queries`].
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use chrono::{DateTime, SecondsFormat, Utc};
 use hearth_proto::{ClientId, Message, MessageId, RoomName};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::broker::{BrokerError, Post};
+use super::ids::{IdGenerator, now_ms, pack, unpack};
+use crate::broker::{BrokerError, IDEMPOTENCY_TTL, Post};
 use crate::config::SyncMode;
 
 const DB_FILE: &str = "hearth.db";
-const SEQ_BITS: u32 = 20;
-const SEQ_MAX: u64 = (1 << SEQ_BITS) - 1;
 /// Posts committed in one transaction at most.
 const MAX_BATCH: usize = 256;
-/// Idempotency keys are kept at least this long (the protocol asks 24 h).
-pub const IDEMPOTENCY_TTL: Duration = Duration::from_secs(48 * 3600);
-
-/// Packs an id into a SQLite rowid.
-pub fn pack(id: MessageId) -> i64 {
-    ((id.ms << SEQ_BITS) | id.seq.min(SEQ_MAX)) as i64
-}
-
-/// The id a rowid stands for.
-pub fn unpack(rowid: i64) -> MessageId {
-    let raw = rowid as u64;
-    MessageId::new(raw >> SEQ_BITS, raw & SEQ_MAX)
-}
-
-/// The smallest storable id at or after `id`, as an exclusive upper bound:
-/// `None` when `id` is after anything storable (then "before it" is
-/// everything).
-pub fn storable_bound(id: MessageId) -> Option<MessageId> {
-    if storable(id) {
-        return Some(id);
-    }
-    let next = MessageId::new(id.ms.checked_add(1)?, 0);
-    storable(next).then_some(next)
-}
-
-/// Whether an id can be stored here (sequence within the packed range).
-pub fn storable(id: MessageId) -> bool {
-    id.seq <= SEQ_MAX && id.ms < (1 << (63 - SEQ_BITS))
-}
-
-/// The `ts` of a message: the time its id was given, RFC 3339 with milliseconds.
-pub fn ts_of(id: MessageId) -> String {
-    DateTime::<Utc>::from_timestamp_millis(id.ms as i64)
-        .unwrap_or_default()
-        .to_rfc3339_opts(SecondsFormat::Millis, true)
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
 
 fn store_err(e: impl std::fmt::Display) -> BrokerError {
     BrokerError::Unavailable(format!("history store: {e}"))
@@ -135,7 +91,7 @@ impl Store {
         let (tx, rx) = mpsc::channel(4096);
         let writer = Writer {
             conn,
-            ids: IdGenerator { last },
+            ids: IdGenerator::after(last),
             retention: retention.max(1),
             on_commit,
         };
@@ -275,27 +231,6 @@ fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// Assigns ids: `ms` is the clock (never going back), `seq` orders ids within
-/// one millisecond.
-struct IdGenerator {
-    last: MessageId,
-}
-
-impl IdGenerator {
-    fn next(&mut self) -> MessageId {
-        let now = now_ms();
-        let next = if now > self.last.ms {
-            MessageId::new(now, 0)
-        } else if self.last.seq < SEQ_MAX {
-            MessageId::new(self.last.ms, self.last.seq + 1)
-        } else {
-            MessageId::new(self.last.ms + 1, 0)
-        };
-        self.last = next;
-        next
-    }
-}
-
 struct Writer {
     conn: Connection,
     ids: IdGenerator,
@@ -402,7 +337,7 @@ fn insert_one(
         room: post.room.clone(),
         nick: post.nick.to_string(),
         text: post.text.to_string(),
-        ts: ts_of(id),
+        ts: id.ts(),
         client_id: post.client_id.as_ref().map(ClientId::to_string),
     };
     tx.execute(
@@ -449,149 +384,4 @@ fn insert_one(
         }
     }
     Ok(Inserted::Created(message))
-}
-
-/// What the store knows of a room.
-#[derive(Debug, Clone, Default)]
-pub struct RoomMeta {
-    pub count: usize,
-    pub last_id: Option<MessageId>,
-    /// The newest id retention deleted, if any was.
-    pub trimmed_upto: Option<MessageId>,
-}
-
-fn message_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Message> {
-    let room: String = row.get(1)?;
-    Ok(Message {
-        id: unpack(row.get(0)?),
-        room: RoomName::parse(&room).map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Text, Box::new(e))
-        })?,
-        nick: row.get(2)?,
-        text: row.get(3)?,
-        ts: row.get(4)?,
-        client_id: row.get(5)?,
-    })
-}
-
-const COLUMNS: &str = "id, room, nick, text, ts, client_id";
-
-/// The newest `limit` messages of a room before `before` (or the newest
-/// overall), oldest first.
-pub fn messages_before(
-    conn: &Connection,
-    room: &RoomName,
-    before: Option<MessageId>,
-    limit: usize,
-) -> rusqlite::Result<Vec<Message>> {
-    let before = before.map(pack).unwrap_or(i64::MAX);
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM messages WHERE room = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3"
-    ))?;
-    let mut rows = stmt
-        .query_map(
-            params![room.as_str(), before, limit as i64],
-            message_from_row,
-        )?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    rows.reverse();
-    Ok(rows)
-}
-
-/// Up to `limit` messages of a room after `after`, oldest first.
-pub fn messages_after(
-    conn: &Connection,
-    room: &RoomName,
-    after: MessageId,
-    limit: usize,
-) -> rusqlite::Result<Vec<Message>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM messages WHERE room = ?1 AND id > ?2 ORDER BY id LIMIT ?3"
-    ))?;
-    stmt.query_map(
-        params![room.as_str(), pack(after), limit as i64],
-        message_from_row,
-    )?
-    .collect()
-}
-
-/// Whether a room holds a message with this id.
-pub fn message_exists(conn: &Connection, room: &RoomName, id: MessageId) -> rusqlite::Result<bool> {
-    if !storable(id) {
-        return Ok(false);
-    }
-    conn.prepare_cached("SELECT 1 FROM messages WHERE room = ?1 AND id = ?2")?
-        .exists(params![room.as_str(), pack(id)])
-}
-
-/// A room's counters, default (empty) when the store has never seen it.
-pub fn room_meta(conn: &Connection, room: &RoomName) -> rusqlite::Result<RoomMeta> {
-    conn.prepare_cached("SELECT count, last_id, trimmed_upto FROM rooms WHERE name = ?1")?
-        .query_row(params![room.as_str()], |r| {
-            Ok(RoomMeta {
-                count: r.get::<_, i64>(0)? as usize,
-                last_id: r.get::<_, Option<i64>>(1)?.map(unpack),
-                trimmed_upto: r.get::<_, Option<i64>>(2)?.map(unpack),
-            })
-        })
-        .optional()
-        .map(Option::unwrap_or_default)
-}
-
-/// Records that a room exists (a subscriber opened it).
-pub fn ensure_room(conn: &Connection, room: &RoomName) -> rusqlite::Result<()> {
-    conn.execute(
-        "INSERT OR IGNORE INTO rooms (name, created_ms) VALUES (?1, ?2)",
-        params![room.as_str(), now_ms() as i64],
-    )?;
-    Ok(())
-}
-
-/// Every room with its last id.
-pub fn all_rooms(conn: &Connection) -> rusqlite::Result<HashMap<RoomName, Option<MessageId>>> {
-    let mut stmt = conn.prepare_cached("SELECT name, last_id FROM rooms")?;
-    let rows = stmt.query_map([], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, Option<i64>>(1)?))
-    })?;
-    let mut rooms = HashMap::new();
-    for row in rows {
-        let (name, last) = row?;
-        if let Ok(room) = RoomName::parse(&name) {
-            rooms.insert(room, last.map(unpack));
-        }
-    }
-    Ok(rooms)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn packing_keeps_order_and_round_trips() {
-        let a = MessageId::new(1_732_500_000_000, 0);
-        let b = MessageId::new(1_732_500_000_000, SEQ_MAX);
-        let c = MessageId::new(1_732_500_000_001, 0);
-        assert!(pack(a) < pack(b) && pack(b) < pack(c));
-        for id in [a, b, c, MessageId::ZERO] {
-            assert_eq!(unpack(pack(id)), id);
-        }
-    }
-
-    #[test]
-    fn ids_increase_even_when_the_clock_does_not() {
-        // The last id is a minute ahead of the clock (the clock went back).
-        let ahead = now_ms() + 60_000;
-        let mut ids = IdGenerator {
-            last: MessageId::new(ahead, SEQ_MAX - 1),
-        };
-        let first = ids.next();
-        let second = ids.next();
-        assert_eq!(first, MessageId::new(ahead, SEQ_MAX));
-        assert_eq!(
-            second,
-            MessageId::new(ahead + 1, 0),
-            "the sequence rolls over"
-        );
-    }
 }

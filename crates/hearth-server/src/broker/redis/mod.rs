@@ -44,11 +44,10 @@ use tokio_util::sync::CancellationToken;
 
 use super::room::{MAX_CACHE, Plan, RoomState, live_stream};
 use super::{
-    Broker, BrokerError, Post, Posted, ReplayStream, RoomRequest, RoomStart, SharedEvent,
-    SubscribeRequest, Subscription,
+    Broker, BrokerError, IDEMPOTENCY_TTL, Post, Posted, ReplayStream, RoomRequest, RoomStart,
+    SharedEvent, SubscribeRequest, Subscription,
 };
 use crate::config::RedisConfig;
-use crate::history::{IDEMPOTENCY_TTL, ts_of};
 use crate::metrics::Metrics;
 use relay::RelayCommand;
 use scripts::{Keys, Note};
@@ -313,7 +312,7 @@ impl Inner {
                 }
                 let message = Message {
                     id,
-                    ts: ts_of(id),
+                    ts: id.ts(),
                     nick,
                     text,
                     client_id: (!cid.is_empty()).then_some(cid),
@@ -475,7 +474,7 @@ fn message_of(room: &RoomName, (id, mut fields): Entry) -> Option<Message> {
         room: room.clone(),
         nick: fields.remove("nick")?,
         text: fields.remove("text")?,
-        ts: ts_of(id),
+        ts: id.ts(),
         client_id: (!cid.is_empty()).then_some(cid),
     })
 }
@@ -603,7 +602,7 @@ impl Broker for RedisBroker {
                     room: post.room,
                     nick: post.nick.to_string(),
                     text: post.text.as_str().to_owned(),
-                    ts: ts_of(id),
+                    ts: id.ts(),
                     client_id: (!cid.is_empty()).then_some(cid),
                 }))
             }
@@ -617,7 +616,7 @@ impl Broker for RedisBroker {
                         room: post.room,
                         nick,
                         text,
-                        ts: ts_of(id),
+                        ts: id.ts(),
                         client_id: Some(cid),
                     }))
                 }
