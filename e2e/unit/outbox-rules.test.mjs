@@ -2,7 +2,7 @@
 // and its send loop (ui/web-outbox.js) with a fake post.
 
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { afterEach, describe, test } from 'node:test';
 
 import { BACKOFF_CAP_MS, afterPostError, nextStep, streamBack } from '../../ui/outbox-rules.js';
 import { TransportError } from '../../ui/transport-error.js';
@@ -85,6 +85,11 @@ describe('the send order', () => {
 });
 
 describe('the web outbox loop', () => {
+  const boxes = [];
+  afterEach(() => {
+    for (const box of boxes.splice(0)) box.reset(); // no retry timer outlives its test
+  });
+
   /** A WebOutbox whose post answers from `answers` (an error to throw, or a message). */
   function outbox(answers) {
     const updates = [];
@@ -101,6 +106,7 @@ describe('the web outbox loop', () => {
       onAuthError: (message) => auth.push(message),
     });
     box.setNick('ana');
+    boxes.push(box);
     return { box, updates, posted, auth };
   }
   const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
