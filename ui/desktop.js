@@ -18,10 +18,9 @@
  * innerHTML.
  */
 
-import { $, h, recall, remember } from './dom.js';
+import { $, h, NICK_KEY, recall, remember } from './dom.js';
 import { serverLabel } from './transport-tauri.js';
 
-const NICK_KEY = 'hearth.nick'; // shared with app.js: the last nick used
 const COPIED_MS = 2000;
 const CONFIRM_MS = 5000;
 const LAUNCH_POLL_MS = 1000;
