@@ -52,22 +52,15 @@ use crate::state::{AppState, Shared};
 
 /// How often idle rate-limit buckets are forgotten.
 const LIMITER_SWEEP: Duration = Duration::from_secs(60);
-/// How often expired idempotency keys are deleted.
-const IDEMPOTENCY_SWEEP: Duration = Duration::from_secs(600);
-/// Rooms nobody follows are unloaded from memory after this long unused.
-const ROOM_IDLE: Duration = Duration::from_secs(300);
-
-/// The backend a server runs on, for its housekeeping.
-pub enum BackendHandle {
-    Embedded(Arc<EmbeddedBroker>),
-    Redis,
-}
 
 /// Builds the server's state: opens the store (or starts the Redis broker),
 /// loads the secret, hashes the password. Fails with a readable reason (bad
 /// data dir, bad hash, bad Redis URL…). A Redis that is down is not a
 /// failure: the node starts unhealthy and recovers when Redis is up.
-pub fn build_state(config: Config) -> anyhow::Result<(AppState, BackendHandle)> {
+///
+/// Either backend keeps its own house (pruning, unloading idle rooms) until
+/// the state's `shutdown` is cancelled or the broker is dropped.
+pub fn build_state(config: Config) -> anyhow::Result<AppState> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating the data dir {}", config.data_dir.display()))?;
     let secret_path = config
@@ -83,13 +76,11 @@ pub fn build_state(config: Config) -> anyhow::Result<(AppState, BackendHandle)> 
         .transpose()?;
     let metrics = Arc::new(Metrics::new());
     let shutdown = CancellationToken::new();
-    let (broker, handle): (Arc<dyn Broker>, BackendHandle) = match &config.backend {
-        Backend::Embedded => {
-            let embedded = Arc::new(EmbeddedBroker::open(&config).with_context(|| {
-                format!("opening the history in {}", config.data_dir.display())
-            })?);
-            (embedded.clone(), BackendHandle::Embedded(embedded))
-        }
+    let broker: Arc<dyn Broker> = match &config.backend {
+        Backend::Embedded => Arc::new(
+            EmbeddedBroker::open(&config, &shutdown)
+                .with_context(|| format!("opening the history in {}", config.data_dir.display()))?,
+        ),
         Backend::Redis(redis) => {
             let broker = RedisBroker::open(
                 redis,
@@ -101,10 +92,10 @@ pub fn build_state(config: Config) -> anyhow::Result<(AppState, BackendHandle)> 
                 metrics.clone(),
                 shutdown.clone(),
             )?;
-            (Arc::new(broker), BackendHandle::Redis)
+            Arc::new(broker)
         }
     };
-    let state = AppState::new(Shared {
+    Ok(AppState::new(Shared {
         tokens: TokenSigner::new(&secret, config.token_ttl),
         limits: RateLimits::new(&config, metrics.clone()),
         metrics,
@@ -112,8 +103,7 @@ pub fn build_state(config: Config) -> anyhow::Result<(AppState, BackendHandle)> 
         broker,
         password,
         config,
-    });
-    Ok((state, handle))
+    }))
 }
 
 /// Serves on `listener` until `shutdown` completes, then ends every stream,
@@ -124,7 +114,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let tls = config.tls.as_ref().map(tls::load).transpose()?;
-    let (state, broker) = build_state(config)?;
+    let state = build_state(config)?;
     let token = state.shutdown.clone();
     tokio::spawn({
         let token = token.clone();
@@ -133,7 +123,7 @@ pub async fn run(
             token.cancel();
         }
     });
-    spawn_housekeeping(&state, broker);
+    spawn_limiter_sweep(&state);
     let limits = NetLimits {
         max_connections: state.config.max_connections,
         header_read_timeout: state.config.header_read_timeout,
@@ -154,39 +144,15 @@ pub async fn run(
     Ok(())
 }
 
-fn spawn_housekeeping(state: &AppState, backend: BackendHandle) {
-    let limiter_state = state.clone();
+/// Forgets idle rate-limit buckets every [`LIMITER_SWEEP`] until shutdown.
+fn spawn_limiter_sweep(state: &AppState) {
+    let state = state.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(LIMITER_SWEEP);
         loop {
             tokio::select! {
-                _ = limiter_state.shutdown.cancelled() => break,
-                _ = tick.tick() => limiter_state.limits.forget_idle(),
-            }
-        }
-    });
-    // The Redis backend keeps its own house (idempotency keys expire in
-    // Redis; its relay unloads idle rooms).
-    let BackendHandle::Embedded(broker) = backend else {
-        return;
-    };
-    let shutdown = state.shutdown.clone();
-    tokio::spawn(async move {
-        let mut prune = tokio::time::interval(IDEMPOTENCY_SWEEP);
-        let mut unload = tokio::time::interval(LIMITER_SWEEP);
-        loop {
-            tokio::select! {
-                _ = shutdown.cancelled() => break,
-                _ = prune.tick() => {
-                    if let Err(e) = broker.store().prune_idempotency().await {
-                        tracing::warn!(cause = %e, "pruning idempotency keys failed");
-                    }
-                }
-                _ = unload.tick() => match broker.unload_idle_rooms(ROOM_IDLE).await {
-                    Ok(0) => {}
-                    Ok(n) => tracing::debug!(rooms = n, "unloaded idle rooms"),
-                    Err(e) => tracing::warn!(cause = %e, "unloading idle rooms failed"),
-                },
+                _ = state.shutdown.cancelled() => break,
+                _ = tick.tick() => state.limits.forget_idle(),
             }
         }
     });

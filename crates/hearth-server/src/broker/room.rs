@@ -22,6 +22,10 @@ use super::{Live, LiveStream, SharedEvent, SharedKind};
 
 /// The most messages cached (encoded) per room.
 pub const MAX_CACHE: usize = 256;
+/// How often each backend looks for idle rooms to unload.
+pub const UNLOAD_EVERY: Duration = Duration::from_secs(60);
+/// Rooms nobody follows are unloaded from memory after this long unused.
+pub const ROOM_IDLE: Duration = Duration::from_secs(300);
 
 /// One room's in-memory state on this node.
 pub struct RoomState {

@@ -23,11 +23,12 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use futures::{StreamExt, stream};
+use futures::{StreamExt, TryStreamExt, stream};
 use hearth_proto::{Message, MessageId, Nick, RoomName, RoomSummary};
 use rusqlite::Connection;
+use tokio_util::sync::{CancellationToken, DropGuard};
 
-use super::room::{MAX_CACHE, Plan, RoomState, live_stream};
+use super::room::{MAX_CACHE, Plan, ROOM_IDLE, RoomState, UNLOAD_EVERY, live_stream};
 use super::{
     Broker, BrokerError, Post, Posted, ReplayStream, RoomRequest, RoomStart, SharedEvent,
     SubscribeRequest, Subscription,
@@ -42,10 +43,17 @@ mod store;
 /// Messages read from SQLite per page when a resume reaches past the cache.
 const REPLAY_PAGE: usize = 256;
 
+/// How often expired idempotency keys are deleted.
+const PRUNE_EVERY: Duration = Duration::from_secs(600);
+
 /// The in-process broker.
 pub struct EmbeddedBroker {
     hub: Arc<RoomHub>,
     store: Store,
+    /// Stops the housekeeping task when the broker is dropped (as
+    /// mini-redis's `DbDropGuard` stops its purge task); shutdown stops it
+    /// too.
+    _housekeeping: DropGuard,
 }
 
 struct RoomHub {
@@ -144,8 +152,10 @@ impl Drop for PresenceGuard {
 }
 
 impl EmbeddedBroker {
-    /// Opens the history store in `config.data_dir` and starts the writer.
-    pub fn open(config: &Config) -> anyhow::Result<Self> {
+    /// Opens the history store in `config.data_dir`, starts the writer, and
+    /// spawns the housekeeping task (it prunes idempotency keys and unloads
+    /// idle rooms until `shutdown` or until the broker is dropped).
+    pub fn open(config: &Config, shutdown: &CancellationToken) -> anyhow::Result<Self> {
         let hub = Arc::new(RoomHub {
             rooms: Mutex::new(HashMap::new()),
             queue: config.subscriber_queue.max(1),
@@ -159,22 +169,13 @@ impl EmbeddedBroker {
             config.retention_per_room,
             Box::new(move |conn, messages| hook_hub.publish(conn, messages)),
         )?;
-        Ok(Self { hub, store })
-    }
-
-    /// The store, for maintenance tasks.
-    pub fn store(&self) -> &Store {
-        &self.store
-    }
-
-    /// Unloads rooms that nobody follows and nobody used for `idle_for`
-    /// (their history stays in the store; the next use loads them again).
-    /// Returns how many were unloaded.
-    pub async fn unload_idle_rooms(&self, idle_for: Duration) -> Result<usize, BrokerError> {
-        let hub = self.hub.clone();
-        self.store
-            .on_writer(move |_| hub.unload_idle(idle_for))
-            .await
+        let stop = shutdown.child_token();
+        tokio::spawn(housekeeping(hub.clone(), store.clone(), stop.clone()));
+        Ok(Self {
+            hub,
+            store,
+            _housekeeping: stop.drop_guard(),
+        })
     }
 
     /// Makes sure the room's state is in the map (loading it on the writer
@@ -255,7 +256,39 @@ impl EmbeddedBroker {
     }
 }
 
-use futures::TryStreamExt;
+/// Deletes expired idempotency keys every [`PRUNE_EVERY`] and unloads idle
+/// rooms every [`UNLOAD_EVERY`], until `stop`.
+async fn housekeeping(hub: Arc<RoomHub>, store: Store, stop: CancellationToken) {
+    let mut prune = tokio::time::interval(PRUNE_EVERY);
+    let mut unload = tokio::time::interval(UNLOAD_EVERY);
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => break,
+            _ = prune.tick() => {
+                if let Err(e) = store.prune_idempotency().await {
+                    tracing::warn!(cause = %e, "pruning idempotency keys failed");
+                }
+            }
+            _ = unload.tick() => match unload_idle_rooms(&hub, &store, ROOM_IDLE).await {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(rooms = n, "unloaded idle rooms"),
+                Err(e) => tracing::warn!(cause = %e, "unloading idle rooms failed"),
+            },
+        }
+    }
+}
+
+/// Unloads rooms that nobody follows and nobody used for `idle_for` (their
+/// history stays in the store; the next use loads them again). Returns how
+/// many were unloaded.
+async fn unload_idle_rooms(
+    hub: &Arc<RoomHub>,
+    store: &Store,
+    idle_for: Duration,
+) -> Result<usize, BrokerError> {
+    let hub = hub.clone();
+    store.on_writer(move |_| hub.unload_idle(idle_for)).await
+}
 
 #[async_trait]
 impl Broker for EmbeddedBroker {
@@ -415,7 +448,8 @@ mod tests {
     #[tokio::test]
     async fn an_unloaded_room_loads_again_with_its_history() {
         let dir = tempfile::tempdir().unwrap();
-        let broker = EmbeddedBroker::open(&Config::new(dir.path())).unwrap();
+        let broker =
+            EmbeddedBroker::open(&Config::new(dir.path()), &CancellationToken::new()).unwrap();
         let room = RoomName::parse("attic").unwrap();
         let Posted::Created(first) = broker.post(post(&room, "one")).await.unwrap() else {
             panic!("stored")
@@ -433,9 +467,19 @@ mod tests {
             .await
             .unwrap();
         // Followed rooms stay loaded, however idle.
-        assert_eq!(broker.unload_idle_rooms(Duration::ZERO).await.unwrap(), 0);
+        assert_eq!(
+            unload_idle_rooms(&broker.hub, &broker.store, Duration::ZERO)
+                .await
+                .unwrap(),
+            0
+        );
         drop(followed);
-        assert!(broker.unload_idle_rooms(Duration::ZERO).await.unwrap() >= 1);
+        assert!(
+            unload_idle_rooms(&broker.hub, &broker.store, Duration::ZERO)
+                .await
+                .unwrap()
+                >= 1
+        );
         assert!(!broker.hub.lock().contains_key(&room));
 
         let Posted::Created(second) = broker.post(post(&room, "two")).await.unwrap() else {

@@ -20,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::Inner;
 use crate::broker::BrokerError;
+use crate::broker::room::{ROOM_IDLE, UNLOAD_EVERY};
 
 /// The first wait before subscribing again; doubles up to [`MAX_BACKOFF`].
 const MIN_BACKOFF: Duration = Duration::from_millis(50);
@@ -27,9 +28,6 @@ const MAX_BACKOFF: Duration = Duration::from_secs(1);
 /// How often the subscription is pinged, and how long the answer may take.
 const PING_EVERY: Duration = Duration::from_secs(3);
 const PING_TIMEOUT: Duration = Duration::from_secs(2);
-/// How often idle rooms are looked for, and how long unused makes idle.
-const UNLOAD_EVERY: Duration = Duration::from_secs(60);
-const ROOM_IDLE: Duration = Duration::from_secs(300);
 
 /// Work for the relay task.
 pub enum RelayCommand {
