@@ -5,11 +5,15 @@
 //! A refused request gets `429` with `Retry-After` in whole seconds. The
 //! per-address limit is meant to be at least ten times the per-session one,
 //! so an office behind one NAT is not throttled as one person.
+//!
+//! The password backoff reads a [`LimitsClock`] (from the config), which a
+//! test can move forward instead of sleeping through a wait.
 
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -46,7 +50,11 @@ impl RateLimits {
             session_posts: RateLimiter::keyed(quota(config.session_post_rate)),
             address_posts: RateLimiter::keyed(quota(config.address_post_rate)),
             address_sessions: RateLimiter::keyed(quota(config.address_session_rate)),
-            passwords: PasswordBackoff::new(config.password_backoff, config.password_backoff_max),
+            passwords: PasswordBackoff::new(
+                config.password_backoff,
+                config.password_backoff_max,
+                config.limits_clock.clone(),
+            ),
             streams: StreamSlots::new(config.max_streams_per_address),
             clock: DefaultClock::default(),
             metrics,
@@ -81,7 +89,7 @@ impl RateLimits {
     /// caller reports the outcome on the returned attempt.
     pub fn admit_password(&self, address: IpAddr) -> Result<PasswordAttempt, ApiError> {
         self.passwords
-            .admit(address, Instant::now())
+            .admit(address, self.passwords.clock.now())
             .map_err(|wait| {
                 self.metrics.rate_limited.inc();
                 self.metrics.password_attempts_refused.inc();
@@ -114,13 +122,36 @@ impl RateLimits {
     /// Forgets keys whose buckets are full again, and addresses whose wrong
     /// passwords are forgotten (keeps memory bounded).
     pub fn forget_idle(&self) {
-        self.passwords.forget_idle(Instant::now());
+        self.passwords.forget_idle(self.passwords.clock.now());
         self.session_posts.retain_recent();
         self.address_posts.retain_recent();
         self.address_sessions.retain_recent();
         self.session_posts.shrink_to_fit();
         self.address_posts.shrink_to_fit();
         self.address_sessions.shrink_to_fit();
+    }
+}
+
+/// The time the password backoff goes by: the real monotonic clock, plus
+/// however far a test has moved it on with [`LimitsClock::advance`]. A test
+/// hook, so a test of the backoff skips a wait instead of sleeping through
+/// it; nothing in production advances it. Clones share one offset.
+#[derive(Debug, Clone, Default)]
+pub struct LimitsClock {
+    /// Nanoseconds added to the real clock.
+    ahead: Arc<AtomicU64>,
+}
+
+impl LimitsClock {
+    /// Now, as the limits see it.
+    pub fn now(&self) -> Instant {
+        Instant::now() + Duration::from_nanos(self.ahead.load(Ordering::Relaxed))
+    }
+
+    /// Moves this clock (and its clones) `by` forward.
+    pub fn advance(&self, by: Duration) {
+        let nanos = u64::try_from(by.as_nanos()).unwrap_or(u64::MAX);
+        self.ahead.fetch_add(nanos, Ordering::Relaxed);
     }
 }
 
@@ -151,6 +182,7 @@ struct PasswordBackoff {
     base: Duration,
     max: Duration,
     addresses: Addresses,
+    clock: LimitsClock,
 }
 
 /// What the backoff remembers, per address.
@@ -170,11 +202,12 @@ struct Backoff {
 }
 
 impl PasswordBackoff {
-    fn new(base: Duration, max: Duration) -> Self {
+    fn new(base: Duration, max: Duration, clock: LimitsClock) -> Self {
         Self {
             base,
             max: max.max(base),
             addresses: Arc::default(),
+            clock,
         }
     }
 
@@ -206,6 +239,7 @@ impl PasswordBackoff {
                 addresses: self.addresses.clone(),
                 base: self.base,
                 max: self.max,
+                clock: self.clock.clone(),
             }),
         })
     }
@@ -234,6 +268,7 @@ struct Tracked {
     addresses: Addresses,
     base: Duration,
     max: Duration,
+    clock: LimitsClock,
 }
 
 impl Tracked {
@@ -266,7 +301,17 @@ impl PasswordAttempt {
 
     /// The password was wrong: returns how long the address now waits.
     pub fn failed(mut self) -> Duration {
-        self.fail_at(Instant::now())
+        self.fail_now()
+    }
+
+    fn fail_now(&mut self) -> Duration {
+        match &self.tracked {
+            Some(tracked) => {
+                let now = tracked.clock.now();
+                self.fail_at(now)
+            }
+            None => Duration::ZERO,
+        }
     }
 
     fn fail_at(&mut self, now: Instant) -> Duration {
@@ -278,7 +323,7 @@ impl PasswordAttempt {
 
 impl Drop for PasswordAttempt {
     fn drop(&mut self) {
-        self.fail_at(Instant::now());
+        self.fail_now();
     }
 }
 
@@ -344,7 +389,11 @@ mod tests {
     const B: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 2));
 
     fn backoff() -> PasswordBackoff {
-        PasswordBackoff::new(Duration::from_secs(1), Duration::from_secs(60))
+        PasswordBackoff::new(
+            Duration::from_secs(1),
+            Duration::from_secs(60),
+            LimitsClock::default(),
+        )
     }
 
     #[test]
@@ -400,6 +449,29 @@ mod tests {
     }
 
     #[test]
+    fn the_backoff_goes_by_its_clock() {
+        let clock = LimitsClock::default();
+        let b = PasswordBackoff::new(
+            Duration::from_secs(1),
+            Duration::from_secs(60),
+            clock.clone(),
+        );
+        let wait = b.admit(A, clock.now()).unwrap().failed();
+        assert_eq!(wait, Duration::from_secs(1));
+        assert!(b.admit(A, clock.now()).is_err(), "during the wait");
+        // A clone moves the same clock: the wait is over without sleeping.
+        clock.clone().advance(wait);
+        b.admit(A, clock.now())
+            .expect("admitted once the clock passed the wait")
+            .succeeded();
+        // An abandoned check fails at the clock's time, too.
+        drop(b.admit(A, clock.now()).unwrap());
+        assert!(b.admit(A, clock.now()).is_err());
+        clock.advance(Duration::from_secs(1));
+        assert!(b.admit(A, clock.now()).is_ok());
+    }
+
+    #[test]
     fn forgotten_addresses_leave_no_state() {
         let b = backoff();
         let now = Instant::now();
@@ -413,7 +485,11 @@ mod tests {
 
     #[test]
     fn no_backoff_when_the_base_is_zero() {
-        let b = PasswordBackoff::new(Duration::ZERO, Duration::from_secs(60));
+        let b = PasswordBackoff::new(
+            Duration::ZERO,
+            Duration::from_secs(60),
+            LimitsClock::default(),
+        );
         let now = Instant::now();
         for _ in 0..5 {
             let mut attempt = b.admit(A, now).unwrap();
