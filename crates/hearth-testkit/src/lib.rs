@@ -6,12 +6,13 @@
 //! backend (`HEARTH_TEST_BACKEND=redis`). Debian's `redis-server` package
 //! provides the binary (`scripts/setup.sh --test` installs it).
 
+use std::io::BufRead;
 #[cfg(target_os = "linux")]
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::sync::{Mutex, mpsc};
+use std::time::Duration;
 
 /// True when this run of the suite is on the Redis backend.
 pub fn redis_backend() -> bool {
@@ -65,10 +66,11 @@ impl RedisServer {
                 "",
                 "--protected-mode",
                 "no",
+                // `notice` logs the line that says it is ready.
                 "--loglevel",
-                "warning",
+                "notice",
             ])
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::null());
         // SAFETY: prctl is async-signal-safe. The server dies with the test
         // thread that started it, even when the test panics or is killed.
@@ -79,31 +81,12 @@ impl RedisServer {
                 Ok(())
             });
         }
-        let child = command
+        let mut child = command
             .spawn()
             .expect("redis-server runs (scripts/setup.sh --test installs it)");
+        let log = child.stdout.take().expect("piped stdout");
         self.child = Some(child);
-        self.wait_ready();
-    }
-
-    fn wait_ready(&self) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Ok(mut conn) = std::net::TcpStream::connect(("127.0.0.1", self.port)) {
-                use std::io::{Read, Write};
-                conn.set_read_timeout(Some(Duration::from_secs(1))).ok();
-                let mut answer = [0u8; 64];
-                if conn.write_all(b"PING\r\n").is_ok()
-                    && conn
-                        .read(&mut answer)
-                        .is_ok_and(|n| answer[..n].starts_with(b"+PONG"))
-                {
-                    return;
-                }
-            }
-            assert!(Instant::now() < deadline, "redis-server did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        wait_ready(log);
     }
 
     /// SIGKILL: no shutdown save, only what the AOF already has survives.
@@ -121,6 +104,28 @@ impl RedisServer {
     pub fn restart(&mut self) {
         self.kill();
         self.spawn();
+    }
+}
+
+/// Waits for the log line Redis writes once it listens and has loaded its
+/// data ("Ready to accept connections", 7.0 and later). A thread reads the
+/// log to its end, so Redis never blocks on a full pipe.
+fn wait_ready(log: std::process::ChildStdout) {
+    let (ready, is_ready) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut lines = std::io::BufReader::new(log).lines();
+        let found = lines
+            .by_ref()
+            .map_while(Result::ok)
+            .any(|line| line.contains("Ready to accept connections"));
+        let _ = ready.send(found);
+        // Drain until Redis exits.
+        for _ in lines.map_while(Result::ok) {}
+    });
+    match is_ready.recv_timeout(Duration::from_secs(10)) {
+        Ok(true) => {}
+        Ok(false) => panic!("redis-server exited before it was ready"),
+        Err(_) => panic!("redis-server was not ready within 10 s"),
     }
 }
 

@@ -7,7 +7,7 @@
 //! subscriber exactly once, in id order.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -16,6 +16,7 @@ use hearth_proto::{Message, MessageId, StreamEvent};
 use hearth_server::config::{Backend, Config, RedisConfig};
 use reqwest::StatusCode;
 use tempfile::TempDir;
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::support::*;
@@ -53,7 +54,8 @@ impl Cluster {
         TestServer::start_in(dir, config).await
     }
 
-    /// A node as its own `hearth serve` process (so it can be SIGKILLed).
+    /// A node as its own `hearth serve` process (so it can be SIGKILLed),
+    /// with a presence TTL of 1 s, so its users leave soon after it dies.
     async fn child_node(&self, data: &TempDir) -> ChildServer {
         let url = self.redis.url();
         let secret = self.secret.display().to_string();
@@ -65,7 +67,7 @@ impl Cluster {
                 "--secret-file",
                 &secret,
                 "--presence-ttl",
-                "2s",
+                "1s",
                 "--post-rate",
                 "10000",
                 "--post-burst",
@@ -82,10 +84,11 @@ impl Cluster {
 
 /// A subscriber as a load balancer would move it: it follows `room` on one
 /// node and, whenever its stream drops, opens it on the next node with the
-/// last id it saw. Records every message id it receives; signals `ready`
-/// after each `ready` event.
+/// last id it saw. Records every message id it receives (watchable, so a
+/// test waits for arrivals, not for time); signals `ready` after each
+/// `ready` event.
 struct Subscriber {
-    seen: Arc<Mutex<Vec<MessageId>>>,
+    seen: watch::Receiver<Vec<MessageId>>,
     task: JoinHandle<()>,
 }
 
@@ -96,14 +99,14 @@ impl Subscriber {
         room_name: &str,
         ready: tokio::sync::mpsc::UnboundedSender<()>,
     ) -> Subscriber {
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let record = seen.clone();
+        let (record, seen) = watch::channel(Vec::new());
         let target = StreamTarget::Room(room(room_name));
         let task = tokio::spawn(async move {
             let mut last_id: Option<String> = None;
             for node in nodes.iter().cycle() {
                 let client = Client::new(node).unwrap().with_token(token.clone());
                 let Ok(events) = client.open_stream(&target, last_id.as_deref()).await else {
+                    // A client's pause before it tries the next node.
                     tokio::time::sleep(Duration::from_millis(100)).await;
                     continue;
                 };
@@ -112,7 +115,7 @@ impl Subscriber {
                     match received.event {
                         StreamEvent::Message(m) => {
                             last_id = Some(m.id.to_string());
-                            record.lock().unwrap().push(m.id);
+                            record.send_modify(|seen| seen.push(m.id));
                         }
                         StreamEvent::Ready(_) => {
                             let _ = ready.send(());
@@ -126,7 +129,26 @@ impl Subscriber {
     }
 
     fn seen(&self) -> Vec<MessageId> {
-        self.seen.lock().unwrap().clone()
+        self.seen.borrow().clone()
+    }
+
+    /// Waits until it has seen every one of `ids`, failing after `deadline`.
+    async fn wait_for_all(&self, i: usize, ids: &[MessageId], deadline: tokio::time::Instant) {
+        let mut seen = self.seen.clone();
+        let has_all = seen.wait_for(|seen| ids.iter().all(|id| seen.contains(id)));
+        match tokio::time::timeout_at(deadline, has_all).await {
+            Ok(result) => {
+                result.expect("the subscriber runs");
+            }
+            Err(_) => {
+                let seen = self.seen();
+                panic!(
+                    "subscriber {i} is missing {} of {} acknowledged messages",
+                    ids.iter().filter(|id| !seen.contains(id)).count(),
+                    ids.len()
+                );
+            }
+        }
     }
 }
 
@@ -149,6 +171,7 @@ async fn post_until_acknowledged(
                 if e.status() == Some(StatusCode::SERVICE_UNAVAILABLE) {
                     *unavailable.lock().unwrap() += 1;
                 }
+                // A client's pause before it retries.
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
             Err(e) => panic!("{text}: {e}"),
@@ -159,26 +182,30 @@ async fn post_until_acknowledged(
 
 /// Waits until every subscriber has every acknowledged message, then checks
 /// each got exactly those, once each, in id order.
-async fn assert_everyone_got_exactly(subscribers: &[Subscriber], acknowledged: &[Message]) {
+///
+/// Anything still in flight then would be a duplicate. So a last message,
+/// posted on `node` once everyone has the rest, goes through the same
+/// streams behind it: once everyone has that one too, nothing sent before
+/// it is still on the way. It joins `acknowledged`.
+async fn assert_everyone_got_exactly(
+    subscribers: &[Subscriber],
+    acknowledged: &mut Vec<Message>,
+    node: &str,
+    token: &str,
+    room_name: &str,
+) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let ids: Vec<MessageId> = acknowledged.iter().map(|m| m.id).collect();
+    for (i, subscriber) in subscribers.iter().enumerate() {
+        subscriber.wait_for_all(i, &ids, deadline).await;
+    }
+    let client = Client::new(node).unwrap().with_token(token.to_owned());
+    acknowledged.push(post(&client, room_name, "the last one").await);
     let mut expected: Vec<MessageId> = acknowledged.iter().map(|m| m.id).collect();
     expected.sort();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     for (i, subscriber) in subscribers.iter().enumerate() {
-        while !expected.iter().all(|id| subscriber.seen().contains(id)) {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "subscriber {i} is missing {} of {} acknowledged messages",
-                expected
-                    .iter()
-                    .filter(|id| !subscriber.seen().contains(id))
-                    .count(),
-                expected.len()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        subscriber.wait_for_all(i, &expected, deadline).await;
     }
-    // Anything still in flight would be a duplicate: give it a moment.
-    tokio::time::sleep(Duration::from_millis(300)).await;
     for (i, subscriber) in subscribers.iter().enumerate() {
         assert_eq!(
             subscriber.seen(),
@@ -238,7 +265,7 @@ async fn two_nodes_share_messages_resumes_presence_and_idempotency() {
     assert!(!retried.created, "the retry on B answers 200");
     assert_eq!(retried.message, original.message);
     assert_eq!(next_message(&mut bo_events).await, original.message);
-    assert_no_message(&mut bo_events, Duration::from_millis(500)).await;
+    assert_no_message_before_marker(&mut bo_events, &ana_a, "general").await;
 
     // Subscribe on A, drop, resume on B with the last id: exactly the
     // missed messages.
@@ -261,7 +288,7 @@ async fn two_nodes_share_messages_resumes_presence_and_idempotency() {
     let history_a = ana_a.history(&room("general"), None, None).await.unwrap();
     let history_b = ana_b.history(&room("general"), None, None).await.unwrap();
     assert_eq!(history_a, history_b);
-    assert_eq!(history_a.len(), 4);
+    assert_eq!(history_a.len(), 5);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -310,11 +337,10 @@ async fn a_node_killed_under_load_loses_no_acknowledged_message() {
         acknowledged.push(
             post_until_acknowledged(&nodes, &token, "load", &format!("m{i}"), &unavailable).await,
         );
-        tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    assert_everyone_got_exactly(&subscribers, &acknowledged).await;
+    assert_everyone_got_exactly(&subscribers, &mut acknowledged, &nodes[1], &token, "load").await;
 
-    // The dead node's users leave within its presence TTL (2 s) and a
+    // The dead node's users leave within its presence TTL (1 s) and a
     // heartbeat.
     tokio::time::timeout(Duration::from_secs(10), async {
         loop {
@@ -377,10 +403,9 @@ async fn a_redis_restart_under_load_loses_and_duplicates_nothing() {
         acknowledged.push(
             post_until_acknowledged(&node, &token, "steady", &format!("s{i}"), &unavailable).await,
         );
-        tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert_eq!(acknowledged.len(), 56);
-    assert_everyone_got_exactly(&subscribers, &acknowledged).await;
+    assert_everyone_got_exactly(&subscribers, &mut acknowledged, &nodes[0], &token, "steady").await;
 
     // Every acknowledged message is in the history (the AOF kept it).
     let history = ana.history(&room("steady"), None, Some(100)).await.unwrap();
@@ -415,17 +440,12 @@ async fn a_node_started_while_redis_is_down_becomes_healthy_when_it_comes_up() {
     assert_eq!(refused.status(), Some(StatusCode::SERVICE_UNAVAILABLE));
 
     redis.restart();
-    tokio::time::timeout(Duration::from_secs(10), async {
-        loop {
-            let health = http().get(node.url("/healthz")).send().await.unwrap();
-            if health.status() == StatusCode::OK {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+    let healthz = &node.url("/healthz");
+    eventually("healthy once Redis is up", move || async move {
+        let health = http().get(healthz).send().await.unwrap();
+        (health.status() == StatusCode::OK).then_some(())
     })
-    .await
-    .expect("healthy once Redis is up");
+    .await;
 
     let mut events = open_room(&ana, "general", None).await;
     let (replay, _, _) = read_start(&mut events).await;
@@ -435,8 +455,21 @@ async fn a_node_started_while_redis_is_down_becomes_healthy_when_it_comes_up() {
     let errors = redis_errors(&node).await;
     assert!(errors > 0.0, "the outage was counted: {errors}");
     // The subscription is pinged every 3 s: the answers are understood and
-    // the node stays subscribed (no new errors, still up).
-    tokio::time::sleep(Duration::from_secs(4)).await;
+    // the node stays subscribed (no new errors, still up). Once Redis has
+    // had a ping on it, a message posted comes through that subscription
+    // behind the answer: when it arrives, the node has handled the answer.
+    let redis_conn = redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .expect("a connection to Redis");
+    eventually("Redis has had a ping on the subscription", || {
+        let mut conn = redis_conn.clone();
+        async move { subscription_pinged(&mut conn).await.then_some(()) }
+    })
+    .await;
+    let after_ping = post(&ana, "general", "after a ping").await;
+    assert_eq!(next_message(&mut events).await, after_ping);
     assert_eq!(
         redis_errors(&node).await,
         errors,
@@ -444,6 +477,20 @@ async fn a_node_started_while_redis_is_down_becomes_healthy_when_it_comes_up() {
     );
     let metrics = metrics_text(&node).await;
     assert!(metrics.contains("hearth_redis_up 1"), "{metrics}");
+}
+
+/// Whether the last command on a subscribed connection (a node's relay) was
+/// a PING, from Redis's `CLIENT LIST`.
+async fn subscription_pinged(conn: &mut redis::aio::MultiplexedConnection) -> bool {
+    let clients: String = redis::cmd("CLIENT")
+        .arg("LIST")
+        .query_async(conn)
+        .await
+        .expect("CLIENT LIST");
+    clients.lines().any(|client| {
+        let fields: Vec<&str> = client.split(' ').collect();
+        fields.contains(&"sub=1") && fields.contains(&"cmd=ping")
+    })
 }
 
 async fn metrics_text(node: &TestServer) -> String {

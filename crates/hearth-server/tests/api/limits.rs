@@ -5,7 +5,7 @@
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
-use hearth_server::config::{PasswordSetting, RateLimit};
+use hearth_server::config::{LimitsClock, PasswordSetting, RateLimit};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -102,30 +102,21 @@ async fn connections_over_the_cap_get_503() {
         body["error"].as_str().unwrap().contains("too many"),
         "{body}"
     );
-    // Closing one frees a place.
+    // Closing one frees a place (once the server has seen it close).
     streams.pop();
-    let mut ok = false;
-    for _ in 0..50 {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        if http()
-            .get(server.url("/api/info"))
-            .send()
-            .await
-            .unwrap()
-            .status()
-            == StatusCode::OK
-        {
-            ok = true;
-            break;
-        }
-    }
-    assert!(ok, "a freed slot is usable again");
+    let info = &server.url("/api/info");
+    eventually("a freed place is usable again", move || async move {
+        let status = http().get(info).send().await.unwrap().status();
+        (status == StatusCode::OK).then_some(())
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn a_client_that_dribbles_its_headers_is_cut_off() {
     let server = TestServer::start_with(|c| c.header_read_timeout = Duration::from_secs(1)).await;
     let addr = server.addr;
+    let (dribbling, is_dribbling) = tokio::sync::oneshot::channel();
     let dribbler = tokio::task::spawn_blocking(move || {
         let mut slow = std::net::TcpStream::connect(addr).unwrap();
         let mut reader = slow.try_clone().unwrap();
@@ -146,6 +137,7 @@ async fn a_client_that_dribbles_its_headers_is_cut_off() {
         // well within any per-read timeout, the whole head never does.
         let head = b"GET /api/info HTTP/1.1\r\nHost: x\r\nX-Slow: ";
         let mut sent = 0;
+        let mut dribbling = Some(dribbling);
         for byte in head.iter().chain(std::iter::repeat(&b'a')) {
             if closed.is_finished() || started.elapsed() > Duration::from_secs(10) {
                 break;
@@ -154,13 +146,17 @@ async fn a_client_that_dribbles_its_headers_is_cut_off() {
                 break;
             }
             sent += 1;
+            if let Some(dribbling) = dribbling.take() {
+                let _ = dribbling.send(());
+            }
+            // The dribble's pace (what this test is about), not a wait.
             std::thread::sleep(Duration::from_millis(200));
         }
         let (closed_after, answer) = closed.join().unwrap();
         (closed_after, answer, sent)
     });
-    // Meanwhile, a normal client is served.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Meanwhile (its first byte is in), a normal client is served.
+    is_dribbling.await.expect("the dribbler sends");
     for _ in 0..3 {
         server
             .client()
@@ -168,7 +164,6 @@ async fn a_client_that_dribbles_its_headers_is_cut_off() {
             .await
             .expect("a normal client is served");
         assert!(!dribbler.is_finished(), "served while the dribbler is on");
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let (closed_after, answer, sent) = dribbler.await.unwrap();
     assert!(
@@ -211,10 +206,13 @@ async fn counter(server: &TestServer, name: &str) -> u64 {
 
 #[tokio::test]
 async fn a_password_guesser_waits_longer_each_time_and_others_still_sign_in() {
+    // The backoff's clock, moved on instead of sleeping through each wait.
+    let clock = LimitsClock::default();
     let server = TestServer::start_with(|c| {
         c.password = Some(PasswordSetting::Plain("sesame".into()));
         c.password_backoff = Duration::from_secs(1);
         c.password_backoff_max = Duration::from_secs(60);
+        c.limits_clock = clock.clone();
     })
     .await;
     let guesser = http_from("127.0.0.1");
@@ -247,7 +245,7 @@ async fn a_password_guesser_waits_longer_each_time_and_others_still_sign_in() {
         );
         retry_afters.push(retry_after);
         if round < 2 {
-            tokio::time::sleep(Duration::from_secs(retry_after)).await;
+            clock.advance(Duration::from_secs(retry_after));
         }
     }
     assert_eq!(retry_afters, [1, 2, 4], "the wait doubles");
@@ -271,7 +269,7 @@ async fn a_password_guesser_waits_longer_each_time_and_others_still_sign_in() {
     assert_eq!(answer.status(), StatusCode::CREATED);
 
     // After the wait, the right password works (and starts the address over).
-    tokio::time::sleep(Duration::from_secs(retry_afters[2])).await;
+    clock.advance(Duration::from_secs(retry_afters[2]));
     let answer = sign_in(&guesser, "sesame").await.unwrap();
     assert_eq!(answer.status(), StatusCode::CREATED);
     let answer = sign_in(&guesser, "one more typo").await.unwrap();
@@ -346,19 +344,18 @@ async fn streams_over_the_per_address_cap_get_429_and_other_addresses_still_open
         assert_eq!(response.status(), StatusCode::OK, "from 127.0.0.2");
         elsewhere.push(RawSse::new(response));
     }
-    // Closing one frees a slot.
+    // Closing one frees a slot (once the server has seen it close).
     streams.pop();
-    let mut reopened = None;
-    for _ in 0..100 {
-        let response = open(&here, &room_url).await.unwrap();
+    let (here, room_url, open) = (&here, &room_url, &open);
+    let mut reopened = eventually("a freed slot is usable again", move || async move {
+        let response = open(here, room_url).await.unwrap();
         if response.status() == StatusCode::OK {
-            reopened = Some(RawSse::new(response));
-            break;
+            return Some(RawSse::new(response));
         }
         assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let mut reopened = reopened.expect("a freed slot is usable again");
+        None
+    })
+    .await;
     reopened.frame().await.expect("the new stream starts");
     assert!(counter(&server, "hearth_streams_refused_total").await >= 3);
 }

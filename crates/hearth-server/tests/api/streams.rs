@@ -178,9 +178,14 @@ async fn join_and_leave_come_once_per_nick() {
     let mut second = open_room(&ana_again, "general", None).await;
     read_start(&mut second).await;
     drop(first);
-    // Closing one of two streams: still online, no leave. The next thing the
+    // Closing one of two streams: still online, no leave. Once the server
+    // has ended that stream (and with it its presence), the next thing the
     // watcher sees is the message, not a leave.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    let metrics = &server.url("/metrics");
+    eventually("the server ended the closed stream", move || async move {
+        (metric(metrics, "hearth_streams_open").await == 2.0).then_some(())
+    })
+    .await;
     let marker = post(&watcher, "general", "marker").await;
     match next_event(&mut watching).await.event {
         StreamEvent::Message(m) => assert_eq!(m, marker),
@@ -285,12 +290,10 @@ async fn the_follow_client_reconnects_and_resumes_after_a_restart() {
     let dir = server.stop().await;
     let mut config = test_config(&dir);
     config.ping_interval = Duration::from_secs(15);
-    let listener = loop {
-        match tokio::net::TcpListener::bind(addr).await {
-            Ok(l) => break l,
-            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
-        }
-    };
+    // The stopped server closed its listener.
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .expect("the port is free again");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let restarted = tokio::spawn(hearth_server::run(listener, config, async move {
         let _ = stopped.await;

@@ -14,8 +14,51 @@ use tokio::task::JoinHandle;
 
 pub use hearth_testkit::{RedisServer, redis_backend, redis_for};
 
-/// How long a test waits for something that should happen.
+/// How long a test waits for something that should happen: a bound that
+/// fails the test, never a wait of its own.
 pub const WAIT: Duration = Duration::from_secs(10);
+
+/// The pause between two looks of [`eventually`].
+const LOOK_AGAIN: Duration = Duration::from_millis(10);
+
+/// What `check` gives once it gives something, failing the test with `what`
+/// after [`WAIT`]. For effects a test can only see by asking (a gauge on
+/// `/metrics`, `/healthz` turning ready, a freed slot): it ends as soon as
+/// the effect is there; the short pause between looks only keeps it from
+/// spinning. Wait on an event instead wherever there is one.
+pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let look = async {
+        loop {
+            if let Some(found) = check().await {
+                return found;
+            }
+            tokio::time::sleep(LOOK_AGAIN).await;
+        }
+    };
+    tokio::time::timeout(WAIT, look)
+        .await
+        .unwrap_or_else(|_| panic!("timed out waiting until {what}"))
+}
+
+/// The value of `name` on the `/metrics` page at `url`.
+pub async fn metric(url: &str, name: &str) -> f64 {
+    let text = http()
+        .get(url)
+        .send()
+        .await
+        .expect("/metrics answers")
+        .text()
+        .await
+        .expect("/metrics body");
+    text.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{name} on /metrics:\n{text}"))
+}
 
 /// A server running in this process, with its own data dir.
 pub struct TestServer {
@@ -191,20 +234,20 @@ pub async fn next_message(events: &mut Events) -> Message {
     }
 }
 
-/// Asserts that no message arrives within `quiet` (join/leave are ignored).
-pub async fn assert_no_message(events: &mut Events, quiet: Duration) {
-    let deadline = tokio::time::Instant::now() + quiet;
-    loop {
-        match tokio::time::timeout_at(deadline, events.next()).await {
-            Err(_) => return,
-            Ok(Some(Ok(r))) => {
-                if let StreamEvent::Message(m) = r.event {
-                    panic!("unexpected message: {m:?}");
-                }
-            }
-            Ok(other) => panic!("stream ended: {other:?}"),
-        }
-    }
+/// Asserts that no message reached `events` before this call, without
+/// waiting out a quiet period: posts a marker as `client` into `room` and
+/// expects it as the next message (join/leave are ignored). A stray message
+/// sent before the marker comes ahead of it. Returns the marker, which is
+/// in the room's history now.
+pub async fn assert_no_message_before_marker(
+    events: &mut Events,
+    client: &Client,
+    name: &str,
+) -> Message {
+    let marker = post(client, name, "marker").await;
+    let next = next_message(events).await;
+    assert_eq!(next, marker, "unexpected message before the marker");
+    marker
 }
 
 /// Posts `text` as `client` into `room`, expecting a 201.
