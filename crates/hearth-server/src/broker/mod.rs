@@ -6,7 +6,8 @@
 //!   for fan-out, so many nodes share rooms.
 //!
 //! What a node keeps of a room in memory (local subscribers, the cache of
-//! newest messages, local presence) is the same for both: [`room`].
+//! newest messages, local presence) is the same for both: [`room`]; so is
+//! how a subscriber joins its rooms and stays online: [`presence`].
 //!
 //! Everything a cluster must agree on lives behind this trait: message ids
 //! (one id per message on every node), idempotency keys (keyed by session and
@@ -17,6 +18,7 @@
 
 pub mod embedded;
 mod event;
+mod presence;
 pub mod redis;
 mod room;
 

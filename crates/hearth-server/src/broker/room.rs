@@ -1,24 +1,26 @@
-//! A room as one node holds it in memory, whatever the backend: the
-//! `broadcast` channel its local subscribers listen on, a cache of its newest
-//! messages (already encoded, so most replays and resumes encode nothing),
-//! its local presence counts, and the plan for where a new subscriber starts.
+//! Rooms as one node holds them in memory, whatever the backend: the
+//! [`RoomHub`] of every loaded room, and each [`RoomState`]: the `broadcast`
+//! channel its local subscribers listen on, a cache of its newest messages
+//! (already encoded, so most replays and resumes encode nothing), its local
+//! presence counts, and the plan for where a new subscriber starts.
 //!
 //! Backends own how a [`RoomState`] is loaded and fed (the embedded backend
 //! from its SQLite writer thread, the Redis backend from its one pub/sub
-//! relay task); both feed it through [`RoomState::push`], and both subscribe
-//! through [`RoomState::plan`] and [`live_stream`].
+//! relay task); both feed it through [`RoomState::push_message`], and both
+//! subscribe through [`super::presence::join`] and [`live_stream`].
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Arc;
+use std::future::Future;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use futures::{StreamExt, stream};
-use hearth_proto::MessageId;
+use hearth_proto::{MessageId, RoomName};
 use tokio::sync::broadcast;
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
-use super::{Live, LiveStream, SharedEvent, SharedKind};
+use super::{BrokerError, Live, LiveStream, ReplayStream, RoomRequest, SharedEvent, SharedKind};
 
 /// The most messages cached (encoded) per room.
 pub const MAX_CACHE: usize = 256;
@@ -26,6 +28,72 @@ pub const MAX_CACHE: usize = 256;
 pub const UNLOAD_EVERY: Duration = Duration::from_secs(60);
 /// Rooms nobody follows are unloaded from memory after this long unused.
 pub const ROOM_IDLE: Duration = Duration::from_secs(300);
+
+/// The rooms this node has in memory, in one map behind a
+/// `std::sync::Mutex` (nothing awaits while it is held).
+pub struct RoomHub {
+    rooms: Mutex<HashMap<RoomName, RoomState>>,
+    /// Events a subscriber may fall behind before it lags.
+    pub queue: usize,
+    /// Messages cached per room.
+    pub cache_size: usize,
+    /// The original chat room, whose messages also carry the legacy frame.
+    pub default_room: RoomName,
+}
+
+impl RoomHub {
+    /// An empty hub whose rooms queue `queue` events per subscriber and
+    /// cache up to [`MAX_CACHE`] of the `retention` messages they keep.
+    pub fn new(queue: usize, retention: usize) -> Self {
+        RoomHub {
+            rooms: Mutex::new(HashMap::new()),
+            queue: queue.max(1),
+            cache_size: MAX_CACHE.min(retention).max(1),
+            default_room: RoomName::default_room(),
+        }
+    }
+
+    pub fn lock(&self) -> MutexGuard<'_, HashMap<RoomName, RoomState>> {
+        // A panic while holding the lock leaves counts that are still usable.
+        self.rooms.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Loads every requested room with `load` until all of them are in
+    /// memory at once: a room can be unloaded between loading and locking
+    /// (when it had been idle), so it is loaded again, a few times at most.
+    pub async fn load_all<F, Fut>(
+        &self,
+        rooms: &[RoomRequest],
+        mut load: F,
+    ) -> Result<(), BrokerError>
+    where
+        F: FnMut(RoomName) -> Fut,
+        Fut: Future<Output = Result<(), BrokerError>>,
+    {
+        for attempt in 0.. {
+            for RoomRequest { room, .. } in rooms {
+                load(room.clone()).await?;
+            }
+            let loaded = self.lock();
+            if rooms.iter().all(|r| loaded.contains_key(&r.room)) {
+                break;
+            }
+            if attempt == 3 {
+                return Err(BrokerError::Internal("rooms keep being unloaded".into()));
+            }
+        }
+        Ok(())
+    }
+
+    /// Drops the rooms nobody follows here that were not used for
+    /// `idle_for`; returns how many.
+    pub fn unload_idle(&self, idle_for: Duration) -> usize {
+        let mut rooms = self.lock();
+        let before = rooms.len();
+        rooms.retain(|_, state| !state.is_idle(idle_for));
+        before - rooms.len()
+    }
+}
 
 /// One room's in-memory state on this node.
 pub struct RoomState {
@@ -63,6 +131,35 @@ pub enum Plan {
         from: MessageId,
         fresh: Vec<Arc<SharedEvent>>,
     },
+}
+
+/// How a room's replay starts: the events, whether they resume from the
+/// requested id, and that id.
+pub type ReplayStart = (ReplayStream, bool, Option<MessageId>);
+
+impl Plan {
+    /// The start the cache decided (`Ok`), or (`Err`) the id the store must
+    /// place and the fresh replay to fall back on.
+    pub fn cached_start(self) -> Result<ReplayStart, (MessageId, Vec<Arc<SharedEvent>>)> {
+        match self {
+            Plan::Ready {
+                events,
+                resumed,
+                from,
+            } => Ok((replay_of(events), resumed, from)),
+            Plan::CheckStore { from, fresh } => Err((from, fresh)),
+        }
+    }
+}
+
+/// The start of a subscriber whose resume id cannot be placed: the fresh
+/// replay, not resumed.
+pub fn fresh_start(fresh: Vec<Arc<SharedEvent>>) -> ReplayStart {
+    (replay_of(fresh), false, None)
+}
+
+fn replay_of(events: Vec<Arc<SharedEvent>>) -> ReplayStream {
+    stream::iter(events.into_iter().map(Ok)).boxed()
 }
 
 impl RoomState {

@@ -5,10 +5,10 @@
 //! - [`queries`]: the store's reads; [`ids`]: assigning ids, packing them
 //!   into rowids.
 //!
-//! Each room has a [`RoomState`] (see [`super::room`]) in one map behind a
-//! `std::sync::Mutex` (nothing awaits while it is held): a `broadcast`
-//! channel of [`SharedEvent`]s, a cache of the newest messages, and presence
-//! counts (on one node they are the room's whole presence).
+//! Each room has a [`RoomState`] in the node's [`RoomHub`] (see
+//! [`super::room`]): a `broadcast` channel of [`SharedEvent`]s, a cache of
+//! the newest messages, and presence counts (on one node they are the room's
+//! whole presence: [`Reach::Node`]).
 //!
 //! Room states are created and filled only on the history writer thread (when
 //! a room is first used, or by the commit hook), so the cache can never miss a
@@ -18,20 +18,22 @@
 //! once. A receiver that falls `subscriber_queue` events behind gets
 //! [`Live::Lagged`], and its stream ends.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::{StreamExt, TryStreamExt, stream};
-use hearth_proto::{Message, MessageId, Nick, RoomName, RoomSummary};
+use hearth_proto::{Message, MessageId, RoomName, RoomSummary};
 use rusqlite::Connection;
 use tokio_util::sync::{CancellationToken, DropGuard};
 
-use super::room::{MAX_CACHE, Plan, ROOM_IDLE, RoomState, UNLOAD_EVERY, live_stream};
+use super::presence::{self, JoinedRoom, Reach};
+use super::room::{
+    ROOM_IDLE, ReplayStart, RoomHub, RoomState, UNLOAD_EVERY, fresh_start, live_stream,
+};
 use super::{
-    Broker, BrokerError, Post, Posted, ReplayStream, RoomRequest, RoomStart, SharedEvent,
-    SubscribeRequest, Subscription,
+    Broker, BrokerError, Post, Posted, ReplayStream, RoomStart, SharedEvent, SubscribeRequest,
+    Subscription,
 };
 use crate::config::Config;
 use store::{Inserted, Store};
@@ -56,98 +58,48 @@ pub struct EmbeddedBroker {
     _housekeeping: DropGuard,
 }
 
-struct RoomHub {
-    rooms: Mutex<HashMap<RoomName, RoomState>>,
-    queue: usize,
-    cache_size: usize,
-    default_room: RoomName,
+/// Builds a room's state from the store. Runs on the writer thread.
+fn load_room(hub: &RoomHub, conn: &Connection, room: &RoomName) -> rusqlite::Result<RoomState> {
+    let meta = queries::room_meta(conn, room)?;
+    let newest = queries::messages_before(conn, room, None, hub.cache_size)?;
+    let legacy = *room == hub.default_room;
+    Ok(RoomState::new(
+        hub.queue,
+        hub.cache_size,
+        newest
+            .iter()
+            .map(|m| Arc::new(SharedEvent::message(m, legacy)))
+            .collect(),
+        newest.len() >= meta.count && meta.trimmed_upto.is_none(),
+    ))
 }
 
-impl RoomHub {
-    fn lock(&self) -> MutexGuard<'_, HashMap<RoomName, RoomState>> {
-        // A panic while holding the lock leaves counts that are still usable.
-        self.rooms.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Builds a room's state from the store. Runs on the writer thread.
-    fn load(&self, conn: &Connection, room: &RoomName) -> rusqlite::Result<RoomState> {
-        let meta = queries::room_meta(conn, room)?;
-        let newest = queries::messages_before(conn, room, None, self.cache_size)?;
-        let legacy = *room == self.default_room;
-        Ok(RoomState::new(
-            self.queue,
-            self.cache_size,
-            newest
-                .iter()
-                .map(|m| Arc::new(SharedEvent::message(m, legacy)))
-                .collect(),
-            newest.len() >= meta.count && meta.trimmed_upto.is_none(),
-        ))
-    }
-
-    /// Drops the state of rooms nobody follows that were not used for
-    /// `idle_for`. Runs on the writer thread, like every load, so a room is
-    /// never unloaded between a commit and its fan-out.
-    fn unload_idle(&self, idle_for: Duration) -> usize {
-        let mut rooms = self.lock();
-        let before = rooms.len();
-        rooms.retain(|_, state| !state.is_idle(idle_for));
-        before - rooms.len()
-    }
-
-    /// The commit hook: hands freshly stored messages to their rooms.
-    fn publish(&self, conn: &Connection, messages: &[Message]) {
-        let mut rooms = self.lock();
-        let mut loaded_now: Vec<&RoomName> = Vec::new();
-        for message in messages {
-            if loaded_now.contains(&&message.room) {
-                continue;
-            }
-            let Some(state) = rooms.get_mut(&message.room) else {
-                loaded_now.push(&message.room);
-                // Nobody has used the room since start: load it as stored
-                // (the message included), nobody is there to receive it.
-                match self.load(conn, &message.room) {
-                    Ok(state) => {
-                        rooms.insert(message.room.clone(), state);
-                    }
-                    Err(e) => {
-                        tracing::error!(cause = %e, room = %message.room, "loading room failed")
-                    }
+/// The commit hook: hands freshly stored messages to their rooms.
+fn publish(hub: &RoomHub, conn: &Connection, messages: &[Message]) {
+    let mut rooms = hub.lock();
+    let mut loaded_now: Vec<&RoomName> = Vec::new();
+    for message in messages {
+        if loaded_now.contains(&&message.room) {
+            continue;
+        }
+        let Some(state) = rooms.get_mut(&message.room) else {
+            loaded_now.push(&message.room);
+            // Nobody has used the room since start: load it as stored
+            // (the message included), nobody is there to receive it.
+            match load_room(hub, conn, &message.room) {
+                Ok(state) => {
+                    rooms.insert(message.room.clone(), state);
                 }
-                continue;
-            };
-            state.push_message(Arc::new(SharedEvent::message(
-                message,
-                message.room == self.default_room,
-            )));
-        }
-    }
-}
-
-/// Keeps a subscriber's nick online in its rooms until dropped.
-struct PresenceGuard {
-    hub: Arc<RoomHub>,
-    nick: Option<Nick>,
-    rooms: Vec<RoomName>,
-}
-
-impl Drop for PresenceGuard {
-    fn drop(&mut self) {
-        let Some(nick) = &self.nick else { return };
-        let mut rooms = self.hub.lock();
-        for room in &self.rooms {
-            let Some(state) = rooms.get_mut(room) else {
-                continue;
-            };
-            if state.remove_presence(nick.as_str()) {
-                state.send(Arc::new(SharedEvent::presence_change(
-                    room,
-                    nick.as_str(),
-                    false,
-                )));
+                Err(e) => {
+                    tracing::error!(cause = %e, room = %message.room, "loading room failed")
+                }
             }
-        }
+            continue;
+        };
+        state.push_message(Arc::new(SharedEvent::message(
+            message,
+            message.room == hub.default_room,
+        )));
     }
 }
 
@@ -156,18 +108,16 @@ impl EmbeddedBroker {
     /// spawns the housekeeping task (it prunes idempotency keys and unloads
     /// idle rooms until `shutdown` or until the broker is dropped).
     pub fn open(config: &Config, shutdown: &CancellationToken) -> anyhow::Result<Self> {
-        let hub = Arc::new(RoomHub {
-            rooms: Mutex::new(HashMap::new()),
-            queue: config.subscriber_queue.max(1),
-            cache_size: MAX_CACHE.min(config.retention_per_room).max(1),
-            default_room: RoomName::default_room(),
-        });
+        let hub = Arc::new(RoomHub::new(
+            config.subscriber_queue,
+            config.retention_per_room,
+        ));
         let hook_hub = hub.clone();
         let store = Store::open(
             &config.data_dir,
             config.sync,
             config.retention_per_room,
-            Box::new(move |conn, messages| hook_hub.publish(conn, messages)),
+            Box::new(move |conn, messages| publish(&hook_hub, conn, messages)),
         )?;
         let stop = shutdown.child_token();
         tokio::spawn(housekeeping(hub.clone(), store.clone(), stop.clone()));
@@ -192,7 +142,7 @@ impl EmbeddedBroker {
                     return Ok(());
                 }
                 queries::ensure_room(conn, &room)?;
-                let state = hub.load(conn, &room)?;
+                let state = load_room(&hub, conn, &room)?;
                 hub.lock().insert(room, state);
                 Ok(())
             })
@@ -206,7 +156,7 @@ impl EmbeddedBroker {
         room: &RoomName,
         from: MessageId,
         fresh: Vec<Arc<SharedEvent>>,
-    ) -> Result<(ReplayStream, bool, Option<MessageId>), BrokerError> {
+    ) -> Result<ReplayStart, BrokerError> {
         let lookup_room = room.clone();
         let placed = self
             .store
@@ -221,7 +171,7 @@ impl EmbeddedBroker {
             })
             .await?;
         if !placed {
-            return Ok((stream::iter(fresh.into_iter().map(Ok)).boxed(), false, None));
+            return Ok(fresh_start(fresh));
         }
         Ok((self.replay_from_store(room.clone(), from), true, Some(from)))
     }
@@ -280,7 +230,8 @@ async fn housekeeping(hub: Arc<RoomHub>, store: Store, stop: CancellationToken) 
 
 /// Unloads rooms that nobody follows and nobody used for `idle_for` (their
 /// history stays in the store; the next use loads them again). Returns how
-/// many were unloaded.
+/// many were unloaded. Runs on the writer thread, like every load, so a room
+/// is never unloaded between a commit and its fan-out.
 async fn unload_idle_rooms(
     hub: &Arc<RoomHub>,
     store: &Store,
@@ -301,75 +252,23 @@ impl Broker for EmbeddedBroker {
     }
 
     async fn subscribe(&self, request: SubscribeRequest) -> Result<Subscription, BrokerError> {
-        // A room can be unloaded between loading and locking (when it had
-        // been idle); load again and retry.
-        for attempt in 0.. {
-            for RoomRequest { room, .. } in &request.rooms {
-                self.ensure_loaded(room).await?;
-            }
-            let hub = self.hub.lock();
-            if request.rooms.iter().all(|r| hub.contains_key(&r.room)) {
-                break;
-            }
-            if attempt == 3 {
-                return Err(BrokerError::Internal("rooms keep being unloaded".into()));
-            }
-        }
-        let mut guard = PresenceGuard {
-            hub: self.hub.clone(),
-            nick: request.nick.clone(),
-            rooms: Vec::with_capacity(request.rooms.len()),
-        };
-        let mut receivers = Vec::with_capacity(request.rooms.len());
-        let mut plans = Vec::with_capacity(request.rooms.len());
+        self.hub
+            .load_all(&request.rooms, |room| async move {
+                self.ensure_loaded(&room).await
+            })
+            .await?;
+        let joined = presence::join(&self.hub, &request, Reach::Node)?;
+        let mut starts = Vec::with_capacity(joined.rooms.len());
+        for JoinedRoom {
+            room,
+            plan,
+            head,
+            online_here,
+        } in joined.rooms
         {
-            let mut rooms = self.hub.lock();
-            for RoomRequest {
-                room,
-                resume_from,
-                present,
-            } in &request.rooms
-            {
-                let state = rooms
-                    .get_mut(room)
-                    .ok_or_else(|| BrokerError::Internal(format!("room {room} not loaded")))?;
-                state.last_used = Instant::now();
-                let own_nick = request.nick.as_ref().filter(|_| *present);
-                if let Some(nick) = own_nick {
-                    guard.rooms.push(room.clone());
-                    if state.add_presence(nick.as_str()) {
-                        state.send(Arc::new(SharedEvent::presence_change(
-                            room,
-                            nick.as_str(),
-                            true,
-                        )));
-                    }
-                }
-                receivers.push((state.tx.subscribe(), own_nick.map(|n| n.as_str().into())));
-                let mut online: Vec<String> = state.presence.keys().cloned().collect();
-                online.sort();
-                plans.push((
-                    room.clone(),
-                    state.plan(*resume_from, request.replay),
-                    state.last_id,
-                    online,
-                ));
-            }
-        }
-
-        let mut starts = Vec::with_capacity(plans.len());
-        for (room, plan, head, online) in plans {
-            let (replay, resumed, resumed_from) = match plan {
-                Plan::Ready {
-                    events,
-                    resumed,
-                    from,
-                } => (
-                    stream::iter(events.into_iter().map(Ok)).boxed(),
-                    resumed,
-                    from,
-                ),
-                Plan::CheckStore { from, fresh } => self.resolve(&room, from, fresh).await?,
+            let (replay, resumed, resumed_from) = match plan.cached_start() {
+                Ok(start) => start,
+                Err((from, fresh)) => self.resolve(&room, from, fresh).await?,
             };
             starts.push(RoomStart {
                 room,
@@ -377,14 +276,14 @@ impl Broker for EmbeddedBroker {
                 resumed,
                 resumed_from,
                 head,
-                online,
+                // One node: its streams are the room's whole presence.
+                online: online_here,
             });
         }
-
         Ok(Subscription {
             rooms: starts,
-            live: live_stream(receivers),
-            presence: Box::new(guard),
+            live: live_stream(joined.receivers),
+            presence: Box::new(joined.guard),
         })
     }
 
@@ -431,9 +330,10 @@ impl Broker for EmbeddedBroker {
 #[cfg(test)]
 mod tests {
     use futures::StreamExt;
-    use hearth_proto::MessageText;
+    use hearth_proto::{MessageText, Nick};
 
     use super::*;
+    use crate::broker::RoomRequest;
 
     fn post(room: &RoomName, text: &str) -> Post {
         Post {

@@ -31,8 +31,8 @@ mod relay;
 pub mod scripts;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::{StreamExt, TryStreamExt, stream};
@@ -42,10 +42,11 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 
-use super::room::{MAX_CACHE, Plan, RoomState, live_stream};
+use super::presence::{self, ClusterPresence, JoinedRoom, Reach};
+use super::room::{ReplayStart, RoomHub, RoomState, fresh_start, live_stream};
 use super::{
-    Broker, BrokerError, IDEMPOTENCY_TTL, Post, Posted, ReplayStream, RoomRequest, RoomStart,
-    SharedEvent, SubscribeRequest, Subscription,
+    Broker, BrokerError, IDEMPOTENCY_TTL, Post, Posted, RoomStart, SharedEvent, SubscribeRequest,
+    Subscription,
 };
 use crate::config::RedisConfig;
 use crate::metrics::Metrics;
@@ -76,7 +77,7 @@ struct Inner {
     keys: Keys,
     /// This node's name in presence claims (random per start).
     node: String,
-    hub: Hub,
+    hub: Arc<RoomHub>,
     retention: usize,
     presence_ttl: Duration,
     relay: mpsc::Sender<RelayCommand>,
@@ -87,19 +88,6 @@ struct Inner {
     touch_script: redis::Script,
     leave_script: redis::Script,
     reap_script: redis::Script,
-}
-
-/// The rooms this node has in memory.
-struct Hub {
-    rooms: Mutex<HashMap<RoomName, RoomState>>,
-    queue: usize,
-    default_room: RoomName,
-}
-
-impl Hub {
-    fn lock(&self) -> MutexGuard<'_, HashMap<RoomName, RoomState>> {
-        self.rooms.lock().unwrap_or_else(|p| p.into_inner())
-    }
 }
 
 /// Settings of a Redis broker beyond where Redis is.
@@ -134,11 +122,7 @@ impl RedisBroker {
             conn,
             keys: Keys::new(&config.key_prefix),
             node: format!("{:016x}", rand::random::<u64>()),
-            hub: Hub {
-                rooms: Mutex::new(HashMap::new()),
-                queue: options.subscriber_queue.max(1),
-                default_room: RoomName::default_room(),
-            },
+            hub: Arc::new(RoomHub::new(options.subscriber_queue, options.retention)),
             retention: options.retention.max(1),
             presence_ttl: options.presence_ttl.max(Duration::from_millis(300)),
             relay: relay_tx,
@@ -161,10 +145,6 @@ impl RedisBroker {
 }
 
 impl Inner {
-    fn cache_size(&self) -> usize {
-        MAX_CACHE.min(self.retention)
-    }
-
     /// Counts a Redis failure and turns it into a `503`.
     fn unavailable(&self, what: &str, e: impl std::fmt::Display) -> BrokerError {
         self.metrics.redis_errors.inc();
@@ -213,7 +193,12 @@ impl Inner {
         let mut conn = self.conn.clone();
         let (newest, length, trimmed, _): (Vec<Entry>, usize, bool, i64) = redis::pipe()
             .atomic()
-            .xrevrange_count(self.keys.stream(room.as_str()), "+", "-", self.cache_size())
+            .xrevrange_count(
+                self.keys.stream(room.as_str()),
+                "+",
+                "-",
+                self.hub.cache_size,
+            )
             .xlen(self.keys.stream(room.as_str()))
             .exists(self.keys.trimmed(room.as_str()))
             .sadd(self.keys.rooms(), room.as_str())
@@ -229,7 +214,7 @@ impl Inner {
         let complete = events.len() >= length && !trimmed;
         self.hub.lock().insert(
             room.clone(),
-            RoomState::lagging(self.hub.queue, self.cache_size(), events, complete),
+            RoomState::lagging(self.hub.queue, self.hub.cache_size, events, complete),
         );
         Ok(())
     }
@@ -402,7 +387,7 @@ impl Inner {
         room: &RoomName,
         from: MessageId,
         fresh: Vec<Arc<SharedEvent>>,
-    ) -> Result<(ReplayStream, bool, Option<MessageId>), BrokerError> {
+    ) -> Result<ReplayStart, BrokerError> {
         let mut conn = self.conn.clone();
         let placed = if from == MessageId::ZERO {
             let trimmed: bool = conn
@@ -419,7 +404,7 @@ impl Inner {
             !found.is_empty()
         };
         if !placed {
-            return Ok((stream::iter(fresh.into_iter().map(Ok)).boxed(), false, None));
+            return Ok(fresh_start(fresh));
         }
         let inner = self.clone();
         let room = room.clone();
@@ -479,40 +464,17 @@ fn message_of(room: &RoomName, (id, mut fields): Entry) -> Option<Message> {
     })
 }
 
-/// Keeps a subscriber's nick online in its rooms until dropped.
-struct PresenceGuard {
-    inner: Arc<Inner>,
-    nick: Option<Nick>,
-    rooms: Vec<RoomName>,
-}
-
-impl Drop for PresenceGuard {
-    fn drop(&mut self) {
-        let Some(nick) = &self.nick else { return };
-        let mut gone = Vec::new();
-        {
-            let mut rooms = self.inner.hub.lock();
-            for room in &self.rooms {
-                if let Some(state) = rooms.get_mut(room)
-                    && state.remove_presence(nick.as_str())
-                {
-                    gone.push(room.clone());
-                }
-            }
-        }
-        if gone.is_empty() {
-            return;
-        }
+impl ClusterPresence for Inner {
+    fn left(self: Arc<Self>, nick: &Nick, rooms: Vec<RoomName>) {
         // The claim expires by itself if this cannot run (no runtime, Redis
         // down): the reaper announces the leave then.
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
-        let inner = self.inner.clone();
         let nick = nick.to_string();
         runtime.spawn(async move {
-            for room in gone {
-                if let Err(e) = inner.leave(&room, &nick).await {
+            for room in rooms {
+                if let Err(e) = self.leave(&room, &nick).await {
                     tracing::debug!(cause = %e, %room, "leave not recorded; the claim will expire");
                 }
             }
@@ -637,75 +599,30 @@ impl Broker for RedisBroker {
     async fn subscribe(&self, request: SubscribeRequest) -> Result<Subscription, BrokerError> {
         let inner = &self.inner;
         inner.wait_live().await?;
-        // A room can be unloaded between loading and locking (when it had
-        // been idle); load again and retry.
-        for attempt in 0.. {
-            for RoomRequest { room, .. } in &request.rooms {
-                inner.ensure_loaded(room).await?;
-            }
-            let hub = inner.hub.lock();
-            if request.rooms.iter().all(|r| hub.contains_key(&r.room)) {
-                break;
-            }
-            if attempt == 3 {
-                return Err(BrokerError::Internal("rooms keep being unloaded".into()));
-            }
-        }
-        let mut guard = PresenceGuard {
-            inner: inner.clone(),
-            nick: request.nick.clone(),
-            rooms: Vec::with_capacity(request.rooms.len()),
-        };
-        let mut receivers = Vec::with_capacity(request.rooms.len());
-        let mut plans = Vec::with_capacity(request.rooms.len());
-        let mut first_here = Vec::new();
-        {
-            let mut rooms = inner.hub.lock();
-            for RoomRequest {
-                room,
-                resume_from,
-                present,
-            } in &request.rooms
-            {
-                let state = rooms
-                    .get_mut(room)
-                    .ok_or_else(|| BrokerError::Internal(format!("room {room} not loaded")))?;
-                state.last_used = Instant::now();
-                let own_nick = request.nick.as_ref().filter(|_| *present);
-                if let Some(nick) = own_nick {
-                    guard.rooms.push(room.clone());
-                    if state.add_presence(nick.as_str()) {
-                        first_here.push(room.clone());
-                    }
-                }
-                receivers.push((state.tx.subscribe(), own_nick.map(|n| n.as_str().into())));
-                plans.push((
-                    room.clone(),
-                    state.plan(*resume_from, request.replay),
-                    state.last_id,
-                ));
-            }
-        }
+        inner
+            .hub
+            .load_all(&request.rooms, |room| async move {
+                inner.ensure_loaded(&room).await
+            })
+            .await?;
+        let cluster: Arc<dyn ClusterPresence> = inner.clone();
+        let joined = presence::join(&inner.hub, &request, Reach::Cluster(cluster))?;
         if let Some(nick) = &request.nick {
-            for room in &first_here {
+            for room in &joined.first_here {
                 inner.touch(room, nick.as_str()).await?;
             }
         }
 
-        let mut starts = Vec::with_capacity(plans.len());
-        for (room, plan, head) in plans {
-            let (replay, resumed, resumed_from) = match plan {
-                Plan::Ready {
-                    events,
-                    resumed,
-                    from,
-                } => (
-                    stream::iter(events.into_iter().map(Ok)).boxed(),
-                    resumed,
-                    from,
-                ),
-                Plan::CheckStore { from, fresh } => inner.resolve(&room, from, fresh).await?,
+        let mut starts = Vec::with_capacity(joined.rooms.len());
+        for JoinedRoom {
+            room, plan, head, ..
+        } in joined.rooms
+        {
+            let (replay, resumed, resumed_from) = match plan.cached_start() {
+                Ok(start) => start,
+                Err((from, fresh)) => inner.resolve(&room, from, fresh).await?,
             };
+            // Presence is the cluster's, not this node's.
             let online = inner.online(&room).await?;
             starts.push(RoomStart {
                 room,
@@ -718,8 +635,8 @@ impl Broker for RedisBroker {
         }
         Ok(Subscription {
             rooms: starts,
-            live: live_stream(receivers),
-            presence: Box::new(guard),
+            live: live_stream(joined.receivers),
+            presence: Box::new(joined.guard),
         })
     }
 

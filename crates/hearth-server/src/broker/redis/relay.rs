@@ -127,7 +127,7 @@ pub async fn run(
                     }
                 }
                 _ = unload.tick() => {
-                    inner.hub.lock().retain(|_, state| !state.is_idle(ROOM_IDLE));
+                    inner.hub.unload_idle(ROOM_IDLE);
                 }
             }
         }
