@@ -103,13 +103,19 @@ impl Subscriber {
         let target = StreamTarget::Room(room(room_name));
         let task = tokio::spawn(async move {
             let mut last_id: Option<String> = None;
+            let mut failed_in_a_row = 0;
             for node in nodes.iter().cycle() {
                 let client = Client::new(node).unwrap().with_token(token.clone());
                 let Ok(events) = client.open_stream(&target, last_id.as_deref()).await else {
-                    // A client's pause before it tries the next node.
-                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    // On to the next node at once; a client's pause once
+                    // every node has refused.
+                    failed_in_a_row += 1;
+                    if failed_in_a_row % nodes.len() == 0 {
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
                     continue;
                 };
+                failed_in_a_row = 0;
                 let mut events = Box::pin(events);
                 while let Some(Ok(received)) = events.next().await {
                     match received.event {
@@ -152,8 +158,9 @@ impl Subscriber {
     }
 }
 
-/// Posts once, retrying with the same `client_id` (on the next node) until
-/// a node acknowledges it. Counts the `503`s met on the way.
+/// Posts once, retrying with the same `client_id` (on the next node at
+/// once, with a client's pause after each round of all nodes) until a node
+/// acknowledges it. Counts the `503`s met on the way.
 async fn post_until_acknowledged(
     nodes: &[String],
     token: &str,
@@ -171,8 +178,9 @@ async fn post_until_acknowledged(
                 if e.status() == Some(StatusCode::SERVICE_UNAVAILABLE) {
                     *unavailable.lock().unwrap() += 1;
                 }
-                // A client's pause before it retries.
-                tokio::time::sleep(Duration::from_millis(50)).await;
+                if attempt % nodes.len() == nodes.len() - 1 {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
             }
             Err(e) => panic!("{text}: {e}"),
         }
