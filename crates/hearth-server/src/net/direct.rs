@@ -402,6 +402,11 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Prefixed<S> {
 
 #[cfg(test)]
 mod tests {
+    use axum::extract::ConnectInfo;
+    use hearth_proto::Nick;
+    use tokio::io::AsyncWriteExt;
+    use tokio::net::TcpListener;
+
     use super::*;
 
     fn parse(raw: &[u8]) -> Option<Request<Body>> {
@@ -430,6 +435,112 @@ mod tests {
         assert!(parse(b"GET /stream HTTP/1.1\r\nContent-Length: 5\r\n\r\n").is_none());
         assert!(parse(b"GET /stream HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n").is_none());
         assert!(parse(b"GET /stream HTTP/1.1\r\nUpgrade: websocket\r\n\r\n").is_none());
+    }
+
+    /// `path` with every `{param}` segment naming the default room.
+    fn example_path(pattern: &str) -> String {
+        pattern
+            .split('/')
+            .map(|segment| {
+                if segment.starts_with('{') {
+                    "general"
+                } else {
+                    segment
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+
+    /// Reads a response head, up to its blank line.
+    async fn read_head(client: &mut TcpStream) -> String {
+        let mut head = Vec::new();
+        while !head.ends_with(b"\r\n\r\n") {
+            let mut byte = [0u8; 1];
+            let read = tokio::time::timeout(Duration::from_secs(5), client.read(&mut byte))
+                .await
+                .expect("the head in time")
+                .unwrap();
+            assert_eq!(read, 1, "the connection closed within the head");
+            head.push(byte[0]);
+        }
+        String::from_utf8(head).unwrap()
+    }
+
+    /// Every route of `routes::ROUTES`, asked with a session: a GET of it
+    /// answers `text/event-stream` exactly when the table calls it an event
+    /// stream, and every event stream takes the direct path end to end (its
+    /// first request is read as a stream, `serve_stream` answers it as one);
+    /// every other route is left to hyper.
+    #[tokio::test]
+    async fn every_event_stream_route_is_served_directly() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = crate::build_state(crate::Config::new(dir.path())).unwrap();
+        let (token, _) = state.tokens.issue(Nick::parse("ana").unwrap());
+        let router = routes::router(state.clone());
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let mut streams = 0;
+        for route in routes::ROUTES {
+            let path = example_path(route.path);
+            // `rooms` is for `/api/events`; the other routes ignore it.
+            let target = format!("{path}?rooms=general");
+            let mut client = TcpStream::connect(address).await.unwrap();
+            let (mut server, peer) = listener.accept().await.unwrap();
+            client
+                .write_all(
+                    format!(
+                        "GET {target} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\r\n"
+                    )
+                    .as_bytes(),
+                )
+                .await
+                .unwrap();
+            let first = read_first_request(&mut server, Duration::from_secs(5)).await;
+            assert_eq!(routes::is_event_stream(&path), route.event_stream, "{path}");
+            if !route.event_stream {
+                assert!(matches!(first, FirstRequest::Other(_)), "{path} is hyper's");
+                let request = Request::get(&target)
+                    .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                    .extension(ConnectInfo(peer))
+                    .body(Body::empty())
+                    .unwrap();
+                let response = router.clone().oneshot(request).await.unwrap();
+                let content_type = response.headers().get(header::CONTENT_TYPE);
+                assert!(
+                    !content_type.is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream")),
+                    "{path} answers an event stream: mark it as one in routes::ROUTES"
+                );
+                continue;
+            }
+            let FirstRequest::Stream(mut request) = first else {
+                panic!("{path} is not served directly");
+            };
+            request.extensions_mut().insert(ConnectInfo(peer));
+            tokio::spawn(serve_stream(
+                server,
+                request,
+                router.clone(),
+                Duration::from_secs(5),
+                state.metrics.clone(),
+            ));
+            let head = read_head(&mut client).await;
+            assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{path}: {head}");
+            assert!(
+                head.contains("\r\ncontent-type: text/event-stream"),
+                "{path}: {head}"
+            );
+            assert!(
+                head.contains("\r\ntransfer-encoding: chunked\r\n"),
+                "{path}: {head}"
+            );
+            streams += 1;
+        }
+        assert_eq!(
+            streams, 3,
+            "/api/rooms/{{room}}/events, /api/events, /stream"
+        );
+        state.shutdown.cancel();
     }
 
     #[test]

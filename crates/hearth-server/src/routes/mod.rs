@@ -1,5 +1,6 @@
-//! The HTTP surface: one module per group of endpoints, assembled by
-//! [`router`]. `docs/API.md` describes every route here.
+//! The HTTP surface: one module per group of endpoints, declared once in
+//! [`ROUTES`] and assembled by [`router`]. `docs/API.md` describes every
+//! route here.
 //!
 //! - [`session`]: `POST/DELETE /api/session`
 //! - [`rooms`]: `/api/info`, `/api/rooms`, history and posting
@@ -21,7 +22,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, FromRequest};
 use axum::http::Request;
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 use hearth_proto::RoomName;
 use serde::de::DeserializeOwned;
 use tower_http::trace::TraceLayer;
@@ -77,43 +78,93 @@ pub fn room_from_path(raw: &str) -> Result<RoomName, ApiError> {
     RoomName::parse(raw).map_err(|_| ApiError::invalid_room())
 }
 
-/// Whether `path` names one of the event-stream routes below (which
-/// `net::direct` serves past hyper's buffers). A path this accepts that the
-/// router then refuses (an invalid room) is still answered correctly.
+/// One route: its path, its handlers, and whether it is an event stream.
+pub struct Route {
+    /// The path, in axum's syntax (`{room}` stands for one segment).
+    pub path: &'static str,
+    /// Whether a `GET` of it answers `text/event-stream`: [`net::direct`]
+    /// serves those past hyper's buffers (see [`is_event_stream`]).
+    ///
+    /// [`net::direct`]: crate::net::direct
+    pub event_stream: bool,
+    handlers: fn() -> MethodRouter<AppState>,
+}
+
+impl Route {
+    const fn event_stream(path: &'static str, handlers: fn() -> MethodRouter<AppState>) -> Self {
+        Route {
+            path,
+            event_stream: true,
+            handlers,
+        }
+    }
+
+    const fn other(path: &'static str, handlers: fn() -> MethodRouter<AppState>) -> Self {
+        Route {
+            path,
+            event_stream: false,
+            handlers,
+        }
+    }
+}
+
+/// Every route, declared once: [`router`] serves them and
+/// [`is_event_stream`] reads which are event streams, so a new stream route
+/// cannot miss the direct path.
+pub const ROUTES: &[Route] = &[
+    Route::other("/api/session", || {
+        post(session::create_session)
+            .get(session::current_session)
+            .delete(session::end_session)
+    }),
+    Route::other("/api/info", || get(rooms::server_info)),
+    Route::other("/api/rooms", || get(rooms::list_rooms)),
+    Route::other("/api/rooms/{room}/messages", || {
+        get(rooms::room_history).post(rooms::post_message)
+    }),
+    Route::event_stream("/api/rooms/{room}/events", || get(events::room_events)),
+    Route::event_stream("/api/events", || get(events::multi_room_events)),
+    Route::other("/login", || get(legacy::login_form).post(legacy::login)),
+    Route::other("/post", || post(legacy::post_message)),
+    Route::event_stream("/stream", || get(legacy::stream)),
+    Route::other("/healthz", || get(ops::healthz)),
+    Route::other("/metrics", || get(ops::metrics)),
+    Route::other("/", || get(web::index)),
+    Route::other("/r/{room}", || get(web::room_page)),
+];
+
+/// Whether `path` names an event-stream route of [`ROUTES`]. A path this
+/// accepts that the router then refuses (an invalid room) is still answered
+/// correctly.
 pub fn is_event_stream(path: &str) -> bool {
-    path == "/stream"
-        || path == "/api/events"
-        || path
-            .strip_prefix("/api/rooms/")
-            .and_then(|rest| rest.strip_suffix("/events"))
-            .is_some_and(|room| !room.is_empty() && !room.contains('/'))
+    ROUTES
+        .iter()
+        .any(|route| route.event_stream && path_matches(route.path, path))
+}
+
+/// Whether `path` fits `pattern`, where a `{param}` segment stands for any
+/// one non-empty segment (the only kind of parameter [`ROUTES`] uses).
+fn path_matches(pattern: &str, path: &str) -> bool {
+    let mut segments = path.split('/');
+    pattern.split('/').all(|wanted| {
+        segments.next().is_some_and(|segment| {
+            if wanted.starts_with('{') && wanted.ends_with('}') {
+                !segment.is_empty()
+            } else {
+                wanted == segment
+            }
+        })
+    }) && segments.next().is_none()
 }
 
 /// The whole application.
 pub fn router(state: AppState) -> Router {
     let body_limit = state.config.max_body_bytes;
-    Router::new()
-        .route(
-            "/api/session",
-            post(session::create_session)
-                .get(session::current_session)
-                .delete(session::end_session),
-        )
-        .route("/api/info", get(rooms::server_info))
-        .route("/api/rooms", get(rooms::list_rooms))
-        .route(
-            "/api/rooms/{room}/messages",
-            get(rooms::room_history).post(rooms::post_message),
-        )
-        .route("/api/rooms/{room}/events", get(events::room_events))
-        .route("/api/events", get(events::multi_room_events))
-        .route("/login", get(legacy::login_form).post(legacy::login))
-        .route("/post", post(legacy::post_message))
-        .route("/stream", get(legacy::stream))
-        .route("/healthz", get(ops::healthz))
-        .route("/metrics", get(ops::metrics))
-        .route("/", get(web::index))
-        .route("/r/{room}", get(web::room_page))
+    ROUTES
+        .iter()
+        .fold(Router::new(), |router, route| {
+            router.route(route.path, (route.handlers)())
+        })
         .fallback(web::asset_or_not_found)
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(body_limit))
@@ -124,4 +175,29 @@ pub fn router(state: AppState) -> Router {
             }),
         )
         .with_state(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_stream_paths_are_recognized_by_their_pattern() {
+        for path in ["/stream", "/api/events", "/api/rooms/general/events"] {
+            assert!(is_event_stream(path), "{path}");
+        }
+        for path in [
+            "/",
+            "/api/info",
+            "/stream/",
+            "/streams",
+            "/api/events/x",
+            "/api/rooms//events",
+            "/api/rooms/a/b/events",
+            "/api/rooms/general/messages",
+            "/r/general",
+        ] {
+            assert!(!is_event_stream(path), "{path}");
+        }
+    }
 }
