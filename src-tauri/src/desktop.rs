@@ -237,6 +237,34 @@ impl Desktop {
         rooms
     }
 
+    /// Attaches the chat view's sink, following `room_ids` (saved rooms):
+    /// each gets its catch-up (see [`Hub::open_view`]).
+    pub fn open_view(
+        &self,
+        sink: Arc<dyn EventSink>,
+        room_ids: &[String],
+    ) -> Result<(), CommandError> {
+        self.check_saved(room_ids)?;
+        self.inner.hub.open_view(sink, room_ids);
+        Ok(())
+    }
+
+    /// The view follows `room_ids` from now on (see [`Hub::set_view_rooms`]).
+    pub fn set_view_rooms(&self, room_ids: &[String]) -> Result<(), CommandError> {
+        self.check_saved(room_ids)?;
+        self.inner.hub.set_view_rooms(room_ids);
+        Ok(())
+    }
+
+    fn check_saved(&self, room_ids: &[String]) -> Result<(), CommandError> {
+        let saved = self.inner.settings.get().rooms;
+        if room_ids.iter().all(|id| saved.iter().any(|r| &r.id == id)) {
+            Ok(())
+        } else {
+            Err(CommandError::UnknownRoom)
+        }
+    }
+
     /// The room the UI shows (`None`: none); marks it read.
     pub fn set_active_room(&self, room_id: Option<&str>) -> Result<(), CommandError> {
         if let Some(id) = room_id {

@@ -8,15 +8,22 @@
 //! ```json
 //! {"room_id": "5b0c…", "event": "message", "data": {"id": "…", "room": "general", …}}
 //! {"room_id": "5b0c…", "event": "connection", "data": {"state": "reconnecting", "attempt": 2, "retry_in_ms": 1900, "reason": "…"}}
+//! {"room_id": "5b0c…", "event": "connection", "data": {"state": "offline", "reason": "…", "kind": "unauthorized"}}
 //! {"room_id": "5b0c…", "event": "unread", "data": {"count": 3, "total": 5}}
 //! {"room_id": "5b0c…", "event": "outbox", "data": {"client_id": "…", "state": "sent"}}
 //! ```
+//!
+//! The same events go to the home screen's channel (`follow_rooms`: every
+//! room) and to the chat view's (`open_view`: the rooms it follows, after
+//! each one's catch-up; see `rooms::hub`).
 //!
 //! [`EventSink`] is implemented for `tauri::ipc::Channel` (the app) and for
 //! tokio mpsc senders (tests), so the forwarding logic runs without Tauri.
 
 use hearth_proto::StreamEvent;
 use serde::Serialize;
+
+use crate::error::ErrorKind;
 
 /// One event for the webview.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -69,8 +76,9 @@ pub enum ConnectionState {
         reason: String,
     },
     /// Not trying: hosting stopped, or the server refused for a reason
-    /// retrying cannot fix (the `reason` says which, for a person).
-    Offline { reason: String },
+    /// retrying cannot fix (the `reason` says which, for a person; `kind`
+    /// says which for the UI: `unauthorized` means the session ended).
+    Offline { reason: String, kind: ErrorKind },
 }
 
 impl ConnectionState {

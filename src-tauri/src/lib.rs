@@ -13,9 +13,11 @@
 //! - [`desktop`]: [`Desktop`], the core every command calls.
 //! - [`host`]: the embedded server (start/stop, ports), [`host::lan`]: LAN
 //!   links and QR codes.
-//! - [`rooms`]: saved rooms and their connections; [`rooms::connection`]
-//!   follows a multi-room stream; [`rooms::hub`] forwards events, counts
-//!   unread, raises notifications.
+//! - [`rooms`]: saved rooms and their connections (registry, addresses,
+//!   joining, sessions, REST relay); [`rooms::connection`] follows each
+//!   connection's multi-room stream; [`rooms::hub`] forwards events, keeps
+//!   each room's catch-up (newest messages, last `ready`) for the chat
+//!   view, counts unread, raises notifications.
 //! - [`outbox`]: messages persisted before sending, sent exactly once.
 //! - [`events`]: what the webview receives, and the [`events::EventSink`]
 //!   seam.
@@ -87,6 +89,7 @@ pub fn context<R: Runtime>() -> tauri::Context<R> {
 pub fn app_builder<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
     builder
         .plugin(tauri_plugin_notification::init())
+        .plugin(page_limits())
         // Each command is also in command_names.rs and capabilities/main.json.
         .invoke_handler(tauri::generate_handler![
             host::commands::host_start,
@@ -100,7 +103,12 @@ pub fn app_builder<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> 
             rooms::commands::list_rooms,
             rooms::commands::room_history,
             rooms::commands::follow_rooms,
+            rooms::commands::open_view,
+            rooms::commands::set_view_rooms,
+            rooms::commands::close_view,
             rooms::commands::set_active_room,
+            rooms::commands::sign_in_again,
+            rooms::commands::post_once,
             outbox::commands::post_message,
             outbox::commands::pending_messages,
             outbox::commands::discard_message,
@@ -115,6 +123,18 @@ pub fn app_builder<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> 
                 desktop.set_focused(*focused);
             }
         })
+}
+
+/// Gives the page Rust's limits before any of its scripts runs:
+/// `window.__HEARTH__.pageSize` (the transport's `pageSize`, which the chat
+/// view reads when it is built, before any command could answer).
+fn page_limits<R: Runtime>() -> tauri::plugin::TauriPlugin<R> {
+    tauri::plugin::Builder::new("hearth-limits")
+        .js_init_script(format!(
+            "Object.defineProperty(window, '__HEARTH__', {{ value: Object.freeze({{ pageSize: {} }}) }});",
+            rooms::hub::PAGE_SIZE
+        ))
+        .build()
 }
 
 /// Opens the core on the app's directories and the OS keychain, adds the

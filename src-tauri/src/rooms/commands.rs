@@ -3,17 +3,34 @@
 //!
 //! JS argument names are camelCase (`roomId`, `onEvent`); results are the
 //! snake_case JSON of [`RoomView`], [`Probe`], `hearth_proto` types.
+//! Two channels carry events: `follow_rooms` (the home screen: every room)
+//! and `open_view` (the chat view: the rooms it follows, each after its
+//! catch-up of newest messages and `ready`).
 
 use std::sync::Arc;
 
 use hearth_proto::{Message, RoomSummary};
+use serde::Serialize;
 use tauri::State;
 use tauri::ipc::Channel;
 
 use crate::desktop::Desktop;
 use crate::error::CommandError;
 use crate::events::RoomEvent;
-use crate::rooms::{Joined, Probe, RoomView};
+use crate::rooms::hub::PAGE_SIZE;
+use crate::rooms::relay::PostResult;
+use crate::rooms::session::SignedIn;
+use crate::rooms::{JoinRequest, Joined, Probe, RoomView};
+
+/// What `follow_rooms` answers.
+#[derive(Debug, Clone, Serialize)]
+pub struct Following {
+    /// The saved rooms.
+    pub rooms: Vec<RoomView>,
+    /// How many messages a view's catch-up brings per room, and the
+    /// history page size.
+    pub page_size: usize,
+}
 
 /// `GET /api/info` on a pasted address (`host`, `host:port`,
 /// `http://host:port`, or a `/r/{room}` link).
@@ -25,7 +42,7 @@ pub async fn probe_server(
 ) -> Result<Probe, CommandError> {
     desktop
         .rooms()
-        .probe_pinned(&address, fingerprint.as_deref())
+        .probe(&address, fingerprint.as_deref())
         .await
 }
 
@@ -42,13 +59,27 @@ pub async fn join_room(
 ) -> Result<Joined, CommandError> {
     desktop
         .rooms()
-        .join_pinned(
-            &address,
-            &nick,
-            password.as_deref(),
-            room.as_deref(),
-            fingerprint.as_deref(),
-        )
+        .join(JoinRequest {
+            address,
+            nick,
+            password,
+            room,
+            fingerprint,
+        })
+        .await
+}
+
+/// Signs the connection of a saved room in again with a password the
+/// person typed; keeps it in the keychain as joining does.
+#[tauri::command]
+pub async fn sign_in_again(
+    desktop: State<'_, Desktop>,
+    room_id: String,
+    password: Option<String>,
+) -> Result<SignedIn, CommandError> {
+    desktop
+        .rooms()
+        .sign_in_again(&room_id, password.as_deref())
         .await
 }
 
@@ -88,15 +119,56 @@ pub async fn room_history(
         .await
 }
 
+/// One direct post (no outbox, no retry) with the caller's `clientId`.
+#[tauri::command]
+pub async fn post_once(
+    desktop: State<'_, Desktop>,
+    room_id: String,
+    text: String,
+    client_id: String,
+) -> Result<PostResult, CommandError> {
+    desktop.rooms().post_once(&room_id, &text, &client_id).await
+}
+
 /// Sends every room's events to `on_event` from now on (replacing an
-/// earlier channel), after a catch-up of each room's state. Returns the
-/// saved rooms.
+/// earlier channel), after a catch-up of each room's state.
 #[tauri::command]
 pub async fn follow_rooms(
     desktop: State<'_, Desktop>,
     on_event: Channel<RoomEvent>,
-) -> Result<Vec<RoomView>, CommandError> {
-    Ok(desktop.follow_rooms(Arc::new(on_event)))
+) -> Result<Following, CommandError> {
+    Ok(Following {
+        rooms: desktop.follow_rooms(Arc::new(on_event)),
+        page_size: PAGE_SIZE,
+    })
+}
+
+/// The chat view follows `roomIds` on `on_event` (replacing an earlier
+/// view): each room's newest messages, its `ready`, then its live events.
+#[tauri::command]
+pub async fn open_view(
+    desktop: State<'_, Desktop>,
+    room_ids: Vec<String>,
+    on_event: Channel<RoomEvent>,
+) -> Result<(), CommandError> {
+    desktop.open_view(Arc::new(on_event), &room_ids)
+}
+
+/// The view follows `roomIds` from now on: new rooms get their catch-up,
+/// kept rooms a `ready`.
+#[tauri::command]
+pub async fn set_view_rooms(
+    desktop: State<'_, Desktop>,
+    room_ids: Vec<String>,
+) -> Result<(), CommandError> {
+    desktop.set_view_rooms(&room_ids)
+}
+
+/// The view stops following.
+#[tauri::command]
+pub async fn close_view(desktop: State<'_, Desktop>) -> Result<(), CommandError> {
+    desktop.hub().close_view();
+    Ok(())
 }
 
 /// The room the person is looking at (`null`: none); it is marked read.

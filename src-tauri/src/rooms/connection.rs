@@ -1,13 +1,20 @@
-//! Following one connection's multi-room event stream.
+//! Each connection's follow task: starting, restarting and running it.
 //!
-//! `Follow::run` reads `hearth_client::Client::follow` (which reconnects
-//! with jittered backoff and resumes with the last cursor) until cancelled,
-//! and for every item:
+//! [`Rooms::restart`] (re)spawns a connection's task with its current
+//! rooms, resuming each from its last seen message. `Follow::run` reads
+//! `hearth_client::Client::follow` (which reconnects with jittered backoff
+//! and resumes with the last cursor) until cancelled, and for every item:
 //!
-//! - `Connected` / `Reconnecting`: tells the hub the connection state of
-//!   each room, and wakes the outbox when the stream opens;
+//! - `Connected`: tells the hub the rooms are connected, wakes the outbox,
+//!   and, for a room resumed after an app restart that the hub has no
+//!   messages of, reads its newest messages up to the resume point first
+//!   (so a view's catch-up has them, in order);
+//! - `Reconnecting`: the rooms' state, with the retry delay;
 //! - an event: records a message's id as the room's last seen (settings,
-//!   saved shortly after) and hands the event to the hub;
+//!   saved shortly after) and hands the event to the hub. A `ready` that
+//!   says messages were missed is passed on as is, except after a restart
+//!   the app made on purpose (a room joined or forgotten): nothing could be
+//!   missed then, so it says `resumed`;
 //! - `Failed`: a refused token is renewed once by signing in again with the
 //!   kept password; anything else leaves the rooms offline with the reason.
 
@@ -15,29 +22,149 @@ use std::collections::{BTreeMap, HashSet};
 
 use futures::StreamExt;
 use hearth_client::{Client, Followed, StreamTarget};
-use hearth_proto::{RoomName, StreamEvent};
+use hearth_proto::{Cursor, MessageId, RoomName, StreamEvent};
 use tokio_util::sync::CancellationToken;
+use url::Url;
 
-use super::{ConnKey, Rooms};
-use crate::error::CommandError;
+use super::address::client_error;
+use super::hub::PAGE_SIZE;
+use super::{Conn, ConnKey, Rooms};
+use crate::error::{CommandError, ErrorKind};
 use crate::events::ConnectionState;
 
+impl Rooms {
+    /// Opens a connection for every saved room's server and nick, with the
+    /// tokens the keychain has.
+    pub async fn start(&self) {
+        let settings = self.shared.settings.get();
+        let mut keys: Vec<ConnKey> = Vec::new();
+        for room in &settings.rooms {
+            let key = ConnKey::of(room);
+            if !keys.contains(&key) {
+                keys.push(key);
+            }
+        }
+        for key in keys {
+            let token = self.stored_token(&key).await;
+            self.shared.conns().insert(key.clone(), Conn::new(token));
+            self.restart(&key, false);
+        }
+    }
+
+    /// Closes every connection.
+    pub fn stop_all(&self) {
+        for (_, conn) in self.shared.conns().drain() {
+            conn.cancel.cancel();
+        }
+    }
+
+    /// Where the hosted server is now (and its certificate, over HTTPS);
+    /// `None` when hosting stopped. The hosted connections restart there
+    /// (or wait, offline).
+    pub fn set_hosted_base(&self, base: Option<(Url, Option<hearth_proto::CertFingerprint>)>) {
+        *self.shared.hosted_base() = base;
+        let keys: Vec<ConnKey> = self
+            .shared
+            .conns()
+            .keys()
+            .filter(|k| k.server.is_none())
+            .cloned()
+            .collect();
+        for key in keys {
+            self.restart(&key, false);
+        }
+    }
+
+    /// (Re)starts the connection's follow task with its current rooms,
+    /// resuming each room from its last seen message. `planned`: the app
+    /// restarts it on purpose (its rooms changed), so nothing is missed.
+    pub(super) fn restart(&self, key: &ConnKey, planned: bool) {
+        let rooms = self.shared.rooms_of(key);
+        let hub = &self.shared.hub;
+        let mut conns = self.shared.conns();
+        let Some(conn) = conns.get_mut(key) else {
+            return;
+        };
+        conn.cancel.cancel();
+        conn.cancel = CancellationToken::new();
+        conn.client = None;
+        if rooms.is_empty() {
+            return;
+        }
+        let offline = |reason: String, kind: ErrorKind| {
+            for room in &rooms {
+                hub.set_state(
+                    &room.id,
+                    ConnectionState::Offline {
+                        reason: reason.clone(),
+                        kind,
+                    },
+                );
+            }
+        };
+        let Some(base) = self.shared.base_of(key) else {
+            let err = CommandError::NotHosting;
+            offline(err.to_string(), err.kind());
+            return;
+        };
+        let client = match Client::new_pinned(base.as_str(), self.shared.pin_of(key)) {
+            Ok(client) => client,
+            Err(e) => {
+                let err = client_error(&base, e);
+                offline(err.to_string(), err.kind());
+                return;
+            }
+        };
+        let client = match &conn.token {
+            Some(token) => client.with_token(token.clone()),
+            None => client,
+        };
+        conn.client = Some(client.clone());
+        let mut cursor = Cursor::new();
+        let mut resumed = Vec::new();
+        let mut ids = BTreeMap::new();
+        for room in &rooms {
+            ids.insert(room.room.clone(), room.id.clone());
+            if let Some(seen) = room.last_seen {
+                cursor.set(room.room.clone(), seen);
+                resumed.push((room.room.clone(), seen));
+            }
+            hub.set_state(&room.id, ConnectionState::Connecting);
+        }
+        let cursor = (!resumed.is_empty()).then(|| cursor.to_string());
+        let follow = Follow {
+            rooms: self.clone(),
+            key: key.clone(),
+            client,
+            ids,
+            cursor,
+            resumed,
+            planned,
+            cancel: conn.cancel.clone(),
+        };
+        drop(conns);
+        tokio::spawn(follow.run());
+    }
+}
+
 /// One run of a connection's follow task.
-pub(crate) struct Follow {
-    pub rooms: Rooms,
-    pub key: ConnKey,
-    pub client: Client,
+struct Follow {
+    rooms: Rooms,
+    key: ConnKey,
+    client: Client,
     /// Room name → saved room id, for the rooms of this connection.
-    pub ids: BTreeMap<RoomName, String>,
+    ids: BTreeMap<RoomName, String>,
     /// Where to resume (`Last-Event-ID`), if any room has been seen before.
-    pub cursor: Option<String>,
+    cursor: Option<String>,
     /// Rooms resumed from a last seen id: what they replay was missed.
-    pub resumed: Vec<RoomName>,
-    pub cancel: CancellationToken,
+    resumed: Vec<(RoomName, MessageId)>,
+    /// Started on purpose by the app (see [`Rooms::restart`]).
+    planned: bool,
+    cancel: CancellationToken,
 }
 
 impl Follow {
-    pub async fn run(self) {
+    async fn run(self) {
         let Follow {
             rooms,
             key,
@@ -45,14 +172,25 @@ impl Follow {
             ids,
             mut cursor,
             resumed,
+            planned,
             cancel,
         } = self;
         let shared = rooms.shared();
         let hub = shared.hub();
         let names: Vec<RoomName> = ids.keys().cloned().collect();
         // Rooms whose messages are news (not the replay of a fresh start).
-        let mut live: HashSet<RoomName> = resumed.into_iter().collect();
+        let mut live: HashSet<RoomName> = resumed.iter().map(|(r, _)| r.clone()).collect();
+        // Resumed rooms the hub has no messages of (the app just started):
+        // their messages up to the resume point are read once connected.
+        let mut backfill: Vec<(RoomName, MessageId)> = resumed
+            .into_iter()
+            .filter(|(room, _)| ids.get(room).is_some_and(|id| !hub.has_messages(id)))
+            .collect();
+        // Whether the stream dropped since this task started (a `ready`
+        // then says what it says).
+        let mut dropped = !planned;
         let mut signed_in_again = false;
+        let all: Vec<&String> = ids.values().collect();
         let set_all = |state: ConnectionState| {
             for id in ids.values() {
                 hub.set_state(id, state.clone());
@@ -74,19 +212,27 @@ impl Follow {
                 match item {
                     Some(Followed::Connected) => {
                         signed_in_again = false;
+                        hub.stream_opened(&all);
                         set_all(ConnectionState::Connected);
                         shared.outbox_wake().notify_one();
+                        if !backfill.is_empty() {
+                            tokio::select! {
+                                biased;
+                                _ = cancel.cancelled() => return,
+                                _ = read_back(&client, &ids, hub, &mut backfill) => {}
+                            }
+                        }
                     }
                     Some(Followed::Event(received)) => {
                         if let Some(id) = received.last_event_id {
                             cursor = Some(id);
                         }
-                        let event = received.event;
-                        let room = room_of(&event);
-                        let Some(room_id) = ids.get(room) else {
+                        let mut event = received.event;
+                        let room = room_of(&event).clone();
+                        let Some(room_id) = ids.get(&room) else {
                             continue;
                         };
-                        match &event {
+                        match &mut event {
                             StreamEvent::Message(m) => {
                                 let id = m.id;
                                 shared.settings().update_later(|s| {
@@ -98,11 +244,15 @@ impl Follow {
                                 });
                             }
                             StreamEvent::Ready(ready) => {
+                                if !ready.resumed && !dropped && hub.has_ready(room_id) {
+                                    // The app restarted the stream itself.
+                                    ready.resumed = true;
+                                }
                                 live.insert(ready.room.clone());
                             }
                             _ => {}
                         }
-                        let is_live = live.contains(room);
+                        let is_live = live.contains(&room);
                         hub.stream_event(room_id, key.nick.as_str(), event, is_live);
                     }
                     Some(Followed::Reconnecting {
@@ -110,6 +260,7 @@ impl Follow {
                         delay,
                         reason,
                     }) => {
+                        dropped = true;
                         tracing::debug!(server = ?key.server, attempt, %reason, "stream dropped");
                         set_all(ConnectionState::Reconnecting {
                             attempt,
@@ -121,6 +272,7 @@ impl Follow {
                     None => break None,
                 }
             };
+            dropped = true;
             let refused = failure
                 .as_ref()
                 .and_then(|e| e.status())
@@ -140,23 +292,53 @@ impl Follow {
                     Err(e) => {
                         set_all(ConnectionState::Offline {
                             reason: e.to_string(),
+                            kind: e.kind(),
                         });
                         return;
                     }
                 }
             }
-            let reason = match failure {
+            let (reason, kind) = match failure {
                 Some(e) => {
-                    CommandError::from_client(key.server.as_deref().unwrap_or("this app"), e)
-                        .to_string()
+                    let err =
+                        CommandError::from_client(key.server.as_deref().unwrap_or("this app"), e);
+                    (err.to_string(), err.kind())
                 }
-                None => "The event stream ended.".to_owned(),
+                None => ("The event stream ended.".to_owned(), ErrorKind::Network),
             };
             tracing::warn!(server = ?key.server, %reason, "following stopped");
-            set_all(ConnectionState::Offline { reason });
+            set_all(ConnectionState::Offline { reason, kind });
             return;
         }
     }
+}
+
+/// Reads the newest messages up to each room's resume point into the hub;
+/// the rooms that could not be read stay in `pending` (tried again at the
+/// next connect).
+async fn read_back(
+    client: &Client,
+    ids: &BTreeMap<RoomName, String>,
+    hub: &super::hub::Hub,
+    pending: &mut Vec<(RoomName, MessageId)>,
+) {
+    let mut failed = Vec::new();
+    for (room, seen) in pending.drain(..) {
+        let Some(room_id) = ids.get(&room) else {
+            continue;
+        };
+        match client
+            .history(&room, seen.successor(), Some(PAGE_SIZE))
+            .await
+        {
+            Ok(messages) => hub.backfill(room_id, messages),
+            Err(e) => {
+                tracing::debug!(cause = %e, %room, "reading the room's recent messages failed");
+                failed.push((room, seen));
+            }
+        }
+    }
+    *pending = failed;
 }
 
 /// The room an event belongs to.

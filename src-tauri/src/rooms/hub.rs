@@ -1,21 +1,35 @@
 //! The hub: where every room's events meet on their way to the webview.
 //!
-//! It owns the one [`EventSink`] the UI attached (`follow_rooms`), and what
-//! a freshly attached UI needs to catch up without reconnecting anything:
-//! each room's connection state, unread count and who is online. It also
-//! decides what counts as unread (a message from someone else, unless the
-//! window is focused on that room) and when to raise a desktop notification
-//! (the window is not focused), through the [`Notifier`] seam that the
-//! Tauri shell implements and tests leave out.
+//! It owns the two sinks the UI attaches and what each needs to catch up
+//! without reconnecting anything:
+//!
+//! - the *main* sink (`follow_rooms`, the home screen): every event of every
+//!   saved room; a freshly attached one first gets what waited for it, then
+//!   each room's connection state, unread count and who is online;
+//! - the *view* sink (`open_view`, the chat view of one connection): the
+//!   events of the rooms it follows. Each room it starts following gets that
+//!   room's newest messages (up to [`PAGE_SIZE`]) and then the last `ready`
+//!   the server sent, exactly as a fresh event stream replays them; a room
+//!   it keeps following gets a `ready` saying nothing was missed.
+//!
+//! So the hub keeps, per saved room, the newest messages and the last
+//! `ready` of its stream ([`RoomLive`]). It is also the app's one unread
+//! counter (a message from someone else, unless the window is focused on
+//! that room) and decides when to raise a desktop notification (the window
+//! is not focused), through the [`Notifier`] seam that the Tauri shell
+//! implements and tests leave out.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use hearth_proto::{Message, Presence, RoomName, StreamEvent};
+use hearth_proto::{Message, Presence, Ready, RoomName, StreamEvent};
 
 use crate::events::{AppEvent, ConnectionState, EventSink, LocalEvent, RoomEvent};
 
-/// Events kept for a sink that is not attached yet.
+/// How many messages a view gets per room when it starts following it, and
+/// the history page size: what a fresh event stream replays.
+pub const PAGE_SIZE: usize = hearth_proto::DEFAULT_REPLAY;
+/// Events kept for a main sink that is not attached yet.
 const BACKLOG: usize = 4096;
 /// The longest notification body, in characters.
 const NOTIFICATION_CHARS: usize = 200;
@@ -44,6 +58,14 @@ struct RoomLive {
     state: ConnectionState,
     unread: u32,
     presence: Option<Presence>,
+    /// The newest messages, oldest first, at most [`PAGE_SIZE`].
+    recent: VecDeque<Message>,
+    /// The last `ready` of the room's stream (`resumed` as the follow task
+    /// decided: see `connection.rs`); `None` until the first one.
+    ready: Option<Ready>,
+    /// Messages added since the stream last (re)opened: when its `ready`
+    /// says messages were missed, only these are contiguous.
+    since_open: usize,
 }
 
 impl Default for RoomLive {
@@ -52,42 +74,69 @@ impl Default for RoomLive {
             state: ConnectionState::Connecting,
             unread: 0,
             presence: None,
+            recent: VecDeque::new(),
+            ready: None,
+            since_open: 0,
         }
     }
 }
 
-#[derive(Default)]
-struct HubState {
-    rooms: HashMap<String, RoomLive>,
-    /// The room the UI shows.
-    active: Option<String>,
-    /// Whether the main window has the focus.
-    focused: bool,
-}
+impl RoomLive {
+    /// Keeps a message of the stream (once: ids grow within a room).
+    fn remember(&mut self, message: &Message) {
+        if self.recent.back().is_some_and(|last| last.id >= message.id) {
+            return;
+        }
+        self.recent.push_back(message.clone());
+        self.since_open += 1;
+        while self.recent.len() > PAGE_SIZE {
+            self.recent.pop_front();
+        }
+    }
 
-impl HubState {
-    fn total_unread(&self) -> u32 {
-        self.rooms.values().map(|r| r.unread).sum()
+    /// What a view gets when it starts following the room.
+    fn catch_up(&self, total: u32) -> Vec<AppEvent> {
+        let mut events = vec![AppEvent::Local(LocalEvent::Connection(self.state.clone()))];
+        events.extend(
+            self.recent
+                .iter()
+                .map(|m| AppEvent::Stream(StreamEvent::Message(m.clone()))),
+        );
+        if let Some(ready) = &self.ready {
+            events.push(AppEvent::Stream(StreamEvent::Ready(ready.clone())));
+        }
+        if let Some(presence) = &self.presence {
+            events.push(AppEvent::Stream(StreamEvent::Presence(presence.clone())));
+        }
+        events.push(AppEvent::Local(LocalEvent::Unread {
+            count: self.unread,
+            total,
+        }));
+        events
+    }
+
+    /// A view that keeps following the room has everything the stream
+    /// brought: what a resumed stream says then.
+    fn still_ready(&self) -> Option<Ready> {
+        let ready = self.ready.as_ref()?;
+        Some(Ready {
+            room: ready.room.clone(),
+            resumed: true,
+            last_id: self.recent.back().map(|m| m.id).or(ready.last_id),
+        })
     }
 }
 
-/// Routes room events to the attached sink, keeping the catch-up state.
-pub struct Hub {
-    sink: Mutex<SinkSlot>,
-    state: Mutex<HubState>,
-    notifier: Arc<dyn Notifier>,
-}
-
-/// The sink, or what waits for one.
+/// The main sink, or what waits for one.
 #[derive(Default)]
-struct SinkSlot {
+struct MainSink {
     sink: Option<Arc<dyn EventSink>>,
     /// Events emitted while no sink was attached (the UI is not up yet),
     /// oldest first; at most [`BACKLOG`], the oldest dropped beyond.
     backlog: VecDeque<RoomEvent>,
 }
 
-impl SinkSlot {
+impl MainSink {
     /// Sends to the sink, or keeps the event for the next one. A sink that
     /// fails is dropped.
     fn deliver(&mut self, event: RoomEvent) {
@@ -108,10 +157,69 @@ impl SinkSlot {
     }
 }
 
+/// The chat view's sink and the saved rooms it follows.
+struct View {
+    sink: Arc<dyn EventSink>,
+    rooms: HashSet<String>,
+}
+
+/// Everything behind the hub's one lock: events are sent while it is held,
+/// so a catch-up and the live events after it cannot cross.
+#[derive(Default)]
+struct HubState {
+    rooms: HashMap<String, RoomLive>,
+    /// The room the UI shows.
+    active: Option<String>,
+    /// Whether the main window has the focus.
+    focused: bool,
+    main: MainSink,
+    view: Option<View>,
+}
+
+impl HubState {
+    fn total_unread(&self) -> u32 {
+        self.rooms.values().map(|r| r.unread).sum()
+    }
+
+    /// Sends an event to the main sink, and to the view if it follows the
+    /// room.
+    fn emit(&mut self, room_id: &str, event: AppEvent) {
+        let event = RoomEvent {
+            room_id: room_id.to_owned(),
+            event,
+        };
+        self.send_view(&event);
+        self.main.deliver(event);
+    }
+
+    fn send_view(&mut self, event: &RoomEvent) {
+        let Some(view) = &self.view else { return };
+        if view.rooms.contains(&event.room_id) && view.sink.send(event.clone()).is_err() {
+            tracing::debug!("view sink closed; detaching it");
+            self.view = None;
+        }
+    }
+
+    /// Sends events of one room to the view only.
+    fn send_view_all(&mut self, room_id: &str, events: Vec<AppEvent>) {
+        for event in events {
+            self.send_view(&RoomEvent {
+                room_id: room_id.to_owned(),
+                event,
+            });
+        }
+    }
+}
+
+/// Routes room events to the attached sinks, keeping the catch-up state.
+pub struct Hub {
+    state: Mutex<HubState>,
+    notifier: Arc<dyn Notifier>,
+}
+
 impl Hub {
     pub fn new(notifier: Arc<dyn Notifier>) -> Self {
         Self {
-            sink: Mutex::new(SinkSlot::default()),
             state: Mutex::new(HubState {
                 focused: true,
                 ..HubState::default()
@@ -124,68 +232,98 @@ impl Hub {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn slot(&self) -> MutexGuard<'_, SinkSlot> {
-        self.sink.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Makes `sink` the one destination (replacing a previous one, e.g. after
-    /// the page reloaded). It first gets what was emitted while no sink was
-    /// attached, then, for each of `rooms`, the connection state, the unread
-    /// count and the last presence known.
+    /// Makes `sink` the main destination (replacing a previous one, e.g.
+    /// after the page reloaded). It first gets what was emitted while no
+    /// sink was attached, then, for each of `rooms`, the connection state,
+    /// the unread count and the last presence known.
     pub fn attach(&self, sink: Arc<dyn EventSink>, rooms: &[String]) {
-        let catch_up: Vec<RoomEvent> = {
-            let state = self.state();
-            let total = state.total_unread();
-            rooms
-                .iter()
-                .flat_map(|room_id| {
-                    let live = state.rooms.get(room_id).cloned().unwrap_or_default();
-                    let mut events = vec![
-                        AppEvent::Local(LocalEvent::Connection(live.state)),
-                        AppEvent::Local(LocalEvent::Unread {
-                            count: live.unread,
-                            total,
-                        }),
-                    ];
-                    if let Some(presence) = live.presence {
-                        events.push(AppEvent::Stream(StreamEvent::Presence(presence)));
-                    }
-                    events.into_iter().map(|event| RoomEvent {
-                        room_id: room_id.clone(),
-                        event,
-                    })
+        let mut state = self.state();
+        let total = state.total_unread();
+        let catch_up: Vec<RoomEvent> = rooms
+            .iter()
+            .flat_map(|room_id| {
+                let live = state.rooms.get(room_id).cloned().unwrap_or_default();
+                let mut events = vec![
+                    AppEvent::Local(LocalEvent::Connection(live.state)),
+                    AppEvent::Local(LocalEvent::Unread {
+                        count: live.unread,
+                        total,
+                    }),
+                ];
+                if let Some(presence) = live.presence {
+                    events.push(AppEvent::Stream(StreamEvent::Presence(presence)));
+                }
+                events.into_iter().map(|event| RoomEvent {
+                    room_id: room_id.clone(),
+                    event,
                 })
-                .collect()
-        };
-        let mut slot = self.slot();
-        slot.sink = Some(sink);
-        let backlog = std::mem::take(&mut slot.backlog);
+            })
+            .collect();
+        state.main.sink = Some(sink);
+        let backlog = std::mem::take(&mut state.main.backlog);
         for event in backlog.into_iter().chain(catch_up) {
-            slot.deliver(event);
+            state.main.deliver(event);
         }
     }
 
-    /// Stops sending anywhere (events wait for the next sink).
+    /// Stops sending to the main sink (events wait for the next one).
     pub fn detach(&self) {
-        self.slot().sink = None;
+        self.state().main.sink = None;
     }
 
-    /// Sends one event to the sink (or keeps it for the next one).
-    pub fn emit(&self, room_id: &str, event: AppEvent) {
-        self.slot().deliver(RoomEvent {
-            room_id: room_id.to_owned(),
-            event,
+    /// Makes `sink` the chat view's destination (replacing a previous
+    /// view), following `rooms`: each gets its catch-up.
+    pub fn open_view(&self, sink: Arc<dyn EventSink>, rooms: &[String]) {
+        let mut state = self.state();
+        state.view = Some(View {
+            sink,
+            rooms: HashSet::new(),
         });
+        Self::follow_in_view(&mut state, rooms);
+    }
+
+    /// The view follows `rooms` from now on: rooms new to it get their
+    /// catch-up, the others a `ready` saying nothing was missed (what a
+    /// stream that resumed says). No view: nothing happens.
+    pub fn set_view_rooms(&self, rooms: &[String]) {
+        let mut state = self.state();
+        if state.view.is_some() {
+            Self::follow_in_view(&mut state, rooms);
+        }
+    }
+
+    fn follow_in_view(state: &mut HubState, rooms: &[String]) {
+        let total = state.total_unread();
+        let Some(view) = &mut state.view else { return };
+        let before = std::mem::replace(&mut view.rooms, rooms.iter().cloned().collect());
+        for room_id in rooms {
+            let live = state.rooms.get(room_id).cloned().unwrap_or_default();
+            let events = if before.contains(room_id) {
+                live.still_ready()
+                    .map(|ready| vec![AppEvent::Stream(StreamEvent::Ready(ready))])
+                    .unwrap_or_default()
+            } else {
+                live.catch_up(total)
+            };
+            state.send_view_all(room_id, events);
+        }
+    }
+
+    /// Stops sending to the view.
+    pub fn close_view(&self) {
+        self.state().view = None;
+    }
+
+    /// Sends one event to the sinks (or keeps it for the next main one).
+    pub fn emit(&self, room_id: &str, event: AppEvent) {
+        self.state().emit(room_id, event);
     }
 
     /// Records and announces a room's connection state.
-    pub fn set_state(&self, room_id: &str, state: ConnectionState) {
-        self.state()
-            .rooms
-            .entry(room_id.to_owned())
-            .or_default()
-            .state = state.clone();
-        self.emit(room_id, AppEvent::Local(LocalEvent::Connection(state)));
+    pub fn set_state(&self, room_id: &str, connection: ConnectionState) {
+        let mut state = self.state();
+        state.rooms.entry(room_id.to_owned()).or_default().state = connection.clone();
+        state.emit(room_id, AppEvent::Local(LocalEvent::Connection(connection)));
     }
 
     /// The room's connection state.
@@ -202,6 +340,59 @@ impl Hub {
         self.state().rooms.get(room_id).map_or(0, |r| r.unread)
     }
 
+    /// Whether the room's stream has sent a `ready` in this run of the app.
+    pub fn has_ready(&self, room_id: &str) -> bool {
+        self.state()
+            .rooms
+            .get(room_id)
+            .is_some_and(|r| r.ready.is_some())
+    }
+
+    /// Whether the hub keeps any message of the room.
+    pub fn has_messages(&self, room_id: &str) -> bool {
+        self.state()
+            .rooms
+            .get(room_id)
+            .is_some_and(|r| !r.recent.is_empty())
+    }
+
+    /// The rooms' streams (re)opened: what they replay now starts anew.
+    pub fn stream_opened(&self, room_ids: &[&String]) {
+        let mut state = self.state();
+        for room_id in room_ids {
+            state
+                .rooms
+                .entry((*room_id).clone())
+                .or_default()
+                .since_open = 0;
+        }
+    }
+
+    /// Older messages of a room (from its history, oldest first), read
+    /// when the app resumes a room it has no messages of: kept before the
+    /// newer ones and sent to the view (not news: no unread, not to the
+    /// home screen).
+    pub fn backfill(&self, room_id: &str, messages: Vec<Message>) {
+        let mut state = self.state();
+        let room = state.rooms.entry(room_id.to_owned()).or_default();
+        let first = room.recent.front().map(|m| m.id);
+        let older: Vec<Message> = messages
+            .into_iter()
+            .filter(|m| first.is_none_or(|first| m.id < first))
+            .collect();
+        for message in older.iter().rev() {
+            if room.recent.len() == PAGE_SIZE {
+                break;
+            }
+            room.recent.push_front(message.clone());
+        }
+        let events = older
+            .into_iter()
+            .map(|m| AppEvent::Stream(StreamEvent::Message(m)))
+            .collect();
+        state.send_view_all(room_id, events);
+    }
+
     /// Forgets a room.
     pub fn remove_room(&self, room_id: &str) {
         let total = {
@@ -209,6 +400,9 @@ impl Hub {
             let had_unread = state.rooms.remove(room_id).is_some_and(|r| r.unread > 0);
             if state.active.as_deref() == Some(room_id) {
                 state.active = None;
+            }
+            if let Some(view) = &mut state.view {
+                view.rooms.remove(room_id);
             }
             had_unread.then(|| state.total_unread())
         };
@@ -223,43 +417,55 @@ impl Hub {
     pub fn stream_event(&self, room_id: &str, own_nick: &str, event: StreamEvent, live: bool) {
         let mut unread = None;
         let mut notify = None;
-        {
-            let mut state = self.state();
-            let focused = state.focused;
-            let viewing = focused && state.active.as_deref() == Some(room_id);
-            let room = state.rooms.entry(room_id.to_owned()).or_default();
-            match &event {
-                StreamEvent::Presence(p) => room.presence = Some(p.clone()),
-                StreamEvent::Join(change) => {
-                    let presence = room.presence.get_or_insert_with(|| empty(&change.room));
-                    if let Err(at) = presence.online.binary_search(&change.nick) {
-                        presence.online.insert(at, change.nick.clone());
-                    }
+        let mut state = self.state();
+        let focused = state.focused;
+        let viewing = focused && state.active.as_deref() == Some(room_id);
+        let room = state.rooms.entry(room_id.to_owned()).or_default();
+        match &event {
+            StreamEvent::Presence(p) => room.presence = Some(p.clone()),
+            StreamEvent::Join(change) => {
+                let presence = room.presence.get_or_insert_with(|| empty(&change.room));
+                if let Err(at) = presence.online.binary_search(&change.nick) {
+                    presence.online.insert(at, change.nick.clone());
                 }
-                StreamEvent::Leave(change) => {
-                    if let Some(presence) = &mut room.presence {
-                        presence.online.retain(|n| n != &change.nick);
-                    }
+            }
+            StreamEvent::Leave(change) => {
+                if let Some(presence) = &mut room.presence {
+                    presence.online.retain(|n| n != &change.nick);
                 }
-                StreamEvent::Message(m) if live && m.nick != own_nick => {
+            }
+            StreamEvent::Ready(ready) => {
+                if !ready.resumed {
+                    // Missed messages: only the replay is contiguous.
+                    let keep = room.since_open.min(room.recent.len());
+                    room.recent.drain(..room.recent.len() - keep);
+                }
+                room.ready = Some(ready.clone());
+            }
+            StreamEvent::Message(m) => {
+                room.remember(m);
+                if live && m.nick != own_nick {
                     if !viewing {
                         room.unread = room.unread.saturating_add(1);
-                        let count = room.unread;
-                        unread = Some((count, state.total_unread()));
+                        unread = Some(room.unread);
                     }
                     if !focused {
                         notify = Some(notification(m));
                     }
                 }
-                StreamEvent::Message(_) | StreamEvent::Ready(_) => {}
             }
         }
-        self.emit(room_id, AppEvent::Stream(event));
-        if let Some((count, total)) = unread {
-            self.emit(
+        state.emit(room_id, AppEvent::Stream(event));
+        let unread = unread.map(|count| {
+            let total = state.total_unread();
+            state.emit(
                 room_id,
                 AppEvent::Local(LocalEvent::Unread { count, total }),
             );
+            total
+        });
+        drop(state);
+        if let Some(total) = unread {
             self.notifier.unread_changed(total);
         }
         if let Some((title, body)) = notify {
@@ -281,7 +487,7 @@ impl Hub {
     }
 
     fn clear_active_if_seen(&self) {
-        let cleared = {
+        let total = {
             let mut state = self.state();
             if !state.focused {
                 return;
@@ -292,18 +498,17 @@ impl Hub {
             match state.rooms.get_mut(&active) {
                 Some(room) if room.unread > 0 => {
                     room.unread = 0;
-                    Some((active, state.total_unread()))
+                    let total = state.total_unread();
+                    state.emit(
+                        &active,
+                        AppEvent::Local(LocalEvent::Unread { count: 0, total }),
+                    );
+                    total
                 }
-                _ => None,
+                _ => return,
             }
         };
-        if let Some((room_id, total)) = cleared {
-            self.emit(
-                &room_id,
-                AppEvent::Local(LocalEvent::Unread { count: 0, total }),
-            );
-            self.notifier.unread_changed(total);
-        }
+        self.notifier.unread_changed(total);
     }
 }
 
@@ -345,15 +550,51 @@ mod tests {
         }
     }
 
-    fn message(nick: &str, seq: u64) -> StreamEvent {
-        StreamEvent::Message(Message {
+    fn msg(nick: &str, seq: u64) -> Message {
+        Message {
             id: MessageId::new(1, seq),
             room: RoomName::default_room(),
             nick: nick.into(),
-            text: "hi".into(),
+            text: format!("hi {seq}"),
             ts: "2026-11-24T06:00:00.000Z".into(),
             client_id: None,
+        }
+    }
+
+    fn message(nick: &str, seq: u64) -> StreamEvent {
+        StreamEvent::Message(msg(nick, seq))
+    }
+
+    fn ready(resumed: bool, last: Option<u64>) -> StreamEvent {
+        StreamEvent::Ready(Ready {
+            room: RoomName::default_room(),
+            resumed,
+            last_id: last.map(|seq| MessageId::new(1, seq)),
         })
+    }
+
+    fn drain(rx: &mut mpsc::UnboundedReceiver<RoomEvent>) -> Vec<AppEvent> {
+        std::iter::from_fn(|| rx.try_recv().ok())
+            .map(|e| e.event)
+            .collect()
+    }
+
+    /// The message seqs and `ready`s (as `r`/`R` for resumed) of events.
+    fn stream_of(events: &[AppEvent]) -> Vec<String> {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                AppEvent::Stream(StreamEvent::Message(m)) => Some(m.id.to_string()),
+                AppEvent::Stream(StreamEvent::Ready(r)) => {
+                    Some(if r.resumed { "R" } else { "r" }.to_owned())
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn id(seq: u64) -> String {
+        MessageId::new(1, seq).to_string()
     }
 
     #[test]
@@ -412,9 +653,7 @@ mod tests {
         );
         let (tx, mut rx) = mpsc::unbounded_channel();
         hub.attach(Arc::new(tx), &["a".into()]);
-        let events: Vec<AppEvent> = std::iter::from_fn(|| rx.try_recv().ok())
-            .map(|e| e.event)
-            .collect();
+        let events = drain(&mut rx);
         // First what happened before the sink came (the backlog), then the
         // catch-up.
         assert_eq!(events.len(), 6, "{events:?}");
@@ -435,7 +674,7 @@ mod tests {
         );
         drop(rx);
         hub.set_state("a", ConnectionState::Connecting); // the closed sink is dropped
-        assert!(hub.slot().sink.is_none());
+        assert!(hub.state().main.sink.is_none());
         // What happens meanwhile waits for the next sink, before its catch-up.
         hub.set_state("a", ConnectionState::Connected);
         let (tx, mut rx) = mpsc::unbounded_channel();
@@ -446,5 +685,96 @@ mod tests {
             AppEvent::Local(LocalEvent::Connection(ConnectionState::Connected))
         );
         assert!(rx.try_recv().is_err());
+    }
+
+    #[test]
+    fn a_view_gets_the_newest_messages_then_the_servers_ready() {
+        let hub = Hub::new(Arc::new(NoNotifier));
+        let a = "a".to_owned();
+        hub.stream_opened(&[&a]);
+        for seq in 0..(PAGE_SIZE as u64 + 5) {
+            hub.stream_event("a", "me", message("bo", seq), false);
+        }
+        hub.stream_event("a", "me", ready(false, Some(PAGE_SIZE as u64 + 4)), true);
+        hub.stream_event("b", "me", message("bo", 1), true); // not in the view
+
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        hub.open_view(Arc::new(tx), std::slice::from_ref(&a));
+        let events = drain(&mut rx);
+        let stream = stream_of(&events);
+        assert_eq!(stream.len(), PAGE_SIZE + 1);
+        assert_eq!(stream[0], id(5), "the newest PAGE_SIZE");
+        assert_eq!(stream[PAGE_SIZE], "r", "the server's ready, as it was");
+        assert!(matches!(
+            events[0],
+            AppEvent::Local(LocalEvent::Connection(_))
+        ));
+        assert!(matches!(
+            events.last(),
+            Some(AppEvent::Local(LocalEvent::Unread { .. }))
+        ));
+
+        // Live events follow; other rooms' do not.
+        hub.stream_event("a", "me", message("bo", 100), true);
+        hub.stream_event("b", "me", message("bo", 101), true);
+        let events = drain(&mut rx);
+        assert_eq!(stream_of(&events), [id(100)]);
+        assert!(matches!(
+            events[1],
+            AppEvent::Local(LocalEvent::Unread { count: 1, .. })
+        ));
+
+        // Following again: the kept room only hears that nothing was missed,
+        // the new one gets its catch-up.
+        hub.set_view_rooms(&["a".into(), "b".into()]);
+        let events = drain(&mut rx);
+        assert_eq!(stream_of(&events), ["R", &id(1), &id(101)]);
+        match &events[0] {
+            AppEvent::Stream(StreamEvent::Ready(r)) => {
+                assert_eq!(r.last_id, Some(MessageId::new(1, 100)));
+            }
+            other => panic!("{other:?}"),
+        }
+        hub.close_view();
+        hub.stream_event("a", "me", message("bo", 102), true);
+        assert!(rx.try_recv().is_err());
+    }
+
+    #[test]
+    fn missed_messages_leave_only_the_replay_and_backfill_goes_first() {
+        let hub = Hub::new(Arc::new(NoNotifier));
+        let a = "a".to_owned();
+        hub.stream_opened(&[&a]);
+        hub.stream_event("a", "me", message("bo", 10), true);
+        hub.stream_event("a", "me", message("bo", 11), true);
+        // Reconnected, but the server could not resume: it replays anew.
+        hub.stream_opened(&[&a]);
+        hub.stream_event("a", "me", message("bo", 20), false);
+        hub.stream_event("a", "me", ready(false, Some(20)), true);
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        hub.open_view(Arc::new(tx), std::slice::from_ref(&a));
+        assert_eq!(stream_of(&drain(&mut rx)), [id(20), "r".into()]);
+
+        // History read back for a room resumed after a restart goes before
+        // what the stream brings.
+        let hub = Hub::new(Arc::new(NoNotifier));
+        hub.stream_opened(&[&a]);
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        hub.open_view(Arc::new(tx), std::slice::from_ref(&a));
+        drain(&mut rx);
+        hub.backfill("a", vec![msg("bo", 1), msg("bo", 2)]);
+        hub.stream_event("a", "me", message("bo", 3), true);
+        hub.stream_event("a", "me", ready(true, Some(3)), true);
+        assert_eq!(
+            stream_of(&drain(&mut rx)),
+            [id(1), id(2), id(3), "R".into()]
+        );
+        assert_eq!(hub.unread("a"), 1, "only the stream's messages are news");
+        hub.set_view_rooms(&[]);
+        hub.set_view_rooms(std::slice::from_ref(&a));
+        assert_eq!(
+            stream_of(&drain(&mut rx)),
+            [id(1), id(2), id(3), "R".into()]
+        );
     }
 }

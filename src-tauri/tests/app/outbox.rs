@@ -5,6 +5,7 @@ use hearth_client::Client;
 use hearth_desktop::error::CommandError;
 use hearth_desktop::events::{AppEvent, LocalEvent, OutboxState};
 use hearth_desktop::outbox::{FILE_NAME, OutboxEntry};
+use hearth_desktop::rooms::JoinRequest;
 use hearth_desktop::secrets::{MemorySecrets, RoomSecret, SecretStore};
 use hearth_proto::RoomName;
 
@@ -213,7 +214,7 @@ async fn bad_messages_are_refused_before_they_are_queued() {
     let room = app
         .desktop
         .rooms()
-        .join(&server.url("/"), "ana", None, None)
+        .join(JoinRequest::new(server.url("/"), "ana"))
         .await
         .unwrap()
         .room;

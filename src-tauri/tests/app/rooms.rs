@@ -2,8 +2,11 @@
 //! room list, several rooms on one connection, forgetting, passwords,
 //! resuming after a restart, and renewing a refused token.
 
+use std::sync::Arc;
+
 use hearth_desktop::error::CommandError;
 use hearth_desktop::events::{AppEvent, LocalEvent, OutboxState};
+use hearth_desktop::rooms::JoinRequest;
 use hearth_desktop::secrets::{MemorySecrets, RoomSecret, SecretStore};
 use hearth_desktop::settings::FILE_NAME;
 use hearth_proto::{AuthMode, RoomName, StreamEvent};
@@ -20,7 +23,7 @@ async fn probing_reads_the_server_info_and_the_linked_room() {
     let probe = app
         .desktop
         .rooms()
-        .probe(&format!("{}/r/dev", server.addr))
+        .probe(&format!("{}/r/dev", server.addr), None)
         .await
         .unwrap();
     assert_eq!(probe.server, server.url("/"));
@@ -30,7 +33,7 @@ async fn probing_reads_the_server_info_and_the_linked_room() {
     let err = app
         .desktop
         .rooms()
-        .probe("http://host/r/Bad Room")
+        .probe("http://host/r/Bad Room", None)
         .await
         .unwrap_err();
     assert!(
@@ -43,7 +46,7 @@ async fn probing_reads_the_server_info_and_the_linked_room() {
     let err = app
         .desktop
         .rooms()
-        .probe(&format!("127.0.0.1:{port}"))
+        .probe(&format!("127.0.0.1:{port}"), None)
         .await
         .unwrap_err();
     assert!(matches!(err, CommandError::Unreachable { .. }), "{err}");
@@ -60,7 +63,7 @@ async fn join_post_and_follow_deliver_every_event_through_the_sink() {
     let joined = app
         .desktop
         .rooms()
-        .join(&server.url("/r/dev"), " ana ", None, None)
+        .join(JoinRequest::new(server.url("/r/dev"), " ana "))
         .await
         .unwrap();
     assert!(joined.warning.is_none());
@@ -203,7 +206,7 @@ async fn rooms_on_one_server_share_a_session_and_forgetting_deletes_the_secret()
     let general = app
         .desktop
         .rooms()
-        .join(&server.url("/"), "ana", None, None)
+        .join(JoinRequest::new(server.url("/"), "ana"))
         .await
         .unwrap()
         .room;
@@ -215,7 +218,10 @@ async fn rooms_on_one_server_share_a_session_and_forgetting_deletes_the_secret()
     let dev = app
         .desktop
         .rooms()
-        .join(&server.addr.to_string(), "ana", None, Some("dev"))
+        .join(JoinRequest {
+            room: Some("dev".into()),
+            ..JoinRequest::new(server.addr.to_string(), "ana")
+        })
         .await
         .unwrap()
         .room;
@@ -233,7 +239,7 @@ async fn rooms_on_one_server_share_a_session_and_forgetting_deletes_the_secret()
     let again = app
         .desktop
         .rooms()
-        .join(&server.url("/r/dev"), "ana", None, None)
+        .join(JoinRequest::new(server.url("/r/dev"), "ana"))
         .await
         .unwrap();
     assert_eq!(again.room.id, dev.id);
@@ -286,27 +292,36 @@ async fn a_password_room_needs_the_password_and_keeps_it_in_the_keychain() {
     let mut app = TestApp::open(&dirs, &secrets).await;
     let rooms = app.desktop.rooms().clone();
 
-    let probe = rooms.probe(&server.url("/")).await.unwrap();
+    let probe = rooms.probe(&server.url("/"), None).await.unwrap();
     assert_eq!(probe.info.auth, AuthMode::Password);
     let err = rooms
-        .join(&server.url("/"), "ana", None, None)
+        .join(JoinRequest::new(server.url("/"), "ana"))
         .await
         .unwrap_err();
     assert!(matches!(err, CommandError::PasswordRequired), "{err}");
     let err = rooms
-        .join(&server.url("/"), "ana", Some("wrong"), None)
+        .join(JoinRequest {
+            password: Some("wrong".into()),
+            ..JoinRequest::new(server.url("/"), "ana")
+        })
         .await
         .unwrap_err();
     assert!(matches!(err, CommandError::SignInRefused(_)), "{err}");
     let err = rooms
-        .join(&server.url("/"), "", Some("sesame"), None)
+        .join(JoinRequest {
+            password: Some("sesame".into()),
+            ..JoinRequest::new(server.url("/"), "")
+        })
         .await
         .unwrap_err();
     assert_eq!(err.to_string(), "Nick must not be empty");
     assert!(rooms.saved().is_empty());
 
     let joined = rooms
-        .join(&server.url("/"), "ana", Some("sesame"), None)
+        .join(JoinRequest {
+            password: Some("sesame".into()),
+            ..JoinRequest::new(server.url("/"), "ana")
+        })
         .await
         .unwrap()
         .room;
@@ -339,7 +354,7 @@ async fn after_an_app_restart_saved_rooms_resume_where_they_were() {
     let room = app
         .desktop
         .rooms()
-        .join(&server.url("/r/dev"), "ana", None, None)
+        .join(JoinRequest::new(server.url("/r/dev"), "ana"))
         .await
         .unwrap()
         .room;
@@ -389,7 +404,7 @@ async fn a_refused_token_is_renewed_by_signing_in_again() {
     let room = app
         .desktop
         .rooms()
-        .join(&server.url("/"), "ana", None, None)
+        .join(JoinRequest::new(server.url("/"), "ana"))
         .await
         .unwrap()
         .room;
@@ -442,7 +457,10 @@ async fn an_https_room_with_a_self_signed_certificate_joins_only_when_pinned() {
     let rooms = app.desktop.rooms();
 
     // Not pinned: refused, with what to do about it.
-    let refused = rooms.join(&address, "ana", None, None).await.unwrap_err();
+    let refused = rooms
+        .join(JoinRequest::new(address.clone(), "ana"))
+        .await
+        .unwrap_err();
     let text = refused.to_string();
     assert!(
         matches!(refused, CommandError::Certificate { .. }),
@@ -454,7 +472,10 @@ async fn an_https_room_with_a_self_signed_certificate_joins_only_when_pinned() {
     );
     // A fingerprint that is not one: refused before any connection.
     let bad = rooms
-        .join_pinned(&address, "ana", None, None, Some("AB:CD"))
+        .join(JoinRequest {
+            fingerprint: Some("AB:CD".into()),
+            ..JoinRequest::new(address.clone(), "ana")
+        })
         .await
         .unwrap_err();
     assert!(bad.to_string().contains("fingerprint"), "{bad}");
@@ -463,7 +484,10 @@ async fn an_https_room_with_a_self_signed_certificate_joins_only_when_pinned() {
     // Pinned (pasted in the lowercase, colon-less form): joins and follows.
     let pasted: String = fingerprint.to_string().to_lowercase().replace(':', "");
     let joined = rooms
-        .join_pinned(&address, "ana", None, None, Some(&pasted))
+        .join(JoinRequest {
+            fingerprint: Some(pasted.clone()),
+            ..JoinRequest::new(address.clone(), "ana")
+        })
         .await
         .unwrap();
     app.wait_state(&joined.room.id, "connected").await;
@@ -481,4 +505,129 @@ async fn an_https_room_with_a_self_signed_certificate_joins_only_when_pinned() {
         settings.contains(&fingerprint.to_string()),
         "the pin is saved"
     );
+}
+
+/// The next event of a view sink that `matches`, skipping others.
+async fn next_in_view(
+    view: &mut tokio::sync::mpsc::UnboundedReceiver<hearth_desktop::events::RoomEvent>,
+    what: &str,
+    matches: impl Fn(&AppEvent) -> bool,
+) -> AppEvent {
+    tokio::time::timeout(crate::support::WAIT, async {
+        loop {
+            let event = view.recv().await.expect("the view stays open").event;
+            if matches(&event) {
+                return event;
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("timed out waiting for {what} in the view"))
+}
+
+fn is_message_or_ready(event: &AppEvent) -> bool {
+    matches!(
+        event,
+        AppEvent::Stream(StreamEvent::Message(_) | StreamEvent::Ready(_))
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_chat_view_gets_its_catch_up_and_the_servers_ready_from_rust() {
+    let data = tempfile::tempdir().unwrap();
+    let server = TestServer::start(data.path(), 0).await;
+    let dirs = AppDirs::new();
+    let secrets = MemorySecrets::new();
+    let bo = server.client("bo").await;
+    let dev = RoomName::parse("dev").unwrap();
+    bo.post(&dev, "old news", "b0").await.unwrap();
+
+    let mut app = TestApp::open(&dirs, &secrets).await;
+    let room = app
+        .desktop
+        .rooms()
+        .join(JoinRequest::new(server.url("/r/dev"), "ana"))
+        .await
+        .unwrap()
+        .room;
+    app.wait_message(&room.id, "old news").await;
+    bo.post(&dev, "seen live", "b1").await.unwrap();
+    app.wait_message(&room.id, "seen live").await;
+    app.desktop.shutdown().await;
+    drop(app);
+
+    // After a restart the view gets what the app had seen (read back from
+    // the history), what it missed, then the server's ready: in order.
+    bo.post(&dev, "missed while away", "b2").await.unwrap();
+    let mut app = TestApp::open(&dirs, &secrets).await;
+    let (tx, mut view) = tokio::sync::mpsc::unbounded_channel();
+    app.desktop
+        .open_view(Arc::new(tx), std::slice::from_ref(&room.id))
+        .unwrap();
+    let mut texts = Vec::new();
+    let ready = loop {
+        match next_in_view(&mut view, "the catch-up", is_message_or_ready).await {
+            AppEvent::Stream(StreamEvent::Message(m)) => texts.push(m.text),
+            AppEvent::Stream(StreamEvent::Ready(r)) => break r,
+            _ => unreachable!(),
+        }
+    };
+    assert_eq!(texts, ["old news", "seen live", "missed while away"]);
+    assert!(ready.resumed);
+    assert_eq!(app.desktop.rooms().saved()[0].unread, 1);
+
+    // A view opened later gets the same, from what Rust kept.
+    let (tx, mut again) = tokio::sync::mpsc::unbounded_channel();
+    app.desktop
+        .open_view(Arc::new(tx), std::slice::from_ref(&room.id))
+        .unwrap();
+    let mut texts = Vec::new();
+    while let AppEvent::Stream(StreamEvent::Message(m)) =
+        next_in_view(&mut again, "the catch-up", is_message_or_ready).await
+    {
+        texts.push(m.text);
+    }
+    assert_eq!(texts, ["old news", "seen live", "missed while away"]);
+
+    // A room with nothing in it: the server's fresh replay says so...
+    let quiet = app
+        .desktop
+        .rooms()
+        .join(JoinRequest {
+            room: Some("quiet".into()),
+            ..JoinRequest::new(server.url("/"), "ana")
+        })
+        .await
+        .unwrap()
+        .room;
+    app.desktop
+        .set_view_rooms(&[room.id.clone(), quiet.id.clone()])
+        .unwrap();
+    let quiet_ready = |e: &AppEvent| matches!(e, AppEvent::Stream(StreamEvent::Ready(r)) if r.room.as_str() == "quiet");
+    let first = next_in_view(&mut again, "quiet's ready", quiet_ready).await;
+    assert!(matches!(first, AppEvent::Stream(StreamEvent::Ready(r)) if !r.resumed));
+    // ...but when the app restarts the stream itself (a room joined),
+    // nothing was missed.
+    app.desktop
+        .rooms()
+        .join(JoinRequest::new(server.url("/"), "ana"))
+        .await
+        .unwrap();
+    let next = next_in_view(&mut again, "quiet's ready after a join", quiet_ready).await;
+    assert!(matches!(next, AppEvent::Stream(StreamEvent::Ready(r)) if r.resumed));
+
+    // One direct post, and its repeat.
+    let rooms = app.desktop.rooms();
+    let posted = rooms.post_once(&room.id, "direct", "c-1").await.unwrap();
+    assert!(!posted.repeated);
+    let again = rooms.post_once(&room.id, "direct", "c-1").await.unwrap();
+    assert!(again.repeated && again.message.id == posted.message.id);
+    let err = rooms.post_once(&room.id, "  ", "c-2").await.unwrap_err();
+    assert!(matches!(err, CommandError::Invalid(_)), "{err}");
+
+    // Signing the connection in again gives a session and keeps following.
+    let signed = rooms.sign_in_again(&room.id, None).await.unwrap();
+    assert_eq!(signed.nick, "ana");
+    app.wait_state(&room.id, "connected").await;
+    app.desktop.shutdown().await;
 }

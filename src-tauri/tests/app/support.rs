@@ -11,7 +11,7 @@ use std::time::Duration;
 use hearth_client::{Client, RetryPolicy};
 use hearth_desktop::desktop::{Desktop, DesktopOptions};
 use hearth_desktop::events::{AppEvent, ConnectionState, LocalEvent, RoomEvent};
-use hearth_desktop::rooms::RoomView;
+use hearth_desktop::rooms::{JoinRequest, RoomView};
 use hearth_desktop::secrets::MemorySecrets;
 use hearth_proto::{Message, RoomName, StreamEvent};
 use hearth_server::config::{Config, SyncMode};
@@ -184,7 +184,7 @@ impl TestApp {
         let room = self
             .desktop
             .rooms()
-            .join(address, nick, None, None)
+            .join(JoinRequest::new(address, nick))
             .await
             .expect("joins")
             .room;

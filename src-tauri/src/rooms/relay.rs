@@ -1,0 +1,97 @@
+//! The REST calls the UI makes through Rust, with a saved room's session:
+//! the room list, history pages and one direct post. A refused token is
+//! renewed once (signing in again with the kept password) and the call
+//! repeated.
+
+use hearth_client::{Client, ClientError};
+use hearth_proto::{Message, MessageId, MessageText, RoomName, RoomSummary};
+use serde::Serialize;
+
+use super::Rooms;
+use crate::error::CommandError;
+
+/// What one direct post answers.
+#[derive(Debug, Clone, Serialize)]
+pub struct PostResult {
+    pub message: Message,
+    /// The server had this `client_id` already (`200`, nothing new stored).
+    pub repeated: bool,
+}
+
+impl Rooms {
+    /// Runs a call with the room's session; if the token is refused, signs
+    /// in again once and repeats it.
+    async fn with_session<T, F, Fut>(&self, room_id: &str, call: F) -> Result<T, CommandError>
+    where
+        F: Fn(Client, RoomName) -> Fut,
+        Fut: Future<Output = Result<T, ClientError>>,
+    {
+        let target = self.target(room_id)?;
+        let label = target.key.label().to_owned();
+        match call(target.client, target.room.clone()).await {
+            Err(e) if e.status().map(|s| s.as_u16()) == Some(401) => {
+                let client = self.reauth(&target.key).await?;
+                call(client, target.room)
+                    .await
+                    .map_err(|e| CommandError::from_client(&label, e))
+            }
+            other => other.map_err(|e| CommandError::from_client(&label, e)),
+        }
+    }
+
+    /// `GET /api/rooms` on the room's server.
+    pub async fn list(&self, room_id: &str) -> Result<Vec<RoomSummary>, CommandError> {
+        self.with_session(room_id, |client, _| async move { client.rooms().await })
+            .await
+    }
+
+    /// `GET /api/rooms/{room}/messages`: up to `limit` messages before
+    /// `before` (or the newest), oldest first.
+    pub async fn history(
+        &self,
+        room_id: &str,
+        before: Option<&str>,
+        limit: Option<usize>,
+    ) -> Result<Vec<Message>, CommandError> {
+        let before = before
+            .map(|b| {
+                b.parse::<MessageId>()
+                    .map_err(|_| CommandError::BadInput(format!("{b:?} is not a message id.")))
+            })
+            .transpose()?;
+        if let Some(limit) = limit
+            && !(1..=hearth_proto::MAX_HISTORY_LIMIT).contains(&limit)
+        {
+            return Err(CommandError::BadInput(format!(
+                "Ask for 1 to {} messages at a time.",
+                hearth_proto::MAX_HISTORY_LIMIT
+            )));
+        }
+        self.with_session(room_id, |client, room| async move {
+            client.history(&room, before, limit).await
+        })
+        .await
+    }
+
+    /// One `POST /api/rooms/{room}/messages` with `client_id`, no retry and
+    /// no outbox (the composer goes through the outbox instead).
+    pub async fn post_once(
+        &self,
+        room_id: &str,
+        text: &str,
+        client_id: &str,
+    ) -> Result<PostResult, CommandError> {
+        let text = MessageText::parse(text)?;
+        let client_id = hearth_proto::ClientId::parse(client_id)?;
+        let posted = self
+            .with_session(room_id, |client, room| {
+                let (text, client_id) = (text.clone(), client_id.clone());
+                async move { client.post(&room, text.as_str(), client_id.as_str()).await }
+            })
+            .await?;
+        Ok(PostResult {
+            message: posted.message,
+            repeated: !posted.created,
+        })
+    }
+}
