@@ -1,6 +1,7 @@
 //! The embedded backend: in-process fan-out, history in SQLite.
 //!
-//! - this module: the [`EmbeddedBroker`], its rooms in memory and its fan-out;
+//! - this module: the [`EmbeddedBroker`], its rooms in memory, its fan-out
+//!   and its housekeeping (pruning idempotency keys, unloading idle rooms);
 //! - [`store`]: the SQLite store (one writer thread, a pool of readers);
 //! - [`queries`]: the store's reads; [`ids`]: assigning ids, packing them
 //!   into rowids.
