@@ -24,7 +24,6 @@ use super::room::{Plan, RoomHub, RoomReceiver, RoomState};
 use super::{BrokerError, RoomRequest, SharedEvent, SubscribeRequest};
 
 /// Where a node's presence changes go.
-#[derive(Clone)]
 pub enum Reach {
     /// The node's subscribers are the whole audience (one node).
     Node,
