@@ -21,11 +21,13 @@ use tokio::task::JoinHandle;
 use crate::error::CommandError;
 use crate::events::EventSink;
 use crate::host::lan::{self, LanLink};
-use crate::host::{self, Host, HostConfig};
+use crate::host::plan::HostPlan;
+pub use crate::host::plan::HostStart;
+use crate::host::{self, Host, HostConfig, Hosting};
 use crate::outbox::Outbox;
 use crate::rooms::hub::{Hub, NoNotifier, Notifier};
 use crate::rooms::{RoomView, Rooms};
-use crate::secrets::{self, SecretStore};
+use crate::secrets::SecretStore;
 use crate::settings::SettingsStore;
 
 /// Where the app keeps things and how it behaves; [`DesktopOptions::new`]
@@ -99,26 +101,6 @@ pub struct HostStatus {
     pub fingerprint: Option<String>,
     /// Something went half-wrong (hosting runs, but…), for a person.
     pub warning: Option<String>,
-}
-
-/// What `host_start` takes.
-#[derive(Debug, Clone, Default)]
-pub struct HostStart {
-    /// `None`: the saved password (if any); `Some("")`: no password (the
-    /// saved one is deleted); else this password (saved in the keychain).
-    pub password: Option<String>,
-    /// Join the hosted room as this nick (default: the saved host nick).
-    pub nick: Option<String>,
-    /// The room to share (default: the saved one, else `general`).
-    pub room: Option<String>,
-    /// Remember whether to host when the app starts.
-    pub start_on_launch: Option<bool>,
-    /// Advanced: `None` keeps the saved choice; `Some("")` keeps rooms in
-    /// this app; else a `redis://` URL to host on (saved in the keychain).
-    pub redis: Option<String>,
-    /// Serve HTTPS with the app's self-signed certificate; `None` keeps the
-    /// saved choice.
-    pub https: Option<bool>,
 }
 
 /// The app's core. Cheap to clone.
@@ -289,136 +271,28 @@ impl Desktop {
 
     // ---- hosting ----
 
-    /// Starts hosting (see [`HostStart`]); the app's own client joins the
-    /// hosted room when a nick is known.
+    /// Starts hosting (see [`HostStart`]): plans it (inputs, keychain),
+    /// starts the server, keeps the choices, then the app's own client
+    /// joins the hosted room when a nick is known.
     pub async fn host_start(&self, request: HostStart) -> Result<HostStatus, CommandError> {
         let saved = self.inner.settings.get().host;
-        let nick = match request.nick.as_deref().map(str::trim) {
-            Some(nick) if !nick.is_empty() => Some(Nick::parse(nick)?),
-            _ => saved.nick.clone(),
-        };
-        let room = match request.room.as_deref().map(str::trim) {
-            Some(room) if !room.is_empty() => RoomName::parse(room)?,
-            _ => saved.room.clone(),
-        };
-        let (password, remember) = match request.password {
-            Some(p) if p.is_empty() => (None, Some(None)),
-            Some(p) => {
-                if p.len() > 1024 {
-                    return Err(CommandError::BadInput("That password is too long.".into()));
-                }
-                (Some(p.clone()), Some(Some(p)))
-            }
-            None if saved.password_set => {
-                match secrets::get(&self.inner.secrets, secrets::HOST_ACCOUNT).await {
-                    Ok(Some(p)) => (Some(p), None),
-                    Ok(None) => {
-                        return Err(CommandError::Host(
-                            "the hosting password is missing from the keychain: set it again."
-                                .into(),
-                        ));
-                    }
-                    Err(e) => {
-                        return Err(CommandError::Host(format!(
-                            "the hosting password cannot be read from the keychain ({e}); set it again or choose no password."
-                        )));
-                    }
-                }
-            }
-            None => (None, None),
-        };
-
-        let (redis, redis_changed) = match request.redis.as_deref().map(str::trim) {
-            Some("") => (None, true),
-            Some(url) => (Some(redis_url(url)?), true),
-            None if saved.redis.is_some() => {
-                match secrets::get(&self.inner.secrets, secrets::HOST_REDIS_ACCOUNT).await {
-                    Ok(Some(url)) => (Some(url), false),
-                    Ok(None) | Err(_) => {
-                        return Err(CommandError::Host(
-                            "the Redis address is missing from the keychain: give it again.".into(),
-                        ));
-                    }
-                }
-            }
-            None => (None, false),
-        };
-
-        let https = request.https.unwrap_or(saved.https);
-        let tls = if https {
-            Some(host::tls::self_signed(&self.server_data_dir())?)
-        } else {
-            None
-        };
-        let hosting = self
-            .inner
-            .host
-            .start(HostConfig {
-                bind: self.inner.host_bind,
-                ports: self.inner.host_ports.clone(),
-                data_dir: self.server_data_dir(),
-                password: password.clone(),
-                name: "Hearth".to_owned(),
-                redis: redis.clone(),
-                tls,
-            })
+        let plan = HostPlan::new(request, saved, &self.inner.secrets).await?;
+        let hosting = self.start_server(&plan).await?;
+        let mut warnings = plan
+            .persist(&self.inner.settings, &self.inner.secrets)
             .await?;
-
-        let mut warnings = Vec::new();
-        let password_set = match remember {
-            Some(Some(p)) => {
-                if let Err(e) = secrets::set(&self.inner.secrets, secrets::HOST_ACCOUNT, &p).await {
-                    warnings.push(format!(
-                        "the keychain could not keep the password ({e}): give it again next time"
-                    ));
-                }
-                true
-            }
-            Some(None) => {
-                if let Err(e) = secrets::delete(&self.inner.secrets, secrets::HOST_ACCOUNT).await {
-                    tracing::warn!(cause = %e, "cannot delete the old hosting password");
-                }
-                false
-            }
-            None => saved.password_set,
-        };
-        if redis_changed {
-            let saved = match &redis {
-                Some(url) => {
-                    secrets::set(&self.inner.secrets, secrets::HOST_REDIS_ACCOUNT, url).await
-                }
-                None => secrets::delete(&self.inner.secrets, secrets::HOST_REDIS_ACCOUNT).await,
-            };
-            if let Err(e) = saved {
-                warnings.push(format!(
-                    "the keychain could not keep the Redis address ({e}): give it again next time"
-                ));
-            }
-        }
-        self.inner.settings.update(|s| {
-            if redis_changed {
-                s.host.redis = redis.as_deref().map(without_password);
-            }
-            s.host.password_set = password_set;
-            s.host.https = https;
-            s.host.nick = nick.clone();
-            s.host.room = room.clone();
-            if let Some(on) = request.start_on_launch {
-                s.host.start_on_launch = on;
-            }
-        })?;
 
         let local = hosting.local_url();
         self.inner
             .rooms
             .set_hosted_base(Some((local.clone(), hosting.fingerprint)));
-        if let Some(nick) = nick {
-            match self
+        if let Some(nick) = plan.nick.clone() {
+            let joined = self
                 .inner
                 .rooms
-                .join_hosted(local, nick, room, password.as_deref())
-                .await
-            {
+                .join_hosted(local, nick, plan.room.clone(), plan.password.as_deref())
+                .await;
+            match joined {
                 Ok(joined) => warnings.extend(joined.warning),
                 Err(e) => warnings.push(format!("joining your own room failed: {e}")),
             }
@@ -428,6 +302,28 @@ impl Desktop {
             status.warning = Some(format!("Hosting, but {}.", warnings.join("; ")));
         }
         Ok(status)
+    }
+
+    /// Starts the embedded server as `plan` says (over HTTPS with the app's
+    /// self-signed certificate, made on first use).
+    async fn start_server(&self, plan: &HostPlan) -> Result<Hosting, CommandError> {
+        let tls = if plan.https {
+            Some(host::tls::self_signed(&self.server_data_dir())?)
+        } else {
+            None
+        };
+        self.inner
+            .host
+            .start(HostConfig {
+                bind: self.inner.host_bind,
+                ports: self.inner.host_ports.clone(),
+                data_dir: self.server_data_dir(),
+                password: plan.password.clone(),
+                name: "Hearth".to_owned(),
+                redis: plan.redis.clone(),
+                tls,
+            })
+            .await
     }
 
     /// Stops hosting: the hosted rooms go offline, the server ends its
@@ -487,63 +383,5 @@ impl Desktop {
             return None;
         }
         Some(self.host_start(HostStart::default()).await)
-    }
-}
-
-/// Checks a Redis address a person typed: `redis://host:port/db`.
-fn redis_url(input: &str) -> Result<String, CommandError> {
-    let bad = |why: &str| {
-        CommandError::BadInput(format!(
-            "That Redis address {why}. Write it like redis://10.0.0.5:6379/0 (with redis://user:password@… if it needs a password)."
-        ))
-    };
-    let url = url::Url::parse(input).map_err(|_| bad("is not a URL"))?;
-    if url.scheme() != "redis" {
-        return Err(bad("must start with redis://"));
-    }
-    if url.host_str().is_none_or(str::is_empty) {
-        return Err(bad("names no host"));
-    }
-    Ok(url.to_string())
-}
-
-/// The address with its password masked, for showing and for settings.
-fn without_password(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(Some("***"));
-            parsed.to_string()
-        }
-        _ => url.to_owned(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn redis_addresses_are_checked_and_shown_without_their_password() {
-        assert_eq!(
-            redis_url(" redis://10.0.0.5:6379/0 ".trim()).unwrap(),
-            "redis://10.0.0.5:6379/0"
-        );
-        for bad in [
-            "localhost:6379",
-            "http://10.0.0.5:6379",
-            "redis://",
-            "nonsense",
-        ] {
-            let err = redis_url(bad).unwrap_err().to_string();
-            assert!(err.contains("redis://10.0.0.5:6379/0"), "{bad}: {err}");
-        }
-        assert_eq!(
-            without_password("redis://app:s3cret@10.0.0.5:6379/0"),
-            "redis://app:***@10.0.0.5:6379/0"
-        );
-        assert_eq!(
-            without_password("redis://10.0.0.5:6379/0"),
-            "redis://10.0.0.5:6379/0"
-        );
     }
 }

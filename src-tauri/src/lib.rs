@@ -11,8 +11,9 @@
 //! - [`run`]: builds the Tauri app: plugins, commands, the managed
 //!   [`Desktop`], tray, window focus, clean shutdown.
 //! - [`desktop`]: [`Desktop`], the core every command calls.
-//! - [`host`]: the embedded server (start/stop, ports), [`host::lan`]: LAN
-//!   links and QR codes.
+//! - [`host`]: the embedded server (start/stop, ports); [`host::plan`]: a
+//!   start request checked, its choices kept; [`host::lan`]: LAN links and
+//!   QR codes.
 //! - [`rooms`]: saved rooms and their connections (registry, addresses,
 //!   joining, sessions, REST relay); [`rooms::connection`] follows each
 //!   connection's multi-room stream; [`rooms::hub`] forwards events, keeps

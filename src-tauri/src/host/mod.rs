@@ -6,11 +6,13 @@
 //! the server answers. [`Host::stop`] fires the shutdown future `run` was
 //! given: the server ends every stream, waits for connections to finish
 //! (grace period) and returns; the port is closed and the history stays in
-//! the data dir for the next start. [`lan`] lists the addresses other
-//! machines can use, and draws their QR codes.
+//! the data dir for the next start. [`plan`] checks a start request and
+//! keeps its choices; [`tls`] makes the self-signed certificate; [`lan`]
+//! lists the addresses other machines can use, and draws their QR codes.
 
 pub mod commands;
 pub mod lan;
+pub mod plan;
 pub mod tls;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
