@@ -309,6 +309,8 @@ class TauriTransport {
           messageId: data.message_id || null,
           error: data.error || '',
         };
+        if (data.wait_reason) update.waitReason = data.wait_reason; // 'network' | 'slow'
+        if (data.retry_at_ms) update.retryAt = Number(data.retry_at_ms);
         this._seen(update);
         this._emit(view, 'onOutbox', update);
         return;

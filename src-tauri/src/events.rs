@@ -10,7 +10,8 @@
 //! {"room_id": "5b0c…", "event": "connection", "data": {"state": "reconnecting", "attempt": 2, "retry_in_ms": 1900, "reason": "…"}}
 //! {"room_id": "5b0c…", "event": "connection", "data": {"state": "offline", "reason": "…", "kind": "unauthorized"}}
 //! {"room_id": "5b0c…", "event": "unread", "data": {"count": 3, "total": 5}}
-//! {"room_id": "5b0c…", "event": "outbox", "data": {"client_id": "…", "state": "sent"}}
+//! {"room_id": "5b0c…", "event": "outbox", "data": {"client_id": "…", "state": "queued", "wait_reason": "network", "retry_at_ms": 1764990000000}}
+//! {"room_id": "5b0c…", "event": "outbox", "data": {"client_id": "…", "state": "sent", "message_id": "…"}}
 //! ```
 //!
 //! The same events go to the home screen's channel (`follow_rooms`: every
@@ -105,12 +106,29 @@ pub struct OutboxUpdate {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum OutboxState {
-    /// Written to the outbox file; not sent yet.
-    Queued,
+    /// Written to the outbox file; not sent yet. After a round that could
+    /// not send it: why it waits, and when the next round is due at the
+    /// latest (ms since the Unix epoch; a connection that opens is sooner).
+    Queued {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        wait_reason: Option<WaitReason>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        retry_at_ms: Option<u64>,
+    },
     /// The server stored it (`message_id`); it left the outbox.
     Sent { message_id: String },
     /// The server refused it for good; it stays until discarded.
     Failed { error: String },
+}
+
+/// Why a queued message waits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WaitReason {
+    /// No answer, or the server is unavailable for now.
+    Network,
+    /// The server asked to slow down (429).
+    Slow,
 }
 
 /// The webview went away (or the test stopped listening).

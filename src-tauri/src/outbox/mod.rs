@@ -32,7 +32,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
 use crate::error::{CommandError, ErrorKind, Failure};
-use crate::events::{AppEvent, LocalEvent, OutboxState, OutboxUpdate};
+use crate::events::{AppEvent, LocalEvent, OutboxState, OutboxUpdate, WaitReason};
 use crate::rooms::Rooms;
 use crate::rooms::hub::Hub;
 use crate::settings::write_atomically;
@@ -103,8 +103,12 @@ struct Shared {
 enum Round {
     /// Nothing left to send there.
     Done,
-    /// Something waits for the server or the network.
-    Pending,
+    /// An entry (and those after it) waits for the server or the network.
+    Pending {
+        room_id: String,
+        client_id: String,
+        reason: WaitReason,
+    },
 }
 
 impl Outbox {
@@ -179,8 +183,14 @@ impl Outbox {
                 return Err(e);
             }
         }
-        self.shared
-            .announce(&entry.room_id, &entry.client_id, OutboxState::Queued);
+        self.shared.announce(
+            &entry.room_id,
+            &entry.client_id,
+            OutboxState::Queued {
+                wait_reason: None,
+                retry_at_ms: None,
+            },
+        );
         self.shared.wake.notify_one();
         Ok(entry)
     }
@@ -224,7 +234,21 @@ impl Outbox {
         tokio::spawn(async move {
             let mut backoff = Duration::from_secs(1);
             loop {
-                if shared.round().await {
+                let waiting = shared.round().await;
+                if !waiting.is_empty() {
+                    // Say why each waits, and until when at most.
+                    let retry_at_ms = now_ms()
+                        .saturating_add(u64::try_from(backoff.as_millis()).unwrap_or(u64::MAX));
+                    for (room_id, client_id, reason) in waiting {
+                        shared.announce(
+                            &room_id,
+                            &client_id,
+                            OutboxState::Queued {
+                                wait_reason: Some(reason),
+                                retry_at_ms: Some(retry_at_ms),
+                            },
+                        );
+                    }
                     tokio::select! {
                         _ = shared.wake.notified() => backoff = Duration::from_secs(1),
                         _ = tokio::time::sleep(backoff) => backoff = (backoff * 2).min(MAX_BACKOFF),
@@ -292,8 +316,9 @@ impl Shared {
     }
 
     /// Sends what can be sent, every room at once and each room in order.
-    /// True if something is still waiting to be retried.
-    async fn round(&self) -> bool {
+    /// Returns the entries that wait to be retried (one per room: the
+    /// others of that room wait behind it).
+    async fn round(&self) -> Vec<(String, String, WaitReason)> {
         let mut by_room: BTreeMap<String, Vec<Entry>> = BTreeMap::new();
         for entry in self.entries().iter().filter(|e| e.saved.failed.is_none()) {
             by_room
@@ -306,13 +331,26 @@ impl Shared {
             .map(|(room_id, entries)| self.send_room(room_id, entries));
         futures::future::join_all(rounds)
             .await
-            .iter()
-            .any(|r| matches!(r, Round::Pending))
+            .into_iter()
+            .filter_map(|round| match round {
+                Round::Done => None,
+                Round::Pending {
+                    room_id,
+                    client_id,
+                    reason,
+                } => Some((room_id, client_id, reason)),
+            })
+            .collect()
     }
 
     async fn send_room(&self, room_id: String, entries: Vec<Entry>) -> Round {
         for entry in entries {
             let client_id = entry.saved.client_id.clone();
+            let pending = |reason| Round::Pending {
+                room_id: room_id.clone(),
+                client_id: client_id.clone(),
+                reason,
+            };
             let mut attempt = entry.attempt;
             let mut renewed = false;
             loop {
@@ -322,7 +360,7 @@ impl Shared {
                         let _ = self.remove(&client_id);
                         break;
                     }
-                    Err(_) => return Round::Pending, // not hosting now
+                    Err(_) => return pending(WaitReason::Network), // not hosting now
                 };
                 let token = target.client.token().map(str::to_owned);
                 // Might it be stored already, under another session?
@@ -349,11 +387,11 @@ impl Shared {
                         Err(e) if needs_sign_in(&e) && !renewed => {
                             renewed = true;
                             if self.rooms.reauth(&target.key).await.is_err() {
-                                return Round::Pending;
+                                return pending(WaitReason::Network);
                             }
                             continue;
                         }
-                        Err(e) if Failure::of(&e).retryable => return Round::Pending,
+                        Err(e) if Failure::of(&e).retryable => return pending(wait_reason(&e)),
                         Err(e) => {
                             tracing::debug!(cause = %e, "history lookup failed; posting anyway");
                         }
@@ -378,12 +416,12 @@ impl Shared {
                     Err(e) if needs_sign_in(&e) && !renewed => {
                         renewed = true;
                         if self.rooms.reauth(&target.key).await.is_err() {
-                            return Round::Pending;
+                            return pending(WaitReason::Network);
                         }
                     }
                     Err(e) if Failure::of(&e).retryable || needs_sign_in(&e) => {
                         tracing::debug!(cause = %e, %client_id, "post failed; will retry");
-                        return Round::Pending;
+                        return pending(wait_reason(&e));
                     }
                     Err(e) => {
                         let error = crate::error::CommandError::from_client(
@@ -408,6 +446,15 @@ impl Shared {
             tracing::warn!(cause = %e, "removing a sent message from the outbox failed");
         }
         self.announce(room_id, client_id, OutboxState::Sent { message_id });
+    }
+}
+
+/// Why a retryable failure waits: the server asked to slow down, or it
+/// (or the network) is not there.
+fn wait_reason(e: &ClientError) -> WaitReason {
+    match Failure::of(e).kind {
+        ErrorKind::RateLimited => WaitReason::Slow,
+        _ => WaitReason::Network,
     }
 }
 

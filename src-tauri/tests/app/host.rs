@@ -1,8 +1,6 @@
 //! Hosting: the embedded server starts, serves the LAN (here: loopback),
 //! stops cleanly, and keeps its history for the next start.
 
-use std::time::Duration;
-
 use futures::StreamExt;
 use hearth_client::{Followed, StreamTarget};
 use hearth_desktop::desktop::HostStart;
@@ -207,7 +205,7 @@ async fn a_hosting_password_is_enforced_and_kept_in_the_keychain() {
     client_at(open.local_url.as_deref().unwrap(), "anyone").await;
     app.desktop.save_host_settings(false).await.unwrap();
     assert!(app.desktop.start_hosting_if_asked().await.is_none());
-    tokio::time::sleep(Duration::from_millis(10)).await;
+    app.wait_state(&own_room, "connected").await;
     app.desktop.shutdown().await;
 }
 

@@ -3,7 +3,7 @@
 
 use hearth_client::Client;
 use hearth_desktop::error::CommandError;
-use hearth_desktop::events::{AppEvent, LocalEvent, OutboxState};
+use hearth_desktop::events::{AppEvent, LocalEvent, OutboxState, WaitReason};
 use hearth_desktop::outbox::{FILE_NAME, OutboxEntry};
 use hearth_desktop::rooms::JoinRequest;
 use hearth_desktop::secrets::{MemorySecrets, RoomSecret, SecretStore};
@@ -21,6 +21,16 @@ fn on_disk(dirs: &AppDirs) -> Vec<OutboxEntry> {
         Ok(bytes) => serde_json::from_slice::<File>(&bytes).unwrap().entries,
         Err(_) => Vec::new(),
     }
+}
+
+/// Waits until a round could not send `client_id` and said why.
+async fn wait_waiting(app: &mut TestApp, client_id: &str) {
+    app.wait_for("a round that waits", |e| {
+        matches!(&e.event, AppEvent::Local(LocalEvent::Outbox(u))
+            if u.client_id == client_id
+                && matches!(u.state, OutboxState::Queued { wait_reason: Some(WaitReason::Network), retry_at_ms: Some(_) }))
+    })
+    .await;
 }
 
 async fn wait_sent(app: &mut TestApp, client_id: &str) {
@@ -55,7 +65,7 @@ async fn a_message_typed_while_the_server_is_down_is_sent_once_it_is_back() {
         std::slice::from_ref(&queued)
     );
     // A round fails while the server is down; the message stays.
-    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    wait_waiting(&mut app, &queued.client_id).await;
     assert_eq!(on_disk(&dirs).len(), 1);
 
     let server = TestServer::start(data.path(), port).await;
@@ -103,7 +113,7 @@ async fn the_outbox_survives_an_app_restart_and_is_sent_exactly_once() {
         .outbox()
         .enqueue(&room.id, "second, offline")
         .unwrap();
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    wait_waiting(&mut app, &first.client_id).await;
     app.desktop.shutdown().await;
     drop(app);
     assert_eq!(on_disk(&dirs), [first.clone(), second.clone()]);

@@ -46,21 +46,14 @@ impl TestServer {
         config.sync = SyncMode::Normal;
         config.shutdown_grace = Duration::from_secs(1);
         configure(&mut config);
-        // A port just closed can take a moment to be free again.
-        let listener = {
-            let mut tries = 0;
-            loop {
-                match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
-                    Ok(listener) => break listener,
-                    Err(e) if tries < 50 => {
-                        tries += 1;
-                        tracing::debug!(cause = %e, "port busy; retrying");
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                    }
-                    Err(e) => panic!("cannot bind 127.0.0.1:{port}: {e}"),
-                }
-            }
-        };
+        // SO_REUSEADDR: the port of a server just stopped is bound again
+        // at once, although its closed connections linger in TIME_WAIT.
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket.set_reuseaddr(true).expect("SO_REUSEADDR");
+        socket
+            .bind(([127, 0, 0, 1], port).into())
+            .unwrap_or_else(|e| panic!("cannot bind 127.0.0.1:{port}: {e}"));
+        let listener = socket.listen(1024).expect("listen");
         let addr = listener.local_addr().expect("addr");
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(hearth_server::run(listener, config, async move {
