@@ -1,0 +1,141 @@
+/**
+ * desktop-saved.js — the home screen's list of saved rooms (Tauri only).
+ *
+ * Owns: `#saved-rooms` and `#saved-empty`: one item per saved room with its
+ * server, nick, connection state and unread count (both from Rust, through
+ * DesktopCore), an Open button and a Forget button that asks once more
+ * (forgetting also drops the room's unsent messages).
+ */
+
+import { $, h } from './dom.js';
+import { serverLabel } from './desktop-core.js';
+
+const CONFIRM_MS = 5000;
+
+function connectionText(connection) {
+  switch (connection?.state) {
+    case 'connected':
+      return ['connected', 'Connected', ''];
+    case 'reconnecting':
+      return ['reconnecting', 'Reconnecting…', connection.reason || ''];
+    case 'offline':
+      return ['offline', `Offline: ${connection.reason || 'not connected.'}`, connection.reason || ''];
+    default:
+      return ['connecting', 'Connecting…', ''];
+  }
+}
+
+/**
+ * The saved rooms list. `ctx`: {core (DesktopCore), setNotice(text),
+ * openRoom(roomView), afterForget()}. Returns {render(), renderRoom(id)}.
+ */
+export function createSavedRooms(ctx) {
+  const { core } = ctx;
+  const items = new Map(); // room id -> li.saved-room
+  const confirmTimers = new WeakMap();
+
+  function createItem(id) {
+    const li = h('li', { class: 'saved-room', dataset: { roomId: id } });
+    const open = h('button', { type: 'button', class: 'open-room primary' }, 'Open');
+    const forget = h('button', { type: 'button', class: 'forget-room' }, 'Forget');
+    open.addEventListener('click', () => openSaved(id));
+    forget.addEventListener('click', () => forgetSaved(id, forget));
+    li.append(
+      h('div', { class: 'saved-room-main' },
+        h('div', { class: 'saved-room-title' },
+          h('span', { class: 'saved-room-name' }),
+          h('span', { class: 'unread', hidden: true }, '0')),
+        h('div', { class: 'saved-room-meta' },
+          h('span', { class: 'saved-room-nick' }),
+          h('span', { class: 'saved-room-state' }))),
+      h('div', { class: 'saved-room-actions' }, open, forget),
+    );
+    return li;
+  }
+
+  function updateItem(li, room) {
+    const where = serverLabel(room);
+    li.querySelector('.saved-room-name').textContent = `#${room.room} · ${where}`;
+    li.querySelector('.saved-room-nick').textContent = `as ${room.nick}`;
+    const unread = li.querySelector('.unread');
+    const count = Number(room.unread) || 0;
+    unread.hidden = count === 0;
+    unread.textContent = String(count);
+    unread.setAttribute('aria-label', `${count} unread`);
+    const [state, text, reason] = connectionText(room.connection);
+    const stateEl = li.querySelector('.saved-room-state');
+    stateEl.dataset.state = state;
+    stateEl.textContent = text;
+    stateEl.title = reason;
+    li.querySelector('.open-room').setAttribute('aria-label', `Open #${room.room} (${where})`);
+    li.querySelector('.forget-room').setAttribute('aria-label', `Forget #${room.room} (${where})`);
+  }
+
+  function render() {
+    const rooms = core.savedRooms();
+    const ul = $('#saved-rooms');
+    const ids = new Set(rooms.map((r) => r.id));
+    rooms.forEach((room, i) => {
+      let li = items.get(room.id);
+      if (!li) {
+        li = createItem(room.id);
+        items.set(room.id, li);
+      }
+      updateItem(li, room);
+      if (ul.children[i] !== li) ul.insertBefore(li, ul.children[i] || null);
+    });
+    for (const [id, li] of items) {
+      if (!ids.has(id)) {
+        li.remove();
+        items.delete(id);
+      }
+    }
+    $('#saved-empty').hidden = rooms.length > 0;
+  }
+
+  function renderRoom(id) {
+    const li = items.get(id);
+    const room = core.savedRooms().find((r) => r.id === id);
+    if (li && room) updateItem(li, room);
+  }
+
+  function openSaved(id) {
+    const room = core.savedRooms().find((r) => r.id === id);
+    if (room) ctx.openRoom(room);
+    else ctx.setNotice('That room is not in your saved rooms any more.');
+  }
+
+  function resetForget(button) {
+    clearTimeout(confirmTimers.get(button));
+    delete button.dataset.confirm;
+    button.classList.remove('danger');
+    button.textContent = 'Forget';
+  }
+
+  /** Forgetting also drops the room's unsent messages: the first click asks. */
+  async function forgetSaved(id, button) {
+    const room = core.savedRooms().find((r) => r.id === id);
+    if (!room) return;
+    if (button.dataset.confirm !== 'true') {
+      button.dataset.confirm = 'true';
+      button.classList.add('danger');
+      button.textContent = 'Click again to forget';
+      confirmTimers.set(button, setTimeout(() => resetForget(button), CONFIRM_MS));
+      return;
+    }
+    resetForget(button);
+    button.disabled = true;
+    try {
+      await core.invoke('forget_room', { roomId: id });
+      ctx.setNotice(`Forgot #${room.room} (${serverLabel(room)}).`);
+    } catch (err) {
+      ctx.setNotice(`Could not forget #${room.room}: ${err.message}`);
+    } finally {
+      button.disabled = false;
+    }
+    await core.refreshSaved().catch(() => {});
+    ctx.afterForget();
+  }
+
+  return { render, renderRoom };
+}
