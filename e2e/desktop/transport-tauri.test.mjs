@@ -1,0 +1,164 @@
+// The desktop transport (ui/transport-tauri.js) over a stubbed Tauri API:
+// errors keep Rust's kind, the chat view's Channel is passed on as Rust
+// sends it (no made-up protocol events, `resumed` untouched), and the
+// interface's calls map to the documented commands. No window needed; the
+// window tests (app.test.mjs) cover the real app.
+
+import assert from 'node:assert/strict';
+import { beforeEach, describe, test } from 'node:test';
+
+import { commandError, createTauriTransport } from '../../ui/transport-tauri.js';
+
+const ROOM = (id, room, nick = 'ana', server = 'http://10.0.0.2:8989/') => ({
+  id, url: `${server}r/${room}`, server, room, nick, hosted: false,
+  connection_key: `${server} ${nick}`, connection: { state: 'connected' }, unread: 0,
+});
+const general = ROOM('g1', 'general');
+const dev = ROOM('d1', 'dev');
+const elsewhere = ROOM('x1', 'general', 'ana', 'http://10.0.0.3:8989/');
+
+let calls;
+let channels;
+let answers;
+
+function fakeTauri() {
+  class Channel {
+    constructor() {
+      this.onmessage = null;
+      channels.push(this);
+    }
+  }
+  return {
+    core: {
+      Channel,
+      invoke: async (command, args) => {
+        calls.push([command, args]);
+        const answer = answers[command];
+        return typeof answer === 'function' ? answer(args) : answer;
+      },
+    },
+  };
+}
+
+function recorder() {
+  const seen = [];
+  return {
+    seen,
+    handlers: {
+      onEvent: (ev) => seen.push(['event', ev]),
+      onState: (state, detail) => seen.push(['state', state, detail]),
+      onAuthError: (message) => seen.push(['auth', message]),
+      onOutbox: (update) => seen.push(['outbox', update]),
+    },
+  };
+}
+
+const flush = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+async function boundTransport() {
+  const transport = createTauriTransport(fakeTauri());
+  await transport.desktop.start();
+  transport.bind(general);
+  return transport;
+}
+
+beforeEach(() => {
+  globalThis.__HEARTH__ = { pageSize: 50 };
+  calls = [];
+  channels = [];
+  answers = {
+    follow_rooms: { rooms: [general, dev, elsewhere], page_size: 50 },
+    saved_rooms: [general, dev, elsewhere],
+  };
+});
+
+describe('the desktop transport', () => {
+  test('a command error keeps the kind, status and Retry-After Rust gave', () => {
+    const err = commandError({ kind: 'unavailable', message: 'The server said: busy', retryable: true, status: 503, retry_after: 7 });
+    assert.equal(err.kind, 'unavailable');
+    assert.equal(err.status, 503);
+    assert.equal(err.retryable, true);
+    assert.equal(err.retryAfter, 7);
+    assert.equal(err.message, 'The server said: busy');
+    const password = commandError({ kind: 'unauthorized', message: 'This room needs a password.', retryable: false });
+    assert.equal(password.status, 401);
+    assert.equal(password.retryable, false);
+    assert.equal(commandError('invalid args `roomId`').kind, 'local');
+  });
+
+  test('the page size comes from Rust', async () => {
+    const transport = await boundTransport();
+    assert.equal(transport.pageSize, 50);
+  });
+
+  test('the chat view gets what Rust sends on its Channel, as it sends it', async () => {
+    const transport = await boundTransport();
+    const { seen, handlers } = recorder();
+    transport.follow(['general', 'dev', 'not-saved'], handlers, ['general']);
+    await flush();
+    const open = calls.find(([command]) => command === 'open_view');
+    assert.deepEqual(open[1].roomIds, ['g1', 'd1']);
+    const view = open[1].onEvent;
+    assert.ok(view instanceof Object && view === channels.at(-1));
+    assert.deepEqual(calls.find(([command]) => command === 'set_active_room')[1], { roomId: 'g1' });
+
+    const message = { id: '5-0', room: 'general', nick: 'bo', text: 'hi', ts: 't', client_id: null };
+    view.onmessage({ room_id: 'g1', event: 'connection', data: { state: 'connected' } });
+    view.onmessage({ room_id: 'd1', event: 'connection', data: { state: 'connected' } });
+    view.onmessage({ room_id: 'g1', event: 'message', data: message });
+    view.onmessage({ room_id: 'g1', event: 'ready', data: { room: 'general', resumed: false, last_id: '5-0' } });
+    view.onmessage({ room_id: 'd1', event: 'unread', data: { count: 3, total: 3 } });
+    view.onmessage({ room_id: 'g1', event: 'outbox', data: { client_id: 'c1', state: 'queued', wait_reason: 'slow', retry_at_ms: 99 } });
+    view.onmessage({ room_id: 'g1', event: 'connection', data: { state: 'reconnecting', attempt: 1, retry_in_ms: 1500, reason: 'gone' } });
+    assert.deepEqual(seen, [
+      ['state', 'open', {}],
+      ['event', { event: 'message', data: message, id: '' }],
+      ['event', { event: 'ready', data: { room: 'general', resumed: false, last_id: '5-0' }, id: '' }],
+      ['event', { event: 'unread', data: { room: 'dev', count: 3 }, id: '' }],
+      ['outbox', { clientId: 'c1', room: 'general', state: 'queued', messageId: null, error: '', waitReason: 'slow', retryAt: 99 }],
+      ['state', 'down', { retryInMs: 1500, message: 'gone' }],
+    ]);
+
+    // Following again changes the rooms on the same Channel.
+    transport.follow(['general'], handlers, ['general']);
+    await flush();
+    assert.deepEqual(calls.at(-1), ['set_view_rooms', { roomIds: ['g1'] }]);
+    assert.equal(channels.filter((c) => c === view).length, 1);
+
+    // A session that ended: onAuthError, then nothing more.
+    view.onmessage({ room_id: 'g1', event: 'connection', data: { state: 'offline', reason: 'refused', kind: 'unauthorized' } });
+    view.onmessage({ room_id: 'g1', event: 'message', data: message });
+    assert.deepEqual(seen.at(-1), ['auth', 'refused']);
+    await flush();
+    assert.deepEqual(calls.at(-1), ['close_view', {}]);
+  });
+
+  test('the outbox, posts and signing in go to their commands', async () => {
+    const transport = await boundTransport();
+    answers.post_message = ({ roomId, text }) => ({ client_id: 'c9', room_id: roomId, text, queued_at_ms: 7 });
+    answers.pending_messages = [
+      { client_id: 'c1', room_id: 'd1', text: 'a', queued_at_ms: 1 },
+      { client_id: 'c2', room_id: 'x1', text: 'elsewhere', queued_at_ms: 2 },
+      { client_id: 'c3', room_id: 'g1', text: 'b', queued_at_ms: 3, failed: 'The server said: no' },
+    ];
+    answers.post_once = ({ text, clientId }) => ({ message: { id: '1-0', text, client_id: clientId }, repeated: false });
+    answers.sign_in_again = { nick: 'ana', expires_at: null };
+
+    const entry = await transport.outbox.enqueue('dev', 'hello');
+    assert.deepEqual(entry, { clientId: 'c9', room: 'dev', text: 'hello', createdAt: 7, state: 'queued', error: '', messageId: null });
+    assert.deepEqual(calls.at(-1), ['post_message', { roomId: 'd1', text: 'hello' }]);
+    const pending = await transport.outbox.pending();
+    assert.deepEqual(pending.map((e) => [e.clientId, e.room, e.state, e.error]), [
+      ['c1', 'dev', 'queued', ''],
+      ['c3', 'general', 'failed', 'The server said: no'],
+    ]);
+    const posted = await transport.post('general', 'once', 'k1');
+    assert.equal(posted.repeated, false);
+    assert.deepEqual(calls.at(-1), ['post_once', { roomId: 'g1', text: 'once', clientId: 'k1' }]);
+    assert.deepEqual(await transport.signIn('ana', 'sesame'), { nick: 'ana', expires_at: null });
+    assert.deepEqual(calls.at(-1), ['sign_in_again', { roomId: 'g1', password: 'sesame' }]);
+    await assert.rejects(transport.signIn('bo', 'x'), (err) => err.kind === 'invalid');
+    assert.equal(await transport.openRoom('dev'), null);
+    await assert.rejects(transport.history('nowhere', null), (err) => err.kind === 'not_found');
+  });
+});
