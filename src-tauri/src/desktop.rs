@@ -219,32 +219,25 @@ impl Desktop {
         rooms
     }
 
-    /// Attaches the chat view's sink, following `room_ids` (saved rooms):
-    /// each gets its catch-up (see [`Hub::open_view`]).
-    pub fn open_view(
-        &self,
-        sink: Arc<dyn EventSink>,
-        room_ids: &[String],
-    ) -> Result<(), CommandError> {
-        self.check_saved(room_ids)?;
-        self.inner.hub.open_view(sink, room_ids);
-        Ok(())
+    /// Attaches the chat view's sink, following `room_ids`: each gets its
+    /// catch-up (see [`Hub::open_view`]). Ids of rooms that are not saved
+    /// (forgotten meanwhile) are left out.
+    pub fn open_view(&self, sink: Arc<dyn EventSink>, room_ids: &[String]) {
+        self.inner.hub.open_view(sink, &self.saved_only(room_ids));
     }
 
     /// The view follows `room_ids` from now on (see [`Hub::set_view_rooms`]).
-    pub fn set_view_rooms(&self, room_ids: &[String]) -> Result<(), CommandError> {
-        self.check_saved(room_ids)?;
-        self.inner.hub.set_view_rooms(room_ids);
-        Ok(())
+    pub fn set_view_rooms(&self, room_ids: &[String]) {
+        self.inner.hub.set_view_rooms(&self.saved_only(room_ids));
     }
 
-    fn check_saved(&self, room_ids: &[String]) -> Result<(), CommandError> {
+    fn saved_only(&self, room_ids: &[String]) -> Vec<String> {
         let saved = self.inner.settings.get().rooms;
-        if room_ids.iter().all(|id| saved.iter().any(|r| &r.id == id)) {
-            Ok(())
-        } else {
-            Err(CommandError::UnknownRoom)
-        }
+        room_ids
+            .iter()
+            .filter(|id| saved.iter().any(|r| &r.id == *id))
+            .cloned()
+            .collect()
     }
 
     /// The room the UI shows (`None`: none); marks it read.

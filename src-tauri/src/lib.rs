@@ -2,8 +2,9 @@
 //! embedded server (`hearth-server`) or joins remote rooms (`hearth-client`).
 //!
 //! Rust relays all network traffic: the webview calls the commands below
-//! and receives every room's events through one `tauri::ipc::Channel`; it
-//! never fetches a remote origin. The logic lives in plain structs that run
+//! and receives events through `tauri::ipc::Channel`s (the home screen's:
+//! every room; the chat view's: its rooms, each after a catch-up); it never
+//! fetches a remote origin. The logic lives in plain structs that run
 //! without a Tauri runtime ([`Desktop`]); commands are thin wrappers.
 //!
 //! # Layout

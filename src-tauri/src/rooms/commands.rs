@@ -151,7 +151,8 @@ pub async fn open_view(
     room_ids: Vec<String>,
     on_event: Channel<RoomEvent>,
 ) -> Result<(), CommandError> {
-    desktop.open_view(Arc::new(on_event), &room_ids)
+    desktop.open_view(Arc::new(on_event), &room_ids);
+    Ok(())
 }
 
 /// The view follows `roomIds` from now on: new rooms get their catch-up,
@@ -161,7 +162,8 @@ pub async fn set_view_rooms(
     desktop: State<'_, Desktop>,
     room_ids: Vec<String>,
 ) -> Result<(), CommandError> {
-    desktop.set_view_rooms(&room_ids)
+    desktop.set_view_rooms(&room_ids);
+    Ok(())
 }
 
 /// The view stops following.

@@ -77,10 +77,18 @@ impl Rooms {
 
     /// (Re)starts the connection's follow task with its current rooms,
     /// resuming each room from its last seen message. `planned`: the app
-    /// restarts it on purpose (its rooms changed), so nothing is missed.
+    /// restarts it on purpose (its rooms changed), so nothing is missed if
+    /// the stream was up.
     pub(super) fn restart(&self, key: &ConnKey, planned: bool) {
         let rooms = self.shared.rooms_of(key);
         let hub = &self.shared.hub;
+        // On purpose, and from a stream that was up: a stream that was down
+        // may have missed messages, whatever made the app restart it.
+        let planned = planned
+            && rooms
+                .iter()
+                .filter(|r| hub.has_ready(&r.id))
+                .all(|r| hub.connection_state(&r.id) == ConnectionState::Connected);
         let mut conns = self.shared.conns();
         let Some(conn) = conns.get_mut(key) else {
             return;

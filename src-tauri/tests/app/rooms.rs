@@ -562,8 +562,7 @@ async fn the_chat_view_gets_its_catch_up_and_the_servers_ready_from_rust() {
     let mut app = TestApp::open(&dirs, &secrets).await;
     let (tx, mut view) = tokio::sync::mpsc::unbounded_channel();
     app.desktop
-        .open_view(Arc::new(tx), std::slice::from_ref(&room.id))
-        .unwrap();
+        .open_view(Arc::new(tx), std::slice::from_ref(&room.id));
     let mut texts = Vec::new();
     let ready = loop {
         match next_in_view(&mut view, "the catch-up", is_message_or_ready).await {
@@ -579,8 +578,7 @@ async fn the_chat_view_gets_its_catch_up_and_the_servers_ready_from_rust() {
     // A view opened later gets the same, from what Rust kept.
     let (tx, mut again) = tokio::sync::mpsc::unbounded_channel();
     app.desktop
-        .open_view(Arc::new(tx), std::slice::from_ref(&room.id))
-        .unwrap();
+        .open_view(Arc::new(tx), std::slice::from_ref(&room.id));
     let mut texts = Vec::new();
     while let AppEvent::Stream(StreamEvent::Message(m)) =
         next_in_view(&mut again, "the catch-up", is_message_or_ready).await
@@ -601,8 +599,7 @@ async fn the_chat_view_gets_its_catch_up_and_the_servers_ready_from_rust() {
         .unwrap()
         .room;
     app.desktop
-        .set_view_rooms(&[room.id.clone(), quiet.id.clone()])
-        .unwrap();
+        .set_view_rooms(&[room.id.clone(), quiet.id.clone(), "forgotten".into()]);
     let quiet_ready = |e: &AppEvent| matches!(e, AppEvent::Stream(StreamEvent::Ready(r)) if r.room.as_str() == "quiet");
     let first = next_in_view(&mut again, "quiet's ready", quiet_ready).await;
     assert!(matches!(first, AppEvent::Stream(StreamEvent::Ready(r)) if !r.resumed));
