@@ -13,17 +13,18 @@
 //!   it keeps following gets a `ready` saying nothing was missed.
 //!
 //! So the hub keeps, per saved room, the newest messages and the last
-//! `ready` of its stream ([`RoomLive`]). It is also the app's one unread
-//! counter (a message from someone else, unless the window is focused on
-//! that room) and decides when to raise a desktop notification (the window
-//! is not focused), through the [`Notifier`] seam that the Tauri shell
-//! implements and tests leave out.
+//! `ready` of its stream (`RoomLive`, in `live.rs`). It is also the app's
+//! one unread counter (a message from someone else, unless the window is
+//! focused on that room) and decides when to raise a desktop notification
+//! (the window is not focused), through the [`Notifier`] seam that the
+//! Tauri shell implements and tests leave out.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use hearth_proto::{Message, Presence, Ready, RoomName, StreamEvent};
+use hearth_proto::{Message, StreamEvent};
 
+use super::live::RoomLive;
 use crate::events::{AppEvent, ConnectionState, EventSink, LocalEvent, RoomEvent};
 
 /// How many messages a view gets per room when it starts following it, and
@@ -50,81 +51,6 @@ pub struct NoNotifier;
 impl Notifier for NoNotifier {
     fn notify_message(&self, _title: &str, _body: &str) {}
     fn unread_changed(&self, _total: u32) {}
-}
-
-/// What the hub remembers of one room.
-#[derive(Debug, Clone)]
-struct RoomLive {
-    state: ConnectionState,
-    unread: u32,
-    presence: Option<Presence>,
-    /// The newest messages, oldest first, at most [`PAGE_SIZE`].
-    recent: VecDeque<Message>,
-    /// The last `ready` of the room's stream (`resumed` as the follow task
-    /// decided: see `connection.rs`); `None` until the first one.
-    ready: Option<Ready>,
-    /// Messages added since the stream last (re)opened: when its `ready`
-    /// says messages were missed, only these are contiguous.
-    since_open: usize,
-}
-
-impl Default for RoomLive {
-    fn default() -> Self {
-        Self {
-            state: ConnectionState::Connecting,
-            unread: 0,
-            presence: None,
-            recent: VecDeque::new(),
-            ready: None,
-            since_open: 0,
-        }
-    }
-}
-
-impl RoomLive {
-    /// Keeps a message of the stream (once: ids grow within a room).
-    fn remember(&mut self, message: &Message) {
-        if self.recent.back().is_some_and(|last| last.id >= message.id) {
-            return;
-        }
-        self.recent.push_back(message.clone());
-        self.since_open += 1;
-        while self.recent.len() > PAGE_SIZE {
-            self.recent.pop_front();
-        }
-    }
-
-    /// What a view gets when it starts following the room.
-    fn catch_up(&self, total: u32) -> Vec<AppEvent> {
-        let mut events = vec![AppEvent::Local(LocalEvent::Connection(self.state.clone()))];
-        events.extend(
-            self.recent
-                .iter()
-                .map(|m| AppEvent::Stream(StreamEvent::Message(m.clone()))),
-        );
-        if let Some(ready) = &self.ready {
-            events.push(AppEvent::Stream(StreamEvent::Ready(ready.clone())));
-        }
-        if let Some(presence) = &self.presence {
-            events.push(AppEvent::Stream(StreamEvent::Presence(presence.clone())));
-        }
-        events.push(AppEvent::Local(LocalEvent::Unread {
-            count: self.unread,
-            total,
-        }));
-        events
-    }
-
-    /// A view that keeps following the room has everything the stream
-    /// brought: what a resumed stream says then.
-    fn still_ready(&self) -> Option<Ready> {
-        let ready = self.ready.as_ref()?;
-        Some(Ready {
-            room: ready.room.clone(),
-            resumed: true,
-            last_id: self.recent.back().map(|m| m.id).or(ready.last_id),
-        })
-    }
 }
 
 /// The main sink, or what waits for one.
@@ -374,18 +300,11 @@ impl Hub {
     /// home screen).
     pub fn backfill(&self, room_id: &str, messages: Vec<Message>) {
         let mut state = self.state();
-        let room = state.rooms.entry(room_id.to_owned()).or_default();
-        let first = room.recent.front().map(|m| m.id);
-        let older: Vec<Message> = messages
-            .into_iter()
-            .filter(|m| first.is_none_or(|first| m.id < first))
-            .collect();
-        for message in older.iter().rev() {
-            if room.recent.len() == PAGE_SIZE {
-                break;
-            }
-            room.recent.push_front(message.clone());
-        }
+        let older = state
+            .rooms
+            .entry(room_id.to_owned())
+            .or_default()
+            .backfill(messages);
         let events = older
             .into_iter()
             .map(|m| AppEvent::Stream(StreamEvent::Message(m)))
@@ -421,38 +340,17 @@ impl Hub {
         let focused = state.focused;
         let viewing = focused && state.active.as_deref() == Some(room_id);
         let room = state.rooms.entry(room_id.to_owned()).or_default();
-        match &event {
-            StreamEvent::Presence(p) => room.presence = Some(p.clone()),
-            StreamEvent::Join(change) => {
-                let presence = room.presence.get_or_insert_with(|| empty(&change.room));
-                if let Err(at) = presence.online.binary_search(&change.nick) {
-                    presence.online.insert(at, change.nick.clone());
-                }
+        room.apply(&event);
+        if let StreamEvent::Message(m) = &event
+            && live
+            && m.nick != own_nick
+        {
+            if !viewing {
+                room.unread = room.unread.saturating_add(1);
+                unread = Some(room.unread);
             }
-            StreamEvent::Leave(change) => {
-                if let Some(presence) = &mut room.presence {
-                    presence.online.retain(|n| n != &change.nick);
-                }
-            }
-            StreamEvent::Ready(ready) => {
-                if !ready.resumed {
-                    // Missed messages: only the replay is contiguous.
-                    let keep = room.since_open.min(room.recent.len());
-                    room.recent.drain(..room.recent.len() - keep);
-                }
-                room.ready = Some(ready.clone());
-            }
-            StreamEvent::Message(m) => {
-                room.remember(m);
-                if live && m.nick != own_nick {
-                    if !viewing {
-                        room.unread = room.unread.saturating_add(1);
-                        unread = Some(room.unread);
-                    }
-                    if !focused {
-                        notify = Some(notification(m));
-                    }
-                }
+            if !focused {
+                notify = Some(notification(m));
             }
         }
         state.emit(room_id, AppEvent::Stream(event));
@@ -512,13 +410,6 @@ impl Hub {
     }
 }
 
-fn empty(room: &RoomName) -> Presence {
-    Presence {
-        room: room.clone(),
-        online: Vec::new(),
-    }
-}
-
 /// The title and body of a message's notification.
 fn notification(m: &Message) -> (String, String) {
     let mut body: String = m.text.chars().take(NOTIFICATION_CHARS).collect();
@@ -531,7 +422,7 @@ fn notification(m: &Message) -> (String, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hearth_proto::{MessageId, PresenceChange};
+    use hearth_proto::{MessageId, Presence, PresenceChange, Ready, RoomName};
     use std::sync::atomic::{AtomicU32, Ordering};
     use tokio::sync::mpsc;
 

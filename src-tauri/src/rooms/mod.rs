@@ -21,7 +21,7 @@
 //! - [`connection`]: starting, restarting and running each connection's
 //!   follow task;
 //! - [`hub`]: where events meet on their way to the webview (catch-up,
-//!   unread counts, notifications);
+//!   unread counts, notifications); `live.rs`: what it keeps of each room;
 //! - [`commands`]: the Tauri commands.
 
 pub mod address;
@@ -29,6 +29,7 @@ pub mod commands;
 pub mod connection;
 pub mod hub;
 pub mod join;
+mod live;
 pub mod relay;
 pub mod session;
 
