@@ -311,6 +311,7 @@ class TauriTransport {
         };
         if (data.wait_reason) update.waitReason = data.wait_reason; // 'network' | 'slow'
         if (data.retry_at_ms) update.retryAt = Number(data.retry_at_ms);
+        if (data.message && typeof data.message.id === 'string') update.message = data.message;
         this._seen(update);
         this._emit(view, 'onOutbox', update);
         return;

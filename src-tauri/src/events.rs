@@ -21,7 +21,7 @@
 //! [`EventSink`] is implemented for `tauri::ipc::Channel` (the app) and for
 //! tokio mpsc senders (tests), so the forwarding logic runs without Tauri.
 
-use hearth_proto::StreamEvent;
+use hearth_proto::{Message, StreamEvent};
 use serde::Serialize;
 
 use crate::error::ErrorKind;
@@ -115,8 +115,14 @@ pub enum OutboxState {
         #[serde(skip_serializing_if = "Option::is_none")]
         retry_at_ms: Option<u64>,
     },
-    /// The server stored it (`message_id`); it left the outbox.
-    Sent { message_id: String },
+    /// The server stored it (`message_id`; `message` is the stored
+    /// message, for a view whose stream has not shown it); it left the
+    /// outbox.
+    Sent {
+        message_id: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        message: Option<Message>,
+    },
     /// The server refused it for good; it stays until discarded.
     Failed { error: String },
 }
@@ -208,6 +214,7 @@ mod tests {
                 client_id: "c1".into(),
                 state: OutboxState::Sent {
                     message_id: "5-0".into(),
+                    message: None,
                 },
             })),
         };

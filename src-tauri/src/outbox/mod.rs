@@ -27,7 +27,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use hearth_client::{ClientError, RetryPolicy};
-use hearth_proto::MessageText;
+use hearth_proto::{Message, MessageText};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
@@ -380,7 +380,7 @@ impl Shared {
                                 m.client_id.as_deref() == Some(client_id.as_str())
                                     && m.nick == target.key.nick.as_str()
                             }) {
-                                self.sent(&room_id, &client_id, found.id.to_string());
+                                self.sent(&room_id, &client_id, found.clone());
                                 break;
                             }
                         }
@@ -410,7 +410,7 @@ impl Shared {
                     .await;
                 match posted {
                     Ok(posted) => {
-                        self.sent(&room_id, &client_id, posted.message.id.to_string());
+                        self.sent(&room_id, &client_id, posted.message);
                         break;
                     }
                     Err(e) if needs_sign_in(&e) && !renewed => {
@@ -440,12 +440,19 @@ impl Shared {
         Round::Done
     }
 
-    fn sent(&self, room_id: &str, client_id: &str, message_id: String) {
+    fn sent(&self, room_id: &str, client_id: &str, message: Message) {
         if let Err(e) = self.remove(client_id) {
             // Still on disk: the next run finds it in the history.
             tracing::warn!(cause = %e, "removing a sent message from the outbox failed");
         }
-        self.announce(room_id, client_id, OutboxState::Sent { message_id });
+        self.announce(
+            room_id,
+            client_id,
+            OutboxState::Sent {
+                message_id: message.id.to_string(),
+                message: Some(message),
+            },
+        );
     }
 }
 
