@@ -80,7 +80,7 @@ class TauriTransport {
     this.active = undefined; // the room id set_active_room was last given
     this.calls = Promise.resolve(); // view and active-room commands, in order
     this.sendChain = Promise.resolve();
-    this.infos = new Map(); // server -> info
+    this.infos = new Map(); // connection key -> info
     this.outboxSeen = new Map(); // client_id -> last update (enqueue may resolve after it)
     this.outbox = {
       enqueue: (room, text) => this._enqueue(room, text),
@@ -138,15 +138,17 @@ class TauriTransport {
   /* -------------------------------------------------- the interface */
 
   async info() {
-    const { server } = this._need();
-    const cached = this.infos.get(server);
+    const { key } = this._need();
+    const cached = this.infos.get(key);
     if (cached) return cached;
-    const probe = await this.desktop.invoke('probe_server', { address: server });
-    if (!probe || typeof probe.info !== 'object') {
+    const roomId = (this.boundRooms().find((r) => r.id === this.active) || this.boundRooms()[0])?.id;
+    if (!roomId) throw TransportError.ofKind(KINDS.not_found, 'That room is not in your saved rooms any more.');
+    const info = await this.desktop.invoke('room_info', { roomId });
+    if (!info || typeof info !== 'object') {
       throw TransportError.ofKind(KINDS.server, 'The server sent an unreadable answer.');
     }
-    this.infos.set(server, probe.info);
-    return probe.info;
+    this.infos.set(key, info);
+    return info;
   }
 
   async whoAmI() {

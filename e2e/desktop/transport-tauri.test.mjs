@@ -143,6 +143,7 @@ describe('the desktop transport', () => {
     ];
     answers.post_once = ({ text, clientId }) => ({ message: { id: '1-0', text, client_id: clientId }, repeated: false });
     answers.sign_in_again = { nick: 'ana', expires_at: null };
+    answers.room_info = { name: 'Hearth', auth: 'none', rooms: ['general'], default_room: 'general' };
 
     const entry = await transport.outbox.enqueue('dev', 'hello');
     assert.deepEqual(entry, { clientId: 'c9', room: 'dev', text: 'hello', createdAt: 7, state: 'queued', error: '', messageId: null });
@@ -158,6 +159,8 @@ describe('the desktop transport', () => {
     assert.deepEqual(await transport.signIn('ana', 'sesame'), { nick: 'ana', expires_at: null });
     assert.deepEqual(calls.at(-1), ['sign_in_again', { roomId: 'g1', password: 'sesame' }]);
     await assert.rejects(transport.signIn('bo', 'x'), (err) => err.kind === 'invalid');
+    assert.equal((await transport.info()).default_room, 'general');
+    assert.deepEqual(calls.at(-1), ['room_info', { roomId: 'g1' }]);
     assert.equal(await transport.openRoom('dev'), null);
     await assert.rejects(transport.history('nowhere', null), (err) => err.kind === 'not_found');
   });

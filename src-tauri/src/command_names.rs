@@ -14,6 +14,7 @@ pub const COMMANDS: &[&str] = &[
     "join_room",
     "forget_room",
     "saved_rooms",
+    "room_info",
     "list_rooms",
     "room_history",
     "follow_rooms",

@@ -102,6 +102,7 @@ pub fn app_builder<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> 
             rooms::commands::join_room,
             rooms::commands::forget_room,
             rooms::commands::saved_rooms,
+            rooms::commands::room_info,
             rooms::commands::list_rooms,
             rooms::commands::room_history,
             rooms::commands::follow_rooms,

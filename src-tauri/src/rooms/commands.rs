@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use hearth_proto::{Message, RoomSummary};
+use hearth_proto::{Message, RoomSummary, ServerInfo};
 use serde::Serialize;
 use tauri::State;
 use tauri::ipc::Channel;
@@ -93,6 +93,15 @@ pub async fn forget_room(desktop: State<'_, Desktop>, room_id: String) -> Result
 #[tauri::command]
 pub async fn saved_rooms(desktop: State<'_, Desktop>) -> Result<Vec<RoomView>, CommandError> {
     Ok(desktop.rooms().saved())
+}
+
+/// The info of a saved room's server (`GET /api/info`).
+#[tauri::command]
+pub async fn room_info(
+    desktop: State<'_, Desktop>,
+    room_id: String,
+) -> Result<ServerInfo, CommandError> {
+    desktop.rooms().info(&room_id).await
 }
 
 /// The rooms of a saved room's server (`GET /api/rooms`).

@@ -1,10 +1,10 @@
 //! The REST calls the UI makes through Rust, with a saved room's session:
-//! the room list, history pages and one direct post. A refused token is
+//! the server's info, the room list, history pages and one direct post. A refused token is
 //! renewed once (signing in again with the kept password) and the call
 //! repeated.
 
 use hearth_client::{Client, ClientError};
-use hearth_proto::{Message, MessageId, MessageText, RoomName, RoomSummary};
+use hearth_proto::{Message, MessageId, MessageText, RoomName, RoomSummary, ServerInfo};
 use serde::Serialize;
 
 use super::Rooms;
@@ -37,6 +37,13 @@ impl Rooms {
             }
             other => other.map_err(|e| CommandError::from_client(&label, e)),
         }
+    }
+
+    /// `GET /api/info` on the room's server, with the connection's client
+    /// (which trusts the certificate pinned for it).
+    pub async fn info(&self, room_id: &str) -> Result<ServerInfo, CommandError> {
+        self.with_session(room_id, |client, _| async move { client.info().await })
+            .await
     }
 
     /// `GET /api/rooms` on the room's server.

@@ -613,8 +613,9 @@ async fn the_chat_view_gets_its_catch_up_and_the_servers_ready_from_rust() {
     let next = next_in_view(&mut again, "quiet's ready after a join", quiet_ready).await;
     assert!(matches!(next, AppEvent::Stream(StreamEvent::Ready(r)) if r.resumed));
 
-    // One direct post, and its repeat.
+    // The server's info, and one direct post and its repeat.
     let rooms = app.desktop.rooms();
+    assert_eq!(rooms.info(&room.id).await.unwrap().auth, AuthMode::None);
     let posted = rooms.post_once(&room.id, "direct", "c-1").await.unwrap();
     assert!(!posted.repeated);
     let again = rooms.post_once(&room.id, "direct", "c-1").await.unwrap();
