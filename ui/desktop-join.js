@@ -1,11 +1,12 @@
 /**
  * desktop-join.js — the home screen's "Join a room" form (Tauri only).
  *
- * Owns: `#join-form`: the pasted address is probed (`probe_server`), the
- * password field appears when the server needs one (unless another saved
- * room shares the session), the fingerprint field when an https:// host's
- * certificate is not trusted (kind `certificate`); then `join_room` saves
- * the room and it opens.
+ * Owns: `#join-form`: `join_room` (Rust reads the server's info, signs in
+ * and saves the room), then the room opens. The password field appears
+ * when Rust says one is needed (kind `unauthorized`: no saved room of this
+ * server and nick has a session or a password to share), the fingerprint
+ * field when an https:// host's certificate is not trusted (kind
+ * `certificate`).
  */
 
 import { $, NICK_KEY, remember } from './dom.js';
@@ -18,7 +19,6 @@ import { KINDS } from './transport-error.js';
  */
 export function bindJoinForm(ctx) {
   const { core } = ctx;
-  let probed = null; // {address, fingerprint, probe}: the last probe_server answer
 
   function showFingerprint(show) {
     for (const id of ['#join-fingerprint', '#join-fingerprint-label', '#join-fingerprint-hint']) $(id).hidden = !show;
@@ -28,11 +28,6 @@ export function bindJoinForm(ctx) {
     $('#join-password').hidden = !show;
     $('#join-password-label').hidden = !show;
     if (!show) $('#join-password').value = '';
-  }
-
-  /** Another saved room on this server as this nick: Rust shares its session, no password needed. */
-  function sharesSession(server, nick) {
-    return core.savedRooms().some((r) => !r.hosted && r.server === server && r.nick === nick);
   }
 
   function setBusy(busy) {
@@ -62,25 +57,11 @@ export function bindJoinForm(ctx) {
     error.textContent = '';
     setBusy(true);
     try {
-      let probe = probed?.address === address && probed.fingerprint === fingerprint ? probed.probe : null;
-      if (!probe) {
-        const probeArgs = { address };
-        if (fingerprint) probeArgs.fingerprint = fingerprint;
-        probe = await core.invoke('probe_server', probeArgs);
-        probed = { address, fingerprint, probe };
-      }
-      if (probe?.info?.auth === 'password' && !password && !sharesSession(probe.server, nick)) {
-        showPassword(true);
-        error.textContent = 'This server needs a password: type it and press Join.';
-        passwordInput.focus();
-        return;
-      }
       const args = { address, nick };
       if (password) args.password = password;
       if (fingerprint) args.fingerprint = fingerprint;
       const joined = await core.invoke('join_room', args);
       remember(NICK_KEY, nick);
-      probed = null;
       showPassword(false);
       showFingerprint(false);
       fingerprintInput.value = '';
@@ -92,6 +73,11 @@ export function bindJoinForm(ctx) {
       if (err.kind === KINDS.unauthorized) {
         showPassword(true);
         passwordInput.focus();
+        // Rust joins without one when this nick already has a session there.
+        if (!password) {
+          error.textContent = 'This server needs a password: type it and press Join.';
+          return;
+        }
       }
       // An https:// host whose certificate the system does not trust: offer
       // to pin the fingerprint the host shows.
@@ -107,7 +93,6 @@ export function bindJoinForm(ctx) {
 
   $('#join-form').addEventListener('submit', onJoin);
   $('#join-address').addEventListener('input', () => {
-    probed = null;
     if ($('#join-password').value === '') showPassword(false);
     $('#join-error').textContent = '';
   });
