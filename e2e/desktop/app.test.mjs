@@ -42,6 +42,8 @@ describe('hosting a room from the app', () => {
     session = await openApp(newProfile());
     const { app } = session;
     await app.waitVisible('#desktop-home');
+    // Rust gives the page its page size before any script runs.
+    assert.equal(await app.waitFor('return window.__HEARTH__?.pageSize;'), 50);
     await app.type('#host-nick', 'host');
     await app.click('#host-start');
     await app.waitFor('return document.querySelector("#host-status")?.dataset.running === "true";');
