@@ -10,8 +10,10 @@
  *   and `.text`; the reader's own ones add `.own`. Outbox entries are
  *   `.message.pending[data-client-id]` (no data-id), always after the stored
  *   messages, with a `.status` line.
- * - Text is rendered with text nodes only (links via format.js, DOM APIs);
- *   CSS keeps newlines (white-space: pre-wrap).
+ * - Text is formatted by markdown.js (a small Markdown subset: bold,
+ *   italic, code, code blocks, quotes, http(s) links) and built by
+ *   markdown-dom.js with DOM APIs only; CSS keeps newlines (white-space:
+ *   pre-wrap).
  * - Consecutive messages by one nick within 5 minutes form a group: later
  *   ones get `.cont`, which hides their nick and time visually (screen
  *   readers still read them).
@@ -21,7 +23,8 @@
  */
 
 import { h } from './dom.js';
-import { appendLinkified, fullTime, shortTime } from './format.js';
+import { fullTime, shortTime } from './format.js';
+import { appendFormatted } from './markdown-dom.js';
 
 const GROUP_MS = 5 * 60 * 1000;
 const BOTTOM_SLACK_PX = 48;
@@ -209,7 +212,7 @@ export class MessageList {
     const el = this._shell(String(msg.nick), new Date(msg.ts), '');
     el.dataset.id = msg.id;
     const text = h('div', { class: 'text' });
-    appendLinkified(text, String(msg.text));
+    appendFormatted(text, String(msg.text));
     el.append(text);
     return el;
   }
@@ -220,7 +223,7 @@ export class MessageList {
     const el = this._shell(entry.nick, new Date(entry.createdAt), failed ? ' pending failed' : ' pending');
     el.dataset.clientId = entry.clientId;
     const text = h('div', { class: 'text' });
-    appendLinkified(text, entry.text);
+    appendFormatted(text, entry.text);
     el.append(text);
     const status = h('div', { class: 'status' }, entry.statusText || '');
     if (failed) {
