@@ -33,6 +33,7 @@ export class Room {
     this.hasOlder = true;
     this.loadingOlder = false;
     this.notice = '';
+    this.newSince = null; // id of the first unread message when the room was opened
   }
 
   /** Adds a message at the end; false if its id is known already. */

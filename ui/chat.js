@@ -28,6 +28,7 @@ import { ChatState } from './chat-state.js';
 import { ComposerView } from './composer-view.js';
 import { PendingMessages } from './chat-pending.js';
 import { MessageList } from './messages-view.js';
+import { firstUnreadId } from './reading-rules.js';
 import { RoomsView } from './rooms-view.js';
 import { StatusView } from './status-view.js';
 import { KINDS } from './transport-error.js';
@@ -172,7 +173,7 @@ export class Chat {
     }
     const now = Date.now();
     const pendings = this.state.pending.filter((p) => p.room === room.name).map((p) => this.state.withStatusText(p, now));
-    this.messages.render(room.messages, pendings, `Messages in #${room.name}`);
+    this.messages.render(room.messages, pendings, `Messages in #${room.name}`, room.newSince);
     this.renderLoadOlder();
   }
 
@@ -209,8 +210,9 @@ export class Chat {
     this.renderNotice();
   }
 
-  /** Once a second: countdowns and the 3-second offline threshold. */
+  /** Once a second: countdowns, the 3-second offline threshold, the day changing. */
   tick() {
+    this.messages.tickDay(Date.now());
     this.renderConnection();
     this.renderNotice();
   }
@@ -277,6 +279,8 @@ export class Chat {
 
   showRoom(name, { push }) {
     this.messages.setBusy(false);
+    const room = this.state.ensureRoom(name); // its unread count is the transport's until setActive
+    room.newSince = firstUnreadId(room.messages, room.unread, this.state.me);
     this.state.current = name;
     this.transport.setActive(name);
     if (push) this.router?.show(name, { push: true });

@@ -3,9 +3,11 @@
  *
  * Owns: `#composer`, `#composer-text`, `#send`, `#composer-reason` and
  * `#char-count`: whether typing is possible and why not, the count near
- * and over the limit, Enter to send (Shift+Enter a new line). What is sent
- * goes to `onSend(text)`; the box is cleared by the caller (`clear`) and
- * may be given back (`giveBack`) when nothing was queued.
+ * and over the limit, Enter to send (Shift+Enter a new line), and why a
+ * message cannot be sent (`refusal`: only spaces, too long), shown in
+ * `#composer-reason` until the text changes. What is sent goes to
+ * `onSend(text)`; the box is cleared by the caller (`clear`) and may be
+ * given back (`giveBack`) when nothing was queued.
  */
 
 import { $ } from './dom.js';
@@ -13,12 +15,28 @@ import { charCount } from './format.js';
 
 const NEAR_LIMIT = 200; // the count shows this close to the limit
 
+/**
+ * Why the composer's `value` cannot be sent, or '' when it can (or when
+ * the box is empty: nothing was asked). Pure.
+ */
+export function refusal(value, maxChars) {
+  const text = value.trimEnd();
+  if (!text) return value ? 'Nothing to send: the message is only spaces.' : '';
+  const n = charCount(text);
+  if (n > maxChars) {
+    return `Too long to send: ${n} characters, ${n - maxChars} over the limit of ${maxChars}. Shorten it or split it.`;
+  }
+  return '';
+}
+
 export class ComposerView {
   /** @param {object} actions {onSend(text)} */
   constructor({ onSend }) {
     this.box = $('#composer-text');
     this.maxChars = 4000;
     this.onSend = onSend;
+    this.disabledReason = '';
+    this.refused = ''; // why the last try to send failed, until the text changes
     $('#composer').addEventListener('submit', (event) => {
       event.preventDefault();
       this._submit();
@@ -31,19 +49,30 @@ export class ComposerView {
         this._submit();
       }
     });
-    this.box.addEventListener('input', () => this.renderCount());
+    this.box.addEventListener('input', () => {
+      this._refuse('');
+      this.renderCount();
+    });
   }
 
   _submit() {
     if (this.box.disabled) return;
-    const text = this.box.value.trimEnd();
-    if (!text) return;
-    if (charCount(text) > this.maxChars) {
+    const why = refusal(this.box.value, this.maxChars);
+    this._refuse(why);
+    if (why) {
       this.renderCount();
-      $('#char-count').hidden = false;
       return;
     }
-    this.onSend(text);
+    const text = this.box.value.trimEnd();
+    if (text) this.onSend(text);
+  }
+
+  /** Shows why the text was not sent ('' clears it); a disabled box's reason comes first. */
+  _refuse(why) {
+    this.refused = why;
+    const el = $('#composer-reason');
+    el.textContent = this.disabledReason || why;
+    el.classList.toggle('refusal', !this.disabledReason && Boolean(why));
   }
 
   /** Enabled only with a signed-in reader and a room on screen. */
@@ -54,7 +83,8 @@ export class ComposerView {
     else if (!current) reason = 'Choose a room to send messages.';
     this.box.disabled = Boolean(reason);
     $('#send').disabled = Boolean(reason);
-    $('#composer-reason').textContent = reason;
+    this.disabledReason = reason;
+    this._refuse(this.refused);
     this.box.placeholder = current ? `Message #${current}` : 'Message';
     this.renderCount();
   }
@@ -70,6 +100,7 @@ export class ComposerView {
 
   clear() {
     this.box.value = '';
+    this._refuse('');
     this.renderCount();
   }
 
@@ -83,6 +114,7 @@ export class ComposerView {
   /** Replaces the text (editing a message that failed) and focuses the box. */
   edit(text) {
     this.box.value = text;
+    this._refuse('');
     this.renderCount();
     this.box.focus();
   }

@@ -19,15 +19,23 @@
  *   readers still read them).
  * - New messages scroll the list to the bottom only if the reader was
  *   already there; otherwise the "New messages ↓" button appears.
- * - Prepending older messages keeps what the reader sees in place.
+ * - Prepending older messages keeps what the reader sees in place;
+ *   scrolling up to the top loads them too (the button stays, for keys).
+ * - Between the messages: `h3.day-sep[data-day]` before the first message
+ *   of each day ("Today", "Yesterday", a date: reading-rules.js), and
+ *   `.unread-line` before the first unread message of a room just opened.
+ *   `_relayout` keeps the separators and groups right after any change.
  */
 
 import { h } from './dom.js';
 import { fullTime, shortTime } from './format.js';
 import { appendFormatted } from './markdown-dom.js';
+import { dayKey, dayLabel } from './reading-rules.js';
 
 const GROUP_MS = 5 * 60 * 1000;
 const BOTTOM_SLACK_PX = 48;
+const LOAD_OLDER_PX = 120; // scrolling up to this close to the top loads older messages
+export const NEW_SINCE = 'New since you were away';
 
 function timeEl(date) {
   const valid = !Number.isNaN(date.getTime());
@@ -38,25 +46,27 @@ function timeEl(date) {
   }, valid ? shortTime(date) : '');
 }
 
-function sameDay(a, b) {
-  const x = new Date(a);
-  const y = new Date(b);
-  return x.getFullYear() === y.getFullYear() && x.getMonth() === y.getMonth() && x.getDate() === y.getDate();
-}
+const isMessage = (el) => el.classList.contains('message');
 
-/** Marks `el` as a continuation of the message before it, or not. */
+/**
+ * Marks `el` as a continuation of the message before it, or not. Anything
+ * between them (a day separator, the unread line) starts a new group.
+ */
 function regroup(el) {
-  if (!el || !el.classList || !el.classList.contains('message')) return;
   const prev = el.previousElementSibling;
   let cont = false;
-  if (prev && prev.classList.contains('message') && !prev.classList.contains('failed') && !el.classList.contains('failed')) {
+  if (prev && isMessage(prev) && !prev.classList.contains('failed') && !el.classList.contains('failed')) {
     const t = Number(el.dataset.ts);
     const p = Number(prev.dataset.ts);
     cont = prev.dataset.nick === el.dataset.nick
       && Number.isFinite(t) && Number.isFinite(p)
-      && t - p <= GROUP_MS && t - p >= -GROUP_MS && sameDay(t, p);
+      && t - p <= GROUP_MS && t - p >= -GROUP_MS;
   }
   el.classList.toggle('cont', cont);
+}
+
+function daySeparator(day, ts, now) {
+  return h('h3', { class: 'day-sep', dataset: { day, ts: String(ts) } }, dayLabel(ts, now));
 }
 
 export class MessageList {
@@ -72,8 +82,14 @@ export class MessageList {
     this.actions = actions;
     this.me = null;
     this.replaying = false;
+    this.today = dayKey(Date.now()); // the day the separators' labels were made on
+    let lastTop = scroller.scrollTop;
     scroller.addEventListener('scroll', () => {
       if (this.atBottom()) this.jumpNew.hidden = true;
+      const top = scroller.scrollTop;
+      const canLoad = !this.loadOlderBtn.hidden && !this.loadOlderBtn.disabled;
+      if (top < lastTop && top <= LOAD_OLDER_PX && canLoad) this.actions.onLoadOlder();
+      lastTop = top;
     }, { passive: true });
     jumpNew.addEventListener('click', () => this.scrollToBottom());
     loadOlder.addEventListener('click', () => this.actions.onLoadOlder());
@@ -113,17 +129,77 @@ export class MessageList {
     this.setCanLoadOlder(false);
   }
 
-  /** Replaces the whole list (room switch). */
-  render(messages, pendings, label) {
+  /**
+   * Replaces the whole list (room switch). `newSince`: the id of the first
+   * unread message, where the "New since you were away" line goes and
+   * what is scrolled to; null for none.
+   */
+  render(messages, pendings, label, newSince = null) {
     this.list.setAttribute('aria-busy', 'true');
     this.list.setAttribute('aria-label', label);
     const frag = document.createDocumentFragment();
-    for (const m of messages) frag.append(this._messageEl(m));
+    let line = null;
+    for (const m of messages) {
+      if (m.id === newSince) {
+        line = h('div', { class: 'unread-line' }, h('span', {}, NEW_SINCE));
+        frag.append(line);
+      }
+      frag.append(this._messageEl(m));
+    }
     for (const p of pendings) frag.append(this._pendingEl(p));
     this.list.replaceChildren(frag);
-    for (const el of this.list.children) regroup(el);
+    this._relayout();
     if (!this.replaying) this.list.removeAttribute('aria-busy');
     this.scrollToBottom();
+    if (line) {
+      // The first unread message at the top, unless all of it fits above the bottom.
+      const top = line.getBoundingClientRect().top - this.scroller.getBoundingClientRect().top + this.scroller.scrollTop;
+      this.scroller.scrollTop = Math.min(this.scroller.scrollTop, top - 8);
+    }
+  }
+
+  /**
+   * Puts a day separator before the first message of each day (and only
+   * there) and regroups every message. One pass over the list.
+   */
+  _relayout(now = Date.now()) {
+    let lastDay = null;
+    let sep = null; // a separator seen since the last message
+    for (const el of [...this.list.children]) {
+      if (el.classList.contains('day-sep')) {
+        sep?.remove();
+        sep = el;
+        continue;
+      }
+      if (!isMessage(el)) continue;
+      const ts = Number(el.dataset.ts);
+      const day = dayKey(ts);
+      if (day && day !== lastDay) {
+        if (sep?.dataset.day !== day) {
+          sep?.remove();
+          const fresh = daySeparator(day, ts, now);
+          const before = el.previousElementSibling?.classList.contains('unread-line') ? el.previousElementSibling : el;
+          this.list.insertBefore(fresh, before);
+        }
+      } else {
+        sep?.remove();
+      }
+      sep = null;
+      if (day) lastDay = day;
+      regroup(el);
+    }
+    sep?.remove();
+  }
+
+  /** Relabels the day separators when the day changed ("Today" becomes "Yesterday"). */
+  tickDay(now) {
+    const today = dayKey(now);
+    if (today === this.today) return;
+    this.today = today;
+    for (const el of this.list.querySelectorAll(':scope > .day-sep')) {
+      el.textContent = dayLabel(Number(el.dataset.ts), now);
+    }
+    this._relayout(now);
   }
 
   /** A new stored message, after the stored ones (before pending entries). */
@@ -132,8 +208,7 @@ export class MessageList {
     const el = this._messageEl(msg);
     const firstPending = this.list.querySelector(':scope > .message.pending');
     this.list.insertBefore(el, firstPending);
-    regroup(el);
-    regroup(el.nextElementSibling);
+    this._relayout();
     if (stick || forceScroll) this.scrollToBottom();
     else this.jumpNew.hidden = false;
   }
@@ -144,52 +219,47 @@ export class MessageList {
     const s = this.scroller;
     const oldFirst = this.list.firstElementChild;
     // Anchor on the text of the message that was first: it stays put even
-    // if it joins a group (and loses its nick line) now.
-    const anchor = oldFirst?.querySelector('.text');
+    // if it joins a group (and loses its nick line or day separator) now.
+    const anchor = this.list.querySelector(':scope > .message .text');
     const anchorTop = anchor ? anchor.getBoundingClientRect().top : 0;
     const fromBottom = s.scrollHeight - s.scrollTop;
     const frag = document.createDocumentFragment();
-    const added = messages.map((m) => this._messageEl(m));
-    frag.append(...added);
+    frag.append(...messages.map((m) => this._messageEl(m)));
     this.list.insertBefore(frag, oldFirst);
-    for (const el of added) regroup(el);
-    regroup(oldFirst);
+    this._relayout();
     if (anchor) s.scrollTop += anchor.getBoundingClientRect().top - anchorTop;
     else s.scrollTop = s.scrollHeight - fromBottom;
   }
 
-  /** Drops the `n` oldest stored messages from the DOM. */
+  /** Drops the `n` oldest stored messages (and what stood between them) from the DOM. */
   dropOldest(n) {
-    for (let i = 0; i < n; i++) {
+    for (let left = n; left > 0;) {
       const first = this.list.firstElementChild;
       if (!first || first.classList.contains('pending')) break;
+      if (isMessage(first)) left -= 1;
       first.remove();
     }
-    regroup(this.list.firstElementChild);
+    this._relayout();
   }
 
   addPending(entry) {
-    const el = this._pendingEl(entry);
-    this.list.append(el);
-    regroup(el);
+    this.list.append(this._pendingEl(entry));
+    this._relayout();
     this.scrollToBottom();
   }
 
   updatePending(entry) {
     const el = this._findPending(entry.clientId);
     if (!el) return;
-    const fresh = this._pendingEl(entry);
-    el.replaceWith(fresh);
-    regroup(fresh);
-    regroup(fresh.nextElementSibling);
+    el.replaceWith(this._pendingEl(entry));
+    this._relayout();
   }
 
   removePending(clientId) {
     const el = this._findPending(clientId);
     if (!el) return;
-    const next = el.nextElementSibling;
     el.remove();
-    regroup(next);
+    this._relayout();
   }
 
   _findPending(clientId) {

@@ -117,6 +117,93 @@ describe('formatted messages', () => {
   });
 });
 
+describe('reading a long conversation', () => {
+  test('day separators: "Today" here, "Yesterday" for a reader whose clock is a day ahead', async () => {
+    const ana = await newPage(browser);
+    const bo = await newPage(browser);
+    await bo.clock.setFixedTime(new Date(Date.now() + 24 * 3600 * 1000));
+    await signIn(ana, server.url, 'ana', 'days');
+    await signIn(bo, server.url, 'bo', 'days');
+    await send(ana, 'first of the day');
+    await send(ana, 'second of the day');
+    for (const page of [ana, bo]) await waitForText(page, 'second of the day');
+    const seps = (page) => page.$$eval('#messages > .day-sep', (els) => els.map((e) => e.textContent));
+    assert.deepEqual(await seps(ana), ['Today']);
+    assert.deepEqual(await seps(bo), ['Yesterday']);
+    // The separator comes first, and the messages after it form one group.
+    assert.equal(await ana.evaluate(() => document.querySelector('#messages').firstElementChild.className), 'day-sep');
+    assert.equal(await ana.locator('#messages .message.cont').count(), 1);
+    await ana.context().close();
+    await bo.context().close();
+  });
+
+  test('opening a room with unread messages shows "New since you were away" at the first one', async () => {
+    const token = await apiToken(server.url, 'cy');
+    await apiPost(server.url, token, 'away', 'read before');
+    const bo = await newPage(browser);
+    await signIn(bo, server.url, 'bo', 'general');
+    await bo.locator('li.room[data-room="away"]').waitFor();
+    await apiPost(server.url, token, 'away', 'unread one');
+    await apiPost(server.url, token, 'away', 'unread two');
+    await bo.locator('li.room[data-room="away"] .unread:not([hidden])').waitFor();
+    await bo.waitForFunction(() => document.querySelector('li.room[data-room="away"] .unread').textContent.trim() === '2');
+    await bo.locator('li.room[data-room="away"]').click();
+    await waitForText(bo, 'unread two');
+    const order = await bo.$$eval('#messages > *', (els) => els.map((e) => (e.classList.contains('message')
+      ? e.querySelector('.text').textContent : `[${e.textContent}]`)));
+    assert.deepEqual(order, ['[Today]', 'read before', '[New since you were away]', 'unread one', 'unread two']);
+    await screenshot(bo, 'new-since-away');
+    // Back in general and here again: nothing is unread any more.
+    await bo.locator('li.room[data-room="general"]').click();
+    await bo.waitForURL(/\/r\/general$/);
+    await bo.locator('li.room[data-room="away"]').click();
+    await waitForText(bo, 'unread two');
+    assert.equal(await bo.locator('#messages .unread-line').count(), 0);
+    await bo.context().close();
+  });
+
+  test('the list takes focus for PageUp; scrolling to the top loads older messages', async () => {
+    const token = await apiToken(server.url, 'seeder');
+    for (let i = 0; i < 80; i++) await apiPost(server.url, token, 'long', `m${i}`);
+    const ana = await newPage(browser);
+    await signIn(ana, server.url, 'ana', 'long');
+    await waitForText(ana, 'm79');
+    assert.equal(await ana.locator('#scroller').getAttribute('tabindex'), '0');
+    assert.ok(await ana.locator('#scroller').getAttribute('aria-label'));
+    await ana.locator('#scroller').focus();
+    const before = await ana.locator('#scroller').evaluate((el) => el.scrollTop);
+    await ana.keyboard.press('PageUp');
+    await ana.waitForFunction((top) => document.querySelector('#scroller').scrollTop < top, before);
+    // Scrolling up to the top loads the older page; no button press needed.
+    await ana.mouse.move(500, 300);
+    for (let i = 0; i < 20 && !(await ana.evaluate(() => document.querySelector('#scroller').scrollTop === 0)); i++) {
+      await ana.mouse.wheel(0, -2000);
+    }
+    await waitForText(ana, 'm0');
+    const texts = await ana.$$eval('#messages .message .text', (els) => els.map((e) => e.textContent));
+    assert.deepEqual(texts, Array.from({ length: 80 }, (_, i) => `m${i}`));
+    await ana.context().close();
+  });
+
+  test('a message that cannot be sent says why', async () => {
+    const ana = await newPage(browser);
+    await signIn(ana, server.url, 'ana', 'refusals');
+    const reason = ana.locator('#composer-reason');
+    await send(ana, '   ');
+    await ana.waitForFunction(() => /only spaces/.test(document.querySelector('#composer-reason').textContent));
+    assert.equal(await ana.locator('#messages .message').count(), 0, 'nothing was sent');
+    await ana.locator('#composer-text').fill('x'.repeat(4010));
+    await ana.locator('#send').click();
+    await ana.waitForFunction(() => /Too long to send: 4010 characters, 10 over the limit of 4000/.test(document.querySelector('#composer-reason').textContent));
+    assert.equal(await ana.locator('#composer-text').inputValue(), 'x'.repeat(4010), 'the text stays to be shortened');
+    await screenshot(ana, 'refused-too-long');
+    await ana.locator('#composer-text').press('Backspace');
+    assert.equal((await reason.textContent()).trim(), '', 'editing clears the reason');
+    assert.equal(await ana.locator('#messages .message').count(), 0);
+    await ana.context().close();
+  });
+});
+
 describe('themes', () => {
   test('formatted messages in light and dark theme (screenshots in e2e/artifacts)', async () => {
     const token = await apiToken(server.url, 'bo');
