@@ -17,9 +17,10 @@ import {
   startServer,
   waitForText,
 } from '../support.mjs';
+import { ALLOWED } from '../../ui/markdown-dom.js';
 
-/** What markdown-dom.js may put inside a message's text (its ALLOWED). */
-const ALLOWED = ['STRONG', 'EM', 'CODE', 'A', 'BLOCKQUOTE', 'DIV', 'PRE', 'BUTTON'];
+/** Tag names markdown-dom.js may put inside a message's text. */
+const ALLOWED_TAGS = ALLOWED.map((tag) => tag.toUpperCase());
 
 /** Waits until a stored message's text contains `part`. */
 async function waitForPart(page, part, timeout = 15000) {
@@ -65,7 +66,7 @@ describe('formatted messages', () => {
         hrefs: [...document.querySelectorAll('#messages a')].map((a) => a.getAttribute('href')),
         pwned: window.__pwned ?? null,
       }));
-      assert.deepEqual(found.tags.filter((t) => !ALLOWED.includes(t)), []);
+      assert.deepEqual(found.tags.filter((t) => !ALLOWED_TAGS.includes(t)), []);
       assert.deepEqual(found.hrefs, [], 'nothing here is an http(s) URL');
       assert.equal(found.pwned, null);
       assert.deepEqual(page.dialogs, []);
@@ -218,5 +219,14 @@ describe('themes', () => {
       await screenshot(page, `formatting-${scheme}`);
       await page.context().close();
     }
+    // On a phone the code block scrolls inside itself; the page does not.
+    const phone = await newPage(browser, { width: 360, height: 740 });
+    await signIn(phone, server.url, 'ana-phone', room);
+    await waitForPart(phone, 'hearth serve');
+    const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `page is ${overflow}px wider than the screen`);
+    assert.ok(await phone.locator('#messages pre').evaluate((el) => el.scrollWidth > el.clientWidth));
+    await screenshot(phone, 'formatting-phone-360');
+    await phone.context().close();
   });
 });
