@@ -1,9 +1,9 @@
 /**
  * format.js — small pure helpers for showing messages safely.
  *
- * Owns: times in the reader's local time zone, turning message text into DOM
- * nodes (text nodes and http/https links only — never HTML parsing), the
- * room-name rule, and client ids (UUID v4).
+ * Owns: times in the reader's local time zone, the room-name rule, character
+ * counts and client ids (UUID v4). Message text becomes DOM nodes in
+ * markdown.js / markdown-dom.js.
  */
 
 /** The protocol's room name rule. */
@@ -39,57 +39,6 @@ export function fullTime(date) {
 /** Code points, as the server counts characters. */
 export function charCount(text) {
   return [...text].length;
-}
-
-const URL_RE = /\bhttps?:\/\/[^\s<>"]+/gi;
-const TRAILING = /[.,;:!?'"\u2019\u201d*_]+$/;
-
-/** Cuts punctuation that ends a sentence, and a closing bracket with no opener. */
-function trimUrl(raw) {
-  let url = raw;
-  for (;;) {
-    const before = url;
-    url = url.replace(TRAILING, '');
-    for (const [open, close] of [['(', ')'], ['[', ']'], ['{', '}']]) {
-      if (url.endsWith(close) && url.split(close).length > url.split(open).length) {
-        url = url.slice(0, -1);
-      }
-    }
-    if (url === before) return url;
-  }
-}
-
-function safeHttpUrl(text) {
-  try {
-    const u = new URL(text);
-    return (u.protocol === 'http:' || u.protocol === 'https:') && u.host ? u : null;
-  } catch {
-    return null;
-  }
-}
-
-/**
- * Appends `text` to `parent` as text nodes, with http(s) URLs as links
- * (target=_blank, rel=noopener noreferrer). Only DOM APIs are used, so no
- * input can become markup.
- */
-export function appendLinkified(parent, text) {
-  let last = 0;
-  URL_RE.lastIndex = 0;
-  for (let m = URL_RE.exec(text); m; m = URL_RE.exec(text)) {
-    const url = trimUrl(m[0]);
-    if (!url || !safeHttpUrl(url)) continue;
-    if (m.index > last) parent.append(document.createTextNode(text.slice(last, m.index)));
-    const a = document.createElement('a');
-    a.setAttribute('href', url);
-    a.setAttribute('target', '_blank');
-    a.setAttribute('rel', 'noopener noreferrer');
-    a.textContent = url;
-    parent.append(a);
-    last = m.index + url.length;
-    URL_RE.lastIndex = last;
-  }
-  if (last < text.length) parent.append(document.createTextNode(text.slice(last)));
 }
 
 /**
