@@ -311,6 +311,18 @@ fn event_stream(
                 // was replayed: a later resume must not replay the rest.
                 delivered.advance(&start.room, head);
             }
+            // `ready.last_id` is exactly the newest message this stream has
+            // sent of the room: the last one replayed, else the id it resumed
+            // from. Every backend takes a fresh replay and its `head` from
+            // one read, after the live receiver was taken (embedded: the
+            // room's cache, under the lock its writer feeds it under; Redis:
+            // one XREVRANGE), so the newest replayed message is the head. A
+            // live message at or below `last_id` is one the replay covered
+            // and is skipped (`delivered` stands there), one above it is
+            // sent, and a client resuming from `last_id` gets every later
+            // message once. The replay also holds every message acknowledged
+            // (`201`) before the stream was asked for, on any node
+            // (tests/api/ready_race.rs).
             let last_id = last_replayed.or(start.resumed_from.filter(|id| *id != MessageId::ZERO));
             readies.push(StreamEvent::Ready(Ready {
                 room: start.room.clone(),

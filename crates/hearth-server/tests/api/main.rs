@@ -16,6 +16,7 @@ mod limits;
 mod multi_room;
 mod original_routes;
 mod posting;
+mod ready_race;
 mod sessions;
 mod slow_consumer;
 mod streams;

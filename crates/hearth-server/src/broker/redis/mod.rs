@@ -14,6 +14,11 @@
 //!   Pub/sub stores nothing, so whenever the subscription is (re)made the
 //!   relay reads every loaded room's stream after the last id it has
 //!   (catch-up): a Redis restart or a dropped connection loses nothing.
+//! - **Replays** are read from Redis, since the relay may be a moment behind
+//!   it: a resume reads the stream after its id; a fresh start reads its
+//!   newest entries and takes the head (`ready.last_id`) from that same
+//!   reply. Either way the replay holds every message acknowledged before
+//!   the stream was asked for.
 //! - **Presence** is a per-room sorted set of `node|nick` claims that expire
 //!   unless the node renews them (every `presence_ttl / 3`), plus a hash of
 //!   how many nodes have each nick; a node that dies drops its users within
@@ -43,10 +48,10 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 
 use super::presence::{self, ClusterPresence, JoinedRoom, Reach};
-use super::room::{ReplayStart, RoomHub, RoomState, fresh_start, live_stream};
+use super::room::{Plan, RoomHub, RoomState, live_stream};
 use super::{
-    Broker, BrokerError, IDEMPOTENCY_TTL, Post, Posted, RoomStart, SharedEvent, SubscribeRequest,
-    Subscription,
+    Broker, BrokerError, IDEMPOTENCY_TTL, Post, Posted, ReplayStream, RoomStart, SharedEvent,
+    SubscribeRequest, Subscription,
 };
 use crate::config::RedisConfig;
 use crate::metrics::Metrics;
@@ -381,13 +386,14 @@ impl Inner {
         Ok(nicks)
     }
 
-    /// The replay of a room whose resume id is older than the node's cache.
-    async fn resolve(
+    /// Every retained message of `room` after `from`, read from Redis page
+    /// by page; `None` when `from` cannot be placed there (then the client
+    /// gets a fresh start).
+    async fn replay_after(
         self: &Arc<Self>,
         room: &RoomName,
         from: MessageId,
-        fresh: Vec<Arc<SharedEvent>>,
-    ) -> Result<ReplayStart, BrokerError> {
+    ) -> Result<Option<ReplayStream>, BrokerError> {
         let mut conn = self.conn.clone();
         let placed = if from == MessageId::ZERO {
             let trimmed: bool = conn
@@ -404,7 +410,7 @@ impl Inner {
             !found.is_empty()
         };
         if !placed {
-            return Ok(fresh_start(fresh));
+            return Ok(None);
         }
         let inner = self.clone();
         let room = room.clone();
@@ -427,7 +433,53 @@ impl Inner {
         })
         .try_flatten()
         .boxed();
-        Ok((replay, true, Some(from)))
+        Ok(Some(replay))
+    }
+
+    /// A fresh start in `room`: its newest `count` messages, oldest first,
+    /// and the head they end at, both from one read of the room's stream.
+    ///
+    /// Not from the node's cache alone: the relay may not have applied a
+    /// message Redis already acknowledged (posted through another node, or
+    /// through this one a moment ago), and a replay read from the cache
+    /// would end before it while the client may already know it was stored.
+    /// Must run after the subscriber's receiver was taken: whatever Redis
+    /// stores after this read then comes live, and what comes live at or
+    /// below the head is what this replay already covers (the stream skips
+    /// it). `cached` is the cache's fresh replay, used as is (already
+    /// encoded) when it holds exactly what Redis answered.
+    async fn fresh_replay(
+        &self,
+        room: &RoomName,
+        cached: Vec<Arc<SharedEvent>>,
+        count: usize,
+    ) -> Result<(ReplayStream, Option<MessageId>), BrokerError> {
+        let mut conn = self.conn.clone();
+        // At least one entry, for the head, even when nothing is replayed.
+        let newest: Vec<Entry> = conn
+            .xrevrange_count(self.keys.stream(room.as_str()), "+", "-", count.max(1))
+            .await
+            .map_err(|e| self.unavailable("reading a room", e))?;
+        let newest: Vec<Message> = newest
+            .into_iter()
+            .filter_map(|entry| message_of(room, entry))
+            .collect();
+        let head = newest.first().map(|m| m.id);
+        let replayed = newest.len().min(count);
+        // Both are runs of the same stream: the same length and the same
+        // newest id make them the same messages.
+        let cache_holds_it =
+            cached.len() == replayed && cached.last().and_then(|e| e.message_id()) == head;
+        let events = if cache_holds_it {
+            cached
+        } else {
+            newest[..replayed]
+                .iter()
+                .rev()
+                .map(|m| self.shared_event(m))
+                .collect()
+        };
+        Ok((stream::iter(events.into_iter().map(Ok)).boxed(), head))
     }
 
     /// Asks the relay to load `room` and waits.
@@ -618,9 +670,31 @@ impl Broker for RedisBroker {
             room, plan, head, ..
         } in joined.rooms
         {
-            let (replay, resumed, resumed_from) = match plan.cached_start() {
-                Ok(start) => start,
-                Err((from, fresh)) => inner.resolve(&room, from, fresh).await?,
+            // Redis plans every resume as CheckStore, so a Ready plan is a
+            // fresh start: served from Redis too, with its head.
+            let (replay, resumed, resumed_from, head) = match plan {
+                Plan::CheckStore { from, fresh } => match inner.replay_after(&room, from).await? {
+                    Some(replay) => (replay, true, Some(from), head),
+                    None => {
+                        let (replay, head) =
+                            inner.fresh_replay(&room, fresh, request.replay).await?;
+                        (replay, false, None, head)
+                    }
+                },
+                Plan::Ready {
+                    events,
+                    resumed: false,
+                    ..
+                } => {
+                    let (replay, head) = inner.fresh_replay(&room, events, request.replay).await?;
+                    (replay, false, None, head)
+                }
+                Plan::Ready { events, from, .. } => (
+                    stream::iter(events.into_iter().map(Ok)).boxed(),
+                    true,
+                    from,
+                    head,
+                ),
             };
             // Presence is the cluster's, not this node's.
             let online = inner.online(&room).await?;
