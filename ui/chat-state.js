@@ -1,12 +1,16 @@
 /**
  * chat-state.js — what the chat view knows, and the rules that change it.
  *
- * Owns: the rooms of the signed-in session (messages oldest first,
- * deduplicated by id, trimmed to a bound; online nicks; the unread count the
+ * Owns: the rooms of the signed-in session (room-log.js: messages oldest
+ * first, deduplicated by id, trimmed to a bound, changed by the room log's
+ * edit / delete / reaction entries; online nicks; the unread count the
  * transport last sent; whether older history exists; the missed-messages
- * notice), the outbox entries shown as pending and their status texts, and
- * the stream's state (up, down since when, retrying when) with the
- * connection indicator's text.
+ * notice), who is typing (typing-rules.js), the outbox entries shown as
+ * pending and their status texts, and the stream's state (up, down since
+ * when, retrying when) with the connection indicator's text.
+ *
+ * Messages a stream brings before a room's `ready` are its replay: see
+ * room-log.js for what replay and resume mean for kept messages.
  *
  * Pure: no DOM, no transport, no timers. Whoever calls passes `now` (ms
  * since the epoch) where time matters, and renders what changed. chat.js
@@ -14,6 +18,10 @@
  */
 
 import { isValidRoom } from './format.js';
+import { Room, entryRoom } from './room-log.js';
+import { TypingTracker } from './typing-rules.js';
+
+export { Room };
 
 export const MAX_FOLLOW = 50; // rooms per multi-room stream (the server's limit)
 export const KEEP_OFFSCREEN = 300; // messages kept for rooms not on screen
@@ -21,58 +29,17 @@ export const KEEP_ONSCREEN = 2_000; // messages kept for the room on screen
 export const OFFLINE_AFTER_MS = 3_000; // "Reconnecting…" turns into "Offline" after this
 export const MISSED = 'You may have missed messages while disconnected.';
 
-export class Room {
-  constructor(name) {
-    this.name = name;
-    this.messages = []; // oldest first
-    this.ids = new Set();
-    this.online = null; // Set of nicks from the stream, null until presence
-    this.apiOnline = 0; // count from the room list
-    this.unread = 0; // as the transport counts it
-    this.primed = false; // had its first `ready`
-    this.hasOlder = true;
-    this.loadingOlder = false;
-    this.notice = '';
-    this.newSince = null; // id of the first unread message when the room was opened
-  }
-
-  /** Adds a message at the end; false if its id is known already. */
-  add(msg) {
-    if (this.ids.has(msg.id)) return false;
-    this.messages.push(msg);
-    this.ids.add(msg.id);
-    return true;
-  }
-
-  /** Older messages (oldest first) at the start; returns the ones that were new. */
-  prepend(older) {
-    const fresh = older.filter((m) => m && typeof m.id === 'string' && !this.ids.has(m.id));
-    this.messages.unshift(...fresh);
-    for (const m of fresh) this.ids.add(m.id);
-    return fresh;
-  }
-
-  /** Keeps the `keep` newest messages; returns how many were dropped. */
-  trim(keep) {
-    const extra = this.messages.length - keep;
-    if (extra <= 0) return 0;
-    for (const m of this.messages.splice(0, extra)) this.ids.delete(m.id);
-    this.hasOlder = true;
-    return extra;
-  }
-
-  get onlineCount() {
-    return this.online ? this.online.size : this.apiOnline;
-  }
-}
-
 function freshStream() {
   return { up: false, everUp: false, connecting: false, downSince: null, retryAt: 0, error: '', errorDismissed: false };
 }
 
-/** Per connection: which rooms had their `ready`, how many messages each replayed. */
+/**
+ * Per connection: which rooms had their `ready`, how many messages each
+ * replayed and which ids, the newest message id each room had at the start.
+ */
 function freshConn(rooms = []) {
-  return { readySeen: new Set(), replayCount: new Map(), hadMessages: new Set(rooms) };
+  const lastBefore = new Map(rooms.map((r) => [r.name, r.messages.at(-1).id]));
+  return { readySeen: new Set(), replayCount: new Map(), replayed: new Map(), hadMessages: new Set(lastBefore.keys()), lastBefore };
 }
 
 /**
@@ -106,6 +73,7 @@ export class ChatState {
     this.pending = []; // outbox entries of this session, in order
     this.stream = freshStream();
     this.conn = freshConn();
+    this.typing = new TypingTracker();
     this.transient = '';
   }
 
@@ -188,6 +156,7 @@ export class ChatState {
       const online = new Set(room.online || []);
       if (event === 'join') online.add(data.nick);
       else online.delete(data.nick);
+      if (event === 'leave') this.typing.stopped(room.name, data.nick);
       room.online = online;
     }
     return room;
@@ -203,24 +172,55 @@ export class ChatState {
   /* --------------------------------------------------------- messages */
 
   /**
-   * A stored message (from the stream, or the server's answer to a post).
-   * Returns null if it is not one, else {room, fresh (not shown before),
-   * pending (the entry it replaces, now removed, or null)}.
+   * A stored message: from the stream (`stream`: true), or the server's
+   * answer to a post. Returns null if it is not one, else {room, fresh (not
+   * shown before), updated (a known message replayed in a newer state: the
+   * kept copy now, else null), pending (the entry it replaces, now
+   * removed, or null)}. A message deleted this session stays deleted.
    */
-  addMessage(msg) {
+  addMessage(msg, { stream = false } = {}) {
     if (!msg || typeof msg.id !== 'string' || !isValidRoom(msg.room)) return null;
     const room = this.ensureRoom(msg.room);
     const conn = this.conn;
+    const replay = stream && !conn.readySeen.has(room.name);
     if (!conn.readySeen.has(room.name)) {
       conn.replayCount.set(room.name, (conn.replayCount.get(room.name) || 0) + 1);
     }
+    if (replay) {
+      if (!conn.replayed.has(room.name)) conn.replayed.set(room.name, new Set());
+      conn.replayed.get(room.name).add(msg.id);
+    }
+    if (typeof msg.nick === 'string') this.typing.stopped(room.name, msg.nick);
     // Our own post coming back: it replaces its pending entry.
     let pending = null;
     if (msg.nick === this.me && msg.client_id) {
       pending = this.pending.find((p) => p.clientId === msg.client_id && p.room === room.name) || null;
       if (pending) this.removePending(pending.clientId);
     }
-    return { room, fresh: room.add(msg), pending };
+    const fresh = room.add(msg);
+    const updated = !fresh && replay ? room.refresh(msg) : null;
+    return { room, fresh, updated, pending };
+  }
+
+  /** A room log entry (`edit`, `delete`, `reaction`): null, or {room, pending (dropped), …Room.applyEntry's}. */
+  applyEntry(event, data) {
+    const room = entryRoom(data) && this.ensureRoom(data.room);
+    const result = room?.applyEntry(event, data);
+    if (!result) return null;
+    const gone = event === 'delete' && this.pending.find((p) => p.messageId === data.id);
+    if (gone) this.removePending(gone.clientId); // sent, then deleted before the stream showed it
+    return { room, ...result, pending: gone || null };
+  }
+
+  /** A `typing` event {room, nick} at `now`; returns the room if its line may have changed. */
+  typed(data, now) {
+    const name = entryRoom(data);
+    return name && this.typing.typed(data, now, this.me) ? this.ensureRoom(name) : null;
+  }
+
+  /** The typing line of the room on screen at `now`. */
+  typingText(now) {
+    return this.current ? this.typing.text(this.current, now) : '';
   }
 
   /**
@@ -245,20 +245,25 @@ export class ChatState {
   /**
    * `ready` {room, resumed}: the room's replay is complete. Not resumed
    * means a fresh start: fewer than a page replayed is all the room has,
-   * and a room that had messages before the drop may have missed some.
-   * Returns the room (null if the name is not valid).
+   * a room that had messages before the drop may have missed some, and
+   * kept messages the replay skipped were deleted meanwhile.
+   * Returns {room, removed (those deleted messages)}, or null if the name
+   * is not valid.
    */
   ready(data) {
     if (!isValidRoom(data.room)) return null;
     const room = this.ensureRoom(data.room);
     const conn = this.conn;
     conn.readySeen.add(room.name);
+    let removed = [];
     if (!data.resumed) {
       if (room.primed && conn.hadMessages.has(room.name)) room.notice = MISSED;
       if ((conn.replayCount.get(room.name) || 0) < this.pageSize) room.hasOlder = false;
+      removed = room.pruneAbsent(conn.replayed.get(room.name), conn.lastBefore.get(room.name));
     }
+    conn.replayed.delete(room.name);
     room.primed = true;
-    return room;
+    return { room, removed };
   }
 
   /* ----------------------------------------------------------- stream */
@@ -274,8 +279,7 @@ export class ChatState {
     const first = !s.everUp;
     if (s.retryAt === null) s.retryAt = 0;
     Object.assign(s, { up: true, everUp: true, connecting: false, downSince: null, error: '' });
-    const had = [...this.rooms.values()].filter((r) => r.messages.length).map((r) => r.name);
-    this.conn = freshConn(had);
+    this.conn = freshConn([...this.rooms.values()].filter((r) => r.messages.length));
     return first;
   }
 
@@ -375,8 +379,9 @@ export class ChatState {
   applyOutbox(update) {
     const entry = this.findPending(update.clientId);
     if (!entry) return null;
+    const room = this.rooms.get(entry.room);
     if (update.state === 'sent' && update.messageId
-        && this.rooms.get(entry.room)?.ids.has(update.messageId)) {
+        && (room?.ids.has(update.messageId) || room?.deleted.has(update.messageId))) {
       this.removePending(entry.clientId);
       return { entry, removed: true };
     }

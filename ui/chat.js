@@ -6,7 +6,8 @@
  * event into the ChatState (chat-state.js: the rules) and tells the views
  * what changed: rooms-view.js (room list, online list, title),
  * messages-view.js, composer-view.js, status-view.js (connection, notices);
- * the outbox's entries go through chat-pending.js. It also runs the
+ * the outbox's entries go through chat-pending.js, the room log's edits,
+ * deletions, reactions and typing through chat-log.js. It also runs the
  * view's clocks: the once-a-second tick, the room list refresh, the
  * transient notice.
  *
@@ -26,6 +27,7 @@ import { $, NICK_KEY, remember } from './dom.js';
 import { isValidRoom } from './format.js';
 import { ChatState } from './chat-state.js';
 import { ComposerView } from './composer-view.js';
+import { RoomLogEvents } from './chat-log.js';
 import { PendingMessages } from './chat-pending.js';
 import { MessageList } from './messages-view.js';
 import { firstUnreadId } from './reading-rules.js';
@@ -54,12 +56,14 @@ export class Chat {
     this.epoch = 0; // bumped by reset(): late results of an old session are dropped
     this.timers = { ticker: 0, roomsInterval: 0, roomsDebounce: 0, transient: 0 };
     this.pending = new PendingMessages(this);
+    this.log = new RoomLogEvents(this);
     this.messages = new MessageList({
-      scroller: $('#scroller'), list: $('#messages'), loadOlder: $('#load-older'), jumpNew: $('#jump-new'),
+      scroller: $('#scroller'), list: $('#messages'), loadOlder: $('#load-older'), jumpNew: $('#jump-new'), typing: $('#typing'),
     }, {
       onLoadOlder: () => this.loadOlder(),
       onDiscard: (clientId) => this.pending.discard(clientId),
       onEdit: (clientId) => this.pending.edit(clientId),
+      onReplyMissing: () => this.showTransient('The original message is not loaded: load older messages to see it.'),
     });
     this.rooms = new RoomsView({ router, onOpen: (name) => this.openRoom(name), onEscape: () => this.composer.focus() });
     this.composer = new ComposerView({ onSend: (text) => this.pending.send(text) });
@@ -173,8 +177,10 @@ export class Chat {
     }
     const now = Date.now();
     const pendings = this.state.pending.filter((p) => p.room === room.name).map((p) => this.state.withStatusText(p, now));
+    this.messages.deleted = room.deleted;
     this.messages.render(room.messages, pendings, `Messages in #${room.name}`, room.newSince);
     this.renderLoadOlder();
+    this.log.renderTyping();
   }
 
   renderLoadOlder() {
@@ -210,9 +216,10 @@ export class Chat {
     this.renderNotice();
   }
 
-  /** Once a second: countdowns, the 3-second offline threshold, the day changing. */
+  /** Once a second: countdowns, the 3-second offline threshold, the day changing, typing expiring. */
   tick() {
     this.messages.tickDay(Date.now());
+    this.log.renderTyping();
     this.renderConnection();
     this.renderNotice();
   }
@@ -311,10 +318,11 @@ export class Chat {
     const { state } = this;
     switch (event) {
       case 'message':
-        this.onMessage(data);
+        this.onMessage(data, { stream: true });
         break;
       case 'ready': {
-        const room = state.ready(data);
+        const { room, removed } = state.ready(data) || {};
+        if (removed?.length) this.log.onPruned(room, removed);
         if (room?.name === state.current) {
           this.renderNotice();
           this.messages.setBusy(false);
@@ -333,21 +341,27 @@ export class Chat {
         const room = state.presence(event, data);
         if (!room) break;
         this.rooms.renderItem(state, room);
-        if (room.name === state.current) this.rooms.renderOnline(state);
+        if (room.name === state.current) {
+          this.rooms.renderOnline(state);
+          this.log.renderTyping(); // one who left stops typing
+        }
         this.scheduleRoomsRefresh();
         break;
       }
       default:
-        break; // unknown events are ignored
+        this.log.onEvent(event, data); // edit, delete, reaction, typing; others are ignored
     }
   }
 
-  /** A stored message: shown once, in place of its pending entry if it was ours. */
-  onMessage(msg) {
-    const added = this.state.addMessage(msg);
+  /** A stored message (`stream`: from the stream): shown once, replacing our pending entry; a replayed known one updates. */
+  onMessage(msg, { stream = false } = {}) {
+    const added = this.state.addMessage(msg, { stream });
     if (!added) return;
-    const { room, fresh, pending } = added;
-    if (pending && pending.room === this.state.current) this.messages.removePending(pending.clientId);
+    const { room, fresh, updated, pending } = added;
+    const onScreen = room.name === this.state.current;
+    if (pending && onScreen) this.messages.removePending(pending.clientId);
+    if (onScreen) this.log.renderTyping(); // its author stopped typing
+    if (updated && onScreen) this.messages.replace(updated);
     if (!fresh) return;
     if (room.name !== this.state.current) {
       this.state.trimAfterAdd(room, { atBottom: false });

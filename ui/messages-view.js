@@ -6,10 +6,15 @@
  * "New messages ↓" button. It knows nothing about the network: chat.js
  * tells it what to show.
  *
- * - Stored messages are `.message[data-id]` with `.nick`, `<time class=time>`
- *   and `.text`; the reader's own ones add `.own`. Outbox entries are
- *   `.message.pending[data-client-id]` (no data-id), always after the stored
- *   messages, with a `.status` line.
+ * - One message's elements come from message-item.js: stored ones are
+ *   `.message[data-id]` (with, from the room log: a reply's quote, the
+ *   "(edited)" marker, reaction chips, `.mention`); outbox entries are
+ *   `.message.pending[data-client-id]` (no data-id), always after the
+ *   stored messages. A stored message changes in place (`replace`: an
+ *   edit, a reaction) or goes (`remove`: deleted).
+ * - A reply's quote, clicked, scrolls to the original and highlights it
+ *   briefly (`.flash`) when it is loaded, else asks `onReplyMissing`.
+ * - `#typing` under the list says who is typing (`renderTyping`).
  * - Text is formatted by markdown.js (a small Markdown subset: bold,
  *   italic, code, code blocks, quotes, http(s) links) and built by
  *   markdown-dom.js with DOM APIs only; CSS keeps newlines (white-space:
@@ -28,23 +33,14 @@
  */
 
 import { h } from './dom.js';
-import { fullTime, shortTime } from './format.js';
-import { appendFormatted } from './markdown-dom.js';
+import { messageEl, pendingEl } from './message-item.js';
 import { dayKey, dayLabel } from './reading-rules.js';
 
 const GROUP_MS = 5 * 60 * 1000;
 const BOTTOM_SLACK_PX = 48;
 const LOAD_OLDER_PX = 120; // scrolling up to this close to the top loads older messages
+const FLASH_MS = 1_600; // how long the original of a clicked reply stays highlighted
 export const NEW_SINCE = 'New since you were away';
-
-function timeEl(date) {
-  const valid = !Number.isNaN(date.getTime());
-  return h('time', {
-    class: 'time',
-    datetime: valid ? date.toISOString() : null,
-    title: valid ? fullTime(date) : null,
-  }, valid ? shortTime(date) : '');
-}
 
 const isMessage = (el) => el.classList.contains('message');
 
@@ -71,16 +67,19 @@ function daySeparator(day, ts, now) {
 
 export class MessageList {
   /**
-   * @param {object} els {scroller, list, loadOlder, jumpNew}
-   * @param {object} actions {onLoadOlder(), onDiscard(clientId), onEdit(clientId)}
+   * @param {object} els {scroller, list, loadOlder, jumpNew, typing}
+   * @param {object} actions {onLoadOlder(), onDiscard(clientId), onEdit(clientId), onReplyMissing()}
    */
-  constructor({ scroller, list, loadOlder, jumpNew }, actions) {
+  constructor({ scroller, list, loadOlder, jumpNew, typing }, actions) {
     this.scroller = scroller;
     this.list = list;
     this.loadOlderBtn = loadOlder;
     this.jumpNew = jumpNew;
+    this.typingEl = typing;
     this.actions = actions;
     this.me = null;
+    this.deleted = null; // the room's ids deleted this session (a Set), for reply quotes
+    this.itemActions = { onReply: (id) => this.showOriginal(id) };
     this.replaying = false;
     this.today = dayKey(Date.now()); // the day the separators' labels were made on
     let lastTop = scroller.scrollTop;
@@ -125,6 +124,7 @@ export class MessageList {
   clear() {
     this.setBusy(false);
     this.list.replaceChildren();
+    this.renderTyping('');
     this.jumpNew.hidden = true;
     this.setCanLoadOlder(false);
   }
@@ -269,42 +269,70 @@ export class MessageList {
     return null;
   }
 
-  _shell(nick, date, extraClass) {
-    const el = h('div', { class: `message${extraClass}` });
-    el.dataset.nick = nick;
-    el.dataset.ts = String(date.getTime());
-    if (nick === this.me) el.classList.add('own');
-    el.append(h('div', { class: 'meta' }, h('span', { class: 'nick' }, nick), ' ', timeEl(date)));
-    return el;
-  }
-
   _messageEl(msg) {
-    const el = this._shell(String(msg.nick), new Date(msg.ts), '');
-    el.dataset.id = msg.id;
-    const text = h('div', { class: 'text' });
-    appendFormatted(text, String(msg.text));
-    el.append(text);
-    return el;
+    return messageEl(msg, { me: this.me, deleted: this.deleted }, this.itemActions);
   }
 
-  /** entry: {clientId, nick, text, createdAt, state, statusText} */
   _pendingEl(entry) {
-    const failed = entry.state === 'failed';
-    const el = this._shell(entry.nick, new Date(entry.createdAt), failed ? ' pending failed' : ' pending');
-    el.dataset.clientId = entry.clientId;
-    const text = h('div', { class: 'text' });
-    appendFormatted(text, entry.text);
-    el.append(text);
-    const status = h('div', { class: 'status' }, entry.statusText || '');
-    if (failed) {
-      status.append(
-        ' ',
-        h('button', { type: 'button', class: 'link-btn', onclick: () => this.actions.onEdit(entry.clientId) }, 'Edit'),
-        ' ',
-        h('button', { type: 'button', class: 'link-btn', onclick: () => this.actions.onDiscard(entry.clientId) }, 'Discard'),
-      );
+    return pendingEl(entry, this.me, this.actions);
+  }
+
+  _findStored(id) {
+    for (const el of this.list.querySelectorAll(':scope > .message[data-id]')) {
+      if (el.dataset.id === id) return el;
     }
-    el.append(status);
-    return el;
+    return null;
+  }
+
+  /** A stored message changed (edited, reacted to, replayed in a newer state): redrawn in place. */
+  replace(msg) {
+    const old = this._findStored(msg.id);
+    if (!old) return;
+    const el = this._messageEl(msg);
+    el.classList.toggle('cont', old.classList.contains('cont'));
+    el.classList.toggle('flash', old.classList.contains('flash'));
+    old.replaceWith(el);
+  }
+
+  /** A stored message was deleted: it goes, and an unread line left with nothing after it. */
+  remove(id) {
+    const el = this._findStored(id);
+    if (!el) return;
+    const stick = this.atBottom();
+    const prev = el.previousElementSibling;
+    el.remove();
+    if (prev?.classList.contains('unread-line')) {
+      const next = prev.nextElementSibling;
+      if (!next || !isMessage(next) || next.classList.contains('pending')) prev.remove();
+    }
+    this._relayout();
+    if (stick) this.scrollToBottom();
+  }
+
+  /** A reply's quote was clicked: the original, if loaded, is scrolled to, focused and highlighted. */
+  showOriginal(id) {
+    const el = this._findStored(id);
+    if (!el) {
+      this.actions.onReplyMissing?.();
+      return;
+    }
+    el.scrollIntoView({ block: 'center' });
+    el.setAttribute('tabindex', '-1');
+    el.focus({ preventScroll: true });
+    el.classList.add('flash');
+    clearTimeout(this.flashTimer);
+    this.flashTimer = setTimeout(() => {
+      for (const lit of this.list.querySelectorAll(':scope > .flash')) lit.classList.remove('flash');
+    }, FLASH_MS);
+  }
+
+  /** The line under the list: who is typing ('' hides it); keeps the bottom in view. */
+  renderTyping(text) {
+    const el = this.typingEl;
+    if (!el || el.textContent === text) return;
+    const stick = this.atBottom();
+    el.textContent = text;
+    el.hidden = !text;
+    if (stick) this.scrollToBottom();
   }
 }
