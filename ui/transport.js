@@ -53,9 +53,12 @@
  *               last_id}; `resumed: false` after a drop means messages may
  *               have been missed. handlers:
  *       onEvent({event, data, id})   message | ready | presence | join | leave
- *                                    | unread ({room, count}, counted by the
- *                                    transport); `id`: the cursor after a
- *                                    message, else ''
+ *                                    | the room log's edit | delete | reaction
+ *                                    | typing (PROTOCOL v1.1, passed on as
+ *                                    they come) | unread ({room, count},
+ *                                    counted by the transport); `id`: the
+ *                                    cursor after a log entry (message, edit,
+ *                                    delete, reaction), else ''
  *       onState(state, detail)       'connecting' | 'open' | 'down'; for 'down'
  *                                    detail = {retryInMs, message, final?}
  *                                    (final: not retrying by itself)

@@ -13,6 +13,8 @@ import { errorFrom } from './web-http.js';
 const DEAD_AFTER_MS = 45_000; // no byte for this long: the connection is dead
 const BACKOFF_FIRST_MS = 1_000;
 const BACKOFF_CAP_MS = 30_000;
+/** The room log's entry events: each carries its log id, the resume cursor (PROTOCOL v1.1). */
+const LOG_ENTRIES = new Set(['message', 'edit', 'delete', 'reaction']);
 
 /** Jittered exponential backoff: attempt 0 ~ 1 s, doubling, at most 30 s. */
 export function backoffDelay(attempt) {
@@ -148,7 +150,8 @@ export class EventStream {
           } catch {
             return; // not JSON: not an event this client knows
           }
-          const id = ev.event === 'message' ? ev.id : '';
+          // Log entries carry the stream cursor (their `id:`); other events keep it.
+          const id = LOG_ENTRIES.has(ev.event) ? ev.id : '';
           if (id) this.cursor = id;
           this._emit('onEvent', { event: ev.event, data, id });
         },
