@@ -8,6 +8,9 @@
 //!   45 s dead-connection timeout. [`Client::follow`]: a stream that
 //!   reconnects by itself with jittered exponential backoff and resumes with
 //!   the last id it saw.
+//! - The room log (v1.1): [`Client::post_reply`], [`Client::edit`],
+//!   [`Client::delete`], [`Client::react`], [`Client::unreact`],
+//!   [`Client::typing`].
 //! - [`ClientError`]: status and server text, and whether retrying can help.
 //!
 //! - [`tls`]: `https://` rooms, with the system's roots or a pinned
@@ -22,8 +25,8 @@ use futures::{Stream, StreamExt};
 pub mod tls;
 
 use hearth_proto::{
-    CertFingerprint, ErrorBody, Message, MessageId, PostRequest, RoomName, RoomSummary, ServerInfo,
-    SessionRequest, SessionResponse, StreamEvent,
+    CertFingerprint, EditRequest, ErrorBody, Message, MessageId, PostRequest, RoomName,
+    RoomSummary, ServerInfo, SessionRequest, SessionResponse, StreamEvent,
 };
 use reqwest::{StatusCode, header};
 use url::Url;
@@ -342,9 +345,22 @@ impl Client {
         text: &str,
         client_id: &str,
     ) -> Result<Posted, ClientError> {
+        self.post_reply(room, text, client_id, None).await
+    }
+
+    /// `POST /api/rooms/{room}/messages` answering the message `reply_to`
+    /// (of the same room), once.
+    pub async fn post_reply(
+        &self,
+        room: &RoomName,
+        text: &str,
+        client_id: &str,
+        reply_to: Option<MessageId>,
+    ) -> Result<Posted, ClientError> {
         let body = PostRequest {
             text: text.to_owned(),
             client_id: Some(client_id.to_owned()),
+            reply_to: reply_to.map(|id| id.to_string()),
         };
         let request = self
             .authorized(
@@ -357,6 +373,89 @@ impl Client {
             message,
             created: status == StatusCode::CREATED,
         })
+    }
+
+    /// The URL of a message (`api/rooms/{room}/messages/{id}`), and more
+    /// path segments after it, each percent-encoded.
+    fn message_url(&self, room: &RoomName, id: MessageId, more: &[&str]) -> Url {
+        let mut url = self.base.clone();
+        url.path_segments_mut()
+            .expect("http URLs have paths")
+            .pop_if_empty()
+            .extend(["api", "rooms", room.as_str(), "messages", &id.to_string()])
+            .extend(more);
+        url
+    }
+
+    /// Sends a request whose success has no body (`204`).
+    async fn send(&self, request: reqwest::RequestBuilder) -> Result<(), ClientError> {
+        let response = self
+            .authorized(request)
+            .timeout(self.request_timeout)
+            .send()
+            .await?;
+        check_status(response).await?;
+        Ok(())
+    }
+
+    /// `PATCH /api/rooms/{room}/messages/{id}`: the author changes the text;
+    /// answers the edited message. Repeating it changes nothing.
+    pub async fn edit(
+        &self,
+        room: &RoomName,
+        id: MessageId,
+        text: &str,
+    ) -> Result<Message, ClientError> {
+        let body = EditRequest {
+            text: text.to_owned(),
+        };
+        let request = self
+            .authorized(self.http.patch(self.message_url(room, id, &[])))
+            .json(&body);
+        Ok(self.call(request).await?.1)
+    }
+
+    /// `DELETE /api/rooms/{room}/messages/{id}` (the author only).
+    pub async fn delete(&self, room: &RoomName, id: MessageId) -> Result<(), ClientError> {
+        self.send(self.http.delete(self.message_url(room, id, &[])))
+            .await
+    }
+
+    /// `PUT /api/rooms/{room}/messages/{id}/reactions/{emoji}`.
+    pub async fn react(
+        &self,
+        room: &RoomName,
+        id: MessageId,
+        emoji: &str,
+    ) -> Result<(), ClientError> {
+        self.send(
+            self.http
+                .put(self.message_url(room, id, &["reactions", emoji])),
+        )
+        .await
+    }
+
+    /// `DELETE /api/rooms/{room}/messages/{id}/reactions/{emoji}`.
+    pub async fn unreact(
+        &self,
+        room: &RoomName,
+        id: MessageId,
+        emoji: &str,
+    ) -> Result<(), ClientError> {
+        self.send(
+            self.http
+                .delete(self.message_url(room, id, &["reactions", emoji])),
+        )
+        .await
+    }
+
+    /// `POST /api/rooms/{room}/typing`: tells the room's other streams.
+    pub async fn typing(&self, room: &RoomName) -> Result<(), ClientError> {
+        self.send(
+            self.http
+                .post(self.url(&format!("api/rooms/{room}/typing"))),
+        )
+        .await
     }
 
     /// Posts, retrying what is safe to retry (network errors, timeouts,

@@ -13,6 +13,8 @@
 //!   ([`Cursor`]).
 //! - [`wire`]: request and response bodies and the events of a stream
 //!   ([`StreamEvent`]).
+//! - [`log`]: the room log (v1.1): its entries ([`LogEntry`]), how they fold
+//!   into messages' current state, and the mention rule.
 //! - [`sse`]: Server-Sent Events framing: the encoder the server uses and the
 //!   event parser clients use.
 //!
@@ -21,16 +23,19 @@
 
 pub mod fingerprint;
 pub mod id;
+pub mod log;
 pub mod sse;
 pub mod validate;
 pub mod wire;
 
 pub use fingerprint::CertFingerprint;
 pub use id::{Cursor, MessageId};
-pub use validate::{ClientId, MessageText, Nick, RoomName, ValidationError};
+pub use log::{EntryKind, LogEntry};
+pub use validate::{ClientId, Emoji, MessageText, Nick, RoomName, ValidationError};
 pub use wire::{
-    AuthMode, ErrorBody, Message, PostRequest, Presence, PresenceChange, Ready, RoomSummary,
-    ServerInfo, SessionRequest, SessionResponse, StreamEvent,
+    AuthMode, Deleted, EditRequest, ErrorBody, Message, PostRequest, Presence, PresenceChange,
+    Reaction, Ready, ReplyTo, RoomSummary, ServerInfo, SessionRequest, SessionResponse,
+    StreamEvent, Typing,
 };
 
 /// The port the original chat room listened on, and Hearth's default.
@@ -51,3 +56,9 @@ pub const DEFAULT_HISTORY_LIMIT: usize = 50;
 pub const MAX_STREAM_ROOMS: usize = 50;
 /// The reconnect delay (ms) a stream asks of EventSource clients.
 pub const RETRY_MS: u64 = 2000;
+/// The most characters a reaction's emoji may have.
+pub const MAX_EMOJI_CHARS: usize = 16;
+/// How many characters of the replied-to text a reply quotes.
+pub const REPLY_QUOTE_CHARS: usize = 200;
+/// The protocol version this crate speaks.
+pub const PROTOCOL_VERSION: &str = "1.1";

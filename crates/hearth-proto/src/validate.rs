@@ -9,7 +9,7 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::{MAX_NICK_CHARS, MAX_TEXT_CHARS};
+use crate::{MAX_EMOJI_CHARS, MAX_NICK_CHARS, MAX_TEXT_CHARS};
 
 /// Why an input was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -32,6 +32,10 @@ pub enum ValidationError {
     TextControl,
     #[error("client_id must be 1 to 128 printable ASCII characters without spaces")]
     ClientId,
+    #[error(
+        "emoji must be 1 to {MAX_EMOJI_CHARS} characters without whitespace or control characters"
+    )]
+    Emoji,
 }
 
 /// Implements `Display`, `AsRef<str>`, `Serialize` and a validating
@@ -164,6 +168,25 @@ impl ClientId {
 }
 string_newtype!(ClientId);
 
+/// A reaction's emoji (any short text, in practice an emoji): 1 to 16
+/// characters, no whitespace, no control characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Emoji(String);
+
+impl Emoji {
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        let chars = raw.chars().count();
+        if (1..=MAX_EMOJI_CHARS).contains(&chars)
+            && !raw.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(ValidationError::Emoji)
+        }
+    }
+}
+string_newtype!(Emoji);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -249,6 +272,26 @@ mod tests {
             ClientId::parse(&"x".repeat(129)),
             Err(ValidationError::ClientId)
         );
+    }
+
+    #[test]
+    fn emoji_are_short_and_without_spaces() {
+        for ok in ["👍", "🎉", "+1", "👨‍👩‍👧", "ok", &"x".repeat(MAX_EMOJI_CHARS)] {
+            assert_eq!(Emoji::parse(ok).unwrap().as_str(), ok);
+        }
+        for bad in [
+            "",
+            " ",
+            "a b",
+            "👍\n",
+            "\t",
+            "x\u{7f}",
+            "\u{85}",
+            "\u{a0}",
+            &"x".repeat(MAX_EMOJI_CHARS + 1),
+        ] {
+            assert_eq!(Emoji::parse(bad), Err(ValidationError::Emoji), "{bad:?}");
+        }
     }
 
     #[test]

@@ -4,6 +4,8 @@
 //! strings so that the server can answer a rule violation with the rule's own
 //! message (see [`crate::validate`]); everything the server sends is typed.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::{MessageId, RoomName};
@@ -34,6 +36,15 @@ pub struct PostRequest {
     pub text: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
+    /// The id of the message (of the same room) this one answers. v1.1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<String>,
+}
+
+/// `PATCH /api/rooms/{room}/messages/{id}` body. v1.1.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EditRequest {
+    pub text: String,
 }
 
 /// A stored message, as every endpoint and stream returns it.
@@ -48,6 +59,79 @@ pub struct Message {
     /// The poster's idempotency key, so its own client can match its outbox.
     #[serde(default)]
     pub client_id: Option<String>,
+    /// The message this one answers, as it was when the reply was posted.
+    /// v1.1; absent otherwise, so v1 clients see the v1 shape.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<ReplyTo>,
+    /// When the author last changed the text (RFC 3339). v1.1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edited_ts: Option<String>,
+    /// Emoji → the nicks that reacted with it, in the order they did. v1.1.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub reactions: BTreeMap<String, Vec<String>>,
+    /// The nicks the text mentions, and `"@here"` (see
+    /// [`crate::log::mentions`]). v1.1.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mentions: Vec<String>,
+}
+
+impl Message {
+    /// A new message with none of the v1.1 extras.
+    pub fn new(
+        id: MessageId,
+        room: RoomName,
+        nick: String,
+        text: String,
+        client_id: Option<String>,
+    ) -> Self {
+        Message {
+            id,
+            room,
+            nick,
+            text,
+            ts: id.ts(),
+            client_id,
+            reply_to: None,
+            edited_ts: None,
+            reactions: BTreeMap::new(),
+            mentions: Vec::new(),
+        }
+    }
+}
+
+/// `reply_to` of a message: the message it answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplyTo {
+    pub id: MessageId,
+    pub nick: String,
+    /// The first [`crate::REPLY_QUOTE_CHARS`] characters of its text.
+    pub text: String,
+}
+
+/// `event: delete`: a message was deleted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deleted {
+    pub room: RoomName,
+    /// The deleted message's id.
+    pub id: MessageId,
+}
+
+/// `event: reaction`: a nick added or removed a reaction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reaction {
+    pub room: RoomName,
+    /// The message's id.
+    pub id: MessageId,
+    pub emoji: String,
+    pub nick: String,
+    pub added: bool,
+}
+
+/// `event: typing`: a nick is typing in a room (never stored).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Typing {
+    pub room: RoomName,
+    pub nick: String,
 }
 
 /// Whether the server wants a password for a session.
@@ -69,6 +153,13 @@ pub struct ServerInfo {
     /// Extension: the text limit, for a composer's counter.
     #[serde(default = "default_max_text_chars")]
     pub max_text_chars: usize,
+    /// The protocol version the server speaks (`"1.1"`); absent from v1
+    /// servers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
+    /// The v1.1 parts the server has (`"log"`, …).
+    #[serde(default)]
+    pub features: Vec<String>,
 }
 
 fn default_max_text_chars() -> usize {
@@ -124,6 +215,14 @@ pub enum StreamEvent {
     Presence(Presence),
     Join(PresenceChange),
     Leave(PresenceChange),
+    /// A log entry: the message after its author changed the text.
+    Edit(Message),
+    /// A log entry: a message was deleted.
+    Delete(Deleted),
+    /// A log entry: a reaction was added or removed.
+    Reaction(Reaction),
+    /// Someone is typing (no id, never stored).
+    Typing(Typing),
 }
 
 impl StreamEvent {
@@ -135,16 +234,36 @@ impl StreamEvent {
             StreamEvent::Presence(_) => "presence",
             StreamEvent::Join(_) => "join",
             StreamEvent::Leave(_) => "leave",
+            StreamEvent::Edit(_) => "edit",
+            StreamEvent::Delete(_) => "delete",
+            StreamEvent::Reaction(_) => "reaction",
+            StreamEvent::Typing(_) => "typing",
+        }
+    }
+
+    /// The room the event belongs to.
+    pub fn room(&self) -> &RoomName {
+        match self {
+            StreamEvent::Message(m) | StreamEvent::Edit(m) => &m.room,
+            StreamEvent::Ready(r) => &r.room,
+            StreamEvent::Presence(p) => &p.room,
+            StreamEvent::Join(c) | StreamEvent::Leave(c) => &c.room,
+            StreamEvent::Delete(d) => &d.room,
+            StreamEvent::Reaction(r) => &r.room,
+            StreamEvent::Typing(t) => &t.room,
         }
     }
 
     /// The event's data as one line of JSON (what follows `data: `).
     pub fn data_json(&self) -> String {
         let result = match self {
-            StreamEvent::Message(m) => serde_json::to_string(m),
+            StreamEvent::Message(m) | StreamEvent::Edit(m) => serde_json::to_string(m),
             StreamEvent::Ready(r) => serde_json::to_string(r),
             StreamEvent::Presence(p) => serde_json::to_string(p),
             StreamEvent::Join(c) | StreamEvent::Leave(c) => serde_json::to_string(c),
+            StreamEvent::Delete(d) => serde_json::to_string(d),
+            StreamEvent::Reaction(r) => serde_json::to_string(r),
+            StreamEvent::Typing(t) => serde_json::to_string(t),
         };
         result.expect("wire types always serialize")
     }
@@ -158,6 +277,10 @@ impl StreamEvent {
             "presence" => StreamEvent::Presence(serde_json::from_str(data)?),
             "join" => StreamEvent::Join(serde_json::from_str(data)?),
             "leave" => StreamEvent::Leave(serde_json::from_str(data)?),
+            "edit" => StreamEvent::Edit(serde_json::from_str(data)?),
+            "delete" => StreamEvent::Delete(serde_json::from_str(data)?),
+            "reaction" => StreamEvent::Reaction(serde_json::from_str(data)?),
+            "typing" => StreamEvent::Typing(serde_json::from_str(data)?),
             _ => return Ok(None),
         }))
     }
@@ -168,14 +291,13 @@ mod tests {
     use super::*;
 
     fn sample() -> Message {
-        Message {
-            id: MessageId::new(1732500000000, 3),
-            room: RoomName::default_room(),
-            nick: "ana".into(),
-            text: "line one\nline two".into(),
-            ts: "2026-11-24T06:00:00.000Z".into(),
-            client_id: Some("c1".into()),
-        }
+        Message::new(
+            MessageId::new(1764568800000, 3),
+            RoomName::default_room(),
+            "ana".into(),
+            "line one\nline two".into(),
+            Some("c1".into()),
+        )
     }
 
     #[test]
@@ -183,8 +305,8 @@ mod tests {
         let json: serde_json::Value = serde_json::to_value(sample()).unwrap();
         assert_eq!(
             json,
-            serde_json::json!({"id": "1732500000000-3", "room": "general", "nick": "ana",
-                "text": "line one\nline two", "ts": "2026-11-24T06:00:00.000Z", "client_id": "c1"})
+            serde_json::json!({"id": "1764568800000-3", "room": "general", "nick": "ana",
+                "text": "line one\nline two", "ts": "2025-12-01T06:00:00.000Z", "client_id": "c1"})
         );
     }
 
@@ -197,7 +319,7 @@ mod tests {
             StreamEvent::from_sse(event.name(), &data).unwrap(),
             Some(event)
         );
-        assert_eq!(StreamEvent::from_sse("typing", "{}").unwrap(), None);
+        assert_eq!(StreamEvent::from_sse("someday", "{}").unwrap(), None);
     }
 
     #[test]

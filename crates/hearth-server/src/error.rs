@@ -1,6 +1,7 @@
 //! `ApiError`: every way an HTTP request can fail, and its answer.
 //!
-//! Bad input keeps its own message and gets a 4xx; faults of the broker or the
+//! Bad input keeps its own message and gets a 4xx (`403` for a change to
+//! someone else's message, `404` for an unknown message); faults of the broker or the
 //! database become `500`/`503` with a generic message, and their cause is
 //! logged here, once. Every answer's body is `{"error": "..."}`.
 
@@ -17,6 +18,8 @@ pub enum ApiError {
     BadRequest(String),
     #[error("{0}")]
     Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
     #[error("{0}")]
     NotFound(String),
     #[error("method not allowed")]
@@ -49,6 +52,7 @@ impl ApiError {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
@@ -119,6 +123,9 @@ impl From<BrokerError> for ApiError {
             BrokerError::ClientIdReused { room } => ApiError::Conflict(format!(
                 "this client_id was already used for a message in room {room}"
             )),
+            BrokerError::NoSuchMessage => ApiError::NotFound(err.to_string()),
+            BrokerError::NotYours => ApiError::Forbidden(err.to_string()),
+            BrokerError::BadReply => ApiError::BadRequest(err.to_string()),
             BrokerError::Internal(cause) => ApiError::Internal(cause),
         }
     }

@@ -38,6 +38,8 @@ pub struct RateLimits {
     session_posts: Keyed<String>,
     address_posts: Keyed<IpAddr>,
     address_sessions: Keyed<IpAddr>,
+    /// One typing notice per session per second; more are dropped.
+    session_typing: Keyed<String>,
     passwords: PasswordBackoff,
     streams: StreamSlots,
     clock: DefaultClock,
@@ -50,6 +52,10 @@ impl RateLimits {
             session_posts: RateLimiter::keyed(quota(config.session_post_rate)),
             address_posts: RateLimiter::keyed(quota(config.address_post_rate)),
             address_sessions: RateLimiter::keyed(quota(config.address_session_rate)),
+            session_typing: RateLimiter::keyed(quota(RateLimit {
+                per_second: 1,
+                burst: 1,
+            })),
             passwords: PasswordBackoff::new(
                 config.password_backoff,
                 config.password_backoff_max,
@@ -77,6 +83,12 @@ impl RateLimits {
             self.check(&self.session_posts, &session.to_owned())?;
         }
         self.check(&self.address_posts, &address)
+    }
+
+    /// Whether a typing notice of `session` goes out (at most one a second;
+    /// the others are dropped, silently).
+    pub fn admit_typing(&self, session: &str) -> bool {
+        self.session_typing.check_key(&session.to_owned()).is_ok()
     }
 
     /// One session (login) attempt from `address`.
@@ -126,6 +138,8 @@ impl RateLimits {
         self.session_posts.retain_recent();
         self.address_posts.retain_recent();
         self.address_sessions.retain_recent();
+        self.session_typing.retain_recent();
+        self.session_typing.shrink_to_fit();
         self.session_posts.shrink_to_fit();
         self.address_posts.shrink_to_fit();
         self.address_sessions.shrink_to_fit();

@@ -351,10 +351,5 @@ async fn read_back(
 
 /// The room an event belongs to.
 fn room_of(event: &StreamEvent) -> &RoomName {
-    match event {
-        StreamEvent::Message(m) => &m.room,
-        StreamEvent::Ready(r) => &r.room,
-        StreamEvent::Presence(p) => &p.room,
-        StreamEvent::Join(c) | StreamEvent::Leave(c) => &c.room,
-    }
+    event.room()
 }

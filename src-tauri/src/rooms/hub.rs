@@ -442,14 +442,15 @@ mod tests {
     }
 
     fn msg(nick: &str, seq: u64) -> Message {
-        Message {
-            id: MessageId::new(1, seq),
-            room: RoomName::default_room(),
-            nick: nick.into(),
-            text: format!("hi {seq}"),
-            ts: "2026-11-24T06:00:00.000Z".into(),
-            client_id: None,
-        }
+        let mut message = Message::new(
+            MessageId::new(1, seq),
+            RoomName::default_room(),
+            nick.into(),
+            format!("hi {seq}"),
+            None,
+        );
+        message.ts = "2026-11-24T06:00:00.000Z".into();
+        message
     }
 
     fn message(nick: &str, seq: u64) -> StreamEvent {

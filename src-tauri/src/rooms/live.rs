@@ -73,6 +73,12 @@ impl RoomLive {
                 self.ready = Some(ready.clone());
             }
             StreamEvent::Message(m) => self.remember(m),
+            // The room log's changes and typing notices go to the webview
+            // as they are; this keeps messages as they were posted.
+            StreamEvent::Edit(_)
+            | StreamEvent::Delete(_)
+            | StreamEvent::Reaction(_)
+            | StreamEvent::Typing(_) => {}
         }
     }
 

@@ -4,24 +4,34 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use chrono::{DateTime, Local, Utc};
-use hearth_proto::{Message, MessageId, PresenceChange, RoomName, StreamEvent, sse};
+use hearth_proto::{
+    EntryKind, LogEntry, Message, MessageId, PresenceChange, RoomName, StreamEvent, Typing, sse,
+};
 
 /// What a shared event is.
 #[derive(Debug, Clone)]
 pub enum SharedKind {
-    Message {
+    /// A log entry (a message, or a change to one), or a message in its
+    /// current state on a fresh replay.
+    Entry {
+        /// The log id (a message's id for a message).
         id: MessageId,
-        /// The whole frame with its `id: <message id>` line, for single-room
-        /// streams (whose ids are the message ids).
+        entry: EntryKind,
+        /// The whole frame with its `id: <log id>` line, for single-room
+        /// streams (whose ids are the log ids).
         framed: Bytes,
         /// `data: [HH:MM:SS] nick: text\n\n`, for the original `/stream`
-        /// (default room only).
+        /// (new messages of the default room only).
         legacy: Option<Bytes>,
     },
     Join {
         nick: Arc<str>,
     },
     Leave {
+        nick: Arc<str>,
+    },
+    /// Someone is typing: never stored, not sent to that nick's streams.
+    Typing {
         nick: Arc<str>,
     },
 }
@@ -36,22 +46,54 @@ pub struct SharedEvent {
 }
 
 impl SharedEvent {
-    /// Encodes a stored message. `legacy` adds the original chat room's
-    /// one-line form.
+    /// Encodes a stored message (as a `message` event whose id is the
+    /// message's). `legacy` adds the original chat room's one-line form.
     pub fn message(message: &Message, legacy: bool) -> Self {
-        let event = StreamEvent::Message(message.clone());
-        let mut body = String::with_capacity(message.text.len() + 160);
-        sse::encode_body(&mut body, Some(event.name()), &event.data_json());
-        let mut framed = String::with_capacity(body.len() + 32);
-        sse::encode_id(&mut framed, &message.id.to_string());
-        framed.push_str(&body);
-        SharedEvent {
-            room: message.room.clone(),
-            kind: SharedKind::Message {
+        Self::entry(
+            LogEntry {
                 id: message.id,
-                framed: Bytes::from(framed),
-                legacy: legacy.then(|| Bytes::from(legacy_frame(message))),
+                kind: EntryKind::Message(message.clone()),
             },
+            legacy,
+        )
+    }
+
+    /// Encodes a log entry. `legacy` adds the original chat room's one-line
+    /// form to a message entry.
+    pub fn entry(entry: LogEntry, legacy: bool) -> Self {
+        let data = entry.kind.data_json();
+        let mut body = String::with_capacity(data.len() + 32);
+        sse::encode_body(&mut body, Some(entry.kind.name()), &data);
+        let mut framed = String::with_capacity(body.len() + 32);
+        sse::encode_id(&mut framed, &entry.id.to_string());
+        framed.push_str(&body);
+        let legacy = match &entry.kind {
+            EntryKind::Message(m) if legacy => Some(Bytes::from(legacy_frame(m))),
+            _ => None,
+        };
+        SharedEvent {
+            room: entry.kind.room().clone(),
+            kind: SharedKind::Entry {
+                id: entry.id,
+                entry: entry.kind,
+                framed: Bytes::from(framed),
+                legacy,
+            },
+            body: Bytes::from(body),
+        }
+    }
+
+    /// `nick` is typing in `room`.
+    pub fn typing(room: &RoomName, nick: &str) -> Self {
+        let event = StreamEvent::Typing(Typing {
+            room: room.clone(),
+            nick: nick.to_owned(),
+        });
+        let mut body = String::with_capacity(96);
+        sse::encode_body(&mut body, Some(event.name()), &event.data_json());
+        SharedEvent {
+            room: room.clone(),
+            kind: SharedKind::Typing { nick: nick.into() },
             body: Bytes::from(body),
         }
     }
@@ -82,12 +124,31 @@ impl SharedEvent {
         }
     }
 
-    /// The message id, for message events.
-    pub fn message_id(&self) -> Option<MessageId> {
+    /// The log id, for log entries.
+    pub fn log_id(&self) -> Option<MessageId> {
         match self.kind {
-            SharedKind::Message { id, .. } => Some(id),
+            SharedKind::Entry { id, .. } => Some(id),
             _ => None,
         }
+    }
+
+    /// The log entry, for log entries.
+    pub fn log_entry(&self) -> Option<&EntryKind> {
+        match &self.kind {
+            SharedKind::Entry { entry, .. } => Some(entry),
+            _ => None,
+        }
+    }
+
+    /// Whether the original `/stream` form was made (a default-room message).
+    pub fn has_legacy(&self) -> bool {
+        matches!(
+            &self.kind,
+            SharedKind::Entry {
+                legacy: Some(_),
+                ..
+            }
+        )
     }
 }
 
@@ -116,14 +177,13 @@ mod tests {
 
     #[test]
     fn legacy_frames_are_one_data_line() {
-        let message = Message {
-            id: MessageId::new(1, 0),
-            room: RoomName::default_room(),
-            nick: "ana".into(),
-            text: "two\nlines".into(),
-            ts: "2026-11-24T06:00:00.000Z".into(),
-            client_id: None,
-        };
+        let message = Message::new(
+            MessageId::new(1, 0),
+            RoomName::default_room(),
+            "ana".into(),
+            "two\nlines".into(),
+            None,
+        );
         let frame = legacy_frame(&message);
         assert!(frame.starts_with("data: ["), "{frame}");
         assert!(frame.ends_with("] ana: two lines\n\n"), "{frame}");

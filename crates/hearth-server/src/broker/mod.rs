@@ -18,6 +18,7 @@
 
 pub mod embedded;
 mod event;
+pub mod log;
 mod presence;
 pub mod redis;
 mod room;
@@ -27,7 +28,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::stream::BoxStream;
-use hearth_proto::{ClientId, Message, MessageId, MessageText, Nick, RoomName, RoomSummary};
+use hearth_proto::{ClientId, Emoji, Message, MessageId, MessageText, Nick, RoomName, RoomSummary};
 
 pub use event::{SharedEvent, SharedKind};
 
@@ -45,6 +46,16 @@ pub enum BrokerError {
     /// room.
     #[error("client_id already used in room {room}")]
     ClientIdReused { room: RoomName },
+    /// The message named is not one of the room's (unknown, deleted, or
+    /// of another room).
+    #[error("no such message in this room")]
+    NoSuchMessage,
+    /// The session's nick is not the message's author.
+    #[error("only its author may change this message")]
+    NotYours,
+    /// `reply_to` names no message of the room.
+    #[error("reply_to names no message of this room")]
+    BadReply,
     /// A bug or an unexpected state.
     #[error("broker failure: {0}")]
     Internal(String),
@@ -59,8 +70,49 @@ pub struct Post {
     /// The session id from the poster's token (idempotency is per session).
     pub session: String,
     pub client_id: Option<ClientId>,
+    /// The message (of the same room) this one answers.
+    pub reply_to: Option<MessageId>,
 }
 
+/// A change to a stored message: the log's `edit`, `delete` and `reaction`
+/// entries. The rules that decide them are in [`log`].
+#[derive(Debug, Clone)]
+pub struct Change {
+    pub room: RoomName,
+    /// The message changed.
+    pub id: MessageId,
+    /// Who asks (the session's nick).
+    pub nick: Nick,
+    pub what: ChangeKind,
+}
+
+/// What a [`Change`] does.
+#[derive(Debug, Clone)]
+pub enum ChangeKind {
+    /// The author replaces the text.
+    Edit(MessageText),
+    /// The author deletes the message.
+    Delete,
+    /// Someone adds (`add`) or removes a reaction.
+    React { emoji: Emoji, add: bool },
+}
+
+/// What applying a [`Change`] did; both carry the message after it.
+#[derive(Debug, Clone)]
+pub enum Changed {
+    /// A log entry was appended (and handed to the room's subscribers).
+    Applied(Message),
+    /// Nothing changed (a repeat): no entry.
+    Unchanged(Message),
+}
+
+impl Changed {
+    pub fn message(self) -> Message {
+        match self {
+            Changed::Applied(m) | Changed::Unchanged(m) => m,
+        }
+    }
+}
 /// What storing a post did.
 #[derive(Debug, Clone)]
 pub enum Posted {
@@ -93,7 +145,7 @@ pub struct SubscribeRequest {
     pub nick: Option<Nick>,
 }
 
-/// Stored messages to send before the live ones.
+/// Stored entries to send before the live ones.
 pub type ReplayStream = BoxStream<'static, Result<Arc<SharedEvent>, BrokerError>>;
 
 /// One item of a live subscription.
@@ -111,14 +163,16 @@ pub type LiveStream = BoxStream<'static, Live>;
 /// How one room of a subscription starts.
 pub struct RoomStart {
     pub room: RoomName,
-    /// Messages to replay, oldest first.
+    /// Entries to replay, oldest first: on a resume, every entry after the
+    /// id; on a fresh start, the newest messages in their current state.
     pub replay: ReplayStream,
     /// True when the requested id was found and nothing after it is missing.
     pub resumed: bool,
     /// The id the replay continues from, when `resumed`.
     pub resumed_from: Option<MessageId>,
-    /// The room's newest message id when the subscription started: where a
-    /// fresh start stands even when it replays fewer messages than exist.
+    /// On a fresh start, the newest log id its replay covers (the room's
+    /// head then): where the stream stands even when it replays fewer
+    /// messages than exist, and `ready.last_id`.
     pub head: Option<MessageId>,
     /// Distinct nicks online in the room, the subscriber included.
     pub online: Vec<String>,
@@ -127,6 +181,9 @@ pub struct RoomStart {
 /// A live subscription. Dropping it ends the subscriber's presence.
 pub struct Subscription {
     pub rooms: Vec<RoomStart>,
+    /// How many messages a fresh start was asked to replay (`0`: none, and
+    /// `ready.last_id` is then `null`).
+    pub replay: usize,
     /// Live events. Messages may repeat ones already replayed (ids at or
     /// below the last replayed one): the reader skips those.
     pub live: LiveStream,
@@ -140,11 +197,19 @@ pub trait Broker: Send + Sync + 'static {
     /// Stores a message (durably, before answering) and fans it out.
     async fn post(&self, post: Post) -> Result<Posted, BrokerError>;
 
+    /// Edits, deletes or reacts to a stored message: appends the log entry
+    /// and fans it out, or changes nothing when it would change nothing.
+    async fn change(&self, change: Change) -> Result<Changed, BrokerError>;
+
+    /// Tells the room's other streams that `nick` is typing (not stored).
+    async fn typing(&self, room: &RoomName, nick: &Nick) -> Result<(), BrokerError>;
+
     /// Follows rooms from where the client left off; joins the subscriber's
     /// nick to each room's presence.
     async fn subscribe(&self, request: SubscribeRequest) -> Result<Subscription, BrokerError>;
 
-    /// Up to `limit` messages before `before` (or the newest), oldest first.
+    /// Up to `limit` messages before the message `before` (or the newest),
+    /// oldest first, in their current state (deleted ones left out).
     async fn history(
         &self,
         room: &RoomName,

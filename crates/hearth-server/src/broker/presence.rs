@@ -18,7 +18,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use hearth_proto::{MessageId, Nick, RoomName};
+use hearth_proto::{Nick, RoomName};
 
 use super::room::{Plan, RoomHub, RoomReceiver, RoomState};
 use super::{BrokerError, RoomRequest, SharedEvent, SubscribeRequest};
@@ -43,8 +43,6 @@ pub struct JoinedRoom {
     pub room: RoomName,
     /// Where the subscriber's replay starts.
     pub plan: Plan,
-    /// The room's newest message id on this node.
-    pub head: Option<MessageId>,
     /// Distinct nicks with a stream open in the room on this node, sorted
     /// (the room's whole presence under [`Reach::Node`]).
     pub online_here: Vec<String>,
@@ -107,11 +105,14 @@ pub fn join(
                 }
             }
         }
-        receivers.push((state.tx.subscribe(), own_nick.map(|n| n.as_str().into())));
+        receivers.push((
+            state.tx.subscribe(),
+            own_nick.map(|n| n.as_str().into()),
+            request.nick.as_ref().map(|n| n.as_str().into()),
+        ));
         joined.push(JoinedRoom {
             room: room.clone(),
             plan: state.plan(*resume_from, request.replay),
-            head: state.last_id,
             online_here: online(state),
         });
     }

@@ -1,28 +1,28 @@
 //! Rooms as one node holds them in memory, whatever the backend: the
 //! [`RoomHub`] of every loaded room, and each [`RoomState`]: the `broadcast`
-//! channel its local subscribers listen on, a cache of its newest messages
+//! channel its local subscribers listen on, a cache of its newest log entries
 //! (already encoded, so most replays and resumes encode nothing), its local
 //! presence counts, and the plan for where a new subscriber starts.
 //!
 //! Backends own how a [`RoomState`] is loaded and fed (the embedded backend
 //! from its SQLite writer thread, the Redis backend from its one pub/sub
-//! relay task); both feed it through [`RoomState::push_message`], and both
+//! relay task); both feed it through [`RoomState::push_entry`], and both
 //! subscribe through [`super::presence::join`] and [`live_stream`].
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use futures::{StreamExt, stream};
-use hearth_proto::{MessageId, RoomName};
+use hearth_proto::{EntryKind, MessageId, RoomName, log};
 use tokio::sync::broadcast;
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
 use super::{BrokerError, Live, LiveStream, ReplayStream, RoomRequest, SharedEvent, SharedKind};
 
-/// The most messages cached (encoded) per room.
+/// The most log entries cached (encoded) per room.
 pub const MAX_CACHE: usize = 256;
 /// How often each backend looks for idle rooms to unload.
 pub const UNLOAD_EVERY: Duration = Duration::from_secs(60);
@@ -98,10 +98,10 @@ impl RoomHub {
 /// One room's in-memory state on this node.
 pub struct RoomState {
     pub tx: broadcast::Sender<Arc<SharedEvent>>,
-    /// The newest messages of the room, oldest first, contiguous up to
-    /// `last_id`.
+    /// The newest log entries of the room, oldest first, contiguous up to
+    /// `last_id` (its newest log id).
     pub recent: VecDeque<Arc<SharedEvent>>,
-    /// True when `recent` holds every retained message of the room.
+    /// True when `recent` holds every retained entry of the room.
     pub complete: bool,
     pub last_id: Option<MessageId>,
     /// Open streams on this node per nick.
@@ -117,49 +117,128 @@ pub struct RoomState {
     may_lag: bool,
 }
 
+/// A fresh start's replay: the newest messages in their current state, and
+/// the newest log id they cover.
+pub struct Fresh {
+    pub events: Vec<Arc<SharedEvent>>,
+    pub head: Option<MessageId>,
+}
+
 /// How a room's replay will be served, decided under the hub's lock.
 pub enum Plan {
-    /// From the cache.
-    Ready {
-        events: Vec<Arc<SharedEvent>>,
-        resumed: bool,
-        from: Option<MessageId>,
-    },
-    /// The id is older than the cache: look it up in the store. `fresh` is
-    /// the replay to use if it cannot be placed.
+    /// A resume from the cache.
+    Ready(ReplayStart),
+    /// A fresh start from the cache (a backend whose cache may lag reads it
+    /// from the store, and uses this when it stands at the same head).
+    Fresh(Fresh),
+    /// From the store: place `from` there (a resume older than the cache,
+    /// or any resume when the cache may lag); without it, or when it cannot
+    /// be placed, start fresh with `fresh`, or (`None`: the cache holds too
+    /// few live messages) with a fresh replay read from the store.
     CheckStore {
-        from: MessageId,
-        fresh: Vec<Arc<SharedEvent>>,
+        from: Option<MessageId>,
+        fresh: Option<Fresh>,
     },
 }
 
-/// How a room's replay starts: the events, whether they resume from the
-/// requested id, and that id.
-pub type ReplayStart = (ReplayStream, bool, Option<MessageId>);
+/// How a room's replay starts.
+pub struct ReplayStart {
+    /// The entries to replay, oldest first.
+    pub replay: ReplayStream,
+    /// Whether they resume from the requested id.
+    pub resumed: bool,
+    /// That id, when resumed.
+    pub from: Option<MessageId>,
+    /// On a fresh start: the newest log id the replay covers.
+    pub head: Option<MessageId>,
+}
 
-impl Plan {
-    /// The start the cache decided (`Ok`), or (`Err`) the id the store must
-    /// place and the fresh replay to fall back on.
-    pub fn cached_start(self) -> Result<ReplayStart, (MessageId, Vec<Arc<SharedEvent>>)> {
-        match self {
-            Plan::Ready {
-                events,
-                resumed,
-                from,
-            } => Ok((replay_of(events), resumed, from)),
-            Plan::CheckStore { from, fresh } => Err((from, fresh)),
+impl ReplayStart {
+    /// A fresh start.
+    pub fn fresh(fresh: Fresh) -> Self {
+        ReplayStart {
+            replay: replay_of(fresh.events),
+            resumed: false,
+            from: None,
+            head: fresh.head,
+        }
+    }
+
+    /// A resume from `from` replaying `replay`.
+    pub fn resumed(replay: ReplayStream, from: MessageId) -> Self {
+        ReplayStart {
+            replay,
+            resumed: true,
+            from: Some(from),
+            head: None,
         }
     }
 }
 
-/// The start of a subscriber whose resume id cannot be placed: the fresh
-/// replay, not resumed.
-pub fn fresh_start(fresh: Vec<Arc<SharedEvent>>) -> ReplayStart {
-    (replay_of(fresh), false, None)
-}
-
 fn replay_of(events: Vec<Arc<SharedEvent>>) -> ReplayStream {
     stream::iter(events.into_iter().map(Ok)).boxed()
+}
+
+/// The newest `n` live messages among `entries` (a contiguous run of a
+/// room's log, oldest first, up to its head), in their current state; `None`
+/// when the run holds fewer and is not `complete` (older messages would be
+/// missing). Messages nothing changed keep their encoded event.
+pub fn fresh_of<'a>(
+    entries: impl DoubleEndedIterator<Item = &'a Arc<SharedEvent>> + Clone,
+    n: usize,
+    complete: bool,
+) -> Option<Vec<Arc<SharedEvent>>> {
+    let mut deleted = HashSet::new();
+    let mut changed = HashSet::new();
+    let mut picked: Vec<&Arc<SharedEvent>> = Vec::new();
+    if n > 0 {
+        for event in entries.clone().rev() {
+            match event.log_entry() {
+                Some(EntryKind::Message(m)) => {
+                    if !deleted.contains(&m.id) {
+                        picked.push(event);
+                        if picked.len() == n {
+                            break;
+                        }
+                    }
+                }
+                Some(EntryKind::Delete(d)) => {
+                    deleted.insert(d.id);
+                }
+                Some(other) => {
+                    changed.insert(other.message_id());
+                }
+                None => {}
+            }
+        }
+    }
+    if picked.len() < n && !complete {
+        return None;
+    }
+    picked.reverse();
+    Some(
+        picked
+            .into_iter()
+            .map(|event| {
+                let Some(EntryKind::Message(m)) = event.log_entry() else {
+                    return event.clone();
+                };
+                if !changed.contains(&m.id) {
+                    return event.clone();
+                }
+                let mut state = BTreeMap::new();
+                for entry in entries.clone().filter_map(|e| e.log_entry()) {
+                    if entry.message_id() == m.id {
+                        log::apply(&mut state, entry);
+                    }
+                }
+                match state.remove(&m.id) {
+                    Some(current) => Arc::new(SharedEvent::message(&current, event.has_legacy())),
+                    None => event.clone(),
+                }
+            })
+            .collect(),
+    )
 }
 
 impl RoomState {
@@ -193,7 +272,7 @@ impl RoomState {
     ) -> Self {
         RoomState {
             tx: broadcast::channel(queue.max(1)).0,
-            last_id: newest.last().and_then(|e| e.message_id()),
+            last_id: newest.last().and_then(|e| e.log_id()),
             recent: newest.into(),
             complete,
             presence: HashMap::new(),
@@ -203,11 +282,11 @@ impl RoomState {
         }
     }
 
-    /// Hands a freshly stored message to the room: cache it and send it to
-    /// the local subscribers. Returns false (and does nothing) for a message
+    /// Hands a freshly stored log entry to the room: cache it and send it to
+    /// the local subscribers. Returns false (and does nothing) for an entry
     /// the room already has (at or below `last_id`).
-    pub fn push_message(&mut self, event: Arc<SharedEvent>) -> bool {
-        let Some(id) = event.message_id() else {
+    pub fn push_entry(&mut self, event: Arc<SharedEvent>) -> bool {
+        let Some(id) = event.log_id() else {
             self.send(event);
             return true;
         };
@@ -260,88 +339,84 @@ impl RoomState {
             && self.last_used.elapsed() >= idle_for
     }
 
-    fn newest(&self, n: usize) -> Vec<Arc<SharedEvent>> {
-        let skip = self.recent.len().saturating_sub(n);
-        self.recent.iter().skip(skip).cloned().collect()
+    /// A fresh start from the cache, if it can serve one.
+    fn fresh(&self, replay: usize) -> Option<Fresh> {
+        fresh_of(self.recent.iter(), replay, self.complete).map(|events| Fresh {
+            events,
+            head: self.last_id,
+        })
     }
 
     /// Where a subscriber resuming from `resume_from` (or starting fresh
     /// with `replay` messages) starts.
     pub fn plan(&self, resume_from: Option<MessageId>, replay: usize) -> Plan {
-        let fresh = self.newest(replay);
-        if self.may_lag
-            && let Some(from) = resume_from
-        {
-            return Plan::CheckStore { from, fresh };
-        }
+        let fresh = self.fresh(replay);
         let Some(from) = resume_from else {
-            return Plan::Ready {
-                events: fresh,
-                resumed: false,
-                from: None,
+            return match fresh {
+                Some(fresh) => Plan::Fresh(fresh),
+                None => Plan::CheckStore { from: None, fresh },
             };
         };
+        let check_store = |fresh| Plan::CheckStore {
+            from: Some(from),
+            fresh,
+        };
+        let cannot_place = |fresh: Option<Fresh>| match fresh {
+            Some(fresh) => Plan::Fresh(fresh),
+            None => Plan::CheckStore { from: None, fresh },
+        };
+        if self.may_lag {
+            return check_store(fresh);
+        }
         if Some(from) == self.last_id {
-            return Plan::Ready {
-                events: Vec::new(),
-                resumed: true,
-                from: Some(from),
-            };
+            return Plan::Ready(ReplayStart::resumed(replay_of(Vec::new()), from));
         }
         if from == MessageId::ZERO && self.complete {
-            return Plan::Ready {
-                events: self.recent.iter().cloned().collect(),
-                resumed: true,
-                from: Some(from),
-            };
+            return Plan::Ready(ReplayStart::resumed(
+                replay_of(self.recent.iter().cloned().collect()),
+                from,
+            ));
         }
-        if let Some(pos) = self
-            .recent
-            .iter()
-            .position(|e| e.message_id() == Some(from))
-        {
-            return Plan::Ready {
-                events: self.recent.iter().skip(pos + 1).cloned().collect(),
-                resumed: true,
-                from: Some(from),
-            };
+        if let Some(pos) = self.recent.iter().position(|e| e.log_id() == Some(from)) {
+            return Plan::Ready(ReplayStart::resumed(
+                replay_of(self.recent.iter().skip(pos + 1).cloned().collect()),
+                from,
+            ));
         }
-        let oldest_cached = self.recent.front().and_then(|e| e.message_id());
+        let oldest_cached = self.recent.front().and_then(|e| e.log_id());
         match oldest_cached {
             // Inside the cached range (or newer than anything stored) but not
-            // a message of this room: it cannot be placed.
-            Some(oldest) if from > oldest => Plan::Ready {
-                events: fresh,
-                resumed: false,
-                from: None,
-            },
-            _ if self.complete => Plan::Ready {
-                events: fresh,
-                resumed: false,
-                from: None,
-            },
-            _ => Plan::CheckStore { from, fresh },
+            // an entry of this room: it cannot be placed.
+            Some(oldest) if from > oldest => cannot_place(fresh),
+            _ if self.complete => cannot_place(fresh),
+            _ => check_store(fresh),
         }
     }
 }
 
 /// A subscriber's receiver of one room, with the nick it is present as
-/// there (if any).
-pub type RoomReceiver = (broadcast::Receiver<Arc<SharedEvent>>, Option<Arc<str>>);
+/// there (if any) and the subscriber's nick (if any).
+pub type RoomReceiver = (
+    broadcast::Receiver<Arc<SharedEvent>>,
+    Option<Arc<str>>,
+    Option<Arc<str>>,
+);
 
 /// The live events of several rooms' receivers as one stream, in each
 /// room's order. Each receiver comes with the nick the subscriber is
 /// present as in that room, if any: that nick's joins there are left out
-/// (the subscriber is already in the `presence` list it got at the start).
+/// (the subscriber is already in the `presence` list it got at the start);
+/// and with the subscriber's nick: its own typing is left out.
 pub fn live_stream(receivers: Vec<RoomReceiver>) -> LiveStream {
     let mut rooms: Vec<LiveStream> = receivers
         .into_iter()
-        .map(|(rx, own_nick)| {
+        .map(|(rx, present_as, own_nick)| {
             BroadcastStream::new(rx)
                 .filter_map(move |item| {
                     let live = match item {
-                        Ok(event) => match (&event.kind, &own_nick) {
-                            (SharedKind::Join { nick }, Some(own)) if **nick == **own => None,
+                        Ok(event) => match (&event.kind, &present_as, &own_nick) {
+                            (SharedKind::Join { nick }, Some(own), _) if **nick == **own => None,
+                            (SharedKind::Typing { nick }, _, Some(own)) if **nick == **own => None,
                             _ => Some(Live::Event(event)),
                         },
                         Err(BroadcastStreamRecvError::Lagged(_)) => Some(Live::Lagged),
@@ -360,26 +435,32 @@ pub fn live_stream(receivers: Vec<RoomReceiver>) -> LiveStream {
 
 #[cfg(test)]
 mod tests {
-    use hearth_proto::{Message, RoomName};
+    use hearth_proto::{Deleted, LogEntry, Message, Reaction, RoomName};
 
     use super::*;
 
+    fn message(ms: u64) -> Message {
+        Message::new(
+            MessageId::new(ms, 0),
+            RoomName::default_room(),
+            "ana".into(),
+            "hi".into(),
+            None,
+        )
+    }
+
     fn events(ids: &[u64]) -> Vec<Arc<SharedEvent>> {
         ids.iter()
-            .map(|ms| {
-                Arc::new(SharedEvent::message(
-                    &Message {
-                        id: MessageId::new(*ms, 0),
-                        room: RoomName::default_room(),
-                        nick: "ana".into(),
-                        text: "hi".into(),
-                        ts: "2026-11-25T00:00:00.000Z".into(),
-                        client_id: None,
-                    },
-                    false,
-                ))
-            })
+            .map(|ms| Arc::new(SharedEvent::message(&message(*ms), false)))
             .collect()
+    }
+
+    fn resumed(plan: &Plan) -> Option<bool> {
+        match plan {
+            Plan::Ready(start) => Some(start.resumed),
+            Plan::Fresh(_) => Some(false),
+            Plan::CheckStore { .. } => None,
+        }
     }
 
     #[test]
@@ -387,28 +468,73 @@ mod tests {
         let newer = Some(MessageId::new(9, 0));
         // Embedded: the cache is the store's head, so a newer id is unknown.
         let embedded = RoomState::new(8, 8, events(&[1, 2, 3]), false);
-        assert!(matches!(
-            embedded.plan(newer, 50),
-            Plan::Ready { resumed: false, .. }
-        ));
+        assert_eq!(resumed(&embedded.plan(newer, 2)), Some(false));
         // Redis: another node may have stored it; ask the store.
         let redis = RoomState::lagging(8, 8, events(&[1, 2, 3]), false);
-        assert!(matches!(redis.plan(newer, 50), Plan::CheckStore { .. }));
+        assert_eq!(resumed(&redis.plan(newer, 2)), None);
         let empty = RoomState::lagging(8, 8, Vec::new(), true);
-        assert!(matches!(empty.plan(newer, 50), Plan::CheckStore { .. }));
+        assert_eq!(resumed(&empty.plan(newer, 2)), None);
         // Even an id the cache holds: another node may have stored more.
-        assert!(matches!(
-            redis.plan(Some(MessageId::new(2, 0)), 50),
-            Plan::CheckStore { .. }
-        ));
-        assert!(matches!(
-            embedded.plan(Some(MessageId::new(2, 0)), 50),
-            Plan::Ready { resumed: true, .. }
-        ));
-        // A fresh start is served from the cache on both.
-        assert!(matches!(
-            redis.plan(None, 50),
-            Plan::Ready { resumed: false, .. }
-        ));
+        assert_eq!(resumed(&redis.plan(Some(MessageId::new(2, 0)), 2)), None);
+        assert_eq!(
+            resumed(&embedded.plan(Some(MessageId::new(2, 0)), 2)),
+            Some(true)
+        );
+        // A fresh start is served from the cache on both...
+        assert_eq!(resumed(&redis.plan(None, 2)), Some(false));
+        // ...unless it holds fewer messages than asked and not all of them.
+        assert_eq!(resumed(&embedded.plan(None, 50)), None);
+    }
+
+    #[test]
+    fn a_fresh_replay_shows_current_state() {
+        let room = RoomName::default_room();
+        let mut entries = events(&[1, 2, 3]);
+        let mut edited = message(1);
+        edited.text = "hi, edited".into();
+        for (id, kind) in [
+            (4, EntryKind::Edit(edited)),
+            (
+                5,
+                EntryKind::Delete(Deleted {
+                    room: room.clone(),
+                    id: MessageId::new(2, 0),
+                }),
+            ),
+            (
+                6,
+                EntryKind::Reaction(Reaction {
+                    room: room.clone(),
+                    id: MessageId::new(1, 0),
+                    emoji: "👍".into(),
+                    nick: "bo".into(),
+                    added: true,
+                }),
+            ),
+        ] {
+            let id = MessageId::new(id, 0);
+            entries.push(Arc::new(SharedEvent::entry(LogEntry { id, kind }, false)));
+        }
+        let state = RoomState::new(8, 8, entries.clone(), true);
+        let Plan::Fresh(fresh) = state.plan(None, 50) else {
+            panic!("served from the cache")
+        };
+        assert_eq!(fresh.head, Some(MessageId::new(6, 0)));
+        let fresh = fresh_of(entries.iter(), 50, true).unwrap();
+        let shown: Vec<_> = fresh
+            .iter()
+            .map(|e| match e.log_entry() {
+                Some(EntryKind::Message(m)) => (m.id.ms, m.text.clone(), m.reactions.len()),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(shown, [(1, "hi, edited".into(), 1), (3, "hi".into(), 0)]);
+        // The unchanged message keeps its encoded event.
+        assert!(Arc::ptr_eq(&fresh[1], &entries[2]));
+        // One message asked: the newest live one.
+        assert_eq!(fresh_of(entries.iter(), 1, false).unwrap().len(), 1);
+        // Two asked of a partial cache holding them: served.
+        assert_eq!(fresh_of(entries.iter(), 2, false).unwrap().len(), 2);
+        assert!(fresh_of(entries.iter(), 3, false).is_none());
     }
 }

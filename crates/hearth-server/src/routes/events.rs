@@ -3,7 +3,10 @@
 //!
 //! A stream is: `retry`, the replay, one `ready` and one `presence` per room,
 //! then live events until the client goes, the subscriber lags (it resumes),
-//! or the server shuts down. Frames of live events are the broker's shared
+//! or the server shuts down. A resume replays every log entry after its id
+//! (messages, edits, deletes, reactions, each with its log id); a fresh start
+//! replays the newest messages in their current state, and its `ready`
+//! names the newest log id that covers. Frames of live events are the broker's shared
 //! bytes; only the `id:` line of a multi-room stream (its cursor) is written
 //! per subscriber. A `: ping` goes out after `ping_interval` of silence.
 
@@ -238,7 +241,7 @@ type Frames = [Option<Bytes>; 2];
 /// The bytes of one event in `mode`: the shared frame, plus the cursor's
 /// `id:` line on a multi-room stream. Nothing for events `mode` omits.
 fn event_frames(mode: StreamMode, event: &SharedEvent, delivered: &Delivered) -> Frames {
-    let SharedKind::Message { framed, legacy, .. } = &event.kind else {
+    let SharedKind::Entry { framed, legacy, .. } = &event.kind else {
         return match mode {
             StreamMode::Legacy => [None, None],
             _ => [Some(event.body.clone()), None],
@@ -264,7 +267,7 @@ fn event_stream(
     async_stream::stream! {
         let _slot = slot;
         let _open = OpenStream::new(&state.metrics);
-        let Subscription { rooms, mut live, presence } = subscription;
+        let Subscription { rooms, replay: replay_count, mut live, presence } = subscription;
         let _presence = presence;
         let metrics = state.metrics.clone();
         let shutdown = state.shutdown.clone();
@@ -297,7 +300,7 @@ fn event_stream(
                         return;
                     }
                 };
-                let Some(id) = event.message_id() else { continue };
+                let Some(id) = event.log_id() else { continue };
                 if !delivered.advance(&start.room, id) {
                     continue;
                 }
@@ -307,23 +310,31 @@ fn event_stream(
                 }
             }
             if !start.resumed && let Some(head) = start.head {
-                // A fresh start stands at the room's head, however much of it
-                // was replayed: a later resume must not replay the rest.
+                // A fresh start stands at the newest log id its replay
+                // covers, however much of the room it replayed: a later
+                // resume must not replay the rest, nor changes it shows.
                 delivered.advance(&start.room, head);
             }
-            // `ready.last_id` is exactly the newest message this stream has
-            // sent of the room: the last one replayed, else the id it resumed
-            // from. Every backend takes a fresh replay and its `head` from
-            // one read, after the live receiver was taken (embedded: the
-            // room's cache, under the lock its writer feeds it under; Redis:
-            // one XREVRANGE), so the newest replayed message is the head. A
-            // live message at or below `last_id` is one the replay covered
-            // and is skipped (`delivered` stands there), one above it is
-            // sent, and a client resuming from `last_id` gets every later
-            // message once. The replay also holds every message acknowledged
-            // (`201`) before the stream was asked for, on any node
-            // (tests/api/ready_race.rs).
-            let last_id = last_replayed.or(start.resumed_from.filter(|id| *id != MessageId::ZERO));
+            // `ready.last_id` is where this stream stands in the room's log.
+            // On a resume: the newest entry it has sent (the last one
+            // replayed, else the id it resumed from). On a fresh start: the
+            // newest log id its replay covers (`head`; `null` when nothing
+            // was asked for), which may be a change newer than the last
+            // replayed message. Every backend takes a fresh replay and its
+            // `head` from one read, after the live receiver was taken
+            // (embedded: the room's cache, under the lock its writer feeds it
+            // under, or one SQLite snapshot; Redis: one script reading the
+            // room's messages and its stream's newest id). A live entry at or
+            // below `last_id` is one the replay covered and is skipped
+            // (`delivered` stands there), one above it is sent, and a client
+            // resuming from `last_id` gets every later entry once. The replay
+            // also holds every message acknowledged (`201`) before the stream
+            // was asked for, on any node (tests/api/ready_race.rs).
+            let last_id = if start.resumed {
+                last_replayed.or(start.resumed_from.filter(|id| *id != MessageId::ZERO))
+            } else {
+                start.head.filter(|_| replay_count > 0)
+            };
             readies.push(StreamEvent::Ready(Ready {
                 room: start.room.clone(),
                 resumed: start.resumed,
@@ -379,7 +390,7 @@ fn event_stream(
                     [Some(Bytes::from_static(sse::PING.as_bytes())), None]
                 }
                 Wake::Event(event) => {
-                    if let Some(id) = event.message_id() {
+                    if let Some(id) = event.log_id() {
                         if !delivered.advance(&event.room, id) {
                             continue;
                         }

@@ -117,6 +117,7 @@ pub async fn post_message(
             text,
             session,
             client_id: None,
+            reply_to: None,
         })
         .await?;
     state.metrics.messages_in.inc();

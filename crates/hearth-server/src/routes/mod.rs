@@ -4,6 +4,7 @@
 //!
 //! - [`session`]: `POST/DELETE /api/session`
 //! - [`rooms`]: `/api/info`, `/api/rooms`, history and posting
+//! - [`log`]: edits, deletes, reactions and typing (the room log, v1.1)
 //! - [`events`]: the event streams (`/api/rooms/{room}/events`, `/api/events`)
 //! - [`legacy`]: the original chat room's `/login`, `/post`, `/stream`
 //! - [`ops`]: `/healthz`, `/metrics`
@@ -11,6 +12,7 @@
 
 mod events;
 mod legacy;
+mod log;
 mod ops;
 mod rooms;
 mod session;
@@ -22,7 +24,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, FromRequest};
 use axum::http::Request;
-use axum::routing::{MethodRouter, get, post};
+use axum::routing::{MethodRouter, get, post, put};
 use hearth_proto::RoomName;
 use serde::de::DeserializeOwned;
 use tower_http::trace::TraceLayer;
@@ -122,6 +124,13 @@ pub const ROUTES: &[Route] = &[
     Route::other("/api/rooms/{room}/messages", || {
         get(rooms::room_history).post(rooms::post_message)
     }),
+    Route::other("/api/rooms/{room}/messages/{id}", || {
+        axum::routing::patch(log::edit_message).delete(log::delete_message)
+    }),
+    Route::other("/api/rooms/{room}/messages/{id}/reactions/{emoji}", || {
+        put(log::add_reaction).delete(log::remove_reaction)
+    }),
+    Route::other("/api/rooms/{room}/typing", || post(log::typing)),
     Route::event_stream("/api/rooms/{room}/events", || get(events::room_events)),
     Route::event_stream("/api/events", || get(events::multi_room_events)),
     Route::other("/login", || get(legacy::login_form).post(legacy::login)),

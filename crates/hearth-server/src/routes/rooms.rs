@@ -1,4 +1,5 @@
-//! Rooms: `/api/info`, `/api/rooms`, history, and posting.
+//! Rooms: `/api/info`, `/api/rooms`, history, and posting (with
+//! `reply_to`, v1.1).
 
 use std::time::Instant;
 
@@ -7,16 +8,19 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use hearth_proto::{
     AuthMode, ClientId, DEFAULT_HISTORY_LIMIT, MAX_HISTORY_LIMIT, MAX_TEXT_CHARS, MessageId,
-    MessageText, PostRequest, RoomName, ServerInfo,
+    MessageText, PROTOCOL_VERSION, PostRequest, RoomName, ServerInfo,
 };
 use serde::Deserialize;
 
 use super::{ApiJson, ApiPath, ApiQuery, room_from_path};
 use crate::auth::Session;
-use crate::broker::{Post, Posted};
+use crate::broker::{BrokerError, Post, Posted};
 use crate::error::ApiError;
 use crate::net::PeerAddr;
 use crate::state::AppState;
+
+/// The parts of protocol v1.1 this server has, on every backend.
+pub const FEATURES: &[&str] = &["log"];
 
 pub async fn server_info(
     State(state): State<AppState>,
@@ -33,6 +37,8 @@ pub async fn server_info(
         rooms: rooms.into_iter().map(|r| r.room).collect(),
         default_room: RoomName::default_room(),
         max_text_chars: MAX_TEXT_CHARS,
+        protocol: Some(PROTOCOL_VERSION.to_owned()),
+        features: FEATURES.iter().map(|f| (*f).to_owned()).collect(),
     }))
 }
 
@@ -86,12 +92,18 @@ pub async fn post_message(
         .as_deref()
         .map(ClientId::parse)
         .transpose()?;
+    let reply_to = request
+        .reply_to
+        .as_deref()
+        .map(|raw| raw.parse::<MessageId>().map_err(|_| BrokerError::BadReply))
+        .transpose()?;
     let post = Post {
         room,
         nick: claims.nick,
         text,
         session: claims.sid,
         client_id,
+        reply_to,
     };
     let started = Instant::now();
     let posted = state.broker.post(post).await?;

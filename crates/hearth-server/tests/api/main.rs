@@ -17,6 +17,7 @@ mod multi_room;
 mod original_routes;
 mod posting;
 mod ready_race;
+mod room_log;
 mod sessions;
 mod slow_consumer;
 mod streams;

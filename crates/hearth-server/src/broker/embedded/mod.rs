@@ -8,7 +8,7 @@
 //!
 //! Each room has a [`RoomState`] in the node's [`RoomHub`] (see
 //! [`super::room`]): a `broadcast` channel of [`SharedEvent`]s, a cache of
-//! the newest messages, and presence counts (on one node they are the room's
+//! the newest log entries, and presence counts (on one node they are the room's
 //! whole presence: [`Reach::Node`]).
 //!
 //! Room states are created and filled only on the history writer thread (when
@@ -24,26 +24,27 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::{StreamExt, TryStreamExt, stream};
-use hearth_proto::{Message, MessageId, RoomName, RoomSummary};
+use hearth_proto::{LogEntry, Message, MessageId, Nick, RoomName, RoomSummary};
 use rusqlite::Connection;
 use tokio_util::sync::{CancellationToken, DropGuard};
 
 use super::presence::{self, JoinedRoom, Reach};
 use super::room::{
-    ROOM_IDLE, ReplayStart, RoomHub, RoomState, UNLOAD_EVERY, fresh_start, live_stream,
+    Fresh, Plan, ROOM_IDLE, ReplayStart, RoomHub, RoomState, UNLOAD_EVERY, live_stream,
 };
 use super::{
-    Broker, BrokerError, Post, Posted, ReplayStream, RoomStart, SharedEvent, SubscribeRequest,
-    Subscription,
+    Broker, BrokerError, Change, Changed, Post, Posted, ReplayStream, RoomStart, SharedEvent,
+    SubscribeRequest, Subscription,
 };
 use crate::config::Config;
 use store::{Inserted, Store};
 
 mod ids;
+pub use ids::now_ms;
 mod queries;
 mod store;
 
-/// Messages read from SQLite per page when a resume reaches past the cache.
+/// Entries read from SQLite per page when a resume reaches past the cache.
 const REPLAY_PAGE: usize = 256;
 
 /// How often expired idempotency keys are deleted.
@@ -62,44 +63,46 @@ pub struct EmbeddedBroker {
 /// Builds a room's state from the store. Runs on the writer thread.
 fn load_room(hub: &RoomHub, conn: &Connection, room: &RoomName) -> rusqlite::Result<RoomState> {
     let meta = queries::room_meta(conn, room)?;
-    let newest = queries::messages_before(conn, room, None, hub.cache_size)?;
+    let newest = queries::newest_entries(conn, room, hub.cache_size)?;
+    let complete = newest.len() >= meta.entries && meta.trimmed_upto.is_none();
     let legacy = *room == hub.default_room;
     Ok(RoomState::new(
         hub.queue,
         hub.cache_size,
         newest
-            .iter()
-            .map(|m| Arc::new(SharedEvent::message(m, legacy)))
+            .into_iter()
+            .map(|entry| Arc::new(SharedEvent::entry(entry, legacy)))
             .collect(),
-        newest.len() >= meta.count && meta.trimmed_upto.is_none(),
+        complete,
     ))
 }
 
-/// The commit hook: hands freshly stored messages to their rooms.
-fn publish(hub: &RoomHub, conn: &Connection, messages: &[Message]) {
+/// The commit hook: hands freshly stored log entries to their rooms.
+fn publish(hub: &RoomHub, conn: &Connection, entries: &[LogEntry]) {
     let mut rooms = hub.lock();
     let mut loaded_now: Vec<&RoomName> = Vec::new();
-    for message in messages {
-        if loaded_now.contains(&&message.room) {
+    for entry in entries {
+        let room = entry.kind.room();
+        if loaded_now.contains(&room) {
             continue;
         }
-        let Some(state) = rooms.get_mut(&message.room) else {
-            loaded_now.push(&message.room);
+        let Some(state) = rooms.get_mut(room) else {
+            loaded_now.push(room);
             // Nobody has used the room since start: load it as stored
-            // (the message included), nobody is there to receive it.
-            match load_room(hub, conn, &message.room) {
+            // (the entry included), nobody is there to receive it.
+            match load_room(hub, conn, room) {
                 Ok(state) => {
-                    rooms.insert(message.room.clone(), state);
+                    rooms.insert(room.clone(), state);
                 }
                 Err(e) => {
-                    tracing::error!(cause = %e, room = %message.room, "loading room failed")
+                    tracing::error!(cause = %e, %room, "loading room failed")
                 }
             }
             continue;
         };
-        state.push_message(Arc::new(SharedEvent::message(
-            message,
-            message.room == hub.default_room,
+        state.push_entry(Arc::new(SharedEvent::entry(
+            entry.clone(),
+            *room == hub.default_room,
         )));
     }
 }
@@ -151,33 +154,68 @@ impl EmbeddedBroker {
             .map_err(|e| BrokerError::Unavailable(format!("loading room: {e}")))
     }
 
-    /// The replay of a room whose resume id is older than the cache.
+    /// The replay of a room the cache cannot serve: a resume from an id
+    /// older than the cache, or a fresh start it holds too few messages for.
     async fn resolve(
         &self,
         room: &RoomName,
-        from: MessageId,
-        fresh: Vec<Arc<SharedEvent>>,
+        from: Option<MessageId>,
+        fresh: Option<Fresh>,
+        replay: usize,
     ) -> Result<ReplayStart, BrokerError> {
-        let lookup_room = room.clone();
-        let placed = self
-            .store
-            .read(move |conn| {
-                if from == MessageId::ZERO {
-                    Ok(queries::room_meta(conn, &lookup_room)?
-                        .trimmed_upto
-                        .is_none())
-                } else {
-                    queries::message_exists(conn, &lookup_room, from)
-                }
-            })
-            .await?;
-        if !placed {
-            return Ok(fresh_start(fresh));
+        if let Some(from) = from {
+            let lookup_room = room.clone();
+            let placed = self
+                .store
+                .read(move |conn| {
+                    if from == MessageId::ZERO {
+                        Ok(queries::room_meta(conn, &lookup_room)?
+                            .trimmed_upto
+                            .is_none())
+                    } else {
+                        queries::entry_exists(conn, &lookup_room, from)
+                    }
+                })
+                .await?;
+            if placed {
+                return Ok(ReplayStart::resumed(
+                    self.replay_from_store(room.clone(), from),
+                    from,
+                ));
+            }
         }
-        Ok((self.replay_from_store(room.clone(), from), true, Some(from)))
+        if let Some(fresh) = fresh {
+            return Ok(ReplayStart::fresh(fresh));
+        }
+        let read_room = room.clone();
+        let (messages, head) = self
+            .store
+            .read(move |conn| queries::fresh(conn, &read_room, replay))
+            .await?;
+        let legacy = *room == self.hub.default_room;
+        Ok(ReplayStart::fresh(Fresh {
+            events: messages
+                .iter()
+                .map(|m| Arc::new(SharedEvent::message(m, legacy)))
+                .collect(),
+            head,
+        }))
     }
 
-    /// Every retained message after `from`, read page by page.
+    /// The room's online nicks when `text` may mention someone (one node:
+    /// its presence is the room's).
+    fn online_for(&self, room: &RoomName, text: &str) -> Vec<String> {
+        if !text.contains('@') {
+            return Vec::new();
+        }
+        self.hub
+            .lock()
+            .get(room)
+            .map(|state| state.presence.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Every retained entry after `from`, read page by page.
     fn replay_from_store(&self, room: RoomName, from: MessageId) -> ReplayStream {
         let store = self.store.clone();
         let legacy = room == self.hub.default_room;
@@ -189,15 +227,15 @@ impl EmbeddedBroker {
                     return Ok(None);
                 };
                 let page = store
-                    .read(move |conn| queries::messages_after(conn, &room, after, REPLAY_PAGE))
+                    .read(move |conn| queries::entries_after(conn, &room, after, REPLAY_PAGE))
                     .await?;
                 if page.is_empty() {
                     return Ok(None);
                 }
                 let next = (page.len() == REPLAY_PAGE).then(|| page.last().expect("page").id);
                 let events: Vec<Result<Arc<SharedEvent>, BrokerError>> = page
-                    .iter()
-                    .map(|m| Ok(Arc::new(SharedEvent::message(m, legacy))))
+                    .into_iter()
+                    .map(|entry| Ok(Arc::new(SharedEvent::entry(entry, legacy))))
                     .collect();
                 Ok(Some((stream::iter(events), next)))
             }
@@ -245,11 +283,29 @@ async fn unload_idle_rooms(
 #[async_trait]
 impl Broker for EmbeddedBroker {
     async fn post(&self, post: Post) -> Result<Posted, BrokerError> {
-        match self.store.insert(post).await? {
+        let online = self.online_for(&post.room, post.text.as_str());
+        match self.store.insert(post, online).await? {
             Inserted::Created(message) => Ok(Posted::Created(message)),
             Inserted::Repeated(message) => Ok(Posted::Repeated(message)),
             Inserted::Conflict(room) => Err(BrokerError::ClientIdReused { room }),
+            Inserted::BadReply => Err(BrokerError::BadReply),
         }
+    }
+
+    async fn change(&self, change: Change) -> Result<Changed, BrokerError> {
+        let online = match &change.what {
+            super::ChangeKind::Edit(text) => self.online_for(&change.room, text.as_str()),
+            _ => Vec::new(),
+        };
+        self.store.change(change, online).await
+    }
+
+    async fn typing(&self, room: &RoomName, nick: &Nick) -> Result<(), BrokerError> {
+        // A room nobody follows here is not loaded: nobody to tell.
+        if let Some(state) = self.hub.lock().get(room) {
+            state.send(Arc::new(SharedEvent::typing(room, nick.as_str())));
+        }
+        Ok(())
     }
 
     async fn subscribe(&self, request: SubscribeRequest) -> Result<Subscription, BrokerError> {
@@ -263,26 +319,29 @@ impl Broker for EmbeddedBroker {
         for JoinedRoom {
             room,
             plan,
-            head,
             online_here,
         } in joined.rooms
         {
-            let (replay, resumed, resumed_from) = match plan.cached_start() {
-                Ok(start) => start,
-                Err((from, fresh)) => self.resolve(&room, from, fresh).await?,
+            let start = match plan {
+                Plan::Ready(start) => start,
+                Plan::Fresh(fresh) => ReplayStart::fresh(fresh),
+                Plan::CheckStore { from, fresh } => {
+                    self.resolve(&room, from, fresh, request.replay).await?
+                }
             };
             starts.push(RoomStart {
                 room,
-                replay,
-                resumed,
-                resumed_from,
-                head,
+                replay: start.replay,
+                resumed: start.resumed,
+                resumed_from: start.from,
+                head: start.head,
                 // One node: its streams are the room's whole presence.
                 online: online_here,
             });
         }
         Ok(Subscription {
             rooms: starts,
+            replay: request.replay,
             live: live_stream(joined.receivers),
             presence: Box::new(joined.guard),
         })
@@ -343,6 +402,7 @@ mod tests {
             text: MessageText::parse(text).unwrap(),
             session: "s1".into(),
             client_id: None,
+            reply_to: None,
         }
     }
 
@@ -402,6 +462,6 @@ mod tests {
         assert!(start.resumed);
         let replayed: Vec<_> = start.replay.collect().await;
         assert_eq!(replayed.len(), 1);
-        assert_eq!(replayed[0].as_ref().unwrap().message_id(), Some(second.id));
+        assert_eq!(replayed[0].as_ref().unwrap().log_id(), Some(second.id));
     }
 }

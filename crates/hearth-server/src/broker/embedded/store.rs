@@ -9,6 +9,13 @@
 //! increase in commit order. Reads run on a small pool of read-only
 //! connections (WAL lets them run beside the writer).
 //!
+//! Tables: `messages` holds each message's current state (a `state` JSON of
+//! the whole message, and `deleted`), `entries` the room log (log id, room,
+//! the message it is about, kind, event data), `rooms` counters, and
+//! `idempotency` keys. A post or a change writes its message row and its log
+//! entry in one transaction; retention drops a message's entries with it.
+//! Changes (edit, delete, reaction) are decided by [`crate::broker::log`].
+//!
 //! Ids are stored packed in the rowid ([`super::ids`]); the reads themselves
 //! are in [`super::queries`].
 
@@ -16,12 +23,14 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use hearth_proto::{ClientId, Message, MessageId, RoomName};
+use hearth_proto::{ClientId, EntryKind, LogEntry, Message, MessageId, RoomName, log};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use tokio::sync::{mpsc, oneshot};
 
 use super::ids::{IdGenerator, now_ms, pack, unpack};
-use crate::broker::{BrokerError, IDEMPOTENCY_TTL, Post};
+use super::queries;
+use crate::broker::log::{Decision, decide};
+use crate::broker::{BrokerError, Change, ChangeKind, Changed, IDEMPOTENCY_TTL, Post};
 use crate::config::SyncMode;
 
 const DB_FILE: &str = "hearth.db";
@@ -39,16 +48,26 @@ pub enum Inserted {
     Repeated(Message),
     /// The `client_id` was used by this session in another room.
     Conflict(RoomName),
+    /// `reply_to` names no live message of the room.
+    BadReply,
 }
 
-/// Runs after every commit, on the writer thread, with the messages the
+/// Runs after every commit, on the writer thread, with the log entries the
 /// transaction stored, in id order.
-pub type CommitHook = Box<dyn FnMut(&Connection, &[Message]) + Send>;
+pub type CommitHook = Box<dyn FnMut(&Connection, &[LogEntry]) + Send>;
 
 type WriterJob = Box<dyn FnOnce(&Connection) + Send>;
 
+/// Nicks online in a room, for mentions (on one node: the room's presence).
+pub type Online = Vec<String>;
+
 enum WriteOp {
-    Insert(Post, oneshot::Sender<Result<Inserted, BrokerError>>),
+    Insert(Post, Online, oneshot::Sender<Result<Inserted, BrokerError>>),
+    Change(
+        Change,
+        Online,
+        oneshot::Sender<Result<Changed, BrokerError>>,
+    ),
     Run(WriterJob),
 }
 
@@ -82,9 +101,12 @@ impl Store {
         )?;
         migrate(&conn)?;
         let last = conn
-            .query_row("SELECT MAX(id) FROM messages", [], |r| {
-                r.get::<_, Option<i64>>(0)
-            })?
+            .query_row(
+                "SELECT MAX(id) FROM (SELECT MAX(id) AS id FROM messages
+                 UNION ALL SELECT MAX(id) FROM entries)",
+                [],
+                |r| r.get::<_, Option<i64>>(0),
+            )?
             .map(unpack)
             .unwrap_or(MessageId::ZERO);
 
@@ -107,16 +129,29 @@ impl Store {
         })
     }
 
-    /// Stores a post (idempotently, by session and `client_id`).
-    pub async fn insert(&self, post: Post) -> Result<Inserted, BrokerError> {
+    /// Stores a post (idempotently, by session and `client_id`); `online`
+    /// are the room's online nicks (for mentions).
+    pub async fn insert(&self, post: Post, online: Online) -> Result<Inserted, BrokerError> {
         let (reply, answer) = oneshot::channel();
         self.writer
-            .send(WriteOp::Insert(post, reply))
+            .send(WriteOp::Insert(post, online, reply))
             .await
             .map_err(|_| BrokerError::Internal("history writer stopped".into()))?;
         answer
             .await
             .map_err(|_| BrokerError::Internal("history writer dropped a post".into()))?
+    }
+
+    /// Applies a change (edit, delete, reaction) in one transaction.
+    pub async fn change(&self, change: Change, online: Online) -> Result<Changed, BrokerError> {
+        let (reply, answer) = oneshot::channel();
+        self.writer
+            .send(WriteOp::Change(change, online, reply))
+            .await
+            .map_err(|_| BrokerError::Internal("history writer stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| BrokerError::Internal("history writer dropped a change".into()))?
     }
 
     /// Runs `job` on the writer thread, in order with commits and their hook.
@@ -228,6 +263,30 @@ fn migrate(conn: &Connection) -> rusqlite::Result<()> {
              COMMIT;",
         )?;
     }
+    if version < 2 {
+        // The room log: every existing message becomes its `message` entry.
+        conn.execute_batch(
+            "BEGIN;
+             ALTER TABLE messages ADD COLUMN state TEXT;
+             ALTER TABLE messages ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;
+             CREATE TABLE IF NOT EXISTS entries (
+                 id INTEGER PRIMARY KEY,
+                 room TEXT NOT NULL,
+                 message INTEGER NOT NULL,
+                 kind TEXT NOT NULL,
+                 data TEXT NOT NULL
+             );
+             CREATE INDEX IF NOT EXISTS entries_by_room ON entries(room, id);
+             CREATE INDEX IF NOT EXISTS entries_by_message ON entries(room, message);
+             INSERT INTO entries (id, room, message, kind, data)
+                 SELECT id, room, id, 'message', json_object(
+                     'id', (id >> 20) || '-' || (id & 1048575), 'room', room,
+                     'nick', nick, 'text', text, 'ts', ts, 'client_id', client_id)
+                 FROM messages;
+             PRAGMA user_version = 2;
+             COMMIT;",
+        )?;
+    }
     Ok(())
 }
 
@@ -242,14 +301,18 @@ type Reply = oneshot::Sender<Result<Inserted, BrokerError>>;
 
 impl Writer {
     fn run(mut self, mut rx: mpsc::Receiver<WriteOp>) {
-        let mut posts: Vec<(Post, Reply)> = Vec::new();
+        let mut posts: Vec<(Post, Online, Reply)> = Vec::new();
         while let Some(first) = rx.blocking_recv() {
             let mut next = Some(first);
             let mut taken = 0;
             while let Some(op) = next.take() {
                 taken += 1;
                 match op {
-                    WriteOp::Insert(post, reply) => posts.push((post, reply)),
+                    WriteOp::Insert(post, online, reply) => posts.push((post, online, reply)),
+                    WriteOp::Change(change, online, reply) => {
+                        self.commit_posts(&mut posts);
+                        let _ = reply.send(self.commit_change(&change, &online));
+                    }
                     WriteOp::Run(job) => {
                         self.commit_posts(&mut posts);
                         job(&self.conn);
@@ -265,7 +328,7 @@ impl Writer {
     }
 
     /// Stores every waiting post in one transaction, runs the hook, answers.
-    fn commit_posts(&mut self, posts: &mut Vec<(Post, Reply)>) {
+    fn commit_posts(&mut self, posts: &mut Vec<(Post, Online, Reply)>) {
         if posts.is_empty() {
             return;
         }
@@ -275,36 +338,134 @@ impl Writer {
         let outcome = (|| -> rusqlite::Result<Vec<Inserted>> {
             let tx = self.conn.transaction()?;
             let mut results = Vec::with_capacity(batch.len());
-            for (post, _) in &batch {
-                results.push(insert_one(&tx, &mut self.ids, self.retention, post)?);
+            for (post, online, _) in &batch {
+                results.push(insert_one(
+                    &tx,
+                    &mut self.ids,
+                    self.retention,
+                    post,
+                    online,
+                )?);
             }
             tx.commit()?;
             Ok(results)
         })();
         match outcome {
             Ok(results) => {
-                let created: Vec<Message> = results
+                let created: Vec<LogEntry> = results
                     .iter()
                     .filter_map(|r| match r {
-                        Inserted::Created(m) => Some(m.clone()),
+                        Inserted::Created(m) => Some(LogEntry {
+                            id: m.id,
+                            kind: EntryKind::Message(m.clone()),
+                        }),
                         _ => None,
                     })
                     .collect();
                 if !created.is_empty() {
                     (self.on_commit)(&self.conn, &created);
                 }
-                for ((_, reply), result) in batch.into_iter().zip(results) {
+                for ((_, _, reply), result) in batch.into_iter().zip(results) {
                     let _ = reply.send(Ok(result));
                 }
             }
             Err(e) => {
                 tracing::error!(cause = %e, "storing messages failed");
-                for (_, reply) in batch {
+                for (_, _, reply) in batch {
                     let _ = reply.send(Err(store_err(&e)));
                 }
             }
         }
     }
+
+    /// Decides and stores one change in its own transaction, runs the hook
+    /// when it appended an entry.
+    fn commit_change(&mut self, change: &Change, online: &Online) -> Result<Changed, BrokerError> {
+        let outcome = (|| -> rusqlite::Result<Result<(Changed, Option<LogEntry>), BrokerError>> {
+            let tx = self.conn.transaction()?;
+            let current = queries::current(&tx, &change.room, change.id)?;
+            let mentions = match &change.what {
+                ChangeKind::Edit(text) => room_mentions(&tx, &change.room, text.as_str(), online)?,
+                _ => Vec::new(),
+            };
+            let id = self.ids.next();
+            let (message, deleted, kind) = match decide(current, change, id.ts(), mentions) {
+                Err(e) => return Ok(Err(e)),
+                Ok(Decision::Unchanged(message)) => {
+                    return Ok(Ok((Changed::Unchanged(message), None)));
+                }
+                Ok(Decision::Apply {
+                    message,
+                    deleted,
+                    entry,
+                }) => (message, deleted, entry),
+            };
+            tx.execute(
+                "UPDATE messages SET text = ?2, state = ?3, deleted = ?4 WHERE id = ?1",
+                params![
+                    pack(message.id),
+                    message.text,
+                    serde_json::to_string(&message).expect("messages serialize"),
+                    deleted,
+                ],
+            )?;
+            let entry = LogEntry { id, kind };
+            insert_entry(&tx, &entry)?;
+            tx.commit()?;
+            Ok(Ok((Changed::Applied(message), Some(entry))))
+        })();
+        match outcome {
+            Ok(Ok((changed, entry))) => {
+                if let Some(entry) = entry {
+                    (self.on_commit)(&self.conn, std::slice::from_ref(&entry));
+                }
+                Ok(changed)
+            }
+            Ok(Err(refused)) => Err(refused),
+            Err(e) => {
+                tracing::error!(cause = %e, "storing a change failed");
+                Err(store_err(&e))
+            }
+        }
+    }
+}
+
+/// Appends an entry to the room's log and moves the room's head to it.
+fn insert_entry(tx: &rusqlite::Transaction<'_>, entry: &LogEntry) -> rusqlite::Result<()> {
+    let room = entry.kind.room().as_str();
+    tx.execute(
+        "INSERT INTO entries (id, room, message, kind, data) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            pack(entry.id),
+            room,
+            pack(entry.kind.message_id()),
+            entry.kind.name(),
+            entry.kind.data_json(),
+        ],
+    )?;
+    tx.execute(
+        "UPDATE rooms SET last_id = ?2 WHERE name = ?1",
+        params![room, pack(entry.id)],
+    )?;
+    Ok(())
+}
+
+/// The mentions of `text` in `room`: among the nicks online and the authors
+/// of its retained messages (read only when the text has an `@`).
+fn room_mentions(
+    conn: &Connection,
+    room: &RoomName,
+    text: &str,
+    online: &Online,
+) -> rusqlite::Result<Vec<String>> {
+    if !text.contains('@') {
+        return Ok(Vec::new());
+    }
+    let authors = queries::authors(conn, room)?;
+    Ok(log::mentions(
+        text,
+        online.iter().chain(authors.iter()).map(String::as_str),
+    ))
 }
 
 fn insert_one(
@@ -312,6 +473,7 @@ fn insert_one(
     ids: &mut IdGenerator,
     retention: usize,
     post: &Post,
+    online: &Online,
 ) -> rusqlite::Result<Inserted> {
     if let Some(client_id) = &post.client_id {
         let earlier: Option<String> = tx
@@ -331,28 +493,43 @@ fn insert_one(
             });
         }
     }
-    let id = ids.next();
-    let message = Message {
-        id,
-        room: post.room.clone(),
-        nick: post.nick.to_string(),
-        text: post.text.to_string(),
-        ts: id.ts(),
-        client_id: post.client_id.as_ref().map(ClientId::to_string),
+    let reply_to = match post.reply_to {
+        None => None,
+        Some(replied) => match queries::current(tx, &post.room, replied)? {
+            Some(current) if !current.deleted => Some(current.message.quote()),
+            _ => return Ok(Inserted::BadReply),
+        },
     };
+    let mentions = room_mentions(tx, &post.room, post.text.as_str(), online)?;
+    let id = ids.next();
+    let mut message = Message::new(
+        id,
+        post.room.clone(),
+        post.nick.to_string(),
+        post.text.to_string(),
+        post.client_id.as_ref().map(ClientId::to_string),
+    );
+    message.reply_to = reply_to;
+    message.mentions = mentions;
+    let json = serde_json::to_string(&message).expect("messages serialize");
     tx.execute(
-        "INSERT INTO messages (id, room, nick, text, ts, client_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO messages (id, room, nick, text, ts, client_id, state)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         params![
             pack(id),
             message.room.as_str(),
             message.nick,
             message.text,
             message.ts,
-            message.client_id
+            message.client_id,
+            json,
         ],
     )?;
+    tx.execute(
+        "INSERT INTO entries (id, room, message, kind, data) VALUES (?1, ?2, ?1, 'message', ?3)",
+        params![pack(id), message.room.as_str(), json],
+    )?;
     if let Some(client_id) = &post.client_id {
-        let json = serde_json::to_string(&message).expect("messages serialize");
         tx.execute(
             "INSERT INTO idempotency (session, client_id, message, created_ms) VALUES (?1, ?2, ?3, ?4)",
             params![post.session, client_id.as_str(), json, id.ms as i64],
@@ -375,6 +552,11 @@ fn insert_one(
         if let Some(upto) = trimmed {
             let deleted = tx.execute(
                 "DELETE FROM messages WHERE room = ?1 AND id <= ?2",
+                params![message.room.as_str(), upto],
+            )?;
+            // A message's change entries go with it.
+            tx.execute(
+                "DELETE FROM entries WHERE room = ?1 AND message <= ?2",
                 params![message.room.as_str(), upto],
             )?;
             tx.execute(

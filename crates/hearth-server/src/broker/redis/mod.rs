@@ -1,12 +1,23 @@
 //! The Redis backend: many server nodes share rooms through one Redis (≥ 6.2)
 //! or Valkey.
 //!
-//! - **Messages** are appended to a per-room Redis Stream by one Lua script
-//!   ([`scripts::post`]) that also checks and records the idempotency key
-//!   and publishes the message on the events channel, atomically. The
-//!   stream entry id *is* the message id (`<ms>-<seq>`), on every node, so a
-//!   `Last-Event-ID` from one node resumes on any other. Retention is
-//!   exact: `XADD … MAXLEN retention`.
+//! - **The room log** is a per-room Redis Stream holding every entry
+//!   (messages, edits, deletes, reactions; fields say the kind). A message
+//!   is appended by one Lua script ([`scripts::post`]) that also checks and
+//!   records the idempotency key, records the message's current state (a
+//!   hash per message), trims the room to its retention and publishes the
+//!   message on the events channel, atomically. A change is decided in Rust
+//!   ([`crate::broker::log::decide`]) on the state it read and appended by
+//!   [`scripts::change`] only if that state is still current (else it reads
+//!   again). The stream entry id *is* the log id (`<ms>-<seq>`), on every
+//!   node, so a `Last-Event-ID` from one node resumes on any other.
+//!   Retention is exact, per message: dropping a message drops its change
+//!   entries (`XDEL`) with it.
+//! - **Replays** are read from Redis, since the relay may be a moment behind
+//!   it: a resume reads the stream after its id; a fresh start reads the
+//!   room's newest messages in their current state and takes the head
+//!   (`ready.last_id`) from that same script run. Either way the replay holds
+//!   every entry acknowledged before the stream was asked for.
 //! - **Live fan-out**: each node holds exactly one pub/sub subscription, on
 //!   the events channel, read by one task ([`relay`]); it feeds the node's
 //!   in-memory rooms ([`super::room`]), whose `broadcast` channels reach the
@@ -14,11 +25,6 @@
 //!   Pub/sub stores nothing, so whenever the subscription is (re)made the
 //!   relay reads every loaded room's stream after the last id it has
 //!   (catch-up): a Redis restart or a dropped connection loses nothing.
-//! - **Replays** are read from Redis, since the relay may be a moment behind
-//!   it: a resume reads the stream after its id; a fresh start reads its
-//!   newest entries and takes the head (`ready.last_id`) from that same
-//!   reply. Either way the replay holds every message acknowledged before
-//!   the stream was asked for.
 //! - **Presence** is a per-room sorted set of `node|nick` claims that expire
 //!   unless the node renews them (every `presence_ttl / 3`), plus a hash of
 //!   how many nodes have each nick; a node that dies drops its users within
@@ -41,22 +47,26 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::{StreamExt, TryStreamExt, stream};
-use hearth_proto::{Message, MessageId, Nick, RoomName, RoomSummary};
+use hearth_proto::{
+    EntryKind, LogEntry, Message, MessageId, Nick, ReplyTo, RoomName, RoomSummary, log,
+};
 use redis::AsyncCommands;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 
+use super::log::{Current, Decision, decide};
 use super::presence::{self, ClusterPresence, JoinedRoom, Reach};
-use super::room::{Plan, RoomHub, RoomState, live_stream};
+use super::room::{Fresh, Plan, ReplayStart, RoomHub, RoomState, live_stream};
 use super::{
-    Broker, BrokerError, IDEMPOTENCY_TTL, Post, Posted, ReplayStream, RoomStart, SharedEvent,
-    SubscribeRequest, Subscription,
+    Broker, BrokerError, Change, ChangeKind, Changed, IDEMPOTENCY_TTL, Post, Posted, RoomStart,
+    SharedEvent, SubscribeRequest, Subscription,
 };
+use crate::broker::embedded::now_ms;
 use crate::config::RedisConfig;
 use crate::metrics::Metrics;
 use relay::RelayCommand;
-use scripts::{Keys, Note};
+use scripts::{Keys, Note, padded};
 
 /// Entries read per `XRANGE` when replaying or catching up.
 const PAGE: usize = 256;
@@ -68,9 +78,44 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 const LOAD_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a new subscriber waits for the node's subscription to Redis.
 const LIVE_WAIT: Duration = Duration::from_secs(3);
+/// How many times a change is decided again when the message changed
+/// between reading and writing it.
+const CHANGE_ATTEMPTS: usize = 16;
 
-/// A message stream entry: id and fields.
+/// A stream entry: id and fields.
 type Entry = (String, HashMap<String, String>);
+
+/// What a message stores beyond v1's fields (`x` in its stream entry and
+/// hash).
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct Extras {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    reply_to: Option<ReplyTo>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    mentions: Vec<String>,
+}
+
+impl Extras {
+    /// `""` for none, as the stream stores it.
+    fn to_field(&self) -> String {
+        if self.reply_to.is_none() && self.mentions.is_empty() {
+            String::new()
+        } else {
+            serde_json::to_string(self).expect("extras serialize")
+        }
+    }
+
+    /// Adds the extras of a stored `x` field to `message`.
+    fn apply(field: &str, message: &mut Message) {
+        if field.is_empty() {
+            return;
+        }
+        if let Ok(extras) = serde_json::from_str::<Extras>(field) {
+            message.reply_to = extras.reply_to;
+            message.mentions = extras.mentions;
+        }
+    }
+}
 
 /// The Redis broker of one node.
 pub struct RedisBroker {
@@ -90,6 +135,8 @@ struct Inner {
     live: watch::Sender<bool>,
     metrics: Arc<Metrics>,
     post_script: redis::Script,
+    change_script: redis::Script,
+    read_script: redis::Script,
     touch_script: redis::Script,
     leave_script: redis::Script,
     reap_script: redis::Script,
@@ -134,6 +181,8 @@ impl RedisBroker {
             live: watch::Sender::new(false),
             metrics,
             post_script: scripts::post(),
+            change_script: scripts::change(),
+            read_script: scripts::read_messages(),
             touch_script: scripts::presence_touch(),
             leave_script: scripts::presence_leave(),
             reap_script: scripts::presence_reap(),
@@ -180,11 +229,9 @@ impl Inner {
         }
     }
 
-    fn shared_event(&self, message: &Message) -> Arc<SharedEvent> {
-        Arc::new(SharedEvent::message(
-            message,
-            message.room == self.hub.default_room,
-        ))
+    fn shared_event(&self, entry: LogEntry) -> Arc<SharedEvent> {
+        let legacy = *entry.kind.room() == self.hub.default_room;
+        Arc::new(SharedEvent::entry(entry, legacy))
     }
 
     /// Loads a room into memory from its stream (on the relay task, which is
@@ -213,8 +260,8 @@ impl Inner {
         let events: Vec<Arc<SharedEvent>> = newest
             .into_iter()
             .rev()
-            .filter_map(|entry| message_of(room, entry))
-            .map(|m| self.shared_event(&m))
+            .filter_map(|entry| entry_of(room, entry))
+            .map(|entry| self.shared_event(entry))
             .collect();
         let complete = events.len() >= length && !trimmed;
         self.hub.lock().insert(
@@ -239,11 +286,11 @@ impl Inner {
             loop {
                 let page = self.entries_after(&room, after).await?;
                 let full = page.len() == PAGE;
-                for message in page {
-                    after = Some(message.id);
-                    let event = self.shared_event(&message);
+                for entry in page {
+                    after = Some(entry.id);
+                    let event = self.shared_event(entry);
                     if let Some(state) = self.hub.lock().get_mut(&room)
-                        && state.push_message(event)
+                        && state.push_entry(event)
                     {
                         caught += 1;
                     }
@@ -256,13 +303,13 @@ impl Inner {
         Ok(caught)
     }
 
-    /// Up to [`PAGE`] messages of `room` after `after` (all from the start
-    /// when `None`).
+    /// Up to [`PAGE`] log entries of `room` after `after` (all from the
+    /// start when `None`).
     async fn entries_after(
         &self,
         room: &RoomName,
         after: Option<MessageId>,
-    ) -> Result<Vec<Message>, BrokerError> {
+    ) -> Result<Vec<LogEntry>, BrokerError> {
         let start = after.map_or_else(|| "-".to_owned(), |id| format!("({id}"));
         let mut conn = self.conn.clone();
         let entries: Vec<Entry> = conn
@@ -271,7 +318,7 @@ impl Inner {
             .map_err(|e| self.unavailable("reading a room", e))?;
         Ok(entries
             .into_iter()
-            .filter_map(|entry| message_of(room, entry))
+            .filter_map(|entry| entry_of(room, entry))
             .collect())
     }
 
@@ -292,29 +339,56 @@ impl Inner {
                 nick,
                 text,
                 cid,
+                x,
             } => {
                 let (Ok(room), Ok(id)) = (RoomName::parse(&room), id.parse::<MessageId>()) else {
                     tracing::warn!(%room, %id, "a message note with a bad room or id");
                     return;
                 };
-                if !self.hub.lock().contains_key(&room) {
-                    return;
-                }
-                let message = Message {
+                let mut message =
+                    Message::new(id, room, nick, text, (!cid.is_empty()).then_some(cid));
+                Extras::apply(&x, &mut message);
+                self.on_entry(LogEntry {
                     id,
-                    ts: id.ts(),
-                    nick,
-                    text,
-                    client_id: (!cid.is_empty()).then_some(cid),
-                    room: room.clone(),
+                    kind: EntryKind::Message(message),
+                });
+            }
+            Note::Change {
+                room,
+                id,
+                kind,
+                data,
+            } => {
+                let (Ok(id), Some(entry)) =
+                    (id.parse::<MessageId>(), EntryKind::parse(&kind, &data))
+                else {
+                    tracing::warn!(%room, %id, %kind, "an unreadable change note");
+                    return;
                 };
-                let event = self.shared_event(&message);
-                if let Some(state) = self.hub.lock().get_mut(&room) {
-                    state.push_message(event);
+                self.on_entry(LogEntry { id, kind: entry });
+            }
+            Note::Typing { room, nick } => {
+                let Ok(room) = RoomName::parse(&room) else {
+                    return;
+                };
+                if let Some(state) = self.hub.lock().get(&room) {
+                    state.send(Arc::new(SharedEvent::typing(&room, &nick)));
                 }
             }
             Note::Join { room, nick } => self.on_presence(&room, &nick, true),
             Note::Leave { room, nick } => self.on_presence(&room, &nick, false),
+        }
+    }
+
+    /// Hands an announced entry to its room, if loaded here.
+    fn on_entry(&self, entry: LogEntry) {
+        let room = entry.kind.room().clone();
+        if !self.hub.lock().contains_key(&room) {
+            return;
+        }
+        let event = self.shared_event(entry);
+        if let Some(state) = self.hub.lock().get_mut(&room) {
+            state.push_entry(event);
         }
     }
 
@@ -386,35 +460,64 @@ impl Inner {
         Ok(nicks)
     }
 
-    /// Every retained message of `room` after `from`, read from Redis page
-    /// by page; `None` when `from` cannot be placed there (then the client
-    /// gets a fresh start).
-    async fn replay_after(
+    /// The replay of a room: from Redis, since the relay may be a moment
+    /// behind it. A resume reads the stream after its id. A fresh start
+    /// reads the newest messages and the head in one script run (after the
+    /// subscriber's receiver was taken: whatever Redis stores later comes
+    /// live, and what comes live at or below the head is what the replay
+    /// covers); `cached`, the cache's fresh replay, is used as is (already
+    /// encoded) when the cache stands at that same head.
+    async fn resolve(
         self: &Arc<Self>,
         room: &RoomName,
-        from: MessageId,
-    ) -> Result<Option<ReplayStream>, BrokerError> {
+        from: Option<MessageId>,
+        fresh: Option<Fresh>,
+        replay: usize,
+    ) -> Result<ReplayStart, BrokerError> {
+        if let Some(from) = from
+            && self.placed(room, from).await?
+        {
+            return Ok(ReplayStart::resumed(self.replay_after(room, from), from));
+        }
+        let (messages, head) = self.read_messages(room, None, replay).await?;
+        if let Some(cached) = fresh
+            && cached.head == head
+        {
+            return Ok(ReplayStart::fresh(cached));
+        }
+        let legacy = *room == self.hub.default_room;
+        Ok(ReplayStart::fresh(Fresh {
+            events: messages
+                .iter()
+                .map(|m| Arc::new(SharedEvent::message(m, legacy)))
+                .collect(),
+            head,
+        }))
+    }
+
+    /// Whether the room's log holds `from` (or, for `0-0`, all it ever had).
+    async fn placed(&self, room: &RoomName, from: MessageId) -> Result<bool, BrokerError> {
         let mut conn = self.conn.clone();
-        let placed = if from == MessageId::ZERO {
+        if from == MessageId::ZERO {
             let trimmed: bool = conn
                 .exists(self.keys.trimmed(room.as_str()))
                 .await
                 .map_err(|e| self.unavailable("reading a room", e))?;
-            !trimmed
-        } else {
-            let id = from.to_string();
-            let found: Vec<Entry> = conn
-                .xrange(self.keys.stream(room.as_str()), &id, &id)
-                .await
-                .map_err(|e| self.unavailable("reading a room", e))?;
-            !found.is_empty()
-        };
-        if !placed {
-            return Ok(None);
+            return Ok(!trimmed);
         }
+        let id = from.to_string();
+        let found: Vec<Entry> = conn
+            .xrange(self.keys.stream(room.as_str()), &id, &id)
+            .await
+            .map_err(|e| self.unavailable("reading a room", e))?;
+        Ok(!found.is_empty())
+    }
+
+    /// Every retained entry of `room` after `from`, read page by page.
+    fn replay_after(self: &Arc<Self>, room: &RoomName, from: MessageId) -> super::ReplayStream {
         let inner = self.clone();
         let room = room.clone();
-        let replay = stream::try_unfold(Some(from), move |cursor| {
+        stream::try_unfold(Some(from), move |cursor| {
             let inner = inner.clone();
             let room = room.clone();
             async move {
@@ -426,60 +529,83 @@ impl Inner {
                     return Ok(None);
                 }
                 let next = (page.len() == PAGE).then(|| page.last().expect("page").id);
-                let events: Vec<Result<Arc<SharedEvent>, BrokerError>> =
-                    page.iter().map(|m| Ok(inner.shared_event(m))).collect();
+                let events: Vec<Result<Arc<SharedEvent>, BrokerError>> = page
+                    .into_iter()
+                    .map(|entry| Ok(inner.shared_event(entry)))
+                    .collect();
                 Ok(Some((stream::iter(events), next)))
             }
         })
         .try_flatten()
-        .boxed();
-        Ok(Some(replay))
+        .boxed()
     }
 
-    /// A fresh start in `room`: its newest `count` messages, oldest first,
-    /// and the head they end at, both from one read of the room's stream.
-    ///
-    /// Not from the node's cache alone: the relay may not have applied a
-    /// message Redis already acknowledged (posted through another node, or
-    /// through this one a moment ago), and a replay read from the cache
-    /// would end before it while the client may already know it was stored.
-    /// Must run after the subscriber's receiver was taken: whatever Redis
-    /// stores after this read then comes live, and what comes live at or
-    /// below the head is what this replay already covers (the stream skips
-    /// it). `cached` is the cache's fresh replay, used as is (already
-    /// encoded) when it holds exactly what Redis answered.
-    async fn fresh_replay(
+    /// In one step: the newest `limit` live messages of `room` before the
+    /// message `before` (or the newest), oldest first, in their current
+    /// state, and the room's newest log id.
+    async fn read_messages(
         &self,
         room: &RoomName,
-        cached: Vec<Arc<SharedEvent>>,
-        count: usize,
-    ) -> Result<(ReplayStream, Option<MessageId>), BrokerError> {
+        before: Option<MessageId>,
+        limit: usize,
+    ) -> Result<(Vec<Message>, Option<MessageId>), BrokerError> {
+        let bound = before.map_or_else(|| "+".to_owned(), |id| format!("({}", padded(id)));
         let mut conn = self.conn.clone();
-        // At least one entry, for the head, even when nothing is replayed.
-        let newest: Vec<Entry> = conn
-            .xrevrange_count(self.keys.stream(room.as_str()), "+", "-", count.max(1))
+        let (head, hashes): (String, Vec<Vec<String>>) = self
+            .read_script
+            .key(self.keys.stream(room.as_str()))
+            .key(self.keys.live(room.as_str()))
+            .arg(bound)
+            .arg(limit)
+            .arg(self.keys.message_prefix(room.as_str()))
+            .invoke_async(&mut conn)
             .await
-            .map_err(|e| self.unavailable("reading a room", e))?;
-        let newest: Vec<Message> = newest
+            .map_err(|e| self.unavailable("reading messages", e))?;
+        let mut messages: Vec<Message> = hashes
             .into_iter()
-            .filter_map(|entry| message_of(room, entry))
+            .filter_map(|flat| current_of(room, pairs(flat)).map(|c| c.message))
             .collect();
-        let head = newest.first().map(|m| m.id);
-        let replayed = newest.len().min(count);
-        // Both are runs of the same stream: the same length and the same
-        // newest id make them the same messages.
-        let cache_holds_it =
-            cached.len() == replayed && cached.last().and_then(|e| e.message_id()) == head;
-        let events = if cache_holds_it {
-            cached
-        } else {
-            newest[..replayed]
-                .iter()
-                .rev()
-                .map(|m| self.shared_event(m))
-                .collect()
-        };
-        Ok((stream::iter(events.into_iter().map(Ok)).boxed(), head))
+        messages.reverse();
+        Ok((messages, head.parse().ok()))
+    }
+
+    /// A message's current state and the version it was read at (`None`:
+    /// no such message).
+    async fn current(
+        &self,
+        room: &RoomName,
+        id: MessageId,
+    ) -> Result<Option<(Current, String)>, BrokerError> {
+        let mut conn = self.conn.clone();
+        let fields: HashMap<String, String> = conn
+            .hgetall(format!(
+                "{}{}",
+                self.keys.message_prefix(room.as_str()),
+                padded(id)
+            ))
+            .await
+            .map_err(|e| self.unavailable("reading a message", e))?;
+        let version = fields.get("v").cloned().unwrap_or_default();
+        Ok(current_of(room, fields).map(|c| (c, version)))
+    }
+
+    /// The mentions of `text` in `room`: among the nicks online (cluster
+    /// wide) and the authors of its retained messages.
+    async fn mentions(&self, room: &RoomName, text: &str) -> Result<Vec<String>, BrokerError> {
+        if !text.contains('@') {
+            return Ok(Vec::new());
+        }
+        let mut conn = self.conn.clone();
+        let (online, authors): (Vec<String>, Vec<String>) = redis::pipe()
+            .hkeys(self.keys.online(room.as_str()))
+            .hkeys(self.keys.authors(room.as_str()))
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| self.unavailable("reading nicks", e))?;
+        Ok(log::mentions(
+            text,
+            online.iter().chain(authors.iter()).map(String::as_str),
+        ))
     }
 
     /// Asks the relay to load `room` and waits.
@@ -502,18 +628,56 @@ impl Inner {
     }
 }
 
-/// The message a stream entry holds (`None` for an entry that is not one).
-fn message_of(room: &RoomName, (id, mut fields): Entry) -> Option<Message> {
+/// The log entry a stream entry holds (`None` for one it cannot read).
+fn entry_of(room: &RoomName, (id, mut fields): Entry) -> Option<LogEntry> {
     let id = id.parse::<MessageId>().ok()?;
+    if let Some(kind) = fields.remove("k") {
+        let entry = EntryKind::parse(&kind, &fields.remove("d")?)?;
+        return (entry.room() == room).then_some(LogEntry { id, kind: entry });
+    }
     let cid = fields.remove("cid").unwrap_or_default();
-    Some(Message {
+    let mut message = Message::new(
         id,
-        room: room.clone(),
-        nick: fields.remove("nick")?,
-        text: fields.remove("text")?,
-        ts: id.ts(),
-        client_id: (!cid.is_empty()).then_some(cid),
+        room.clone(),
+        fields.remove("nick")?,
+        fields.remove("text")?,
+        (!cid.is_empty()).then_some(cid),
+    );
+    Extras::apply(&fields.remove("x").unwrap_or_default(), &mut message);
+    Some(LogEntry {
+        id,
+        kind: EntryKind::Message(message),
     })
+}
+
+/// A message's current state from its hash (`None` when there is none).
+fn current_of(room: &RoomName, mut fields: HashMap<String, String>) -> Option<Current> {
+    let deleted = fields.contains_key("del");
+    if let Some(state) = fields.remove("s") {
+        let message: Message = serde_json::from_str(&state).ok()?;
+        return Some(Current { message, deleted });
+    }
+    let id = fields.remove("id")?.parse::<MessageId>().ok()?;
+    let cid = fields.remove("cid").unwrap_or_default();
+    let mut message = Message::new(
+        id,
+        room.clone(),
+        fields.remove("nick")?,
+        fields.remove("text")?,
+        (!cid.is_empty()).then_some(cid),
+    );
+    Extras::apply(&fields.remove("x").unwrap_or_default(), &mut message);
+    Some(Current { message, deleted })
+}
+
+/// A flat field/value list (`HGETALL` inside a script) as a map.
+fn pairs(flat: Vec<String>) -> HashMap<String, String> {
+    let mut map = HashMap::with_capacity(flat.len() / 2);
+    let mut items = flat.into_iter();
+    while let (Some(field), Some(value)) = (items.next(), items.next()) {
+        map.insert(field, value);
+    }
+    map
 }
 
 impl ClusterPresence for Inner {
@@ -588,14 +752,33 @@ impl Broker for RedisBroker {
         } else {
             inner.keys.idempotency(&post.session, &cid)
         };
+        let mut extras = Extras {
+            reply_to: None,
+            mentions: inner.mentions(&post.room, post.text.as_str()).await?,
+        };
+        let reply_key = match post.reply_to {
+            None => "-".to_owned(),
+            Some(replied) => match inner.current(&post.room, replied).await? {
+                Some((current, _)) if !current.deleted => {
+                    extras.reply_to = Some(current.message.quote());
+                    format!("{}{}", inner.keys.message_prefix(room), padded(replied))
+                }
+                _ => return Err(BrokerError::BadReply),
+            },
+        };
+        let x = extras.to_field();
         let mut conn = inner.conn.clone();
-        let (outcome, value): (String, String) = inner
+        let answer: Vec<String> = inner
             .post_script
             .key(inner.keys.stream(room))
             .key(inner.keys.trimmed(room))
             .key(inner.keys.rooms())
             .key(idempotency_key)
             .key(inner.keys.last_id())
+            .key(inner.keys.ids(room))
+            .key(inner.keys.live(room))
+            .key(inner.keys.authors(room))
+            .key(reply_key)
             .arg(room)
             .arg(post.nick.as_str())
             .arg(post.text.as_str())
@@ -603,49 +786,135 @@ impl Broker for RedisBroker {
             .arg(inner.retention)
             .arg(IDEMPOTENCY_TTL.as_secs())
             .arg(inner.keys.channel())
+            .arg(&x)
+            .arg(inner.keys.message_prefix(room))
             .invoke_async(&mut conn)
             .await
             .map_err(|e| inner.unavailable("storing a message", e))?;
-        match outcome.as_str() {
+        let (outcome, value) = match answer.as_slice() {
+            [outcome] => (outcome.as_str(), ""),
+            [outcome, value] => (outcome.as_str(), value.as_str()),
+            _ => {
+                return Err(BrokerError::Internal(format!(
+                    "the post script answered {answer:?}"
+                )));
+            }
+        };
+        match outcome {
             "created" => {
                 let id = value
                     .parse::<MessageId>()
                     .map_err(|_| BrokerError::Internal(format!("Redis gave the id {value:?}")))?;
-                Ok(Posted::Created(Message {
+                let mut message = Message::new(
                     id,
-                    room: post.room,
-                    nick: post.nick.to_string(),
-                    text: post.text.as_str().to_owned(),
-                    ts: id.ts(),
-                    client_id: (!cid.is_empty()).then_some(cid),
-                }))
+                    post.room,
+                    post.nick.to_string(),
+                    post.text.as_str().to_owned(),
+                    (!cid.is_empty()).then_some(cid),
+                );
+                Extras::apply(&x, &mut message);
+                Ok(Posted::Created(message))
             }
-            "repeated" => match serde_json::from_str::<Note>(&value) {
-                Ok(Note::Message { id, nick, text, .. }) => {
+            "repeated" => match serde_json::from_str::<Note>(value) {
+                Ok(Note::Message {
+                    id, nick, text, x, ..
+                }) => {
                     let id = id.parse::<MessageId>().map_err(|_| {
                         BrokerError::Internal(format!("a stored id is not an id: {id:?}"))
                     })?;
-                    Ok(Posted::Repeated(Message {
-                        id,
-                        room: post.room,
-                        nick,
-                        text,
-                        ts: id.ts(),
-                        client_id: Some(cid),
-                    }))
+                    let mut message = Message::new(id, post.room, nick, text, Some(cid));
+                    Extras::apply(&x, &mut message);
+                    Ok(Posted::Repeated(message))
                 }
                 _ => Err(BrokerError::Internal(format!(
                     "an idempotency record is not a message: {value:?}"
                 ))),
             },
             "conflict" => Err(BrokerError::ClientIdReused {
-                room: RoomName::parse(&value)
+                room: RoomName::parse(value)
                     .map_err(|_| BrokerError::Internal(format!("bad room {value:?}")))?,
             }),
+            "bad_reply" => Err(BrokerError::BadReply),
             other => Err(BrokerError::Internal(format!(
                 "the post script answered {other:?}"
             ))),
         }
+    }
+
+    async fn change(&self, change: Change) -> Result<Changed, BrokerError> {
+        let inner = &self.inner;
+        let room = change.room.as_str();
+        let mentions = match &change.what {
+            ChangeKind::Edit(text) => inner.mentions(&change.room, text.as_str()).await?,
+            _ => Vec::new(),
+        };
+        for _ in 0..CHANGE_ATTEMPTS {
+            let (current, version) = match inner.current(&change.room, change.id).await? {
+                Some((current, version)) => (Some(current), version),
+                None => (None, String::new()),
+            };
+            let edited_ts = MessageId::new(now_ms(), 0).ts();
+            let (message, deleted, entry) =
+                match decide(current, &change, edited_ts, mentions.clone())? {
+                    Decision::Unchanged(message) => return Ok(Changed::Unchanged(message)),
+                    Decision::Apply {
+                        message,
+                        deleted,
+                        entry,
+                    } => (message, deleted, entry),
+                };
+            let state = serde_json::to_string(&message).expect("messages serialize");
+            let mut conn = inner.conn.clone();
+            let answer: Vec<String> = inner
+                .change_script
+                .key(inner.keys.stream(room))
+                .key(format!(
+                    "{}{}",
+                    inner.keys.message_prefix(room),
+                    padded(change.id)
+                ))
+                .key(inner.keys.live(room))
+                .key(inner.keys.last_id())
+                .arg(room)
+                .arg(inner.keys.channel())
+                .arg(&version)
+                .arg(entry.name())
+                .arg(change.id.to_string())
+                .arg(entry.data_json())
+                .arg(state)
+                .arg(if deleted { "1" } else { "" })
+                .arg(padded(change.id))
+                .invoke_async(&mut conn)
+                .await
+                .map_err(|e| inner.unavailable("storing a change", e))?;
+            match answer.first().map(String::as_str) {
+                Some("ok") => return Ok(Changed::Applied(message)),
+                Some("stale") => continue,
+                _ => {
+                    return Err(BrokerError::Internal(format!(
+                        "the change script answered {answer:?}"
+                    )));
+                }
+            }
+        }
+        Err(BrokerError::Unavailable(
+            "the message keeps changing; retry".into(),
+        ))
+    }
+
+    async fn typing(&self, room: &RoomName, nick: &Nick) -> Result<(), BrokerError> {
+        let inner = &self.inner;
+        let note = serde_json::to_string(&Note::Typing {
+            room: room.to_string(),
+            nick: nick.to_string(),
+        })
+        .expect("notes serialize");
+        let mut conn = inner.conn.clone();
+        let _: i64 = conn
+            .publish(inner.keys.channel(), note)
+            .await
+            .map_err(|e| inner.unavailable("announcing typing", e))?;
+        Ok(())
     }
 
     async fn subscribe(&self, request: SubscribeRequest) -> Result<Subscription, BrokerError> {
@@ -666,49 +935,32 @@ impl Broker for RedisBroker {
         }
 
         let mut starts = Vec::with_capacity(joined.rooms.len());
-        for JoinedRoom {
-            room, plan, head, ..
-        } in joined.rooms
-        {
-            // Redis plans every resume as CheckStore, so a Ready plan is a
-            // fresh start: served from Redis too, with its head.
-            let (replay, resumed, resumed_from, head) = match plan {
-                Plan::CheckStore { from, fresh } => match inner.replay_after(&room, from).await? {
-                    Some(replay) => (replay, true, Some(from), head),
-                    None => {
-                        let (replay, head) =
-                            inner.fresh_replay(&room, fresh, request.replay).await?;
-                        (replay, false, None, head)
-                    }
-                },
-                Plan::Ready {
-                    events,
-                    resumed: false,
-                    ..
-                } => {
-                    let (replay, head) = inner.fresh_replay(&room, events, request.replay).await?;
-                    (replay, false, None, head)
+        for JoinedRoom { room, plan, .. } in joined.rooms {
+            let start = match plan {
+                Plan::Ready(start) => start,
+                Plan::Fresh(fresh) => {
+                    inner
+                        .resolve(&room, None, Some(fresh), request.replay)
+                        .await?
                 }
-                Plan::Ready { events, from, .. } => (
-                    stream::iter(events.into_iter().map(Ok)).boxed(),
-                    true,
-                    from,
-                    head,
-                ),
+                Plan::CheckStore { from, fresh } => {
+                    inner.resolve(&room, from, fresh, request.replay).await?
+                }
             };
             // Presence is the cluster's, not this node's.
             let online = inner.online(&room).await?;
             starts.push(RoomStart {
                 room,
-                replay,
-                resumed,
-                resumed_from,
-                head,
+                replay: start.replay,
+                resumed: start.resumed,
+                resumed_from: start.from,
+                head: start.head,
                 online,
             });
         }
         Ok(Subscription {
             rooms: starts,
+            replay: request.replay,
             live: live_stream(joined.receivers),
             presence: Box::new(joined.guard),
         })
@@ -720,18 +972,7 @@ impl Broker for RedisBroker {
         before: Option<MessageId>,
         limit: usize,
     ) -> Result<Vec<Message>, BrokerError> {
-        let inner = &self.inner;
-        let end = before.map_or_else(|| "+".to_owned(), |id| format!("({id}"));
-        let mut conn = inner.conn.clone();
-        let entries: Vec<Entry> = conn
-            .xrevrange_count(inner.keys.stream(room.as_str()), end, "-", limit)
-            .await
-            .map_err(|e| inner.unavailable("reading history", e))?;
-        Ok(entries
-            .into_iter()
-            .rev()
-            .filter_map(|entry| message_of(room, entry))
-            .collect())
+        Ok(self.inner.read_messages(room, before, limit).await?.0)
     }
 
     async fn rooms(&self) -> Result<Vec<RoomSummary>, BrokerError> {

@@ -7,17 +7,21 @@
 //!
 //! | key | type | what |
 //! |---|---|---|
-//! | `P:room:{room}` | stream | the room's messages; entry id = message id; fields `nick`, `text`, `cid` |
+//! | `P:room:{room}` | stream | the room's log: every entry, entry id = log id. A message: fields `nick`, `text`, `cid`, `x` (JSON of `reply_to` and `mentions`, or `""`); a change: `k` (`edit`, `delete`, `reaction`), `m` (the message id), `d` (the event's data JSON) |
+//! | `P:msg:{room}:{padded id}` | hash | a retained message's current state: `id`, `nick`, `text`, `cid`, `x` as posted; `s` (the whole message JSON, once changed); `del` (`1` once deleted); `v` (bumped by every change); `c` (its change entries' ids) |
+//! | `P:ids:{room}` | sorted set | the retained messages' padded ids (`{ms:020}-{seq:020}`, all score 0, so lexical order is id order): retention pops the oldest |
+//! | `P:live:{room}` | sorted set | the padded ids of the retained messages not deleted: history and fresh replays |
+//! | `P:authors:{room}` | hash | nick → how many retained messages it wrote (for mentions) |
 //! | `P:trimmed:{room}` | string | set once retention trimmed the stream (a resume from `0-0` is then not complete) |
 //! | `P:rooms` | set | every room that exists |
 //! | `P:last-id` | string | the newest message id of any room (ids are one sequence) |
 //! | `P:idem:{session}:{client_id}` | string, TTL 48 h | the message a session stored under that `client_id` (JSON) |
 //! | `P:presence:{room}` | sorted set | `node|nick` members, score = when the node's claim expires (ms) |
 //! | `P:online:{room}` | hash | nick → how many nodes have it online |
-//! | `P:events` | pub/sub channel | every stored message and presence change, as JSON (see [`Note`]) |
+//! | `P:events` | pub/sub channel | every stored log entry, presence change and typing notice, as JSON (see [`Note`]) |
 
 use redis::Script;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// The key and channel names, under one prefix.
 #[derive(Debug, Clone)]
@@ -34,6 +38,23 @@ impl Keys {
 
     pub fn stream(&self, room: &str) -> String {
         format!("{}:room:{room}", self.prefix)
+    }
+
+    /// The prefix of a room's message hashes (a padded id completes it).
+    pub fn message_prefix(&self, room: &str) -> String {
+        format!("{}:msg:{room}:", self.prefix)
+    }
+
+    pub fn ids(&self, room: &str) -> String {
+        format!("{}:ids:{room}", self.prefix)
+    }
+
+    pub fn live(&self, room: &str) -> String {
+        format!("{}:live:{room}", self.prefix)
+    }
+
+    pub fn authors(&self, room: &str) -> String {
+        format!("{}:authors:{room}", self.prefix)
     }
 
     pub fn trimmed(&self, room: &str) -> String {
@@ -65,8 +86,14 @@ impl Keys {
     }
 }
 
+/// A message id as the sorted sets and hash keys write it: both numbers
+/// zero-padded to 20 digits, so lexical order is id order.
+pub fn padded(id: hearth_proto::MessageId) -> String {
+    format!("{:020}-{:020}", id.ms, id.seq)
+}
+
 /// One announcement on the events channel.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "k")]
 pub enum Note {
     /// A message was stored.
@@ -78,7 +105,24 @@ pub enum Note {
         text: String,
         /// `""` when the post had no `client_id`.
         cid: String,
+        /// `reply_to` and `mentions` as JSON, `""` for none.
+        #[serde(default)]
+        x: String,
     },
+    /// A change entry (edit, delete, reaction) was stored.
+    #[serde(rename = "c")]
+    Change {
+        room: String,
+        /// The log id.
+        id: String,
+        /// The event name.
+        kind: String,
+        /// The event data.
+        data: String,
+    },
+    /// Someone is typing (never stored).
+    #[serde(rename = "t")]
+    Typing { room: String, nick: String },
     /// A nick came online in a room (on its first node).
     #[serde(rename = "j")]
     Join { room: String, nick: String },
@@ -87,38 +131,18 @@ pub enum Note {
     Leave { room: String, nick: String },
 }
 
-/// Stores a post unless the session already stored one with this
-/// `client_id`.
-///
-/// The id is the next of one sequence for all rooms (`P:last-id`), so ids
-/// are unique across rooms and increase in the order messages are stored,
-/// as on the embedded backend (a stream's own `*` ids are only unique per
-/// stream).
-///
-/// KEYS: stream, trimmed flag, rooms set, idempotency key (named `-:-`
-/// when there is no `client_id`), last id. ARGV: room, nick, text, client_id (or `""`),
-/// retention, idempotency TTL in seconds, channel.
-///
-/// Returns `{"created", id}`, `{"repeated", json}` (the original message as
-/// stored in the idempotency key) or `{"conflict", room}`.
-pub fn post() -> Script {
-    Script::new(
+/// Lua that gives the next id of the one sequence for all rooms
+/// (`P:last-id`, the last of KEYS given as `last_key`) into locals `ms`,
+/// `seq` and `id`: ids are unique across rooms and increase in the order
+/// entries are stored, as on the embedded backend (a stream's own `*` ids
+/// are only unique per stream).
+fn next_id(last_key: &str) -> String {
+    format!(
         r#"
-local room, nick, text, cid = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-if cid ~= '' then
-  local previous = redis.call('GET', KEYS[4])
-  if previous then
-    local original = cjson.decode(previous)
-    if original.room ~= room then
-      return {'conflict', original.room}
-    end
-    return {'repeated', previous}
-  end
-end
 local t = redis.call('TIME')
 local ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local seq = 0
-local last = redis.call('GET', KEYS[5])
+local last = redis.call('GET', {last_key})
 if last then
   local dash = string.find(last, '-', 1, true)
   local last_ms = tonumber(string.sub(last, 1, dash - 1))
@@ -128,20 +152,139 @@ if last then
   end
 end
 local id = string.format('%.0f-%.0f', ms, seq)
-redis.call('SET', KEYS[5], id)
-local before = redis.call('XLEN', KEYS[1])
-redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[5], id,
-  'nick', nick, 'text', text, 'cid', cid)
-if redis.call('XLEN', KEYS[1]) <= before then
+redis.call('SET', {last_key}, id)
+"#
+    )
+}
+
+/// Stores a post unless the session already stored one with this
+/// `client_id`: its stream entry, its hash, its place in the id sets, its
+/// author count; then trims the room to `retention` messages (each dropped
+/// message's entries, change entries included, go with it) and announces it.
+///
+/// KEYS: stream, trimmed flag, rooms set, idempotency key (named `-:-`
+/// when there is no `client_id`), last id, ids set, live set, authors
+/// hash, the replied-to message's hash (`-` for none). ARGV: room, nick,
+/// text, client_id (or `""`), retention, idempotency TTL in seconds,
+/// channel, extras JSON (or `""`), message hash prefix.
+///
+/// Returns `{"created", id}`, `{"repeated", json}` (the original message as
+/// stored in the idempotency key), `{"conflict", room}` or `{"bad_reply"}`
+/// (the replied-to message is gone).
+pub fn post() -> Script {
+    Script::new(&format!(
+        r#"
+local room, nick, text, cid, x = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[8]
+if cid ~= '' then
+  local previous = redis.call('GET', KEYS[4])
+  if previous then
+    local original = cjson.decode(previous)
+    if original.room ~= room then
+      return {{'conflict', original.room}}
+    end
+    return {{'repeated', previous}}
+  end
+end
+if KEYS[9] ~= '-' then
+  if redis.call('EXISTS', KEYS[9]) == 0 or redis.call('HGET', KEYS[9], 'del') then
+    return {{'bad_reply'}}
+  end
+end
+{next_id}
+redis.call('XADD', KEYS[1], id, 'nick', nick, 'text', text, 'cid', cid, 'x', x)
+local padded = string.format('%020.0f-%020.0f', ms, seq)
+redis.call('HSET', ARGV[9] .. padded, 'id', id, 'nick', nick, 'text', text, 'cid', cid,
+  'x', x, 'v', '0')
+redis.call('ZADD', KEYS[6], 0, padded)
+redis.call('ZADD', KEYS[7], 0, padded)
+redis.call('HINCRBY', KEYS[8], nick, 1)
+while redis.call('ZCARD', KEYS[6]) > tonumber(ARGV[5]) do
+  local oldest = redis.call('ZPOPMIN', KEYS[6])[1]
+  local key = ARGV[9] .. oldest
+  local old = redis.call('HMGET', key, 'id', 'nick', 'c')
+  if old[1] then
+    redis.call('XDEL', KEYS[1], old[1])
+  end
+  if old[3] then
+    for change in string.gmatch(old[3], '%S+') do
+      redis.call('XDEL', KEYS[1], change)
+    end
+  end
+  if old[2] and redis.call('HINCRBY', KEYS[8], old[2], -1) <= 0 then
+    redis.call('HDEL', KEYS[8], old[2])
+  end
+  redis.call('DEL', key)
+  redis.call('ZREM', KEYS[7], oldest)
   redis.call('SET', KEYS[2], '1')
 end
 redis.call('SADD', KEYS[3], room)
-local note = cjson.encode({k = 'm', room = room, id = id, nick = nick, text = text, cid = cid})
+local note = cjson.encode({{k = 'm', room = room, id = id, nick = nick, text = text, cid = cid, x = x}})
 if cid ~= '' then
   redis.call('SET', KEYS[4], note, 'EX', ARGV[6])
 end
 redis.call('PUBLISH', ARGV[7], note)
-return {'created', id}
+return {{'created', id}}
+"#,
+        next_id = next_id("KEYS[5]")
+    ))
+}
+
+/// Appends a change entry (edit, delete, reaction) to a message decided by
+/// [`crate::broker::log::decide`] on the state read at version `v`, unless
+/// the message changed since (then the caller reads it again): stores the
+/// new state, records the entry's id with the message (retention drops it
+/// with the message), and announces it.
+///
+/// KEYS: stream, message hash, live set, last id. ARGV: room, channel,
+/// expected version, event name, message id, event data, new state JSON,
+/// `1` when the change deletes the message, its padded id.
+///
+/// Returns `{"ok", log id}` or `{"stale"}`.
+pub fn change() -> Script {
+    Script::new(&format!(
+        r#"
+local v = redis.call('HGET', KEYS[2], 'v')
+if not v or v ~= ARGV[3] then
+  return {{'stale'}}
+end
+{next_id}
+redis.call('XADD', KEYS[1], id, 'k', ARGV[4], 'm', ARGV[5], 'd', ARGV[6])
+local changes = redis.call('HGET', KEYS[2], 'c') or ''
+redis.call('HSET', KEYS[2], 's', ARGV[7], 'v', tostring(tonumber(v) + 1),
+  'c', changes .. id .. ' ')
+if ARGV[8] == '1' then
+  redis.call('HSET', KEYS[2], 'del', '1')
+  redis.call('ZREM', KEYS[3], ARGV[9])
+end
+redis.call('PUBLISH', ARGV[2],
+  cjson.encode({{k = 'c', room = ARGV[1], id = id, kind = ARGV[4], data = ARGV[6]}}))
+return {{'ok', id}}
+"#,
+        next_id = next_id("KEYS[4]")
+    ))
+}
+
+/// Reads, in one step, the newest `limit` live messages before a bound
+/// (their hashes) and the room's newest log id: a fresh replay and the id
+/// it covers, or a page of history.
+///
+/// KEYS: stream, live set. ARGV: upper bound (`+`, or `(<padded id>`),
+/// limit, message hash prefix. Returns `{head or "", {hash, …}}`, newest
+/// message first, each hash as a flat field/value list.
+pub fn read_messages() -> Script {
+    Script::new(
+        r#"
+local head = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+local ids = redis.call('ZREVRANGEBYLEX', KEYS[2], ARGV[1], '-', 'LIMIT', 0, tonumber(ARGV[2]))
+local out = {}
+for i, padded in ipairs(ids) do
+  out[i] = redis.call('HGETALL', ARGV[3] .. padded)
+end
+local h = ''
+if head[1] then
+  h = head[1][1]
+end
+return {h, out}
 "#,
     )
 }

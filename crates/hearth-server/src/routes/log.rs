@@ -1,0 +1,120 @@
+//! The room log's writes (protocol v1.1): editing and deleting a message,
+//! adding and removing reactions, and typing notices.
+//!
+//! - `PATCH /api/rooms/{room}/messages/{id}` → `200`, the edited message
+//! - `DELETE /api/rooms/{room}/messages/{id}` → `204`
+//! - `PUT` / `DELETE /api/rooms/{room}/messages/{id}/reactions/{emoji}` → `204`
+//! - `POST /api/rooms/{room}/typing` → `204`
+//!
+//! An id that is not an id names no message: `404`, as for an unknown one.
+//! Who may do what, and what a repeat does, is [`crate::broker::log`]'s.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use hearth_proto::{EditRequest, Emoji, MessageId, MessageText, RoomName};
+
+use super::{ApiJson, ApiPath, room_from_path};
+use crate::auth::Session;
+use crate::broker::{BrokerError, Change, ChangeKind};
+use crate::error::ApiError;
+use crate::net::PeerAddr;
+use crate::state::AppState;
+
+/// The room and message a path names.
+fn target(room: &str, id: &str) -> Result<(RoomName, MessageId), ApiError> {
+    let room = room_from_path(room)?;
+    let id = id
+        .parse::<MessageId>()
+        .map_err(|_| ApiError::from(BrokerError::NoSuchMessage))?;
+    Ok((room, id))
+}
+
+pub async fn edit_message(
+    State(state): State<AppState>,
+    peer: PeerAddr,
+    ApiPath((room, id)): ApiPath<(String, String)>,
+    Session(claims): Session,
+    ApiJson(request): ApiJson<EditRequest>,
+) -> Result<Response, ApiError> {
+    let (room, id) = target(&room, &id)?;
+    state.limits.check_post(Some(&claims.sid), peer.ip())?;
+    let text = MessageText::parse(&request.text)?;
+    let change = Change {
+        room,
+        id,
+        nick: claims.nick,
+        what: ChangeKind::Edit(text),
+    };
+    let message = state.broker.change(change).await?.message();
+    Ok(axum::Json(message).into_response())
+}
+
+pub async fn delete_message(
+    State(state): State<AppState>,
+    peer: PeerAddr,
+    ApiPath((room, id)): ApiPath<(String, String)>,
+    Session(claims): Session,
+) -> Result<Response, ApiError> {
+    let (room, id) = target(&room, &id)?;
+    state.limits.check_post(Some(&claims.sid), peer.ip())?;
+    let change = Change {
+        room,
+        id,
+        nick: claims.nick,
+        what: ChangeKind::Delete,
+    };
+    state.broker.change(change).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+pub async fn add_reaction(
+    state: State<AppState>,
+    peer: PeerAddr,
+    path: ApiPath<(String, String, String)>,
+    session: Session,
+) -> Result<Response, ApiError> {
+    react(state, peer, path, session, true).await
+}
+
+pub async fn remove_reaction(
+    state: State<AppState>,
+    peer: PeerAddr,
+    path: ApiPath<(String, String, String)>,
+    session: Session,
+) -> Result<Response, ApiError> {
+    react(state, peer, path, session, false).await
+}
+
+async fn react(
+    State(state): State<AppState>,
+    peer: PeerAddr,
+    ApiPath((room, id, emoji)): ApiPath<(String, String, String)>,
+    Session(claims): Session,
+    add: bool,
+) -> Result<Response, ApiError> {
+    let (room, id) = target(&room, &id)?;
+    // The path is percent-decoded already.
+    let emoji = Emoji::parse(&emoji)?;
+    state.limits.check_post(Some(&claims.sid), peer.ip())?;
+    let change = Change {
+        room,
+        id,
+        nick: claims.nick,
+        what: ChangeKind::React { emoji, add },
+    };
+    state.broker.change(change).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+pub async fn typing(
+    State(state): State<AppState>,
+    ApiPath(room): ApiPath<String>,
+    Session(claims): Session,
+) -> Result<Response, ApiError> {
+    let room = room_from_path(&room)?;
+    if state.limits.admit_typing(&claims.sid) {
+        state.broker.typing(&room, &claims.nick).await?;
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
