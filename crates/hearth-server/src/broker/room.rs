@@ -304,6 +304,17 @@ impl RoomState {
         true
     }
 
+    /// Forgets the cached entries of messages retention dropped (ids up to
+    /// `upto`): their change entries go with them.
+    pub fn trim(&mut self, upto: MessageId) {
+        let before = self.recent.len();
+        self.recent
+            .retain(|e| e.log_entry().is_none_or(|entry| entry.message_id() > upto));
+        if self.recent.len() != before {
+            self.complete = false;
+        }
+    }
+
     /// Sends an event to the local subscribers (nobody listening is fine).
     pub fn send(&self, event: Arc<SharedEvent>) {
         let _ = self.tx.send(event);

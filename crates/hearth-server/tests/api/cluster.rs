@@ -520,3 +520,73 @@ async fn redis_errors(node: &TestServer) -> f64 {
         .and_then(|v| v.trim().parse::<f64>().ok())
         .expect("hearth_redis_errors_total on /metrics")
 }
+
+/// The room log across nodes: a change made on one node reaches the other
+/// node's subscribers as a message does, each entry with its log id, and a
+/// resume on the other node replays the changes it missed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_reach_every_node_and_resume_across_nodes() {
+    let cluster = Cluster::new();
+    let a = cluster.node().await;
+    let b = cluster.node().await;
+    let ana_a = a.signed_in("ana").await;
+    let ana_b = b.client().with_token(ana_a.token().unwrap());
+    let bo_b = b.signed_in("bo").await;
+    let bo_a = a.client().with_token(bo_b.token().unwrap());
+
+    let mut bo_events = open_room(&bo_b, "general", None).await;
+    read_start(&mut bo_events).await;
+    let m = post(&ana_a, "general", "from A").await;
+    assert_eq!(next_message(&mut bo_events).await, m);
+
+    // Changed on either node, seen on B in order with distinct log ids.
+    let edited = ana_a
+        .edit(&room("general"), m.id, "from A, edited")
+        .await
+        .unwrap();
+    bo_a.react(&room("general"), m.id, "👍").await.unwrap();
+    // A repeat on the other node appends nothing.
+    bo_b.react(&room("general"), m.id, "👍").await.unwrap();
+    let mut ids = vec![m.id];
+    for expected in ["edit", "reaction"] {
+        let received = loop {
+            let received = next_event(&mut bo_events).await;
+            if !matches!(received.event, StreamEvent::Join(_) | StreamEvent::Leave(_)) {
+                break received;
+            }
+        };
+        assert_eq!(received.event.name(), expected);
+        if let StreamEvent::Edit(got) = &received.event {
+            assert_eq!(got, &edited);
+        }
+        ids.push(received.last_event_id.unwrap().parse().unwrap());
+    }
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+    assert_no_message_before_marker(&mut bo_events, &ana_b, "general").await;
+
+    // Resume on A from the message id (seen on B): the changes it missed.
+    let mut resumed = open_room(&bo_a, "general", Some(&m.id.to_string())).await;
+    let mut names = Vec::new();
+    let ready = loop {
+        match next_event(&mut resumed).await.event {
+            StreamEvent::Ready(ready) => break ready,
+            event => names.push(event.name()),
+        }
+    };
+    assert!(ready.resumed);
+    assert_eq!(names, ["edit", "reaction", "message"]);
+
+    // Deleted on B: gone from history and fresh replays on both nodes.
+    ana_b.delete(&room("general"), m.id).await.unwrap();
+    for client in [&ana_a, &ana_b] {
+        let history = client.history(&room("general"), None, None).await.unwrap();
+        assert!(history.iter().all(|h| h.id != m.id));
+    }
+    let mut fresh = open_room(&bo_a, "general", None).await;
+    let (replay, ready, _) = read_start(&mut fresh).await;
+    assert!(replay.iter().all(|h| h.id != m.id));
+    assert!(
+        ready.last_id > replay.last().map(|r| r.id),
+        "stands at the delete"
+    );
+}

@@ -462,3 +462,105 @@ async fn typing_reaches_the_others_only_and_is_never_stored() {
         .unwrap();
     expect_error(r, StatusCode::NOT_FOUND, "typing in an invalid room").await;
 }
+
+#[tokio::test]
+async fn retention_drops_a_message_with_its_changes() {
+    let server = TestServer::start_with(|c| c.retention_per_room = 2).await;
+    let ana = server.signed_in("ana").await;
+    let first = post(&ana, "general", "one").await;
+    ana.edit(&room("general"), first.id, "one, edited")
+        .await
+        .unwrap();
+    ana.react(&room("general"), first.id, "👍").await.unwrap();
+    let second = post(&ana, "general", "two").await;
+    // The third post drops the first message and both its changes.
+    let third = post(&ana, "general", "three").await;
+    let r = patch(
+        &ana,
+        message_url(&server, "general", &first.id.to_string()),
+        "x",
+    )
+    .await;
+    expect_error(r, StatusCode::NOT_FOUND, "a dropped message").await;
+    let mut events = open_room(&ana, "general", Some("0-0")).await;
+    let (replay, ready, _) = read_start(&mut events).await;
+    assert!(!ready.resumed, "trimmed: a resume from 0-0 is not complete");
+    assert_eq!(replay, vec![second.clone(), third.clone()]);
+    // A resume from the second message: only the third, no stray change.
+    let mut events = open_room(&ana, "general", Some(&second.id.to_string())).await;
+    let (replay, ready, _) = read_start(&mut events).await;
+    assert!(ready.resumed);
+    assert_eq!(replay, vec![third]);
+}
+
+/// A store written before the room log (a v1 SQLite file, or a Redis whose
+/// stream holds plain messages) is converted: its messages replay, show in
+/// history, and can be edited, reacted to and replied to.
+#[tokio::test]
+async fn a_store_from_before_the_log_is_converted() {
+    let dir = tempfile::tempdir().unwrap();
+    let old_id = MessageId::new(1_764_568_800_000, 0);
+    if redis_backend() {
+        let client = redis::Client::open(redis_for(dir.path())).unwrap();
+        let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+        let _: () = redis::pipe()
+            .cmd("XADD")
+            .arg("hearth:room:general")
+            .arg(old_id.to_string())
+            .arg(&["nick", "ana", "text", "from before", "cid", ""])
+            .ignore()
+            .cmd("SET")
+            .arg("hearth:last-id")
+            .arg(old_id.to_string())
+            .ignore()
+            .cmd("SADD")
+            .arg("hearth:rooms")
+            .arg("general")
+            .ignore()
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+    } else {
+        let conn = rusqlite::Connection::open(dir.path().join("hearth.db")).unwrap();
+        conn.execute_batch(&format!(
+            "CREATE TABLE rooms (name TEXT PRIMARY KEY, created_ms INTEGER NOT NULL,
+                 count INTEGER NOT NULL DEFAULT 0, last_id INTEGER, trimmed_upto INTEGER);
+             CREATE TABLE messages (id INTEGER PRIMARY KEY, room TEXT NOT NULL,
+                 nick TEXT NOT NULL, text TEXT NOT NULL, ts TEXT NOT NULL, client_id TEXT);
+             CREATE INDEX messages_by_room ON messages(room, id);
+             CREATE TABLE idempotency (session TEXT NOT NULL, client_id TEXT NOT NULL,
+                 message TEXT NOT NULL, created_ms INTEGER NOT NULL,
+                 PRIMARY KEY (session, client_id)) WITHOUT ROWID;
+             INSERT INTO rooms VALUES ('general', 1, 1, {packed}, NULL);
+             INSERT INTO messages VALUES ({packed}, 'general', 'ana', 'from before', '{ts}', 'c1');
+             PRAGMA user_version = 1;",
+            packed = old_id.ms << 20,
+            ts = old_id.ts(),
+        ))
+        .unwrap();
+    }
+    let config = test_config(&dir);
+    let server = TestServer::start_in(dir, config).await;
+    let ana = server.signed_in("ana").await;
+    let old = history(&ana, "general").await;
+    assert_eq!(old.len(), 1);
+    assert_eq!((old[0].id, old[0].text.as_str()), (old_id, "from before"));
+    let mut events = open_room(&ana, "general", Some("0-0")).await;
+    let (replay, ready, _) = read_start(&mut events).await;
+    assert!(ready.resumed);
+    assert_eq!(replay, old);
+
+    ana.edit(&room("general"), old_id, "from before, edited")
+        .await
+        .unwrap();
+    ana.react(&room("general"), old_id, "👍").await.unwrap();
+    let reply = ana
+        .post_reply(&room("general"), "re", "c2", Some(old_id))
+        .await
+        .unwrap()
+        .message;
+    assert!(reply.id > old_id);
+    assert_eq!(reply.reply_to.unwrap().text, "from before, edited");
+    let now = history(&ana, "general").await;
+    assert_eq!(now[0].reactions["👍"], vec!["ana"]);
+}

@@ -77,9 +77,29 @@ fn load_room(hub: &RoomHub, conn: &Connection, room: &RoomName) -> rusqlite::Res
     ))
 }
 
-/// The commit hook: hands freshly stored log entries to their rooms.
-fn publish(hub: &RoomHub, conn: &Connection, entries: &[LogEntry]) {
+/// The commit hook: hands freshly stored log entries to their rooms, then
+/// drops what retention trimmed from the rooms' caches.
+fn publish(
+    hub: &RoomHub,
+    conn: &Connection,
+    entries: &[LogEntry],
+    trims: &[(RoomName, MessageId)],
+) {
     let mut rooms = hub.lock();
+    push_entries(hub, conn, &mut rooms, entries);
+    for (room, upto) in trims {
+        if let Some(state) = rooms.get_mut(room) {
+            state.trim(*upto);
+        }
+    }
+}
+
+fn push_entries(
+    hub: &RoomHub,
+    conn: &Connection,
+    rooms: &mut std::collections::HashMap<RoomName, RoomState>,
+    entries: &[LogEntry],
+) {
     let mut loaded_now: Vec<&RoomName> = Vec::new();
     for entry in entries {
         let room = entry.kind.room();
@@ -121,7 +141,7 @@ impl EmbeddedBroker {
             &config.data_dir,
             config.sync,
             config.retention_per_room,
-            Box::new(move |conn, messages| publish(&hook_hub, conn, messages)),
+            Box::new(move |conn, entries, trims| publish(&hook_hub, conn, entries, trims)),
         )?;
         let stop = shutdown.child_token();
         tokio::spawn(housekeeping(hub.clone(), store.clone(), stop.clone()));

@@ -53,8 +53,9 @@ pub enum Inserted {
 }
 
 /// Runs after every commit, on the writer thread, with the log entries the
-/// transaction stored, in id order.
-pub type CommitHook = Box<dyn FnMut(&Connection, &[LogEntry]) + Send>;
+/// transaction stored, in id order, and the rooms retention trimmed (with
+/// the newest message id it dropped).
+pub type CommitHook = Box<dyn FnMut(&Connection, &[LogEntry], &[(RoomName, MessageId)]) + Send>;
 
 type WriterJob = Box<dyn FnOnce(&Connection) + Send>;
 
@@ -333,11 +334,13 @@ impl Writer {
             return;
         }
         let batch = std::mem::take(posts);
+        let mut trims = Vec::new();
         // Ids taken by a transaction that fails are skipped, never reused:
         // gaps are harmless, going back is not.
         let outcome = (|| -> rusqlite::Result<Vec<Inserted>> {
             let tx = self.conn.transaction()?;
             let mut results = Vec::with_capacity(batch.len());
+            trims.clear();
             for (post, online, _) in &batch {
                 results.push(insert_one(
                     &tx,
@@ -345,6 +348,7 @@ impl Writer {
                     self.retention,
                     post,
                     online,
+                    &mut trims,
                 )?);
             }
             tx.commit()?;
@@ -363,7 +367,7 @@ impl Writer {
                     })
                     .collect();
                 if !created.is_empty() {
-                    (self.on_commit)(&self.conn, &created);
+                    (self.on_commit)(&self.conn, &created, &trims);
                 }
                 for ((_, _, reply), result) in batch.into_iter().zip(results) {
                     let _ = reply.send(Ok(result));
@@ -417,7 +421,7 @@ impl Writer {
         match outcome {
             Ok(Ok((changed, entry))) => {
                 if let Some(entry) = entry {
-                    (self.on_commit)(&self.conn, std::slice::from_ref(&entry));
+                    (self.on_commit)(&self.conn, std::slice::from_ref(&entry), &[]);
                 }
                 Ok(changed)
             }
@@ -474,6 +478,7 @@ fn insert_one(
     retention: usize,
     post: &Post,
     online: &Online,
+    trims: &mut Vec<(RoomName, MessageId)>,
 ) -> rusqlite::Result<Inserted> {
     if let Some(client_id) = &post.client_id {
         let earlier: Option<String> = tx
@@ -563,6 +568,7 @@ fn insert_one(
                 "UPDATE rooms SET count = count - ?2, trimmed_upto = MAX(COALESCE(trimmed_upto, 0), ?3) WHERE name = ?1",
                 params![message.room.as_str(), deleted as i64, upto],
             )?;
+            trims.push((message.room.clone(), unpack(upto)));
         }
     }
     Ok(Inserted::Created(message))

@@ -137,6 +137,9 @@ struct Inner {
     post_script: redis::Script,
     change_script: redis::Script,
     read_script: redis::Script,
+    migrate_script: redis::Script,
+    /// Rooms whose pre-log messages are known converted ([`scripts::migrate`]).
+    logged: std::sync::Mutex<std::collections::HashSet<RoomName>>,
     touch_script: redis::Script,
     leave_script: redis::Script,
     reap_script: redis::Script,
@@ -183,6 +186,8 @@ impl RedisBroker {
             post_script: scripts::post(),
             change_script: scripts::change(),
             read_script: scripts::read_messages(),
+            migrate_script: scripts::migrate(),
+            logged: std::sync::Mutex::new(std::collections::HashSet::new()),
             touch_script: scripts::presence_touch(),
             leave_script: scripts::presence_leave(),
             reap_script: scripts::presence_reap(),
@@ -242,6 +247,7 @@ impl Inner {
         if self.hub.lock().contains_key(room) {
             return Ok(());
         }
+        self.ensure_logged(room).await?;
         let mut conn = self.conn.clone();
         let (newest, length, trimmed, _): (Vec<Entry>, usize, bool, i64) = redis::pipe()
             .atomic()
@@ -549,6 +555,7 @@ impl Inner {
         before: Option<MessageId>,
         limit: usize,
     ) -> Result<(Vec<Message>, Option<MessageId>), BrokerError> {
+        self.ensure_logged(room).await?;
         let bound = before.map_or_else(|| "+".to_owned(), |id| format!("({}", padded(id)));
         let mut conn = self.conn.clone();
         let (head, hashes): (String, Vec<Vec<String>>) = self
@@ -576,6 +583,7 @@ impl Inner {
         room: &RoomName,
         id: MessageId,
     ) -> Result<Option<(Current, String)>, BrokerError> {
+        self.ensure_logged(room).await?;
         let mut conn = self.conn.clone();
         let fields: HashMap<String, String> = conn
             .hgetall(format!(
@@ -587,6 +595,40 @@ impl Inner {
             .map_err(|e| self.unavailable("reading a message", e))?;
         let version = fields.get("v").cloned().unwrap_or_default();
         Ok(current_of(room, fields).map(|c| (c, version)))
+    }
+
+    /// Makes sure the room's messages from before the room log have their
+    /// hashes (once per room and node; the script itself runs once per room).
+    async fn ensure_logged(&self, room: &RoomName) -> Result<(), BrokerError> {
+        if self
+            .logged
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(room)
+        {
+            return Ok(());
+        }
+        let name = room.as_str();
+        let mut conn = self.conn.clone();
+        let converted: i64 = self
+            .migrate_script
+            .key(self.keys.stream(name))
+            .key(self.keys.ids(name))
+            .key(self.keys.live(name))
+            .key(self.keys.authors(name))
+            .key(self.keys.logged(name))
+            .arg(self.keys.message_prefix(name))
+            .invoke_async(&mut conn)
+            .await
+            .map_err(|e| self.unavailable("converting a room", e))?;
+        if converted > 0 {
+            tracing::info!(%room, messages = converted, "gave older messages their log state");
+        }
+        self.logged
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(room.clone());
+        Ok(())
     }
 
     /// The mentions of `text` in `room`: among the nicks online (cluster
@@ -752,6 +794,7 @@ impl Broker for RedisBroker {
         } else {
             inner.keys.idempotency(&post.session, &cid)
         };
+        inner.ensure_logged(&post.room).await?;
         let mut extras = Extras {
             reply_to: None,
             mentions: inner.mentions(&post.room, post.text.as_str()).await?,

@@ -12,6 +12,7 @@
 //! | `P:ids:{room}` | sorted set | the retained messages' padded ids (`{ms:020}-{seq:020}`, all score 0, so lexical order is id order): retention pops the oldest |
 //! | `P:live:{room}` | sorted set | the padded ids of the retained messages not deleted: history and fresh replays |
 //! | `P:authors:{room}` | hash | nick → how many retained messages it wrote (for mentions) |
+//! | `P:logged:{room}` | string | set once the room's messages from before the room log have their hashes and set entries ([`migrate`]) |
 //! | `P:trimmed:{room}` | string | set once retention trimmed the stream (a resume from `0-0` is then not complete) |
 //! | `P:rooms` | set | every room that exists |
 //! | `P:last-id` | string | the newest message id of any room (ids are one sequence) |
@@ -51,6 +52,10 @@ impl Keys {
 
     pub fn live(&self, room: &str) -> String {
         format!("{}:live:{room}", self.prefix)
+    }
+
+    pub fn logged(&self, room: &str) -> String {
+        format!("{}:logged:{room}", self.prefix)
     }
 
     pub fn authors(&self, room: &str) -> String {
@@ -262,6 +267,46 @@ return {{'ok', id}}
 "#,
         next_id = next_id("KEYS[4]")
     ))
+}
+
+/// Gives the messages a room's stream holds from before the room log (no
+/// hash yet) their hash, set entries and author counts, once per room (a
+/// store written by an older Hearth); then marks the room done.
+///
+/// KEYS: stream, ids set, live set, authors hash, done marker. ARGV:
+/// message hash prefix. Returns how many messages it converted.
+pub fn migrate() -> Script {
+    Script::new(
+        r#"
+if redis.call('EXISTS', KEYS[5]) == 1 then
+  return 0
+end
+local converted = 0
+for _, entry in ipairs(redis.call('XRANGE', KEYS[1], '-', '+')) do
+  local id, flat = entry[1], entry[2]
+  local f = {}
+  for i = 1, #flat, 2 do
+    f[flat[i]] = flat[i + 1]
+  end
+  if not f.k and f.nick and f.text then
+    local dash = string.find(id, '-', 1, true)
+    local padded = string.format('%020.0f-%020.0f',
+      tonumber(string.sub(id, 1, dash - 1)), tonumber(string.sub(id, dash + 1)))
+    local key = ARGV[1] .. padded
+    if redis.call('EXISTS', key) == 0 then
+      redis.call('HSET', key, 'id', id, 'nick', f.nick, 'text', f.text,
+        'cid', f.cid or '', 'x', f.x or '', 'v', '0')
+      redis.call('ZADD', KEYS[2], 0, padded)
+      redis.call('ZADD', KEYS[3], 0, padded)
+      redis.call('HINCRBY', KEYS[4], f.nick, 1)
+      converted = converted + 1
+    end
+  end
+end
+redis.call('SET', KEYS[5], '1')
+return converted
+"#,
+    )
 }
 
 /// Reads, in one step, the newest `limit` live messages before a bound
