@@ -9,6 +9,9 @@ use hearth_proto::{
 };
 
 /// What a shared event is.
+// Always behind the `Arc` of its `SharedEvent`, and mostly entries: boxing
+// the entry would add an allocation per event for nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum SharedKind {
     /// A log entry (a message, or a change to one), or a message in its

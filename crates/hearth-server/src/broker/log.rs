@@ -21,6 +21,8 @@ pub struct Current {
 }
 
 /// What a change does to a message.
+// Made and taken apart once per change.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Decision {
     /// Store `message` (and `deleted`) as the current state and append

@@ -194,14 +194,13 @@ pub fn fresh_of<'a>(
     if n > 0 {
         for event in entries.clone().rev() {
             match event.log_entry() {
-                Some(EntryKind::Message(m)) => {
-                    if !deleted.contains(&m.id) {
-                        picked.push(event);
-                        if picked.len() == n {
-                            break;
-                        }
+                Some(EntryKind::Message(m)) if !deleted.contains(&m.id) => {
+                    picked.push(event);
+                    if picked.len() == n {
+                        break;
                     }
                 }
+                Some(EntryKind::Message(_)) => {}
                 Some(EntryKind::Delete(d)) => {
                     deleted.insert(d.id);
                 }

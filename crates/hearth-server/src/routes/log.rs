@@ -9,7 +9,8 @@
 //! An id that is not an id names no message: `404`, as for an unknown one.
 //! Who may do what, and what a repeat does, is [`crate::broker::log`]'s.
 
-use axum::extract::State;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use hearth_proto::{EditRequest, Emoji, MessageId, MessageText, RoomName};
@@ -68,11 +69,15 @@ pub async fn delete_message(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+/// A reaction's path: room, message id, emoji. A segment that does not
+/// decode (bad percent-encoding, not UTF-8) is a bad emoji: `400`.
+type ReactionPath = Result<Path<(String, String, String)>, PathRejection>;
+
 pub async fn add_reaction(
     state: State<AppState>,
     peer: PeerAddr,
-    path: ApiPath<(String, String, String)>,
     session: Session,
+    path: ReactionPath,
 ) -> Result<Response, ApiError> {
     react(state, peer, path, session, true).await
 }
@@ -80,8 +85,8 @@ pub async fn add_reaction(
 pub async fn remove_reaction(
     state: State<AppState>,
     peer: PeerAddr,
-    path: ApiPath<(String, String, String)>,
     session: Session,
+    path: ReactionPath,
 ) -> Result<Response, ApiError> {
     react(state, peer, path, session, false).await
 }
@@ -89,10 +94,12 @@ pub async fn remove_reaction(
 async fn react(
     State(state): State<AppState>,
     peer: PeerAddr,
-    ApiPath((room, id, emoji)): ApiPath<(String, String, String)>,
+    path: ReactionPath,
     Session(claims): Session,
     add: bool,
 ) -> Result<Response, ApiError> {
+    let Path((room, id, emoji)) =
+        path.map_err(|_| ApiError::from(hearth_proto::ValidationError::Emoji))?;
     let (room, id) = target(&room, &id)?;
     // The path is percent-decoded already.
     let emoji = Emoji::parse(&emoji)?;

@@ -402,3 +402,22 @@ async fn a_password_server_guards_the_original_routes() {
         .collect();
     assert_eq!(said, [("ana", "inside")], "the refused post was not stored");
 }
+
+/// The room log (v1.1) does not reach `/stream`: edits, reactions, deletes
+/// and typing notices are not new messages.
+#[tokio::test]
+async fn the_original_stream_sends_only_new_messages() {
+    let server = TestServer::start().await;
+    let mut stream = open_legacy_stream(&server, None).await;
+    let ana = server.signed_in("ana").await;
+    let first = post(&ana, "general", "first").await;
+    assert_line(&next_data(&mut stream).await, "ana", "first");
+    ana.edit(&room("general"), first.id, "first, edited")
+        .await
+        .unwrap();
+    ana.react(&room("general"), first.id, "👍").await.unwrap();
+    ana.typing(&room("general")).await.unwrap();
+    ana.delete(&room("general"), first.id).await.unwrap();
+    post(&ana, "general", "second").await;
+    assert_line(&next_data(&mut stream).await, "ana", "second");
+}

@@ -95,7 +95,7 @@ async fn edits_deletes_and_reactions_answer_their_statuses() {
         expect_error(r, StatusCode::BAD_REQUEST, &format!("edit to {bad:?}")).await;
     }
     let long = "x".repeat(17);
-    for bad in ["a%20b", "%09", long.as_str(), "%F0%9F%91%8D%0A"] {
+    for bad in ["a%20b", "%09", long.as_str(), "%F0%9F%91%8D%0A", "%FF"] {
         let r = send(&bo, reqwest::Method::PUT, format!("{url}/reactions/{bad}")).await;
         expect_error(r, StatusCode::BAD_REQUEST, &format!("emoji {bad:?}")).await;
     }
