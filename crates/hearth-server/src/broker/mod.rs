@@ -9,9 +9,11 @@
 //! newest messages, local presence) is the same for both: [`room`]; so is
 //! how a subscriber joins its rooms and stays online: [`presence`].
 //!
-//! Everything a cluster must agree on lives behind this trait: message ids
-//! (one id per message on every node), idempotency keys (keyed by session and
-//! `client_id`), presence. HTTP handlers only see [`Broker`].
+//! Everything a cluster must agree on lives behind this trait: log ids (one
+//! id per entry of a room's log, a message's being its message id, on every
+//! node), idempotency keys (keyed by session and `client_id`), presence.
+//! HTTP handlers only see [`Broker`]. What a change to a message does, on
+//! either backend, is decided in one place: [`log`].
 //!
 //! Fan-out shares [`SharedEvent`]s: each event's SSE frame is encoded once
 //! and the same bytes go to every subscriber.

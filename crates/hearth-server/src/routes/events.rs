@@ -38,7 +38,7 @@ use crate::state::AppState;
 /// How a stream writes its events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StreamMode {
-    /// One room; event ids are message ids.
+    /// One room; event ids are log ids (a message's is its message id).
     Room,
     /// Several rooms; event ids are cursors.
     Rooms,
@@ -214,7 +214,7 @@ fn frame(event: &StreamEvent) -> Bytes {
     ))
 }
 
-/// The last message id each room of the stream has delivered: deduplicates
+/// The last log id each room of the stream has delivered: deduplicates
 /// the live tail against the replay and makes the multi-room cursor.
 struct Delivered {
     cursor: Cursor,
