@@ -11,7 +11,9 @@
  * browser never resurrect each other's removed entries. When localStorage is
  * unavailable (disabled, full) the outbox still works, in memory only.
  *
- * Entry: {clientId, nick, room, text, createdAt (ms since epoch)}.
+ * Entry: {clientId, nick, room, text, createdAt (ms since epoch), replyTo?
+ * (the id of the message it answers; entries stored before replies have
+ * none and still load)}.
  */
 
 const KEY = 'hearth.outbox.v1';
@@ -68,6 +70,7 @@ export class Outbox {
       room: entry.room,
       text: entry.text,
       createdAt: entry.createdAt,
+      ...(entry.replyTo ? { replyTo: entry.replyTo } : {}),
     });
     this._write(entries);
   }
@@ -81,5 +84,6 @@ export class Outbox {
 
 function isEntry(e) {
   return e && typeof e.clientId === 'string' && typeof e.nick === 'string'
-    && typeof e.room === 'string' && typeof e.text === 'string' && typeof e.createdAt === 'number';
+    && typeof e.room === 'string' && typeof e.text === 'string' && typeof e.createdAt === 'number'
+    && (e.replyTo === undefined || e.replyTo === null || typeof e.replyTo === 'string');
 }

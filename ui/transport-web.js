@@ -12,7 +12,9 @@
  *
  * It also keeps the session's outbox (web-outbox.js: localStorage and the
  * send loop, rules in outbox-rules.js) and counts unread messages
- * (unread-rules.js), sending `unread` events.
+ * (unread-rules.js), sending `unread` events {room, count, mentions}.
+ * The room log's actions (edit, delete, react, typing) are one request
+ * each; a reply goes through the outbox (`reply_to` in the POST body).
  */
 
 import { PAGE_SIZE } from './limits.js';
@@ -22,6 +24,7 @@ import { request } from './web-http.js';
 import { EventStream } from './web-stream.js';
 
 const roomPath = (room) => `/api/rooms/${encodeURIComponent(room)}/messages`;
+const messagePath = (room, id) => `${roomPath(room)}/${encodeURIComponent(id)}`;
 
 /** The browser transport. */
 export function createWebTransport() {
@@ -38,7 +41,9 @@ export function createWebTransport() {
       console.error(`hearth: ${name} handler failed`, err);
     }
   };
-  const emitUnread = (room, count) => emit('onEvent', { event: 'unread', data: { room, count }, id: '' });
+  const emitUnread = (room) => emit('onEvent', {
+    event: 'unread', data: { room, count: unread.count(room), mentions: unread.mentions(room) }, id: '',
+  });
   const signedIn = (session) => {
     me = session && typeof session.nick === 'string' ? session.nick : null;
     outbox.setNick(me);
@@ -86,9 +91,27 @@ export function createWebTransport() {
       return (await request('GET', path)).data;
     },
 
-    async post(room, text, clientId) {
-      const { status, data } = await request('POST', roomPath(room), { text, client_id: clientId });
+    async post(room, text, clientId, replyTo = null) {
+      const body = { text, client_id: clientId };
+      if (replyTo) body.reply_to = replyTo;
+      const { status, data } = await request('POST', roomPath(room), body);
       return { message: data, repeated: status === 200 };
+    },
+
+    async editMessage(room, id, text) {
+      return (await request('PATCH', messagePath(room, id), { text })).data;
+    },
+
+    async deleteMessage(room, id) {
+      await request('DELETE', messagePath(room, id));
+    },
+
+    async setReaction(room, id, emoji, on) {
+      await request(on ? 'PUT' : 'DELETE', `${messagePath(room, id)}/reactions/${encodeURIComponent(emoji)}`);
+    },
+
+    async typing(room) {
+      await request('POST', `/api/rooms/${encodeURIComponent(room)}/typing`);
     },
 
     /** A web room needs nothing before it is opened. */
@@ -97,7 +120,7 @@ export function createWebTransport() {
     },
 
     setActive(room) {
-      for (const change of unread.setActive(room)) emitUnread(change.room, change.count);
+      for (const change of unread.setActive(room)) emitUnread(change.room);
     },
 
     follow(rooms, followHandlers, present = null) {
@@ -109,8 +132,7 @@ export function createWebTransport() {
           if (ev.event === 'message') outbox.seen(ev.data);
           emit('onEvent', ev);
           if (ev.event === 'message') {
-            const count = unread.message(ev.data, me);
-            if (count !== null) emitUnread(ev.data.room, count);
+            if (unread.message(ev.data, me) !== null) emitUnread(ev.data.room);
           } else if (ev.event === 'ready') {
             unread.ready(ev.data);
           }
@@ -138,7 +160,7 @@ export function createWebTransport() {
   };
 
   const outbox = new WebOutbox({
-    post: (room, text, clientId) => transport.post(room, text, clientId),
+    post: (room, text, clientId, replyTo) => transport.post(room, text, clientId, replyTo),
     onUpdate: (update) => emit('onOutbox', update),
     onAuthError: (message) => {
       const ended = handlers;

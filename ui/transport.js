@@ -27,6 +27,17 @@
  *   history(room, beforeId, limit) -> [message], oldest first (beforeId may be null)
  *   post(room, text, clientId)     -> {message, repeated}: ONE attempt, no
  *                               outbox (the composer uses `outbox`)
+ *   editMessage(room, id, text)  -> the edited message (protocol v1.1
+ *                               "log"; the author only, else a 403)
+ *   deleteMessage(room, id)      -> undefined (the author only; the
+ *                               stream's `delete` removes it everywhere)
+ *   setReaction(room, id, emoji, on) -> undefined (adds the reader's
+ *                               reaction when `on`, else removes it)
+ *   typing(room)            -> undefined: "I am typing", never stored. The
+ *                               core throttles it (typing-rules.js) and
+ *                               ignores a failure.
+ *               These four and replies exist when info().features has
+ *               "log"; the core shows their UI only then.
  *   openRoom(name)          -> warning sentence | null: whatever must happen
  *                               before a room is opened (tauri: join a room of
  *                               the bound server not saved yet; web: nothing)
@@ -37,10 +48,12 @@
  *               the stream is up, marks permanent refusals 'failed' (kept
  *               until discarded), and a 401 while sending ends the session
  *               (handlers.onAuthError).
- *     outbox.enqueue(room, text) -> entry, once it is stored durably
+ *     outbox.enqueue(room, text, {replyTo}?) -> entry, once it is stored
+ *                               durably; replyTo (a message id, optional)
+ *                               makes it a reply (`reply_to` when posted)
  *     outbox.pending()           -> [entry] of the session, oldest first
  *     outbox.discard(clientId)   -> bool
- *     entry = {clientId, room, text, createdAt (ms), state: 'queued' |
+ *     entry = {clientId, room, text, createdAt (ms), replyTo?, state: 'queued' |
  *              'sending' | 'sent' | 'failed', error ('' unless failed: a
  *              sentence), messageId (when sent), waitReason?: 'network' |
  *              'slow', retryAt? (ms, while queued and waiting)}
@@ -55,7 +68,9 @@
  *       onEvent({event, data, id})   message | ready | presence | join | leave
  *                                    | the room log's edit | delete | reaction
  *                                    | typing (PROTOCOL v1.1, passed on as
- *                                    they come) | unread ({room, count},
+ *                                    they come) | unread ({room, count,
+ *                                    mentions}: unread messages and, of
+ *                                    them, those mentioning the reader;
  *                                    counted by the transport); `id`: the
  *                                    cursor after a log entry (message, edit,
  *                                    delete, reaction), else ''

@@ -8,16 +8,20 @@
  *   `last_id` then): a fresh stream replays the newest messages, and those
  *   up to the baseline were there before the reader came, so they do not
  *   count; a room first listed later is new since then, all of it counts;
- * - after a room's first `ready` (primed) every new message counts.
+ * - after a room's first `ready` (primed) every new message counts;
+ * - a counted message that mentions the reader (mention-rules.js) counts
+ *   as a mention too (`mentions`), reset with the count.
  *
  * Pure: no DOM, no timers. transport-web.js feeds it and sends `unread`
- * events {room, count} for the counts it returns.
+ * events {room, count, mentions} for the counts it returns.
  */
+
+import { mentionsMe } from './mention-rules.js';
 
 const SEEN_PER_ROOM = 500; // ids remembered per room, to count a message once
 
 function freshRoom() {
-  return { count: 0, primed: false, baselineId: undefined, baselineFound: false, seen: new Set() };
+  return { count: 0, mentions: 0, primed: false, baselineId: undefined, baselineFound: false, seen: new Set() };
 }
 
 export class UnreadCounter {
@@ -45,6 +49,11 @@ export class UnreadCounter {
     return this.rooms.get(name)?.count || 0;
   }
 
+  /** How many of the room's unread messages mention the reader. */
+  mentions(name) {
+    return this.rooms.get(name)?.mentions || 0;
+  }
+
   /** A room list [{room, last_id}]: baselines for rooms seen the first time. */
   listed(list) {
     for (const r of list) {
@@ -65,8 +74,9 @@ export class UnreadCounter {
     this.active = name || null;
     if (!name) return [];
     const room = this._room(name);
-    if (room.count === 0) return [];
+    if (room.count === 0 && room.mentions === 0) return [];
     room.count = 0;
+    room.mentions = 0;
     return [{ room: name, count: 0 }];
   }
 
@@ -84,6 +94,7 @@ export class UnreadCounter {
     if (msg.room !== this.active && msg.nick !== me
         && (room.primed || room.baselineFound || room.baselineId === null)) {
       room.count += 1;
+      if (mentionsMe(msg, me)) room.mentions += 1;
       changed = room.count;
     }
     if (!room.primed && room.baselineId === msg.id) room.baselineFound = true;

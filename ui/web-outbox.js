@@ -25,6 +25,7 @@ function snapshot(e) {
     room: e.room,
     text: e.text,
     createdAt: e.createdAt,
+    ...(e.replyTo ? { replyTo: e.replyTo } : {}),
     state: e.state,
     error: e.error,
     messageId: e.messageId,
@@ -35,7 +36,7 @@ function snapshot(e) {
 
 export class WebOutbox {
   /**
-   * @param {object} io {post(room, text, clientId) -> {message}, onUpdate(update),
+   * @param {object} io {post(room, text, clientId, replyTo) -> {message}, onUpdate(update),
    *   onAuthError(message)}
    */
   constructor({ post, onUpdate, onAuthError }) {
@@ -78,10 +79,10 @@ export class WebOutbox {
 
   /* ------------------------------------------- the contract's outbox */
 
-  async enqueue(room, text) {
+  async enqueue(room, text, { replyTo = null } = {}) {
     if (!this.nick) throw TransportError.ofKind('unauthorized', 'Sign in to send messages.');
     const entry = {
-      clientId: newClientId(), nick: this.nick, room, text, createdAt: Date.now(),
+      clientId: newClientId(), nick: this.nick, room, text, createdAt: Date.now(), replyTo: replyTo || null,
       state: 'queued', error: '', messageId: null, waitReason: null, retryAt: 0,
     };
     const list = this._list(); // read storage before adding to it
@@ -156,7 +157,7 @@ export class WebOutbox {
         this._set(entry, { state: 'sending', waitReason: null, retryAt: 0 });
         let result;
         try {
-          result = await this.io.post(entry.room, entry.text, entry.clientId);
+          result = await this.io.post(entry.room, entry.text, entry.clientId, entry.replyTo || null);
         } catch (err) {
           if (gen !== this.gen) return;
           if (!this.entries.includes(entry)) continue; // the stream delivered it meanwhile

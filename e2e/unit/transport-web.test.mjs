@@ -33,6 +33,11 @@ before(() => {
     if (url === '/api/rooms') {
       return Response.json([{ room: 'dev', online: 0, last_id: 'old' }, { room: 'general', online: 1, last_id: null }]);
     }
+    if (url.includes('/messages/') || url.endsWith('/typing')) {
+      if (method === 'PATCH' && url.endsWith('/mine')) return Response.json({ id: 'mine', text: JSON.parse(init.body).text });
+      if (url.includes('/theirs')) return Response.json({ error: 'This is not your message.' }, { status: 403 });
+      return new Response(null, { status: 204 });
+    }
     if (url.startsWith('/api/rooms/') && method === 'POST') {
       const { text, client_id: clientId } = JSON.parse(init.body);
       return Response.json({ id: 'stored-1', room: 'general', nick: 'ana', text, ts: 0, client_id: clientId }, { status: 201 });
@@ -70,12 +75,12 @@ describe('the web transport', () => {
     await tick();
     assert.deepEqual(states, ['connecting', 'open']);
     const unread = events.filter((e) => e.event === 'unread').map((e) => e.data);
-    assert.deepEqual(unread, [{ room: 'dev', count: 1 }], 'not the baseline, not mine, not the room on screen');
+    assert.deepEqual(unread, [{ room: 'dev', count: 1, mentions: 0 }], 'not the baseline, not mine, not the room on screen');
     assert.deepEqual(events.filter((e) => e.event === 'message').map((e) => e.id), ['cur-1', 'cur-2', 'cur-3', 'cur-4']);
 
     events.length = 0;
     transport.setActive('dev');
-    assert.deepEqual(events, [{ event: 'unread', data: { room: 'dev', count: 0 }, id: '' }]);
+    assert.deepEqual(events, [{ event: 'unread', data: { room: 'dev', count: 0, mentions: 0 }, id: '' }]);
 
     streamText = '';
     transport.follow(['dev', 'general'], handlers, ['dev']);
@@ -108,6 +113,43 @@ describe('the web transport', () => {
     assert.equal(updates[1].messageId, 'stored-1');
     assert.equal(updates[1].message.text, 'hello');
     assert.deepEqual(await transport.outbox.pending(), []);
+    transport.close();
+  });
+
+  test('the room log actions: one request each, errors as TransportError', async () => {
+    const { createWebTransport } = await import('../../ui/transport-web.js');
+    const transport = createWebTransport();
+    await transport.signIn('ana', '');
+    requests.length = 0;
+    assert.deepEqual(await transport.editMessage('general', 'mine', 'fixed'), { id: 'mine', text: 'fixed' });
+    assert.equal(await transport.deleteMessage('general', 'm 1'), undefined);
+    await transport.setReaction('general', 'm1', '👍', true);
+    await transport.setReaction('general', 'm1', '👍', false);
+    await transport.typing('general');
+    assert.deepEqual(requests.map((r) => [r.method, r.url, r.body]), [
+      ['PATCH', '/api/rooms/general/messages/mine', { text: 'fixed' }],
+      ['DELETE', '/api/rooms/general/messages/m%201', null],
+      ['PUT', '/api/rooms/general/messages/m1/reactions/%F0%9F%91%8D', null],
+      ['DELETE', '/api/rooms/general/messages/m1/reactions/%F0%9F%91%8D', null],
+      ['POST', '/api/rooms/general/typing', null],
+    ]);
+    await assert.rejects(transport.editMessage('general', 'theirs', 'x'), (err) => err.status === 403
+      && err.kind === 'forbidden' && err.message === 'This is not your message.');
+    transport.close();
+  });
+
+  test('a reply goes through the outbox with reply_to', async () => {
+    const { createWebTransport } = await import('../../ui/transport-web.js');
+    const transport = createWebTransport();
+    await transport.signIn('ana', '');
+    requests.length = 0;
+    const entry = await transport.outbox.enqueue('general', 'yes', { replyTo: 'm1' });
+    assert.equal(entry.replyTo, 'm1');
+    streamText = '';
+    transport.follow(['general'], {}, ['general']);
+    await tick();
+    const post = requests.find((r) => r.method === 'POST' && r.url === '/api/rooms/general/messages');
+    assert.deepEqual(post.body, { text: 'yes', client_id: entry.clientId, reply_to: 'm1' });
     transport.close();
   });
 });

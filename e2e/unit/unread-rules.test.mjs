@@ -26,6 +26,17 @@ describe('unread counts', () => {
     assert.equal(counter.count('general'), 0);
   });
 
+  test('a counted message that mentions the reader counts as a mention too', () => {
+    const counter = primed({ dev: null }, 'general');
+    assert.equal(counter.message({ ...msg('dev'), mentions: ['Ana'] }, 'ana'), 1);
+    assert.equal(counter.message({ ...msg('dev'), mentions: ['@here'] }, 'ana'), 2);
+    assert.equal(counter.message({ ...msg('dev'), mentions: ['bo'] }, 'ana'), 3);
+    assert.equal(counter.message({ ...msg('dev', 'ana'), mentions: ['ana'] }, 'ana'), null, 'mine');
+    assert.equal(counter.mentions('dev'), 2);
+    assert.deepEqual(counter.setActive('dev'), [{ room: 'dev', count: 0 }]);
+    assert.equal(counter.mentions('dev'), 0);
+  });
+
   test('never count the reader\'s own messages', () => {
     const counter = primed({ dev: null }, 'general');
     assert.equal(counter.message(msg('dev', 'ana'), 'ana'), null);
