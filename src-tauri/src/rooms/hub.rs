@@ -13,9 +13,11 @@
 //!   it keeps following gets a `ready` saying nothing was missed.
 //!
 //! So the hub keeps, per saved room, the newest messages and the last
-//! `ready` of its stream (`RoomLive`, in `live.rs`). It is also the app's
-//! one unread counter (a message from someone else, unless the window is
-//! focused on that room) and decides when to raise a desktop notification
+//! `ready` of its stream (`RoomLive`, in `live.rs`), with the room log's
+//! changes applied. It is also the app's one unread counter (a message from
+//! someone else, unless the window is focused on that room; edits, deletes,
+//! reactions and typing never count, and a deleted unread message stays
+//! counted until the room is seen: the count is of arrivals) and decides when to raise a desktop notification
 //! (the window is not focused), through the [`Notifier`] seam that the
 //! Tauri shell implements and tests leave out.
 
@@ -668,5 +670,78 @@ mod tests {
             stream_of(&drain(&mut rx)),
             [id(1), id(2), id(3), "R".into()]
         );
+    }
+
+    #[test]
+    fn the_catch_up_shows_edits_deletes_and_reactions_applied() {
+        use hearth_proto::{Deleted, Reaction, Typing};
+        let hub = Hub::new(Arc::new(NoNotifier));
+        let a = "a".to_owned();
+        hub.stream_opened(&[&a]);
+        for seq in 1..=3 {
+            hub.stream_event("a", "me", message("bo", seq), true);
+        }
+        hub.stream_event("a", "me", ready(true, Some(3)), true);
+        assert_eq!(hub.unread("a"), 3);
+        let mut edited = msg("bo", 1);
+        edited.text = "hi, edited".into();
+        edited.edited_ts = Some("2026-11-24T06:01:00.000Z".into());
+        let room = RoomName::default_room();
+        let changes = [
+            StreamEvent::Edit(edited.clone()),
+            StreamEvent::Delete(Deleted {
+                room: room.clone(),
+                id: MessageId::new(1, 2),
+            }),
+            StreamEvent::Reaction(Reaction {
+                room: room.clone(),
+                id: MessageId::new(1, 3),
+                emoji: "👍".into(),
+                nick: "ana".into(),
+                added: true,
+            }),
+            StreamEvent::Reaction(Reaction {
+                room: room.clone(),
+                id: MessageId::new(1, 3),
+                emoji: "🎉".into(),
+                nick: "ana".into(),
+                added: true,
+            }),
+            StreamEvent::Reaction(Reaction {
+                room: room.clone(),
+                id: MessageId::new(1, 3),
+                emoji: "🎉".into(),
+                nick: "ana".into(),
+                added: false,
+            }),
+            // About a message the hub does not keep: ignored.
+            StreamEvent::Delete(Deleted {
+                room: room.clone(),
+                id: MessageId::new(1, 99),
+            }),
+            StreamEvent::Typing(Typing {
+                room: room.clone(),
+                nick: "bo".into(),
+            }),
+        ];
+        for change in changes {
+            hub.stream_event("a", "me", change, true);
+        }
+        // Changes and typing are not news: the count stays (a deleted unread
+        // message stays counted until the room is seen).
+        assert_eq!(hub.unread("a"), 3);
+
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        hub.open_view(Arc::new(tx), std::slice::from_ref(&a));
+        let messages: Vec<Message> = drain(&mut rx)
+            .into_iter()
+            .filter_map(|e| match e {
+                AppEvent::Stream(StreamEvent::Message(m)) => Some(m),
+                _ => None,
+            })
+            .collect();
+        let mut reacted = msg("bo", 3);
+        reacted.reactions.insert("👍".into(), vec!["ana".into()]);
+        assert_eq!(messages, [edited, reacted]);
     }
 }

@@ -5,13 +5,17 @@
 //!
 //! Messages are kept as the stream brings them (each once: ids grow within
 //! a room), with older ones read back from the history put in front after
-//! an app restart. A `ready` that says messages were missed leaves only
-//! what the stream replayed since it (re)opened: the rest is not contiguous
-//! with it any more.
+//! an app restart. The room log's changes (`edit`, `delete`, `reaction`)
+//! are applied to the kept messages with `hearth_proto::log::apply`, so a
+//! catch-up shows their current state, as a fresh replay does (a deleted
+//! message is dropped; a change to a message no longer kept is ignored).
+//! A `ready` that says messages were missed leaves only what the stream
+//! replayed since it (re)opened: the rest is not contiguous with it any
+//! more.
 
-use std::collections::VecDeque;
+use std::collections::BTreeMap;
 
-use hearth_proto::{Message, Presence, Ready, StreamEvent};
+use hearth_proto::{EntryKind, Message, MessageId, Presence, Ready, StreamEvent};
 
 use super::hub::PAGE_SIZE;
 use crate::events::{AppEvent, ConnectionState, LocalEvent};
@@ -22,8 +26,9 @@ pub(super) struct RoomLive {
     pub state: ConnectionState,
     pub unread: u32,
     pub presence: Option<Presence>,
-    /// The newest messages, oldest first, at most [`PAGE_SIZE`].
-    pub recent: VecDeque<Message>,
+    /// The newest messages in their current state, by id (so oldest
+    /// first), at most [`PAGE_SIZE`].
+    pub recent: BTreeMap<MessageId, Message>,
     /// The last `ready` of the room's stream (`resumed` as the follow task
     /// decided: see `connection.rs`); `None` until the first one.
     pub ready: Option<Ready>,
@@ -37,7 +42,7 @@ impl Default for RoomLive {
             state: ConnectionState::Connecting,
             unread: 0,
             presence: None,
-            recent: VecDeque::new(),
+            recent: BTreeMap::new(),
             ready: None,
             since_open: 0,
         }
@@ -68,29 +73,40 @@ impl RoomLive {
                 if !ready.resumed {
                     // Missed messages: only the replay is contiguous.
                     let keep = self.since_open.min(self.recent.len());
-                    self.recent.drain(..self.recent.len() - keep);
+                    while self.recent.len() > keep {
+                        self.recent.pop_first();
+                    }
                 }
                 self.ready = Some(ready.clone());
             }
             StreamEvent::Message(m) => self.remember(m),
-            // The room log's changes and typing notices go to the webview
-            // as they are; this keeps messages as they were posted.
-            StreamEvent::Edit(_)
-            | StreamEvent::Delete(_)
-            | StreamEvent::Reaction(_)
-            | StreamEvent::Typing(_) => {}
+            StreamEvent::Edit(m) => {
+                hearth_proto::log::apply(&mut self.recent, &EntryKind::Edit(m.clone()));
+            }
+            StreamEvent::Delete(d) => {
+                hearth_proto::log::apply(&mut self.recent, &EntryKind::Delete(d.clone()));
+            }
+            StreamEvent::Reaction(r) => {
+                hearth_proto::log::apply(&mut self.recent, &EntryKind::Reaction(r.clone()));
+            }
+            // Typing notices are never kept (nor replayed by a server).
+            StreamEvent::Typing(_) => {}
         }
     }
 
     /// Keeps a message of the stream (once: ids grow within a room).
     fn remember(&mut self, message: &Message) {
-        if self.recent.back().is_some_and(|last| last.id >= message.id) {
+        if self
+            .recent
+            .last_key_value()
+            .is_some_and(|(last, _)| *last >= message.id)
+        {
             return;
         }
-        self.recent.push_back(message.clone());
+        self.recent.insert(message.id, message.clone());
         self.since_open += 1;
         while self.recent.len() > PAGE_SIZE {
-            self.recent.pop_front();
+            self.recent.pop_first();
         }
     }
 
@@ -98,7 +114,7 @@ impl RoomLive {
     /// of the kept ones, as far as room is left; returns those older than
     /// every kept one.
     pub fn backfill(&mut self, messages: Vec<Message>) -> Vec<Message> {
-        let first = self.recent.front().map(|m| m.id);
+        let first = self.recent.first_key_value().map(|(id, _)| *id);
         let older: Vec<Message> = messages
             .into_iter()
             .filter(|m| first.is_none_or(|first| m.id < first))
@@ -107,7 +123,7 @@ impl RoomLive {
             if self.recent.len() == PAGE_SIZE {
                 break;
             }
-            self.recent.push_front(message.clone());
+            self.recent.insert(message.id, message.clone());
         }
         older
     }
@@ -118,7 +134,7 @@ impl RoomLive {
         let mut events = vec![AppEvent::Local(LocalEvent::Connection(self.state.clone()))];
         events.extend(
             self.recent
-                .iter()
+                .values()
                 .map(|m| AppEvent::Stream(StreamEvent::Message(m.clone()))),
         );
         if let Some(ready) = &self.ready {
@@ -141,7 +157,11 @@ impl RoomLive {
         Some(Ready {
             room: ready.room.clone(),
             resumed: true,
-            last_id: self.recent.back().map(|m| m.id).or(ready.last_id),
+            last_id: self
+                .recent
+                .last_key_value()
+                .map(|(id, _)| *id)
+                .max(ready.last_id),
         })
     }
 }
