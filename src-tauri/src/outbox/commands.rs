@@ -11,14 +11,18 @@ use crate::desktop::Desktop;
 use crate::error::CommandError;
 use crate::outbox::OutboxEntry;
 
-/// Queues a message for a saved room and sends it as soon as possible.
+/// Queues a message for a saved room (answering the message `replyTo` if
+/// given) and sends it as soon as possible.
 #[tauri::command]
 pub async fn post_message(
     desktop: State<'_, Desktop>,
     room_id: String,
     text: String,
+    reply_to: Option<String>,
 ) -> Result<OutboxEntry, CommandError> {
-    desktop.outbox().enqueue(&room_id, &text)
+    desktop
+        .outbox()
+        .enqueue_reply(&room_id, &text, reply_to.as_deref())
 }
 
 /// Messages not sent yet (and failed ones), oldest first; of one room if

@@ -27,7 +27,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use hearth_client::{ClientError, RetryPolicy};
-use hearth_proto::{Message, MessageText};
+use hearth_proto::{Message, MessageId, MessageText, RoomName};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
@@ -54,6 +54,10 @@ pub struct OutboxEntry {
     pub room_id: String,
     /// The text, already normalized by the protocol's rules.
     pub text: String,
+    /// The message (of the same room) this one answers, if any. Absent in
+    /// outbox files written before replies existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<MessageId>,
     /// When it was queued (ms since the Unix epoch).
     pub queued_at_ms: u64,
     /// Why the server refused it for good, if it did.
@@ -163,12 +167,25 @@ impl Outbox {
     /// to disk, then handed to the worker. Fails (and queues nothing) if the
     /// room is unknown, the text breaks a rule, or the disk write fails.
     pub fn enqueue(&self, room_id: &str, text: &str) -> Result<OutboxEntry, CommandError> {
+        self.enqueue_reply(room_id, text, None)
+    }
+
+    /// [`Outbox::enqueue`] for a message that answers `reply_to` (a message
+    /// id of the same room; `None`: a plain message).
+    pub fn enqueue_reply(
+        &self,
+        room_id: &str,
+        text: &str,
+        reply_to: Option<&str>,
+    ) -> Result<OutboxEntry, CommandError> {
         let text = MessageText::parse(text)?;
+        let reply_to = reply_to.map(crate::rooms::relay::message_id).transpose()?;
         self.shared.rooms.saved_room(room_id)?;
         let entry = OutboxEntry {
             client_id: hearth_client::new_client_id(),
             room_id: room_id.to_owned(),
             text: text.as_str().to_owned(),
+            reply_to,
             queued_at_ms: now_ms(),
             failed: None,
         };
@@ -399,15 +416,13 @@ impl Shared {
                 }
                 attempt = Attempt::With(token.clone());
                 self.set_attempt(&client_id, attempt.clone());
-                let posted = target
-                    .client
-                    .post_reliably(
-                        &target.room,
-                        &entry.saved.text,
-                        &client_id,
-                        &self.post_policy,
-                    )
-                    .await;
+                let posted = post_reliably(
+                    &target.client,
+                    &target.room,
+                    &entry.saved,
+                    &self.post_policy,
+                )
+                .await;
                 match posted {
                     Ok(posted) => {
                         self.sent(&room_id, &client_id, posted.message);
@@ -453,6 +468,40 @@ impl Shared {
                 message: Some(message),
             },
         );
+    }
+}
+
+/// `Client::post_reliably` with the entry's `reply_to` (hearth-client's
+/// has none): the same `client_id` on every retry, retrying what is safe
+/// to retry and waiting at least what `Retry-After` asks.
+async fn post_reliably(
+    client: &hearth_client::Client,
+    room: &RoomName,
+    entry: &OutboxEntry,
+    policy: &RetryPolicy,
+) -> Result<hearth_client::Posted, ClientError> {
+    let mut attempt = 0;
+    loop {
+        match client
+            .post_reply(room, &entry.text, &entry.client_id, entry.reply_to)
+            .await
+        {
+            Ok(posted) => return Ok(posted),
+            Err(e) if e.is_retryable() && attempt + 1 < policy.max_attempts => {
+                let mut delay = policy.delay(attempt);
+                if let ClientError::Status {
+                    retry_after: Some(after),
+                    ..
+                } = &e
+                {
+                    delay = delay.max(*after);
+                }
+                tracing::debug!(cause = %e, ?delay, attempt, "post failed; retrying");
+                tokio::time::sleep(delay).await;
+                attempt += 1;
+            }
+            Err(e) => return Err(e),
+        }
     }
 }
 

@@ -190,3 +190,45 @@ pub async fn set_active_room(
 ) -> Result<(), CommandError> {
     desktop.set_active_room(room_id.as_deref())
 }
+
+/// The author changes a message's text; resolves to the edited message.
+#[tauri::command]
+pub async fn edit_message(
+    desktop: State<'_, Desktop>,
+    room_id: String,
+    message_id: String,
+    text: String,
+) -> Result<Message, CommandError> {
+    desktop.rooms().edit(&room_id, &message_id, &text).await
+}
+
+/// The author deletes a message.
+#[tauri::command]
+pub async fn delete_message(
+    desktop: State<'_, Desktop>,
+    room_id: String,
+    message_id: String,
+) -> Result<(), CommandError> {
+    desktop.rooms().delete(&room_id, &message_id).await
+}
+
+/// Adds (`on: true`) or removes (`on: false`) the person's reaction.
+#[tauri::command]
+pub async fn set_reaction(
+    desktop: State<'_, Desktop>,
+    room_id: String,
+    message_id: String,
+    emoji: String,
+    on: bool,
+) -> Result<(), CommandError> {
+    desktop
+        .rooms()
+        .set_reaction(&room_id, &message_id, &emoji, on)
+        .await
+}
+
+/// Tells the room's other streams the person is typing (the UI throttles).
+#[tauri::command]
+pub async fn send_typing(desktop: State<'_, Desktop>, room_id: String) -> Result<(), CommandError> {
+    desktop.rooms().typing(&room_id).await
+}

@@ -1,10 +1,11 @@
 //! The REST calls the UI makes through Rust, with a saved room's session:
-//! the server's info, the room list, history pages and one direct post. A refused token is
+//! the server's info, the room list, history pages, one direct post, and
+//! the room log's writes (edit, delete, reactions, typing). A refused token is
 //! renewed once (signing in again with the kept password) and the call
 //! repeated.
 
 use hearth_client::{Client, ClientError};
-use hearth_proto::{Message, MessageId, MessageText, RoomName, RoomSummary, ServerInfo};
+use hearth_proto::{Emoji, Message, MessageId, MessageText, RoomName, RoomSummary, ServerInfo};
 use serde::Serialize;
 
 use super::Rooms;
@@ -16,6 +17,12 @@ pub struct PostResult {
     pub message: Message,
     /// The server had this `client_id` already (`200`, nothing new stored).
     pub repeated: bool,
+}
+
+/// A message id the UI sent.
+pub(crate) fn message_id(raw: &str) -> Result<MessageId, CommandError> {
+    raw.parse::<MessageId>()
+        .map_err(|_| CommandError::BadInput(format!("{raw:?} is not a message id.")))
 }
 
 impl Rooms {
@@ -60,12 +67,7 @@ impl Rooms {
         before: Option<&str>,
         limit: Option<usize>,
     ) -> Result<Vec<Message>, CommandError> {
-        let before = before
-            .map(|b| {
-                b.parse::<MessageId>()
-                    .map_err(|_| CommandError::BadInput(format!("{b:?} is not a message id.")))
-            })
-            .transpose()?;
+        let before = before.map(message_id).transpose()?;
         if let Some(limit) = limit
             && !(1..=hearth_proto::MAX_HISTORY_LIMIT).contains(&limit)
         {
@@ -100,5 +102,65 @@ impl Rooms {
             message: posted.message,
             repeated: !posted.created,
         })
+    }
+
+    /// `PATCH .../messages/{id}`: the author changes a message's text;
+    /// answers the edited message.
+    pub async fn edit(
+        &self,
+        room_id: &str,
+        message_id_raw: &str,
+        text: &str,
+    ) -> Result<Message, CommandError> {
+        let id = message_id(message_id_raw)?;
+        let text = MessageText::parse(text)?;
+        self.with_session(room_id, |client, room| {
+            let text = text.clone();
+            async move { client.edit(&room, id, text.as_str()).await }
+        })
+        .await
+    }
+
+    /// `DELETE .../messages/{id}`: the author deletes a message (again:
+    /// nothing changes).
+    pub async fn delete(&self, room_id: &str, message_id_raw: &str) -> Result<(), CommandError> {
+        let id = message_id(message_id_raw)?;
+        self.with_session(room_id, |client, room| async move {
+            client.delete(&room, id).await
+        })
+        .await
+    }
+
+    /// Adds (`on`) or removes the session's reaction `emoji` to a message.
+    pub async fn set_reaction(
+        &self,
+        room_id: &str,
+        message_id_raw: &str,
+        emoji: &str,
+        on: bool,
+    ) -> Result<(), CommandError> {
+        let id = message_id(message_id_raw)?;
+        let emoji = Emoji::parse(emoji)?;
+        self.with_session(room_id, |client, room| {
+            let emoji = emoji.clone();
+            async move {
+                if on {
+                    client.react(&room, id, emoji.as_str()).await
+                } else {
+                    client.unreact(&room, id, emoji.as_str()).await
+                }
+            }
+        })
+        .await
+    }
+
+    /// `POST .../typing`: the room's other streams hear the session's nick
+    /// is typing.
+    pub async fn typing(&self, room_id: &str) -> Result<(), CommandError> {
+        self.with_session(
+            room_id,
+            |client, room| async move { client.typing(&room).await },
+        )
+        .await
     }
 }

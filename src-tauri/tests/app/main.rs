@@ -3,6 +3,7 @@
 //! reconnects and restarts. The keychain test is `tests/keychain.rs`.
 
 mod host;
+mod log;
 mod outbox;
 mod rooms;
 mod support;

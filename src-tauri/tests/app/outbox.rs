@@ -175,9 +175,12 @@ async fn crash_after_post(keep_session: bool) {
         client_id: client_id.clone(),
         room_id: room.id.clone(),
         text: "stored, then crashed".into(),
+        reply_to: None,
         queued_at_ms: 1,
         failed: None,
     };
+    // Written without `reply_to`, as outbox files were before replies.
+    assert!(!serde_json::to_string(&entry).unwrap().contains("reply_to"));
     std::fs::write(
         dirs.data().join(FILE_NAME),
         serde_json::to_vec(&serde_json::json!({ "entries": [entry] })).unwrap(),
