@@ -64,6 +64,7 @@ function outboxEntry(entry, room, last) {
     clientId: String(entry.client_id),
     room,
     text: String(entry.text ?? ''),
+    ...(entry.reply_to ? { replyTo: String(entry.reply_to) } : {}),
     createdAt: Number(entry.queued_at_ms) || Date.now(),
     state,
     error: failed,
@@ -83,7 +84,7 @@ class TauriTransport {
     this.infos = new Map(); // connection key -> info
     this.outboxSeen = new Map(); // client_id -> last update (enqueue may resolve after it)
     this.outbox = {
-      enqueue: (room, text) => this._enqueue(room, text),
+      enqueue: (room, text, options) => this._enqueue(room, text, options),
       pending: () => this._pending(),
       discard: (clientId) => this._discard(clientId),
     };
@@ -219,6 +220,30 @@ class TauriTransport {
     return this.desktop.invoke('post_once', { roomId: this._needId(room), text, clientId });
   }
 
+  /* ------------------------- the room log's writes (PROTOCOL v1.1) */
+
+  /** The author changes a message's text; resolves to the edited message. */
+  async editMessage(room, id, text) {
+    return this.desktop.invoke('edit_message', { roomId: this._needId(room), messageId: String(id), text });
+  }
+
+  /** The author deletes a message; the stream's `delete` removes it everywhere. */
+  async deleteMessage(room, id) {
+    await this.desktop.invoke('delete_message', { roomId: this._needId(room), messageId: String(id) });
+  }
+
+  /** Adds (`on`) or removes the reader's reaction `emoji`. */
+  async setReaction(room, id, emoji, on) {
+    await this.desktop.invoke('set_reaction', {
+      roomId: this._needId(room), messageId: String(id), emoji: String(emoji), on: Boolean(on),
+    });
+  }
+
+  /** "I am typing" (the core throttles it and ignores a failure). */
+  async typing(room) {
+    await this.desktop.invoke('send_typing', { roomId: this._needId(room) });
+  }
+
   /** Makes sure `name` is a saved room of the bound server (joins it if not). */
   async openRoom(name) {
     const bound = this._need();
@@ -301,7 +326,11 @@ class TauriTransport {
         return;
       }
       case 'unread':
-        this._emit(view, 'onEvent', { event: 'unread', data: { room: name, count: Number(data.count) || 0 }, id: '' });
+        this._emit(view, 'onEvent', {
+          event: 'unread',
+          data: { room: name, count: Number(data.count) || 0, mentions: Number(data.mentions) || 0 },
+          id: '',
+        });
         return;
       case 'outbox': {
         const update = {
@@ -330,10 +359,12 @@ class TauriTransport {
     if (this.outboxSeen.size > 500) this.outboxSeen.delete(this.outboxSeen.keys().next().value);
   }
 
-  /** Queues a message (resolves once it is on disk). */
-  _enqueue(room, text) {
+  /** Queues a message, a reply if `options.replyTo` (resolves once it is on disk). */
+  _enqueue(room, text, options = {}) {
     const run = async () => {
-      const entry = await this.desktop.invoke('post_message', { roomId: this._needId(room), text });
+      const args = { roomId: this._needId(room), text };
+      if (options?.replyTo) args.replyTo = String(options.replyTo);
+      const entry = await this.desktop.invoke('post_message', args);
       return outboxEntry(entry, room, this.outboxSeen.get(entry.client_id));
     };
     // One at a time, so messages are queued in the order they were typed.

@@ -107,14 +107,14 @@ describe('the desktop transport', () => {
     view.onmessage({ room_id: 'd1', event: 'connection', data: { state: 'connected' } });
     view.onmessage({ room_id: 'g1', event: 'message', data: message });
     view.onmessage({ room_id: 'g1', event: 'ready', data: { room: 'general', resumed: false, last_id: '5-0' } });
-    view.onmessage({ room_id: 'd1', event: 'unread', data: { count: 3, total: 3 } });
+    view.onmessage({ room_id: 'd1', event: 'unread', data: { count: 3, mentions: 1, total: 3 } });
     view.onmessage({ room_id: 'g1', event: 'outbox', data: { client_id: 'c1', state: 'queued', wait_reason: 'slow', retry_at_ms: 99 } });
     view.onmessage({ room_id: 'g1', event: 'connection', data: { state: 'reconnecting', attempt: 1, retry_in_ms: 1500, reason: 'gone' } });
     assert.deepEqual(seen, [
       ['state', 'open', {}],
       ['event', { event: 'message', data: message, id: '' }],
       ['event', { event: 'ready', data: { room: 'general', resumed: false, last_id: '5-0' }, id: '' }],
-      ['event', { event: 'unread', data: { room: 'dev', count: 3 }, id: '' }],
+      ['event', { event: 'unread', data: { room: 'dev', count: 3, mentions: 1 }, id: '' }],
       ['outbox', { clientId: 'c1', room: 'general', state: 'queued', messageId: null, error: '', waitReason: 'slow', retryAt: 99 }],
       ['state', 'down', { retryInMs: 1500, message: 'gone' }],
     ]);
@@ -163,5 +163,42 @@ describe('the desktop transport', () => {
     assert.deepEqual(calls.at(-1), ['room_info', { roomId: 'g1' }]);
     assert.equal(await transport.openRoom('dev'), null);
     await assert.rejects(transport.history('nowhere', null), (err) => err.kind === 'not_found');
+  });
+
+  test("the room log's writes and replies go to their commands", async () => {
+    const transport = await boundTransport();
+    const edited = { id: '5-0', room: 'dev', nick: 'ana', text: 'fixed', ts: 't', edited_ts: 'u' };
+    answers.edit_message = edited;
+    answers.delete_message = null;
+    answers.set_reaction = null;
+    answers.send_typing = null;
+    answers.post_message = ({ roomId, text, replyTo }) =>
+      ({ client_id: 'c7', room_id: roomId, text, reply_to: replyTo, queued_at_ms: 7 });
+
+    assert.deepEqual(await transport.editMessage('dev', '5-0', 'fixed'), edited);
+    assert.deepEqual(calls.at(-1), ['edit_message', { roomId: 'd1', messageId: '5-0', text: 'fixed' }]);
+    assert.equal(await transport.deleteMessage('general', '6-0'), undefined);
+    assert.deepEqual(calls.at(-1), ['delete_message', { roomId: 'g1', messageId: '6-0' }]);
+    assert.equal(await transport.setReaction('dev', '5-0', '👍', true), undefined);
+    assert.deepEqual(calls.at(-1), ['set_reaction', { roomId: 'd1', messageId: '5-0', emoji: '👍', on: true }]);
+    await transport.setReaction('dev', '5-0', '👍', false);
+    assert.deepEqual(calls.at(-1), ['set_reaction', { roomId: 'd1', messageId: '5-0', emoji: '👍', on: false }]);
+    assert.equal(await transport.typing('dev'), undefined);
+    assert.deepEqual(calls.at(-1), ['send_typing', { roomId: 'd1' }]);
+
+    const entry = await transport.outbox.enqueue('dev', 'agreed', { replyTo: '5-0' });
+    assert.deepEqual(calls.at(-1), ['post_message', { roomId: 'd1', text: 'agreed', replyTo: '5-0' }]);
+    assert.equal(entry.replyTo, '5-0');
+    await transport.outbox.enqueue('dev', 'plain', {});
+    assert.deepEqual(calls.at(-1), ['post_message', { roomId: 'd1', text: 'plain' }]);
+
+    // Rust's errors keep their kind; an unknown room never reaches Rust.
+    answers.delete_message = () => {
+      throw { kind: 'forbidden', message: 'Only its author can do that.', retryable: false, status: 403 };
+    };
+    await assert.rejects(transport.deleteMessage('dev', '9-0'), (err) => err.kind === 'forbidden');
+    const before = calls.length;
+    await assert.rejects(transport.editMessage('nowhere', '1-0', 'x'), (err) => err.kind === 'not_found');
+    assert.equal(calls.length, before);
   });
 });
