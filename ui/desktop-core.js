@@ -56,7 +56,7 @@ export class DesktopCore {
     // script (src-tauri lib.rs), and answered again by follow_rooms.
     this.pageSize = globalThis.__HEARTH__?.pageSize ?? null;
     this.rooms = new Map(); // id -> RoomView
-    this.live = new Map(); // id -> {connection, unread, presence: Set|null}
+    this.live = new Map(); // id -> {connection, unread, mentions, presence: Set|null}
     this.listeners = new Set();
     this.started = null;
     this.ready = false;
@@ -121,7 +121,7 @@ export class DesktopCore {
   liveOf(id) {
     let live = this.live.get(id);
     if (!live) {
-      live = { connection: { state: 'connecting' }, unread: 0, presence: null };
+      live = { connection: { state: 'connecting' }, unread: 0, mentions: 0, presence: null };
       this.live.set(id, live);
     }
     return live;
@@ -162,6 +162,7 @@ export class DesktopCore {
         break;
       case 'unread':
         live.unread = Math.max(0, Number(data.count) || 0);
+        live.mentions = Math.max(0, Number(data.mentions) || 0); // of them, mentioning the person
         break;
       case 'presence':
         live.presence = new Set(Array.isArray(data.online) ? data.online.map(String) : []);

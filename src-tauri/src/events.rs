@@ -58,6 +58,9 @@ pub enum LocalEvent {
     Unread {
         /// Unread in this room.
         count: u32,
+        /// Of those, the ones that mention the person (their nick, or
+        /// `@here`): the UI's separate badge.
+        mentions: u32,
         /// Unread in all rooms (the tray's marker).
         total: u32,
     },
@@ -207,11 +210,15 @@ mod tests {
         );
         let unread = RoomEvent {
             room_id: "r1".into(),
-            event: AppEvent::Local(LocalEvent::Unread { count: 1, total: 4 }),
+            event: AppEvent::Local(LocalEvent::Unread {
+                count: 1,
+                mentions: 1,
+                total: 4,
+            }),
         };
         assert_eq!(
             serde_json::to_value(&unread).unwrap(),
-            json!({"room_id": "r1", "event": "unread", "data": {"count": 1, "total": 4}})
+            json!({"room_id": "r1", "event": "unread", "data": {"count": 1, "mentions": 1, "total": 4}})
         );
         let sent = RoomEvent {
             room_id: "r1".into(),

@@ -40,7 +40,8 @@ const NOTIFICATION_CHARS: usize = 200;
 /// The desktop around the app: notifications and the tray's unread marker.
 /// Implementations must not fail loudly: log and carry on.
 pub trait Notifier: Send + Sync + 'static {
-    /// A message from someone else arrived while the window is unfocused.
+    /// A message from someone else arrived while the window is unfocused,
+    /// or one that mentions the person while another room is on screen.
     fn notify_message(&self, title: &str, body: &str);
     /// The number of unread messages in all rooms changed.
     fn unread_changed(&self, total: u32);
@@ -175,6 +176,7 @@ impl Hub {
                     AppEvent::Local(LocalEvent::Connection(live.state)),
                     AppEvent::Local(LocalEvent::Unread {
                         count: live.unread,
+                        mentions: live.mentions,
                         total,
                     }),
                 ];
@@ -268,6 +270,11 @@ impl Hub {
         self.state().rooms.get(room_id).map_or(0, |r| r.unread)
     }
 
+    /// How many of the room's unread messages mention the person.
+    pub fn unread_mentions(&self, room_id: &str) -> u32 {
+        self.state().rooms.get(room_id).map_or(0, |r| r.mentions)
+    }
+
     /// Whether the room's stream has sent a `ready` in this run of the app.
     pub fn has_ready(&self, room_id: &str) -> bool {
         self.state()
@@ -347,20 +354,28 @@ impl Hub {
             && live
             && m.nick != own_nick
         {
+            let mentioned = mentions_me(m, own_nick);
             if !viewing {
                 room.unread = room.unread.saturating_add(1);
-                unread = Some(room.unread);
+                if mentioned {
+                    room.mentions = room.mentions.saturating_add(1);
+                }
+                unread = Some((room.unread, room.mentions));
             }
-            if !focused {
-                notify = Some(notification(m));
+            if !focused || (mentioned && !viewing) {
+                notify = Some(notification(m, mentioned));
             }
         }
         state.emit(room_id, AppEvent::Stream(event));
-        let unread = unread.map(|count| {
+        let unread = unread.map(|(count, mentions)| {
             let total = state.total_unread();
             state.emit(
                 room_id,
-                AppEvent::Local(LocalEvent::Unread { count, total }),
+                AppEvent::Local(LocalEvent::Unread {
+                    count,
+                    mentions,
+                    total,
+                }),
             );
             total
         });
@@ -398,10 +413,15 @@ impl Hub {
             match state.rooms.get_mut(&active) {
                 Some(room) if room.unread > 0 => {
                     room.unread = 0;
+                    room.mentions = 0;
                     let total = state.total_unread();
                     state.emit(
                         &active,
-                        AppEvent::Local(LocalEvent::Unread { count: 0, total }),
+                        AppEvent::Local(LocalEvent::Unread {
+                            count: 0,
+                            mentions: 0,
+                            total,
+                        }),
                     );
                     total
                 }
@@ -412,13 +432,27 @@ impl Hub {
     }
 }
 
+/// Whether a message mentions `own_nick` (in any case) or `@here`, by the
+/// `mentions` the server worked out (`hearth_proto::log::mentions`).
+fn mentions_me(m: &Message, own_nick: &str) -> bool {
+    let own = own_nick.to_lowercase();
+    m.mentions
+        .iter()
+        .any(|n| n == hearth_proto::log::HERE || n.to_lowercase() == own)
+}
+
 /// The title and body of a message's notification.
-fn notification(m: &Message) -> (String, String) {
+fn notification(m: &Message, mentioned: bool) -> (String, String) {
     let mut body: String = m.text.chars().take(NOTIFICATION_CHARS).collect();
     if m.text.chars().count() > NOTIFICATION_CHARS {
         body.push('…');
     }
-    (format!("{} in #{}", m.nick, m.room), body)
+    let title = if mentioned {
+        format!("{} mentioned you in #{}", m.nick, m.room)
+    } else {
+        format!("{} in #{}", m.nick, m.room)
+    };
+    (title, body)
 }
 
 #[cfg(test)]
@@ -500,7 +534,11 @@ mod tests {
         assert_eq!(rx.try_recv().unwrap().room_id, "a"); // connection state
         assert!(matches!(
             rx.try_recv().unwrap().event,
-            AppEvent::Local(LocalEvent::Unread { count: 0, total: 0 })
+            AppEvent::Local(LocalEvent::Unread {
+                count: 0,
+                mentions: 0,
+                total: 0
+            })
         ));
 
         hub.stream_event("a", "me", message("bo", 0), false); // replay: history
@@ -559,7 +597,11 @@ mod tests {
             events[3..],
             [
                 AppEvent::Local(LocalEvent::Connection(ConnectionState::Connected)),
-                AppEvent::Local(LocalEvent::Unread { count: 0, total: 0 }),
+                AppEvent::Local(LocalEvent::Unread {
+                    count: 0,
+                    mentions: 0,
+                    total: 0
+                }),
                 AppEvent::Stream(StreamEvent::Presence(Presence {
                     room: RoomName::default_room(),
                     online: vec!["bo".into(), "me".into()],
@@ -743,5 +785,65 @@ mod tests {
         let mut reacted = msg("bo", 3);
         reacted.reactions.insert("👍".into(), vec!["ana".into()]);
         assert_eq!(messages, [edited, reacted]);
+    }
+
+    #[test]
+    fn a_mention_notifies_while_another_room_is_on_screen() {
+        let recorder = Arc::new(Recorder::default());
+        let hub = Hub::new(recorder.clone());
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        hub.attach(Arc::new(tx), &[]);
+        hub.set_active(Some("b")); // focused, looking at another room
+        let mentioning = |seq: u64, mentions: &[&str]| {
+            let mut m = msg("bo", seq);
+            m.mentions = mentions.iter().map(|n| n.to_string()).collect();
+            StreamEvent::Message(m)
+        };
+
+        hub.stream_event("a", "Me", message("bo", 1), true); // plain: counted only
+        assert!(recorder.notified.lock().unwrap().is_empty());
+        hub.stream_event("a", "Me", mentioning(2, &["me"]), true); // my nick, any case
+        hub.stream_event("a", "Me", mentioning(3, &["@here"]), true);
+        hub.stream_event("a", "Me", mentioning(4, &["ana"]), true); // someone else
+        assert_eq!(
+            *recorder.notified.lock().unwrap(),
+            [
+                "bo mentioned you in #general",
+                "bo mentioned you in #general"
+            ]
+        );
+        assert_eq!((hub.unread("a"), hub.unread_mentions("a")), (4, 2));
+        let last = drain(&mut rx)
+            .into_iter()
+            .rev()
+            .find(|e| matches!(e, AppEvent::Local(LocalEvent::Unread { .. })));
+        assert_eq!(
+            last,
+            Some(AppEvent::Local(LocalEvent::Unread {
+                count: 4,
+                mentions: 2,
+                total: 4
+            }))
+        );
+
+        // The room on screen: no notification, nothing unread.
+        hub.set_active(Some("a"));
+        assert_eq!((hub.unread("a"), hub.unread_mentions("a")), (0, 0));
+        hub.stream_event("a", "Me", mentioning(5, &["me"]), true);
+        assert_eq!(recorder.notified.lock().unwrap().len(), 2);
+        // Not live (a replay), or my own: never.
+        hub.set_active(Some("b"));
+        hub.stream_event("a", "Me", mentioning(6, &["me"]), false);
+        let mut own = msg("me", 7);
+        own.mentions = vec!["me".into()];
+        hub.stream_event("a", "me", StreamEvent::Message(own), true);
+        assert_eq!(recorder.notified.lock().unwrap().len(), 2);
+        // Unfocused: every message notifies, a mention says so.
+        hub.set_focused(false);
+        hub.stream_event("a", "Me", message("bo", 8), true);
+        assert_eq!(
+            recorder.notified.lock().unwrap().last().unwrap(),
+            "bo in #general"
+        );
     }
 }

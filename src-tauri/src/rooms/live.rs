@@ -25,6 +25,8 @@ use crate::events::{AppEvent, ConnectionState, LocalEvent};
 pub(super) struct RoomLive {
     pub state: ConnectionState,
     pub unread: u32,
+    /// Of the unread messages, those that mention the person.
+    pub mentions: u32,
     pub presence: Option<Presence>,
     /// The newest messages in their current state, by id (so oldest
     /// first), at most [`PAGE_SIZE`].
@@ -41,6 +43,7 @@ impl Default for RoomLive {
         Self {
             state: ConnectionState::Connecting,
             unread: 0,
+            mentions: 0,
             presence: None,
             recent: BTreeMap::new(),
             ready: None,
@@ -145,6 +148,7 @@ impl RoomLive {
         }
         events.push(AppEvent::Local(LocalEvent::Unread {
             count: self.unread,
+            mentions: self.mentions,
             total,
         }));
         events

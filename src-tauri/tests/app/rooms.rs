@@ -135,13 +135,21 @@ async fn join_post_and_follow_deliver_every_event_through_the_sink() {
         .await;
     assert!(matches!(
         unread.event,
-        AppEvent::Local(LocalEvent::Unread { count: 1, total: 1 })
+        AppEvent::Local(LocalEvent::Unread {
+            count: 1,
+            total: 1,
+            ..
+        })
     ));
     app.desktop.set_active_room(Some(&room.id)).unwrap();
     app.wait_for("read", |e| {
         matches!(
             e.event,
-            AppEvent::Local(LocalEvent::Unread { count: 0, total: 0 })
+            AppEvent::Local(LocalEvent::Unread {
+                count: 0,
+                total: 0,
+                ..
+            })
         )
     })
     .await;
