@@ -43,8 +43,8 @@ export class PendingMessages {
     if (entry.state === 'sent') this.recoverSentLater(entry, null);
   }
 
-  /** The composer's text, into the outbox; shown once the outbox has it. */
-  async send(text) {
+  /** The composer's text (a reply to `replyTo`, a message id, if given), into the outbox; shown once the outbox has it. */
+  async send(text, replyTo = null) {
     const { chat } = this;
     if (!chat.state.me || !chat.state.current) return;
     const epoch = chat.epoch;
@@ -52,7 +52,7 @@ export class PendingMessages {
     chat.composer.clear();
     let queued;
     try {
-      queued = await chat.transport.outbox.enqueue(room, text);
+      queued = await (replyTo ? chat.transport.outbox.enqueue(room, text, { replyTo }) : chat.transport.outbox.enqueue(room, text));
     } catch (err) {
       if (epoch !== chat.epoch) return;
       chat.composer.giveBack(text); // nothing was queued

@@ -166,6 +166,7 @@ export class ChatState {
     if (!isValidRoom(data.room)) return null;
     const room = this.ensureRoom(data.room);
     room.unread = Math.max(0, Number(data.count) || 0);
+    room.mentions = Math.max(0, Number(data.mentions) || 0);
     return room;
   }
 

@@ -7,7 +7,8 @@
  * what changed: rooms-view.js (room list, online list, title),
  * messages-view.js, composer-view.js, status-view.js (connection, notices);
  * the outbox's entries go through chat-pending.js, the room log's edits,
- * deletions, reactions and typing through chat-log.js. It also runs the
+ * deletions, reactions and typing through chat-log.js, the reader's own
+ * log actions (reply, edit, delete, react, typing, @) through chat-actions.js. It also runs the
  * view's clocks: the once-a-second tick, the room list refresh, the
  * transient notice.
  *
@@ -26,6 +27,7 @@
 import { $, NICK_KEY, remember } from './dom.js';
 import { isValidRoom } from './format.js';
 import { ChatState } from './chat-state.js';
+import { LogActions } from './chat-actions.js';
 import { ComposerView } from './composer-view.js';
 import { RoomLogEvents } from './chat-log.js';
 import { PendingMessages } from './chat-pending.js';
@@ -57,6 +59,7 @@ export class Chat {
     this.timers = { ticker: 0, roomsInterval: 0, roomsDebounce: 0, transient: 0 };
     this.pending = new PendingMessages(this);
     this.log = new RoomLogEvents(this);
+    this.actions = new LogActions(this); // the log's actions: reply, edit, delete, react, typing, @
     this.messages = new MessageList({
       scroller: $('#scroller'), list: $('#messages'), loadOlder: $('#load-older'), jumpNew: $('#jump-new'), typing: $('#typing'),
     }, {
@@ -64,9 +67,12 @@ export class Chat {
       onDiscard: (clientId) => this.pending.discard(clientId),
       onEdit: (clientId) => this.pending.edit(clientId),
       onReplyMissing: () => this.showTransient('The original message is not loaded: load older messages to see it.'),
+      ...this.actions.listActions,
     });
     this.rooms = new RoomsView({ router, onOpen: (name) => this.openRoom(name), onEscape: () => this.composer.focus() });
-    this.composer = new ComposerView({ onSend: (text) => this.pending.send(text) });
+    this.composer = new ComposerView({
+      onSend: (text) => this.actions.send(text), onKey: (e) => this.actions.key(e), onInput: (t) => this.actions.input(t),
+    });
     this.status = new StatusView({
       retryButton,
       onDismiss: () => {
@@ -137,6 +143,7 @@ export class Chat {
     for (const key of ['roomsDebounce', 'transient']) clearTimeout(this.timers[key]);
     this.timers.roomsDebounce = 0;
     this.state.reset();
+    this.actions.reset();
     this.rooms.clear();
     this.messages.clear();
     this.rooms.closeDrawers();
@@ -178,6 +185,7 @@ export class Chat {
     const now = Date.now();
     const pendings = this.state.pending.filter((p) => p.room === room.name).map((p) => this.state.withStatusText(p, now));
     this.messages.deleted = room.deleted;
+    this.messages.log = this.actions.enabled;
     this.messages.render(room.messages, pendings, `Messages in #${room.name}`, room.newSince);
     this.renderLoadOlder();
     this.log.renderTyping();
@@ -286,6 +294,7 @@ export class Chat {
 
   showRoom(name, { push }) {
     this.messages.setBusy(false);
+    if (name !== this.state.current) this.actions.reset();
     const room = this.state.ensureRoom(name); // its unread count is the transport's until setActive
     room.newSince = firstUnreadId(room.messages, room.unread, this.state.me);
     this.state.current = name;

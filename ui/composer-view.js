@@ -7,7 +7,8 @@
  * message cannot be sent (`refusal`: only spaces, too long), shown in
  * `#composer-reason` until the text changes. What is sent goes to
  * `onSend(text)`; the box is cleared by the caller (`clear`) and may be
- * given back (`giveBack`) when nothing was queued.
+ * given back (`giveBack`) when nothing was queued. Keys go to `onKey`
+ * first (the composer's modes and @ completion take Escape, arrows, Tab).
  */
 
 import { $ } from './dom.js';
@@ -30,8 +31,11 @@ export function refusal(value, maxChars) {
 }
 
 export class ComposerView {
-  /** @param {object} actions {onSend(text)} */
-  constructor({ onSend }) {
+  /**
+   * @param {object} actions {onSend(text); optional: onKey(event) (first
+   *   look at a key: true when it was taken), onInput(text)}
+   */
+  constructor({ onSend, onKey = () => false, onInput = () => {} }) {
     this.box = $('#composer-text');
     this.maxChars = 4000;
     this.onSend = onSend;
@@ -43,6 +47,10 @@ export class ComposerView {
       this.box.focus();
     });
     this.box.addEventListener('keydown', (event) => {
+      if (!event.isComposing && onKey(event)) {
+        event.preventDefault();
+        return;
+      }
       if (event.key === 'Enter' && !event.shiftKey && !event.isComposing
           && !event.altKey && !event.ctrlKey && !event.metaKey) {
         event.preventDefault();
@@ -52,6 +60,7 @@ export class ComposerView {
     this.box.addEventListener('input', () => {
       this._refuse('');
       this.renderCount();
+      onInput(this.box.value);
     });
   }
 

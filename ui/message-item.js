@@ -8,7 +8,10 @@
  *   original), `.text` (markdown-dom.js), and when there are any
  *   `.extras` with `span.edited` ("(edited)", the edit time as its title)
  *   and `ul.reactions > li.reaction` (emoji and count; who reacted in its
- *   title and, for screen readers, its text). `.own` for the reader's own
+ *   title and, for screen readers, its text; with the log's actions a
+ *   `button.reaction-toggle` inside toggles the reader's reaction). With
+ *   the log's actions the message is focusable and has a menu button
+ *   `button.msg-menu` (message-actions.js opens its panel). `.own` for the reader's own
  *   messages, `.mention` for one that mentions the reader or @here.
  * - pending (an outbox entry): `.message.pending[data-client-id]` with a
  *   `.status` line, and Edit / Discard when it failed.
@@ -48,25 +51,50 @@ function replyQuote(reply, onReply) {
   }, h('span', { class: 'reply-nick' }, reply.nick), ' ', h('span', { class: 'reply-text' }, reply.text));
 }
 
-function reactionChips(chips) {
+/** The chips; with `onToggle(emoji, on)` (the log's actions) each one is a toggle button. */
+function reactionChips(chips, onToggle) {
   const list = h('ul', { class: 'reactions', 'aria-label': 'Reactions' });
   for (const chip of chips) {
-    list.append(h('li', { class: `reaction${chip.mine ? ' mine' : ''}`, title: chip.label },
+    const parts = [
       h('span', { class: 'emoji', 'aria-hidden': 'true' }, chip.emoji),
       h('span', { class: 'count', 'aria-hidden': 'true' }, String(chip.count)),
-      h('span', { class: 'sr-only' }, chip.label)));
+      h('span', { class: 'sr-only' }, chip.label),
+    ];
+    const body = onToggle
+      ? [h('button', {
+        type: 'button', class: 'reaction-toggle', 'aria-pressed': String(chip.mine),
+        onclick: () => onToggle(chip.emoji, !chip.mine),
+      }, ...parts)]
+      : parts;
+    list.append(h('li', { class: `reaction${chip.mine ? ' mine' : ''}`, title: chip.label, dataset: { emoji: chip.emoji } }, ...body));
   }
   return list;
 }
 
 /**
  * A stored message. context: {me, deleted (Set of ids deleted this
- * session)}; actions: {onReply(id)}.
+ * session), log (the room log's actions are on)}; actions: {onReply(id),
+ * and with `log`: onMenu(id, el), onReact(id, emoji, on)}.
  */
-export function messageEl(msg, context, { onReply }) {
+export function messageEl(msg, context, { onReply, onMenu, onReact }) {
   const model = messageModel(msg, context);
   const el = shell(model.nick, new Date(model.ts), model.mentioned ? ' mention' : '', model.own);
   el.dataset.id = model.id;
+  if (context.log) {
+    el.tabIndex = 0; // reachable by keyboard; its menu button shows while it has focus
+    el.classList.add('actionable');
+    el.addEventListener('keydown', (event) => { // Enter (or the menu key) on the message itself opens its actions
+      if (event.target === el && (event.key === 'Enter' || event.key === 'ContextMenu')) {
+        event.preventDefault();
+        onMenu(model.id, el);
+      }
+    });
+    el.querySelector('.meta').append(h('button', {
+      type: 'button', class: 'msg-menu', 'aria-label': `Actions for the message by ${model.nick}`,
+      'aria-haspopup': 'true', 'aria-expanded': 'false', title: 'Reply, react, edit…',
+      onclick: () => onMenu(model.id, el),
+    }, '⋯'));
+  }
   if (model.mentioned) el.querySelector('.meta').append(' ', h('span', { class: 'sr-only' }, 'Mentions you'));
   if (model.reply) el.append(replyQuote(model.reply, onReply));
   const text = h('div', { class: 'text' });
@@ -75,7 +103,9 @@ export function messageEl(msg, context, { onReply }) {
   if (model.edited || model.reactions.length) {
     const extras = h('div', { class: 'extras' });
     if (model.edited) extras.append(h('span', { class: 'edited', title: model.edited.title }, '(edited)'));
-    if (model.reactions.length) extras.append(reactionChips(model.reactions));
+    if (model.reactions.length) {
+      extras.append(reactionChips(model.reactions, context.log ? (emoji, on) => onReact(model.id, emoji, on) : null));
+    }
     el.append(extras);
   }
   return el;

@@ -61,6 +61,17 @@ function regroup(el) {
   el.classList.toggle('cont', cont);
 }
 
+/** Focus was on `focused` in `old`, now replaced by `el`: it goes to the same place in `el`. */
+function focusLike(el, old, focused) {
+  let target = el;
+  if (focused.classList.contains('msg-menu')) target = el.querySelector('.msg-menu');
+  else if (focused.classList.contains('reaction-toggle')) {
+    const emoji = focused.parentElement?.dataset.emoji;
+    target = [...el.querySelectorAll('li.reaction')].find((li) => li.dataset.emoji === emoji)?.firstElementChild || el;
+  } else if (focused !== old && el.contains(focused)) target = focused; // inside a moved panel
+  target?.focus({ preventScroll: true });
+}
+
 function daySeparator(day, ts, now) {
   return h('h3', { class: 'day-sep', dataset: { day, ts: String(ts) } }, dayLabel(ts, now));
 }
@@ -68,7 +79,8 @@ function daySeparator(day, ts, now) {
 export class MessageList {
   /**
    * @param {object} els {scroller, list, loadOlder, jumpNew, typing}
-   * @param {object} actions {onLoadOlder(), onDiscard(clientId), onEdit(clientId), onReplyMissing()}
+   * @param {object} actions {onLoadOlder(), onDiscard(clientId), onEdit(clientId), onReplyMissing(),
+   *   and for the log's actions onMenu(id, el), onReact(id, emoji, on)}
    */
   constructor({ scroller, list, loadOlder, jumpNew, typing }, actions) {
     this.scroller = scroller;
@@ -79,7 +91,12 @@ export class MessageList {
     this.actions = actions;
     this.me = null;
     this.deleted = null; // the room's ids deleted this session (a Set), for reply quotes
-    this.itemActions = { onReply: (id) => this.showOriginal(id) };
+    this.log = false; // the room log's actions are on (menu buttons, reaction toggles)
+    this.itemActions = {
+      onReply: (id) => this.showOriginal(id),
+      onMenu: (id, el) => this.actions.onMenu?.(id, el),
+      onReact: (id, emoji, on) => this.actions.onReact?.(id, emoji, on),
+    };
     this.replaying = false;
     this.today = dayKey(Date.now()); // the day the separators' labels were made on
     let lastTop = scroller.scrollTop;
@@ -270,7 +287,7 @@ export class MessageList {
   }
 
   _messageEl(msg) {
-    return messageEl(msg, { me: this.me, deleted: this.deleted }, this.itemActions);
+    return messageEl(msg, { me: this.me, deleted: this.deleted, log: this.log }, this.itemActions);
   }
 
   _pendingEl(entry) {
@@ -291,7 +308,11 @@ export class MessageList {
     const el = this._messageEl(msg);
     el.classList.toggle('cont', old.classList.contains('cont'));
     el.classList.toggle('flash', old.classList.contains('flash'));
+    const panel = old.querySelector(':scope > .msg-panel'); // an open action panel stays open
+    if (panel) el.append(panel);
+    const focused = old.contains(document.activeElement) ? document.activeElement : null;
     old.replaceWith(el);
+    if (focused) focusLike(el, old, focused);
   }
 
   /** A stored message was deleted: it goes, and an unread line left with nothing after it. */

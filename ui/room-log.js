@@ -60,6 +60,7 @@ export class Room {
     this.online = null; // Set of nicks from the stream, null until presence
     this.apiOnline = 0; // count from the room list
     this.unread = 0; // as the transport counts it
+    this.mentions = 0; // of them, those mentioning the reader
     this.primed = false; // had its first `ready`
     this.hasOlder = true;
     this.loadingOlder = false;

@@ -54,6 +54,7 @@ export class RoomsView {
     const link = h('a', { class: 'room-link', href: this.router ? this.router.href(name) : '#' },
       h('span', { class: 'room-name' }, name),
       h('span', { class: 'online-count', title: 'online' }, '0'),
+      h('span', { class: 'mentions', hidden: true, title: 'mentions you' }, '@'),
       h('span', { class: 'unread', hidden: true }, '0'));
     link.addEventListener('click', (event) => {
       // With URLs, a middle click or a modified one opens a tab, as links do.
@@ -75,8 +76,12 @@ export class RoomsView {
     const unread = li.querySelector('.unread');
     unread.textContent = String(count);
     unread.hidden = count === 0;
-    li.querySelector('.room-link').setAttribute('aria-label',
-      `${room.name}, ${online} online${count ? `, ${count} unread` : ''}${current ? ' (current room)' : ''}`);
+    const mentions = current ? 0 : room.mentions;
+    const badge = li.querySelector('.mentions');
+    badge.textContent = `@${mentions}`;
+    badge.hidden = mentions === 0;
+    li.querySelector('.room-link').setAttribute('aria-label', `${room.name}, ${online} online${count ? `, ${count} unread` : ''}`
+      + `${mentions ? `, ${mentions} ${mentions === 1 ? 'mention' : 'mentions'} of you` : ''}${current ? ' (current room)' : ''}`);
   }
 
   /** The whole list: the listed rooms and the current one, sorted. */
