@@ -55,6 +55,11 @@ export class LogActions {
     return logEnabled(this.chat.state.info) && Boolean(this.chat.state.me);
   }
 
+  /** Handlers for the composer (composer-view.js). */
+  get composerActions() {
+    return { onSend: (text) => this.send(text), onKey: (event) => this.key(event), onInput: (text) => this.input(text) };
+  }
+
   /** Handlers for the message list (messages-view.js). */
   get listActions() {
     return {
@@ -125,11 +130,21 @@ export class LogActions {
     composer.focus();
   }
 
+  /** Message `id` was deleted: a reply to it or an edit of it is over (the text stays). */
+  deleted(room, id) {
+    const mode = this.modes.mode;
+    if (!mode || mode.id !== id || mode.room !== room) return;
+    this.modes.set(null);
+    this.chat.showTransient(mode.kind === 'edit'
+      ? 'The message you were editing was deleted.'
+      : 'The message you were replying to was deleted: this is a new message now.');
+  }
+
   /* ------------------------------------------------------- actions */
 
   reply(msg) {
     if (this.modes.editing) this._cancelled(this.modes.editing);
-    this.modes.set({ kind: 'reply', ...replyTarget(msg) });
+    this.modes.set({ kind: 'reply', room: msg.room, ...replyTarget(msg) });
     this.chat.composer.focus();
   }
 

@@ -5,7 +5,8 @@
  * `reaction` entries go into the ChatState (rules in room-log.js); the
  * room on screen then redraws the message in place, drops a deleted one
  * (and any reply quoting it shows it deleted), or drops a pending entry
- * whose message was deleted before the stream showed it. Kept messages a
+ * whose message was deleted before the stream showed it; a reply to or
+ * an edit of a deleted message in the composer stops being one. Kept messages a
  * fresh replay skipped (deleted meanwhile) go too. `typing` events feed
  * the typing line under the list (typing-rules.js), which the chat's
  * once-a-second tick expires.
@@ -29,6 +30,7 @@ export class RoomLogEvents {
   /** An `edit`, `delete` or `reaction` entry. */
   onEntry(event, data) {
     const { chat } = this;
+    if (event === 'delete' && typeof data?.id === 'string') chat.actions.deleted(data.room, data.id);
     const result = chat.state.applyEntry(event, data);
     if (!result || result.room.name !== chat.state.current) return;
     const view = chat.messages;

@@ -72,9 +72,20 @@ export class PendingMessages {
       if (entry.room === chat.state.current) chat.messages.removePending(entry.clientId);
       return;
     }
-    chat.renderPending(entry);
+    this.render(entry);
     chat.renderNotice(); // "Slow down" follows the entries' waits
     if (entry.state === 'sent') this.recoverSentLater(entry, update.message || null);
+  }
+
+  /** An entry's status line, redrawn if its room is on screen. */
+  render(entry) {
+    const { chat } = this;
+    if (entry.room === chat.state.current) chat.messages.updatePending(chat.state.withStatusText(entry, Date.now()));
+  }
+
+  /** Every entry's status line (the connection changed). */
+  renderStatuses() {
+    for (const entry of this.chat.state.pending) this.render(entry);
   }
 
   /**
@@ -112,10 +123,13 @@ export class PendingMessages {
     return entry;
   }
 
-  /** A failed message back into the composer. */
+  /** A failed message back into the composer (as a reply again, if it was one). */
   edit(clientId) {
     const { chat } = this;
     const entry = this.discard(clientId);
-    if (entry) chat.composer.edit(entry.text);
+    if (!entry) return;
+    const original = entry.replyTo ? chat.state.ensureRoom(entry.room).get(entry.replyTo) : null;
+    if (original && entry.room === chat.state.current) chat.actions.reply(original); // still a reply
+    chat.composer.edit(entry.text);
   }
 }

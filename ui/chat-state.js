@@ -337,7 +337,7 @@ export class ChatState {
   /* ---------------------------------------------------------- pending */
 
   /**
-   * Shows an outbox entry {clientId, room, text, createdAt, state, error,
+   * Shows an outbox entry {clientId, room, text, createdAt, replyTo?, state, error,
    * waitReason?, retryAt?} unless it is shown already or the stream
    * delivered it first. Returns the entry kept, or null.
    */
@@ -352,6 +352,7 @@ export class ChatState {
       room: queued.room,
       text: queued.text,
       createdAt: queued.createdAt,
+      replyTo: typeof queued.replyTo === 'string' ? queued.replyTo : null,
       state: queued.state || 'queued',
       error: queued.error || '',
       messageId: queued.messageId || null,

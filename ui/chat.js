@@ -6,9 +6,8 @@
  * event into the ChatState (chat-state.js: the rules) and tells the views
  * what changed: rooms-view.js (room list, online list, title),
  * messages-view.js, composer-view.js, status-view.js (connection, notices);
- * the outbox's entries go through chat-pending.js, the room log's edits,
- * deletions, reactions and typing through chat-log.js, the reader's own
- * log actions (reply, edit, delete, react, typing, @) through chat-actions.js. It also runs the
+ * the outbox's entries go through chat-pending.js, the room log's events
+ * through chat-log.js, the reader's log actions through chat-actions.js. It also runs the
  * view's clocks: the once-a-second tick, the room list refresh, the
  * transient notice.
  *
@@ -70,9 +69,7 @@ export class Chat {
       ...this.actions.listActions,
     });
     this.rooms = new RoomsView({ router, onOpen: (name) => this.openRoom(name), onEscape: () => this.composer.focus() });
-    this.composer = new ComposerView({
-      onSend: (text) => this.actions.send(text), onKey: (e) => this.actions.key(e), onInput: (t) => this.actions.input(t),
-    });
+    this.composer = new ComposerView(this.actions.composerActions);
     this.status = new StatusView({
       retryButton,
       onDismiss: () => {
@@ -99,7 +96,9 @@ export class Chat {
   setInfo(info) {
     this.state.info = info;
     this.renderComposer();
-    if (this.state.me) this.rooms.renderTitle(this.state);
+    if (!this.state.me) return;
+    this.rooms.renderTitle(this.state);
+    if (this.messages.log !== this.actions.enabled) this.renderMessages(); // the log's actions come or go
   }
 
   /** Reads the info from the transport for this session. */
@@ -202,15 +201,7 @@ export class Chat {
 
   renderConnection() {
     const view = this.state.connectionView(Date.now(), navigator.onLine);
-    if (this.status.renderConnection(view, this.state.stream.error)) this.renderPendingStatuses();
-  }
-
-  renderPending(entry) {
-    if (entry.room === this.state.current) this.messages.updatePending(this.state.withStatusText(entry, Date.now()));
-  }
-
-  renderPendingStatuses() {
-    for (const entry of this.state.pending) this.renderPending(entry);
+    if (this.status.renderConnection(view, this.state.stream.error)) this.pending.renderStatuses();
   }
 
   /** A line in the notice bar for a few seconds. */

@@ -2,7 +2,7 @@
  * composer-modes.js — what the composer's text will do: a new message, a
  * reply, or an edit (protocol v1.1 "log").
  *
- * Owns: the mode (null, {kind: 'reply', id, nick, text} or {kind: 'edit',
+ * Owns: the mode (null, {kind: 'reply', room, id, nick, text} or {kind: 'edit',
  * id, room, before (the composer's text when editing began)}) and the bar
  * above the composer that shows it (`#composer-mode`: "Replying to ana:
  * …" with the quoted excerpt, or "Editing your message"), with its cancel

@@ -131,12 +131,17 @@ describe('the room log\'s actions', () => {
     await el.locator('.act-delete').click();
     await el.locator('.cancel-delete').click();
     assert.equal(await message(ana, 'a regrettable message').count(), 1, 'Cancel keeps it');
+    const reply = await openMenu(bo, 'a regrettable message'); // bo starts a reply to it
+    await reply.locator('.act-reply').click();
+    await bo.locator('#composer-mode').waitFor();
     el = await openMenu(ana, 'a regrettable message');
     await el.locator('.act-delete').click();
     assert.match(await el.locator('.msg-panel').textContent(), /Delete this message for everyone\?/);
     await el.locator('.confirm-delete').click();
     await message(ana, 'a regrettable message').waitFor({ state: 'detached' });
     await message(bo, 'a regrettable message').waitFor({ state: 'detached' });
+    await bo.locator('#composer-mode').waitFor({ state: 'hidden' });
+    await bo.locator('#notice').getByText('The message you were replying to was deleted', { exact: false }).waitFor();
     await bo.reload();
     await bo.locator('#connection[data-state="connected"]').waitFor();
     await waitForText(bo, 'a message with a typo, fixed');
