@@ -1,10 +1,11 @@
 //! `hearth-soak`: the chaos soak.
 //!
 //! Subscribers and publishers chat in one room through the Rust client (a
-//! publisher retries with the same `client_id` until a node acknowledges; a
-//! subscriber resumes with `Last-Event-ID`, on the next node when it has
-//! to) while faults fire at random times drawn from a seeded generator, so
-//! a failing run can be replayed with its seed:
+//! publisher retries a write until a node acknowledges it: a post with the
+//! same `client_id`, a change as it was; a subscriber resumes with
+//! `Last-Event-ID`, on the next node when it has to) while faults fire at
+//! random times drawn from a seeded generator, so a failing run can be
+//! replayed with its seed:
 //!
 //! - **drop-clients**: every subscriber's connection is cut;
 //! - **restart-node**: a node is SIGKILLed and started again (embedded: on
@@ -13,11 +14,28 @@
 //!   (AOF with `appendfsync always`, the documented setting);
 //! - **stalled-subscriber**: a client opens a stream and stops reading.
 //!
-//! At the end it checks the one invariant that matters: every message that
-//! got a `201` (or the `200` of a retry) reached every subscriber exactly
-//! once and in id order. It prints what was acknowledged and delivered, the
-//! duplicates, losses and order violations (all must be 0), the faults that
-//! fired, and the seed; it exits non-zero when the invariant broke.
+//! Publishers mostly post (some posts are replies), and, at rates drawn
+//! from generators seeded from the seed, edit, react to (add, remove) and
+//! delete their own recent messages (the room log of protocol v1.1).
+//!
+//! At the end it checks:
+//!
+//! - every message that got a `201` (or the `200` of a retry) reached every
+//!   subscriber exactly once and in id order (the original invariant);
+//! - every acknowledged change produced exactly one entry, which reached
+//!   every subscriber once (a retried change adds no second entry), no
+//!   subscriber got an entry nobody's write was acknowledged for, log ids
+//!   strictly increase on every stream, and each publisher's writes arrive
+//!   in the order they were acknowledged;
+//! - the state each subscriber folds from its entries
+//!   (`hearth_proto::log::fold`) equals the server's history (every page of
+//!   `GET .../messages`, `before` the oldest of the last) for the retained
+//!   range, every node's history is the same, and it holds what the
+//!   acknowledged writes left (texts, reactions, deletions).
+//!
+//! It prints what was acknowledged and delivered, the duplicates, losses
+//! and order violations (all must be 0), the faults that fired, and the
+//! seed; it exits non-zero when an invariant broke.
 //!
 //! ```sh
 //! cargo build -p hearth-server --bin hearth -p hearth-soak
@@ -35,7 +53,8 @@ use anyhow::{Context, bail};
 use clap::{Parser, ValueEnum};
 use futures::StreamExt;
 use hearth_client::{Client, StreamTarget};
-use hearth_proto::{MessageId, RoomName, StreamEvent};
+use hearth_proto::log;
+use hearth_proto::{Cursor, EntryKind, Message, MessageId, RoomName, StreamEvent};
 use hearth_testkit::RedisServer;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -52,7 +71,9 @@ enum Backend {
 }
 
 #[derive(Debug, Parser)]
-#[command(about = "Chat through faults; check that no acknowledged message is lost or repeated")]
+#[command(
+    about = "Chat through faults; check that no acknowledged message or change is lost or repeated"
+)]
 struct Args {
     #[arg(long, value_enum, default_value = "embedded")]
     backend: Backend,
@@ -74,6 +95,10 @@ struct Args {
     min_gap: f64,
     #[arg(long, default_value_t = 4.0)]
     max_gap: f64,
+    /// How many messages the room keeps (`hearth serve --retention`;
+    /// default: the server's). Small values exercise the retained range.
+    #[arg(long)]
+    retention: Option<usize>,
     /// The `hearth` binary (default: next to this one).
     #[arg(long)]
     hearth: Option<PathBuf>,
@@ -134,27 +159,84 @@ fn free_port() -> anyhow::Result<u16> {
         .port())
 }
 
+/// One log entry as a subscriber received it: its log id (the SSE `id:`,
+/// `None` when it had none or it did not parse) and what it records.
+type Entry = (Option<MessageId>, EntryKind);
+
 /// What one subscriber received, in order.
-type Seen = Arc<Mutex<Vec<MessageId>>>;
+type Seen = Arc<Mutex<Vec<Entry>>>;
 
 /// One subscriber's (re)connections, for the report of a failed run.
 type Journal = Arc<Mutex<Vec<String>>>;
 
+/// An acknowledged write, named by the one log entry it must have produced
+/// (texts of edits are unique, and a publisher adds a given emoji to a
+/// message at most once and removes it at most once, so no two writes
+/// share a name).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Write {
+    Post(MessageId),
+    Edit(MessageId, String),
+    Delete(MessageId),
+    React {
+        id: MessageId,
+        emoji: String,
+        nick: String,
+        added: bool,
+    },
+}
+
+impl Write {
+    /// The write a received entry records.
+    fn of(entry: &EntryKind) -> Self {
+        match entry {
+            EntryKind::Message(m) => Write::Post(m.id),
+            EntryKind::Edit(m) => Write::Edit(m.id, m.text.clone()),
+            EntryKind::Delete(d) => Write::Delete(d.id),
+            EntryKind::Reaction(r) => Write::React {
+                id: r.id,
+                emoji: r.emoji.clone(),
+                nick: r.nick.clone(),
+                added: r.added,
+            },
+        }
+    }
+}
+
 /// What the publishers got acknowledged.
 #[derive(Default)]
 struct Acks {
-    /// Every acknowledged id.
+    /// Every acknowledged post's id.
     ids: Vec<MessageId>,
+    /// Every acknowledged write, in the order of its acknowledgement.
+    writes: Vec<Write>,
+    /// Each publisher's acknowledged writes, in its order.
+    by_publisher: BTreeMap<usize, Vec<Write>>,
     /// How each was acknowledged, for the report of a failed run.
-    how: HashMap<MessageId, String>,
+    how: HashMap<Write, String>,
     /// Posts that failed and were tried again.
     retries: u64,
+    /// Changes (edits, reactions, deletes) that failed and were tried again.
+    change_retries: u64,
+    /// Replies among the posts.
+    replies: u64,
+    /// Writes answered with an error that is not retryable (must be none).
+    failures: Vec<String>,
+}
+
+/// The server's stream id of an entry: a message id, or a cursor naming
+/// the room.
+fn log_id(last_event_id: Option<&str>, room: &RoomName) -> Option<MessageId> {
+    let raw = last_event_id?;
+    raw.parse::<MessageId>()
+        .ok()
+        .or_else(|| raw.parse::<Cursor>().ok()?.get(room))
 }
 
 /// Follows the room; on any drop (or when told to drop) reopens it on the
 /// next node with the last id it saw. It follows until the end of the run
 /// (the final check aborts it), not until posting stops: a node restarted
-/// by the last fault must still be followed, or the messages acknowledged
+/// by the last fault must still be followed, or the entries acknowledged
 /// after it would look lost.
 fn subscriber(
     nodes: Vec<String>,
@@ -166,7 +248,8 @@ fn subscriber(
     ready: tokio::sync::mpsc::UnboundedSender<()>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let target = StreamTarget::Room(RoomName::parse(ROOM).expect("room"));
+        let room = RoomName::parse(ROOM).expect("room");
+        let target = StreamTarget::Room(room.clone());
         let mut last_id: Option<String> = None;
         let clients: Vec<Client> = nodes
             .iter()
@@ -194,30 +277,91 @@ fn subscriber(
                     item = events.next() => item,
                 };
                 let Some(Ok(received)) = item else { break };
-                match received.event {
-                    StreamEvent::Message(m) => {
-                        last_id = Some(m.id.to_string());
-                        seen.lock().expect("seen").push(m.id);
+                if let StreamEvent::Ready(r) = &received.event {
+                    journal.lock().expect("journal").push(format!(
+                        "{:6.2}s   ready resumed={} last_id={}",
+                        started.elapsed().as_secs_f64(),
+                        r.resumed,
+                        r.last_id.map(|id| id.to_string()).unwrap_or("-".into()),
+                    ));
+                    // A fresh replay's end: resume from it, not fresh again.
+                    if last_id.is_none() {
+                        last_id = r.last_id.map(|id| id.to_string());
                     }
-                    StreamEvent::Ready(r) => {
-                        journal.lock().expect("journal").push(format!(
-                            "{:6.2}s   ready resumed={} last_id={}",
-                            started.elapsed().as_secs_f64(),
-                            r.resumed,
-                            r.last_id.map(|id| id.to_string()).unwrap_or("-".into()),
-                        ));
-                        let _ = ready.send(());
+                    let _ = ready.send(());
+                    continue;
+                }
+                let id = log_id(received.last_event_id.as_deref(), &room);
+                if let Some(entry) = EntryKind::from_event(received.event) {
+                    if let Some(raw) = received.last_event_id {
+                        last_id = Some(raw);
                     }
-                    _ => {}
+                    seen.lock().expect("seen").push((id, entry));
                 }
             }
         }
     })
 }
 
-/// Posts until `stop`, each message retried with its `client_id` (on the
-/// next node) until acknowledged.
+/// One write a publisher makes.
+enum Op {
+    Post {
+        text: String,
+        client_id: String,
+        reply_to: Option<MessageId>,
+    },
+    Edit(MessageId, String),
+    Delete(MessageId),
+    React(MessageId, &'static str, bool),
+}
+
+impl Op {
+    /// Makes the write once; a post answers its message's id.
+    async fn attempt(
+        &self,
+        client: &Client,
+        room: &RoomName,
+    ) -> Result<(Option<MessageId>, bool), hearth_client::ClientError> {
+        match self {
+            Op::Post {
+                text,
+                client_id,
+                reply_to,
+            } => {
+                let posted = client.post_reply(room, text, client_id, *reply_to).await?;
+                Ok((Some(posted.message.id), posted.created))
+            }
+            Op::Edit(id, text) => client.edit(room, *id, text).await.map(|_| (None, true)),
+            Op::Delete(id) => client.delete(room, *id).await.map(|_| (None, true)),
+            Op::React(id, emoji, true) => {
+                client.react(room, *id, emoji).await.map(|_| (None, true))
+            }
+            Op::React(id, emoji, false) => {
+                client.unreact(room, *id, emoji).await.map(|_| (None, true))
+            }
+        }
+    }
+}
+
+/// The emoji publishers react with (one with a variation selector).
+const EMOJI: [&str; 8] = ["👍", "🎉", "❤️", "😂", "🔥", "👀", "✅", "🙏"];
+
+/// A publisher's own message that is not deleted.
+struct Own {
+    id: MessageId,
+    /// Emoji added to it so far (each at most once, removed at most once).
+    used: Vec<&'static str>,
+    /// Emoji on it now.
+    on: Vec<&'static str>,
+}
+
+/// Writes until `stop`, each write retried (on the next node) until
+/// acknowledged: mostly posts (some of them replies), and, at rates drawn
+/// from `rng`, edits, reactions added and removed, and deletes of its own
+/// recent messages.
+#[allow(clippy::too_many_arguments)]
 fn publisher(
+    index: usize,
     nodes: Vec<String>,
     token: String,
     name: String,
@@ -225,6 +369,7 @@ fn publisher(
     acks: Arc<Mutex<Acks>>,
     started: Instant,
     stop: watch::Receiver<bool>,
+    mut rng: StdRng,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let room = RoomName::parse(ROOM).expect("room");
@@ -232,45 +377,227 @@ fn publisher(
             .iter()
             .map(|node| Client::new(node).expect("client").with_token(token.clone()))
             .collect();
+        let mut own: Vec<Own> = Vec::new();
         let mut turn = 0usize;
         for n in 0u64.. {
             if *stop.borrow() {
                 return;
             }
-            let client_id = hearth_client::new_client_id();
-            // Long enough that a stalled reader fills its buffers.
-            let text = format!("{name} #{n} {}", "·".repeat(80));
-            let mut attempts = 0u32;
-            loop {
-                let node = turn % clients.len();
-                let client = &clients[node];
-                attempts += 1;
-                match client.post(&room, &text, &client_id).await {
-                    Ok(posted) => {
-                        let mut acks = acks.lock().expect("acks");
-                        acks.ids.push(posted.message.id);
-                        acks.how.insert(
-                            posted.message.id,
-                            format!(
-                                "{name} #{n}, acked at {:.2}s by {} ({}) after {attempts} attempt(s)",
-                                started.elapsed().as_secs_f64(),
-                                nodes[node],
-                                if posted.created { "201" } else { "200" },
-                            ),
-                        );
-                        break;
+            // The recent own messages are the ones changed.
+            let recent = own.len().saturating_sub(30)..own.len();
+            let pick = if recent.is_empty() {
+                None
+            } else {
+                Some(rng.random_range(recent))
+            };
+            let roll: f64 = rng.random();
+            let op = match pick {
+                Some(mut at) if own.len() >= 5 && roll < 0.45 => {
+                    if (0.15..0.25).contains(&roll) {
+                        // Removing needs a reaction: the newest recent
+                        // message that has one, when there is one.
+                        if let Some(with) = (own.len().saturating_sub(30)..own.len())
+                            .rev()
+                            .find(|&i| !own[i].on.is_empty())
+                        {
+                            at = with;
+                        }
                     }
+                    let target = &own[at];
+                    if roll < 0.15 {
+                        let mention = if rng.random_bool(0.3) {
+                            " @reader0"
+                        } else {
+                            ""
+                        };
+                        Op::Edit(target.id, format!("{name} #{n} edit{mention}"))
+                    } else if roll < 0.25 && !target.on.is_empty() {
+                        Op::React(
+                            target.id,
+                            target.on[rng.random_range(0..target.on.len())],
+                            false,
+                        )
+                    } else if roll < 0.37 && target.used.len() < EMOJI.len() {
+                        let free: Vec<&'static str> = EMOJI
+                            .iter()
+                            .copied()
+                            .filter(|e| !target.used.contains(e))
+                            .collect();
+                        Op::React(target.id, free[rng.random_range(0..free.len())], true)
+                    } else {
+                        Op::Delete(target.id)
+                    }
+                }
+                _ => Op::Post {
+                    // Long enough that a stalled reader fills its buffers.
+                    text: format!("{name} #{n} {}", "·".repeat(80)),
+                    client_id: hearth_client::new_client_id(),
+                    reply_to: pick.filter(|_| rng.random_bool(0.1)).map(|at| own[at].id),
+                },
+            };
+            if rng.random_bool(0.05) {
+                // Typing is never stored; it must not disturb the streams.
+                let _ = clients[turn % clients.len()].typing(&room).await;
+            }
+            let mut attempts = 0u32;
+            let (posted, node, created) = loop {
+                let node = turn % clients.len();
+                attempts += 1;
+                match op.attempt(&clients[node], &room).await {
+                    Ok((posted, created)) => break (posted, node, created),
                     Err(e) if e.is_retryable() => {
-                        acks.lock().expect("acks").retries += 1;
+                        {
+                            let mut acks = acks.lock().expect("acks");
+                            match op {
+                                Op::Post { .. } => acks.retries += 1,
+                                _ => acks.change_retries += 1,
+                            }
+                        }
                         turn += 1;
                         tokio::time::sleep(Duration::from_millis(100)).await;
                     }
-                    Err(e) => panic!("{name}: a post failed for good: {e}"),
+                    Err(e) => {
+                        acks.lock()
+                            .expect("acks")
+                            .failures
+                            .push(format!("{name} #{n} on {}: {e}", nodes[node]));
+                        return;
+                    }
                 }
+            };
+            let write = match &op {
+                Op::Post { reply_to, .. } => {
+                    let id = posted.expect("a post answers its message");
+                    own.push(Own {
+                        id,
+                        used: Vec::new(),
+                        on: Vec::new(),
+                    });
+                    if reply_to.is_some() {
+                        acks.lock().expect("acks").replies += 1;
+                    }
+                    Write::Post(id)
+                }
+                Op::Edit(id, text) => Write::Edit(*id, text.clone()),
+                Op::Delete(id) => {
+                    own.retain(|o| o.id != *id);
+                    Write::Delete(*id)
+                }
+                Op::React(id, emoji, added) => {
+                    let target = own.iter_mut().find(|o| o.id == *id).expect("own message");
+                    if *added {
+                        target.used.push(emoji);
+                        target.on.push(emoji);
+                    } else {
+                        target.on.retain(|e| e != emoji);
+                    }
+                    Write::React {
+                        id: *id,
+                        emoji: (*emoji).to_owned(),
+                        nick: name.clone(),
+                        added: *added,
+                    }
+                }
+            };
+            {
+                let mut acks = acks.lock().expect("acks");
+                if let Write::Post(id) = write {
+                    acks.ids.push(id);
+                }
+                acks.how.insert(
+                    write.clone(),
+                    format!(
+                        "{name} #{n}, acked at {:.2}s by {} ({}) after {attempt} attempt(s)",
+                        started.elapsed().as_secs_f64(),
+                        nodes[node],
+                        if created { "201" } else { "200" },
+                        attempt = attempts,
+                    ),
+                );
+                acks.writes.push(write.clone());
+                acks.by_publisher.entry(index).or_default().push(write);
             }
             tokio::time::sleep(interval).await;
         }
     })
+}
+
+/// The room's history in current state, oldest first: every page, each
+/// asked `before` the oldest of the last (retried while nodes restart).
+async fn history(client: &Client) -> anyhow::Result<Vec<Message>> {
+    const PAGE: usize = 500;
+    let room = RoomName::parse(ROOM).expect("room");
+    let mut all: Vec<Message> = Vec::new();
+    let mut before = None;
+    loop {
+        let mut tries = 0;
+        let page = loop {
+            match client.history(&room, before, Some(PAGE)).await {
+                Ok(page) => break page,
+                Err(e) if e.is_retryable() && tries < 150 => {
+                    tries += 1;
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(e) => return Err(e).context("reading the history"),
+            }
+        };
+        let full = page.len() == PAGE;
+        let Some(oldest) = page.first().map(|m| m.id) else {
+            break;
+        };
+        before = Some(oldest);
+        all.splice(0..0, page);
+        if !full {
+            break;
+        }
+    }
+    Ok(all)
+}
+
+/// A message as the acknowledged writes left it (`None`: deleted).
+#[derive(Debug, Default)]
+struct Expected {
+    /// The last acknowledged edit (`None`: never edited).
+    text: Option<String>,
+    reactions: BTreeMap<String, Vec<String>>,
+}
+
+/// What the acknowledged writes, in order, leave of each message: the
+/// soak's own account, checked against the server's history.
+fn acknowledged_state(writes: &[Write]) -> BTreeMap<MessageId, Option<Expected>> {
+    let mut state: BTreeMap<MessageId, Option<Expected>> = BTreeMap::new();
+    for write in writes {
+        match write {
+            Write::Post(id) => {
+                state.insert(*id, Some(Expected::default()));
+            }
+            Write::Edit(id, text) => {
+                if let Some(Some(m)) = state.get_mut(id) {
+                    m.text = Some(text.clone());
+                }
+            }
+            Write::Delete(id) => {
+                state.insert(*id, None);
+            }
+            Write::React {
+                id,
+                emoji,
+                nick,
+                added,
+            } => {
+                if let Some(Some(m)) = state.get_mut(id) {
+                    let nicks = m.reactions.entry(emoji.clone()).or_default();
+                    nicks.retain(|n| n != nick);
+                    if *added {
+                        nicks.push(nick.clone());
+                    } else if nicks.is_empty() {
+                        m.reactions.remove(emoji);
+                    }
+                }
+            }
+        }
+    }
+    state
 }
 
 /// A client that opens a stream and never reads it (until dropped).
@@ -349,6 +676,9 @@ async fn main() -> anyhow::Result<ExitCode> {
     ]
     .map(str::to_owned)
     .to_vec();
+    if let Some(retention) = args.retention {
+        common.extend(["--retention".to_owned(), retention.to_string()]);
+    }
     common.extend([
         "--secret-file".to_owned(),
         dir.path().join("secret.key").display().to_string(),
@@ -416,7 +746,12 @@ async fn main() -> anyhow::Result<ExitCode> {
         let token = sign_in(&urls[0], &format!("writer{i}")).await?;
         let mut order = urls.clone();
         order.rotate_left(i % urls.len());
+        // Each publisher's writes are drawn from its own generator, so the
+        // fault schedule of a seed does not depend on them.
+        let writes =
+            StdRng::seed_from_u64(seed ^ 0x9e37_79b9_7f4a_7c15u64.wrapping_mul(i as u64 + 1));
         publishers.push(publisher(
+            i,
             order,
             token,
             format!("writer{i}"),
@@ -424,6 +759,7 @@ async fn main() -> anyhow::Result<ExitCode> {
             acks.clone(),
             started,
             stop_rx.clone(),
+            writes,
         ));
     }
     let stall_token = sign_in(&urls[0], "staller").await?;
@@ -501,12 +837,13 @@ async fn main() -> anyhow::Result<ExitCode> {
         ids
     };
     let expected: HashSet<MessageId> = acked.iter().copied().collect();
+    let expected_writes: HashSet<&Write> = acks.writes.iter().collect();
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let complete = subscribers.iter().all(|(seen, _, _, _)| {
             let seen = seen.lock().expect("seen");
-            let got: HashSet<&MessageId> = seen.iter().collect();
-            expected.iter().all(|id| got.contains(id))
+            let got: HashSet<Write> = seen.iter().map(|(_, e)| Write::of(e)).collect();
+            expected_writes.iter().all(|w| got.contains(*w))
         });
         if complete || Instant::now() > deadline {
             break;
@@ -515,20 +852,120 @@ async fn main() -> anyhow::Result<ExitCode> {
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
 
+    // The server's current state, from every node.
+    let reader = sign_in(&urls[0], "auditor").await?;
+    let mut histories = Vec::new();
+    for url in &urls {
+        histories.push(history(&Client::new(url)?.with_token(reader.clone())).await?);
+    }
+    // The retained range: from the oldest message the history still holds.
+    let floor = histories
+        .iter()
+        .filter_map(|h| h.first().map(|m| m.id))
+        .max();
+    let in_range = |id: &MessageId| floor.is_some_and(|floor| *id >= floor);
+
     let mut delivered = 0usize;
     let mut duplicates = 0usize;
     let mut lost = 0usize;
     let mut out_of_order = 0usize;
+    let mut change_delivered = 0usize;
+    let mut change_duplicates = 0usize;
+    let mut change_lost = 0usize;
+    let mut change_extra = 0usize;
+    let mut log_disorder = 0usize;
+    let mut write_disorder = 0usize;
+    let mut state_diffs = 0usize;
+    let changes: Vec<&Write> = acks
+        .writes
+        .iter()
+        .filter(|w| !matches!(w, Write::Post(_)))
+        .collect();
+    let history = &histories[0];
     for (i, (seen, _, task, journal)) in subscribers.iter().enumerate() {
         task.abort();
-        let seen = seen.lock().expect("seen").clone();
+        let entries = seen.lock().expect("seen").clone();
+        let seen: Vec<MessageId> = entries
+            .iter()
+            .filter_map(|(_, e)| match e {
+                EntryKind::Message(m) => Some(m.id),
+                _ => None,
+            })
+            .collect();
         let unique: HashSet<MessageId> = seen.iter().copied().collect();
         let subscriber_lost = expected.difference(&unique).count();
         let subscriber_dups = seen.len() - unique.len();
         let disorder = seen.windows(2).filter(|w| w[1] <= w[0]).count();
-        if subscriber_lost + subscriber_dups + disorder > 0 {
+
+        // Change entries: each acknowledged one exactly once, nothing else.
+        let mut count: HashMap<Write, usize> = HashMap::new();
+        let mut first_at: HashMap<Write, usize> = HashMap::new();
+        for (at, (_, entry)) in entries.iter().enumerate() {
+            let write = Write::of(entry);
+            first_at.entry(write.clone()).or_insert(at);
+            *count.entry(write).or_default() += 1;
+        }
+        let mut sub_change_lost = Vec::new();
+        let mut sub_change_dups = 0usize;
+        for write in &changes {
+            match count.get(*write).copied().unwrap_or(0) {
+                0 => sub_change_lost.push(*write),
+                n => {
+                    change_delivered += 1;
+                    sub_change_dups += n - 1;
+                }
+            }
+        }
+        let extra: Vec<&Write> = count
+            .keys()
+            .filter(|w| !matches!(w, Write::Post(_)) && !expected_writes.contains(w))
+            .collect();
+        // Log ids strictly increase (a missing id counts too), and each
+        // publisher's writes arrive in the order they were acknowledged.
+        let sub_log_disorder = entries.iter().filter(|(id, _)| id.is_none()).count()
+            + entries
+                .windows(2)
+                .filter(|w| matches!((w[0].0, w[1].0), (Some(a), Some(b)) if b <= a))
+                .count();
+        let sub_write_disorder: usize = acks
+            .by_publisher
+            .values()
+            .map(|writes| {
+                let at: Vec<usize> = writes
+                    .iter()
+                    .filter_map(|w| first_at.get(w).copied())
+                    .collect();
+                at.windows(2).filter(|w| w[1] <= w[0]).count()
+            })
+            .sum();
+
+        // The final state: this subscriber's entries folded in order, the
+        // retained range of it equal to the server's history.
+        let state: Vec<Message> = log::fold(entries.iter().map(|(_, e)| e))
+            .into_iter()
+            .filter(|m| in_range(&m.id))
+            .collect();
+        let diffs = state_differences(&state, history);
+
+        if subscriber_lost
+            + subscriber_dups
+            + disorder
+            + sub_change_lost.len()
+            + sub_change_dups
+            + extra.len()
+            + sub_log_disorder
+            + sub_write_disorder
+            + diffs.len()
+            > 0
+        {
             println!(
                 "soak: subscriber {i}: lost {subscriber_lost}, duplicates {subscriber_dups}, out of order {disorder}"
+            );
+            println!(
+                "soak: subscriber {i}: changes lost {}, duplicated {sub_change_dups}, unacknowledged {}, log ids out of order {sub_log_disorder}, writes out of order {sub_write_disorder}, final state differs in {} message(s)",
+                sub_change_lost.len(),
+                extra.len(),
+                diffs.len(),
             );
             let mut missing: Vec<&MessageId> = expected.difference(&unique).collect();
             missing.sort();
@@ -537,10 +974,25 @@ async fn main() -> anyhow::Result<ExitCode> {
                 let after = seen.iter().filter(|s| s > id).min();
                 println!(
                     "soak:   missing {id} ({}; seen around it: {} .. {})",
-                    acks.how.get(id).map(String::as_str).unwrap_or("acked"),
+                    acks.how
+                        .get(&Write::Post(**id))
+                        .map(String::as_str)
+                        .unwrap_or("acked"),
                     before.map(|s| s.to_string()).unwrap_or("-".into()),
                     after.map(|s| s.to_string()).unwrap_or("-".into()),
                 );
+            }
+            for write in sub_change_lost.iter().take(5) {
+                println!(
+                    "soak:   missing {write:?} ({})",
+                    acks.how.get(*write).map(String::as_str).unwrap_or("acked")
+                );
+            }
+            for write in extra.iter().take(5) {
+                println!("soak:   unacknowledged {write:?}");
+            }
+            for diff in diffs.iter().take(5) {
+                println!("soak:   {diff}");
             }
             for line in journal.lock().expect("journal").iter() {
                 println!("soak:   {line}");
@@ -550,7 +1002,52 @@ async fn main() -> anyhow::Result<ExitCode> {
         duplicates += subscriber_dups;
         lost += subscriber_lost;
         out_of_order += disorder;
+        change_lost += sub_change_lost.len();
+        change_duplicates += sub_change_dups;
+        change_extra += extra.len();
+        log_disorder += sub_log_disorder;
+        write_disorder += sub_write_disorder;
+        state_diffs += diffs.len();
     }
+
+    // Every node answers the same history, and it holds what the
+    // acknowledged writes left.
+    let mut history_diffs = Vec::new();
+    for (n, other) in histories.iter().enumerate().skip(1) {
+        for diff in state_differences(other, history) {
+            history_diffs.push(format!("node {n} vs node 0: {diff}"));
+        }
+    }
+    let by_id: HashMap<MessageId, &Message> = history.iter().map(|m| (m.id, m)).collect();
+    for (id, want) in acknowledged_state(&acks.writes) {
+        if !in_range(&id) {
+            continue;
+        }
+        let problem = match (want, by_id.get(&id)) {
+            (None, Some(_)) => Some("deleted, yet in the history".to_owned()),
+            (None, None) => None,
+            (Some(_), None) => Some("not deleted, yet absent from the history".to_owned()),
+            (Some(want), Some(got)) => {
+                let text_ok = match &want.text {
+                    Some(text) => got.text == *text && got.edited_ts.is_some(),
+                    None => got.edited_ts.is_none(),
+                };
+                (!text_ok || got.reactions != want.reactions).then(|| {
+                    format!(
+                        "acknowledged text {:?} and reactions {:?}, history has {:?} and {:?}",
+                        want.text, want.reactions, got.text, got.reactions
+                    )
+                })
+            }
+        };
+        if let Some(problem) = problem {
+            history_diffs.push(format!("{id}: {problem}"));
+        }
+    }
+    for diff in history_diffs.iter().take(10) {
+        println!("soak: history: {diff}");
+    }
+
     for node in &mut nodes {
         node.kill().await;
     }
@@ -565,7 +1062,41 @@ async fn main() -> anyhow::Result<ExitCode> {
         acked.len() * args.subscribers,
         acks.retries,
     );
-    let passed = duplicates == 0 && lost == 0 && out_of_order == 0 && !acked.is_empty();
+    let count = |f: fn(&Write) -> bool| changes.iter().filter(|w| f(w)).count();
+    println!(
+        "soak: changes acked {} (edits {}, reactions added {}, removed {}, deletes {}; replies posted {}), deliveries expected {}, delivered {change_delivered}, duplicates {change_duplicates}, lost {change_lost}, unacknowledged {change_extra}, log ids out of order {log_disorder}, writes out of order {write_disorder}, change retries {}",
+        changes.len(),
+        count(|w| matches!(w, Write::Edit(..))),
+        count(|w| matches!(w, Write::React { added: true, .. })),
+        count(|w| matches!(w, Write::React { added: false, .. })),
+        count(|w| matches!(w, Write::Delete(_))),
+        acks.replies,
+        changes.len() * args.subscribers,
+        acks.change_retries,
+    );
+    println!(
+        "soak: final state: history holds {} message(s) from {}, subscriber states differing {state_diffs}, history disagreeing with the acks {}, writes failed for good {}",
+        history.len(),
+        floor.map(|f| f.to_string()).unwrap_or("-".into()),
+        history_diffs.len(),
+        acks.failures.len(),
+    );
+    for failure in &acks.failures {
+        println!("soak:   failed: {failure}");
+    }
+    let passed = duplicates == 0
+        && lost == 0
+        && out_of_order == 0
+        && !acked.is_empty()
+        && change_duplicates == 0
+        && change_lost == 0
+        && change_extra == 0
+        && log_disorder == 0
+        && write_disorder == 0
+        && state_diffs == 0
+        && history_diffs.is_empty()
+        && acks.failures.is_empty()
+        && !history.is_empty();
     println!(
         "soak: {} (seed {seed})",
         if passed { "PASS" } else { "FAIL" }
@@ -575,4 +1106,23 @@ async fn main() -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// How a subscriber's state (or another node's history) differs from the
+/// history, message by message.
+fn state_differences(state: &[Message], history: &[Message]) -> Vec<String> {
+    let mine: BTreeMap<MessageId, &Message> = state.iter().map(|m| (m.id, m)).collect();
+    let theirs: BTreeMap<MessageId, &Message> = history.iter().map(|m| (m.id, m)).collect();
+    let mut diffs = Vec::new();
+    for (id, m) in &mine {
+        match theirs.get(id) {
+            None => diffs.push(format!("{id}: not in the history (text {:?})", m.text)),
+            Some(h) if h != m => diffs.push(format!("{id}: {m:?} but the history has {h:?}")),
+            Some(_) => {}
+        }
+    }
+    for id in theirs.keys().filter(|id| !mine.contains_key(id)) {
+        diffs.push(format!("{id}: in the history only"));
+    }
+    diffs
 }
