@@ -395,9 +395,10 @@ export class ChatState {
     return { entry, removed: false };
   }
 
-  /** The entry with its `statusText` set, for the message view. */
+  /** The entry with its `statusText` (and `reply`, the message it answers if loaded) set, for the message view. */
   withStatusText(entry, now) {
     entry.statusText = statusText(entry, { streamUp: this.stream.up, now });
+    entry.reply = entry.replyTo ? this.ensureRoom(entry.room).get(entry.replyTo) : null;
     return entry;
   }
 }

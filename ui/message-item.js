@@ -21,7 +21,7 @@
 import { h } from './dom.js';
 import { fullTime, shortTime } from './format.js';
 import { appendFormatted } from './markdown-dom.js';
-import { messageModel } from './message-model.js';
+import { messageModel, quoteText } from './message-model.js';
 
 function timeEl(date) {
   const valid = !Number.isNaN(date.getTime());
@@ -112,13 +112,18 @@ export function messageEl(msg, context, { onReply, onMenu, onReact }) {
 }
 
 /**
- * An outbox entry {clientId, nick, text, createdAt, state, statusText};
+ * An outbox entry {clientId, nick, text, createdAt, state, statusText,
+ * reply (the message it answers, when loaded)};
  * actions: {onEdit(clientId), onDiscard(clientId)}.
  */
 export function pendingEl(entry, me, { onEdit, onDiscard }) {
   const failed = entry.state === 'failed';
   const el = shell(entry.nick, new Date(entry.createdAt), failed ? ' pending failed' : ' pending', entry.nick === me);
   el.dataset.clientId = entry.clientId;
+  if (entry.reply) { // a reply: the quote of its loaded original, as it will show once stored
+    el.append(h('div', { class: 'reply-quote pending-quote' },
+      h('span', { class: 'reply-nick' }, String(entry.reply.nick ?? '')), ' ', h('span', { class: 'reply-text' }, quoteText(entry.reply.text))));
+  }
   const text = h('div', { class: 'text' });
   appendFormatted(text, entry.text);
   el.append(text);

@@ -166,6 +166,12 @@ describe('following', () => {
     assert.equal(state.unreadOf(state.rooms.get('general')), 0);
     assert.equal(state.unreadTotal, 2);
   });
+
+  test('an unread event\'s mentions are kept beside the count', () => {
+    const state = signedIn('general');
+    assert.equal(state.setUnread({ room: 'dev', count: 3, mentions: 1 }).mentions, 1);
+    assert.equal(state.setUnread({ room: 'dev', count: 3 }).mentions, 0, 'a transport without mentions');
+  });
 });
 
 describe('pending entries', () => {
@@ -177,6 +183,16 @@ describe('pending entries', () => {
     const added = state.addMessage(msg('general', { nick: 'ana', client_id: 'c1' }));
     assert.equal(added.pending.clientId, 'c1');
     assert.deepEqual(state.pending, []);
+  });
+
+  test('a reply keeps its replyTo and shows the loaded original', () => {
+    const state = signedIn();
+    const original = msg('general', { nick: 'bo' });
+    state.addMessage(original, { stream: true });
+    const entry = state.addPending(queued({ replyTo: original.id }));
+    assert.equal(entry.replyTo, original.id);
+    assert.equal(state.withStatusText(entry, 0).reply.id, original.id);
+    assert.equal(state.withStatusText(state.addPending(queued({ clientId: 'c9', replyTo: 7 })), 0).reply, null);
   });
 
   test('someone else\'s message with the same client id does not', () => {
