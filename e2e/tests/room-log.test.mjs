@@ -283,9 +283,18 @@ describe('the room log\'s actions', () => {
       el = await openMenu(c, 'Morning! The build is green again.');
       await el.locator('.act-react').click();
       await screenshot(c, 'room-log-dark-picker');
-      const phone = await newPage(browser, { width: 360, height: 700 });
+      // A 360 px touch phone: the menu buttons show without hover, and a tap opens the panel.
+      const touch = await browser.newContext({ viewport: { width: 360, height: 700 }, hasTouch: true, isMobile: true });
+      const phone = await touch.newPage();
       await signIn(phone, server2.url, 'dee');
-      el = await openMenu(phone, 'Nice. What was wrong? 🎉');
+      el = message(phone, 'Nice. What was wrong? 🎉');
+      assert.ok(await el.locator('.msg-menu').evaluate((b) => Number(getComputedStyle(b).opacity) > 0.5), 'visible without hover');
+      const cont = message(phone, 'Deploying at 4pm, shout if that is a problem');
+      assert.equal(await cont.evaluate((e) => e.classList.contains('cont')), true);
+      const contMenu = await cont.locator('.msg-menu').boundingBox();
+      assert.ok(contMenu && contMenu.width > 20 && contMenu.x + contMenu.width <= 360, 'a continued message has its button too');
+      await el.locator('.msg-menu').tap();
+      await el.locator('.msg-panel').waitFor();
       assert.equal(await el.locator('.act-reply').isVisible(), true);
       const box = await el.locator('.msg-panel').boundingBox();
       assert.ok(box.x >= 0 && box.x + box.width <= 360, 'the panel fits a 360 px screen');
