@@ -21,6 +21,14 @@
  * reconnecting -> 'down' with the retry delay, offline -> 'down' with
  * `final: true`, or `onAuthError` when its kind is `unauthorized` (the
  * session ended).
+ *
+ * The room log (PROTOCOL v1.1): editMessage, deleteMessage, setReaction and
+ * typing call edit_message, delete_message, set_reaction and send_typing;
+ * a reply is `outbox.enqueue(room, text, {replyTo})` -> post_message with
+ * `replyTo` (kept in Rust's outbox entry, so retries stay idempotent). The
+ * stream's edit/delete/reaction/typing events are passed on as they come,
+ * and Rust's catch-up already shows messages in their current state.
+ * `unread` carries `mentions` (Rust counts both).
  */
 
 import { DesktopCore, parseEvent } from './desktop-core.js';
