@@ -18,6 +18,7 @@
  */
 
 import { isValidRoom } from './format.js';
+import { followedRooms } from './left-rooms.js';
 import { Room, entryRoom } from './room-log.js';
 import { TypingTracker } from './typing-rules.js';
 
@@ -69,6 +70,7 @@ export class ChatState {
     this.current = null;
     this.rooms = new Map();
     this.listed = []; // names from the last room list
+    this.left = new Set(); // rooms the reader left (left-rooms.js): not shown, not followed
     this.followKey = ''; // followed names + the current room: a change refollows
     this.pending = []; // outbox entries of this session, in order
     this.stream = freshStream();
@@ -94,9 +96,9 @@ export class ChatState {
     return this.info?.max_text_chars || 4000;
   }
 
-  /** The count a room shows: the room on screen shows none. */
+  /** The count a room shows: the room on screen and left rooms show none. */
   unreadOf(room) {
-    return room.name === this.current ? 0 : room.unread;
+    return room.name === this.current || this.left.has(room.name) ? 0 : room.unread;
   }
 
   get unreadTotal() {
@@ -115,18 +117,16 @@ export class ChatState {
     }
   }
 
-  /** Names for the room list: the listed ones plus the current one, sorted. */
+  /** Names for the room list: the listed ones not left plus the current one, sorted. */
   shownRooms() {
-    const names = new Set(this.listed);
-    if (this.current) names.add(this.current);
-    return [...names].sort();
+    return followedRooms(this.listed, this.left, this.current);
   }
 
-  /** The rooms to follow: the current one first, then listed ones up to MAX_FOLLOW; sorted. */
+  /** The rooms to follow: the current one first, then shown ones up to MAX_FOLLOW; sorted. */
   followSet() {
     const names = [];
     if (this.current) names.push(this.current);
-    for (const name of this.listed) {
+    for (const name of this.shownRooms()) {
       if (names.length >= MAX_FOLLOW) break;
       if (name !== this.current) names.push(name);
     }

@@ -21,6 +21,9 @@
  * switch refollows (the transport resumes from its own cursor). Messages
  * typed go to `transport.outbox`, show as pending, and the stored message
  * replaces the pending entry (matched by client id) exactly once.
+ *
+ * Leaving a room (left-rooms.js, kept per nick by left-store.js) drops it
+ * from the list and the follow set until it is opened again.
  */
 
 import { $, NICK_KEY, remember } from './dom.js';
@@ -29,6 +32,8 @@ import { ChatState } from './chat-state.js';
 import { LogActions } from './chat-actions.js';
 import { ComposerView } from './composer-view.js';
 import { RoomLogEvents } from './chat-log.js';
+import { roomAfterLeaving, withLeft, withoutLeft } from './left-rooms.js';
+import { loadLeft, saveLeft } from './left-store.js';
 import { PendingMessages } from './chat-pending.js';
 import { MessageList } from './messages-view.js';
 import { firstUnreadId } from './reading-rules.js';
@@ -68,7 +73,7 @@ export class Chat {
       onReplyMissing: () => this.showTransient('The original message is not loaded: load older messages to see it.'),
       ...this.actions.listActions,
     });
-    this.rooms = new RoomsView({ router, onOpen: (name) => this.openRoom(name), onEscape: () => this.composer.focus() });
+    this.rooms = new RoomsView({ router, onOpen: (name) => this.openRoom(name), onLeave: (name) => this.leaveRoom(name), onEscape: () => this.composer.focus() });
     this.composer = new ComposerView(this.actions.composerActions);
     this.status = new StatusView({
       retryButton,
@@ -120,7 +125,10 @@ export class Chat {
     $('#me').textContent = nick;
     $('#boot').hidden = true;
     $('#app').hidden = false;
-    state.current = room || this.router?.room() || state.info?.default_room || 'general';
+    state.left = loadLeft(nick);
+    const asked = room || this.router?.room(); // a room asked for by name is opened, so un-left
+    if (asked) this.setLeft(withoutLeft(state.left, asked));
+    state.current = asked || state.info?.default_room || 'general';
     this.router?.show(state.current, { push: false });
     this.transport.setActive(state.current);
     this.renderAll();
@@ -284,6 +292,7 @@ export class Chat {
   }
 
   showRoom(name, { push }) {
+    this.setLeft(withoutLeft(this.state.left, name)); // opening a left room un-leaves it
     this.messages.setBusy(false);
     if (name !== this.state.current) this.actions.reset();
     const room = this.state.ensureRoom(name); // its unread count is the transport's until setActive
@@ -295,6 +304,32 @@ export class Chat {
     this.updateFollow();
     this.rooms.closeDrawers();
     if (wide()) this.composer.focus();
+  }
+
+  /** Keeps the left set (stored only when it changed). */
+  setLeft(left) {
+    if (left === this.state.left) return;
+    this.state.left = left;
+    saveLeft(this.state.me, left);
+  }
+
+  /** Leaves a room: out of the list and the follow set; if it is on screen, another room opens. */
+  async leaveRoom(name) {
+    const { state } = this;
+    if (!state.me || !isValidRoom(name)) return;
+    const next = name === state.current ? roomAfterLeaving(state.shownRooms(), name, state.info?.default_room || 'general') : null;
+    if (name === state.current && !next) {
+      this.showTransient(`#${name} is your only room: open another one before leaving it.`);
+      return;
+    }
+    this.setLeft(withLeft(state.left, name));
+    if (next) {
+      await this.openRoom(next);
+      if (state.current !== name) return;
+      this.setLeft(withoutLeft(state.left, name)); // could not open the other room: still here
+    }
+    this.rooms.render(state);
+    this.updateFollow();
   }
 
   /* ------------------------------------------------------------ stream */

@@ -2,12 +2,12 @@
  * rooms-view.js — the room list, the online list and the page title.
  *
  * Owns: `nav#rooms` (`ul#room-list > li.room[data-room]` with
- * `.room-name`, `.online-count`, `.unread`; the "Open or create a room"
+ * `.room-name`, `.online-count`, `.unread` and `button.leave-room`; the "Open or create a room"
  * form and its `#new-room-error`), `#room-title`, `ul#online` with
  * `#online-total`, the unread total (`#unread-total`, document.title), and
  * the narrow screen's drawers (`#toggle-rooms`, `#toggle-online`,
  * `#scrim`). It reads a ChatState (chat-state.js) and reports the room
- * the reader picks to `onOpen(name)`.
+ * the reader picks to `onOpen(name)`, the one to leave to `onLeave(name)`.
  */
 
 import { $, h } from './dom.js';
@@ -16,11 +16,12 @@ import { isValidRoom, suggestRoom } from './format.js';
 export class RoomsView {
   /**
    * @param {object} options {router (router.js, or null: no URLs), onOpen(name),
-   *   onEscape() (a drawer was closed with Escape)}
+   *   onLeave(name) (may return a Promise: done leaving), onEscape() (a drawer was closed with Escape)}
    */
-  constructor({ router, onOpen, onEscape }) {
+  constructor({ router, onOpen, onLeave, onEscape }) {
     this.router = router;
     this.onOpen = onOpen;
+    this.onLeave = onLeave;
     this.items = new Map(); // name -> li.room
     $('#new-room-form').addEventListener('submit', (event) => this._onNewRoom(event));
     $('#new-room-name').addEventListener('input', () => {
@@ -62,8 +63,23 @@ export class RoomsView {
       event.preventDefault();
       this.onOpen(name);
     });
-    li.append(link);
+    // A button of its own (not inside the link): reachable by Tab, always shown on touch screens.
+    const leave = h('button', { type: 'button', class: 'leave-room', title: `Leave #${name}`, 'aria-label': `Leave #${name}` }, '×');
+    leave.addEventListener('click', () => this._leave(name));
+    li.append(link, leave);
     return li;
+  }
+
+  /** Leaves a room; focus moves to the room now at its place in the list (else the new-room field). */
+  async _leave(name) {
+    const li = this.items.get(name);
+    const hadFocus = Boolean(li?.contains(document.activeElement));
+    const at = [...$('#room-list').children].indexOf(li);
+    await this.onLeave(name);
+    if (!hadFocus || this.items.get(name)?.isConnected) return;
+    const rest = [...$('#room-list').children];
+    const next = rest[Math.min(Math.max(at, 0), rest.length - 1)];
+    (next?.querySelector('.room-link') || $('#new-room-name')).focus();
   }
 
   _updateItem(li, state, room) {
