@@ -11,12 +11,22 @@
 
 #![allow(dead_code)]
 
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::extract::ConnectInfo;
+use axum::http::{Method, Request, StatusCode};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hearth_proto::{MessageText, Nick};
+use hearth_proto::{
+    ClientId, EditRequest, Emoji, Message, MessageId, MessageText, Nick, PostRequest, RoomName,
+    SessionResponse,
+};
 use hearth_server::auth::{Claims, TokenError, TokenSigner};
+use hearth_server::config::{Config, RateLimit, SyncMode};
 use hearth_server::error::ApiError;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -225,4 +235,312 @@ pub fn check_legacy_form(body: &[u8]) {
             assert_eq!(expected, None, "refused {body:?}: {e}");
         }
     }
+}
+
+// ---------------------------------------------------------------------------
+// log_writes
+
+/// One server, in this process, that every `log_writes` input is sent to
+/// (through the real router, as `tower::ServiceExt::oneshot` requests): an
+/// embedded backend in a fresh temporary directory, a session for the nick
+/// `fuzz`, and one message of it to edit, react to and reply to.
+struct LogFixture {
+    runtime: tokio::runtime::Runtime,
+    app: axum::Router,
+    token: String,
+    room: RoomName,
+    /// The message edits and reactions go to.
+    target: MessageId,
+    /// What the inputs posted so far: ids (a reply may name them) and, by
+    /// `client_id`, the stored message (a repeat answers it).
+    posted: std::sync::Mutex<(HashSet<MessageId>, HashMap<String, Message>)>,
+}
+
+/// What `log_writes` replaces in a post body by the fixture's message id,
+/// so an input can reply to a message that exists.
+pub const TARGET_PLACEHOLDER: &[u8] = b"@TARGET";
+
+fn log_fixture() -> &'static LogFixture {
+    static FIXTURE: OnceLock<LogFixture> = OnceLock::new();
+    FIXTURE.get_or_init(|| {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        let dir = std::env::temp_dir().join(format!("hearth-fuzz-log-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut config = Config::new(&dir);
+        config.sync = SyncMode::Normal;
+        let unlimited = RateLimit {
+            per_second: 1_000_000,
+            burst: 1_000_000,
+        };
+        config.session_post_rate = unlimited;
+        config.address_post_rate = unlimited;
+        config.address_session_rate = unlimited;
+        let app = runtime.block_on(async {
+            hearth_server::routes::router(hearth_server::build_state(config).expect("state"))
+        });
+        let room = RoomName::default_room();
+        let mut fixture = LogFixture {
+            runtime,
+            app,
+            token: String::new(),
+            room,
+            target: MessageId::new(0, 0),
+            posted: Default::default(),
+        };
+        let (status, body) = fixture.call(
+            Method::POST,
+            "/api/session".into(),
+            br#"{"nick":"fuzz"}"#.to_vec(),
+        );
+        assert!(status.is_success(), "{}", String::from_utf8_lossy(&body));
+        let session: SessionResponse = serde_json::from_slice(&body).expect("a session");
+        fixture.token = session.token;
+        let (status, body) = fixture.call(
+            Method::POST,
+            format!("/api/rooms/{}/messages", fixture.room),
+            br#"{"text":"the fuzz target"}"#.to_vec(),
+        );
+        assert_eq!(status, StatusCode::CREATED);
+        let message: Message = serde_json::from_slice(&body).expect("a message");
+        fixture.target = message.id;
+        fixture.posted.lock().expect("posted").0.insert(message.id);
+        fixture
+    })
+}
+
+impl LogFixture {
+    /// Sends one request (JSON body, the session's token, a peer address)
+    /// and reads the whole answer.
+    fn call(&self, method: Method, uri: String, body: Vec<u8>) -> (StatusCode, Vec<u8>) {
+        use tower::ServiceExt;
+        let Ok(request) = Request::builder()
+            .method(method)
+            .uri(&uri)
+            .header("content-type", "application/json")
+            .header("authorization", format!("Bearer {}", self.token))
+            .extension(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 4000))))
+            .body(axum::body::Body::from(body))
+        else {
+            return (StatusCode::IM_A_TEAPOT, Vec::new());
+        };
+        self.runtime.block_on(async {
+            let response = self.app.clone().oneshot(request).await.expect("infallible");
+            let status = response.status();
+            let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+                .await
+                .expect("a body");
+            (status, body.to_vec())
+        })
+    }
+}
+
+/// Percent-decoding as RFC 3986 reads it: `%` and two hex digits is that
+/// byte; anything else (a lone `%` too) stays as it is.
+fn percent_decode(segment: &[u8]) -> Vec<u8> {
+    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+    let mut out = Vec::with_capacity(segment.len());
+    let mut i = 0;
+    while i < segment.len() {
+        if segment[i] == b'%'
+            && let (Some(hi), Some(lo)) = (
+                segment.get(i + 1).copied().and_then(hex),
+                segment.get(i + 2).copied().and_then(hex),
+            )
+        {
+            out.push(hi << 4 | lo);
+            i += 3;
+        } else {
+            out.push(segment[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+/// The path segment for raw bytes: a byte a path may hold as it is (`%`
+/// included, so an input spells its own escapes, valid or not) stays; any
+/// other (`/`, `?`, `#`, space, controls, non-ASCII) is percent-encoded.
+fn path_segment(raw: &[u8]) -> String {
+    let mut out = String::new();
+    for &b in raw {
+        if b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@%".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// An error answer: `400` with `{"error": "<text>"}`.
+fn check_bad_request(status: StatusCode, body: &[u8], what: &str) {
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "{what}: {}",
+        String::from_utf8_lossy(body)
+    );
+    let error: serde_json::Value = serde_json::from_slice(body).expect("a JSON error");
+    assert!(
+        error["error"].as_str().is_some_and(|e| !e.is_empty()),
+        "{error}"
+    );
+}
+
+/// `log_writes`: the input is `<mode><rest>`, sent to a real router.
+///
+/// - `0`: `rest` is a `PATCH .../messages/{id}` body. `200` exactly when it
+///   is an `EditRequest` whose text `MessageText::parse` accepts, answering
+///   the message with that (normalized) text; else `400`.
+/// - `1`: `rest` is a `POST .../messages` body (`@TARGET` replaced by the
+///   id of a message that exists). `201` exactly when it is a `PostRequest`
+///   with a valid text, a valid `client_id` or none, and a `reply_to` naming
+///   a message of the room or none; the message has that text and quotes
+///   that message; a `client_id` used before answers `200` and the stored
+///   message; else `400`.
+/// - `2` / `3`: `rest` is the emoji path segment of a `PUT` / `DELETE` of a
+///   reaction (bytes a path cannot hold as they are are percent-encoded, `%`
+///   is kept). `204` exactly when it percent-decodes to UTF-8 that
+///   `Emoji::parse` accepts; else `400`.
+///
+/// Never a `5xx`, never a panic.
+pub fn check_log_writes(data: &[u8]) {
+    let Some((&mode, rest)) = data.split_first() else {
+        return;
+    };
+    let fixture = log_fixture();
+    let room = &fixture.room;
+    let target = fixture.target;
+    match mode % 4 {
+        0 => {
+            let (status, body) = fixture.call(
+                Method::PATCH,
+                format!("/api/rooms/{room}/messages/{target}"),
+                rest.to_vec(),
+            );
+            let expected =
+                read_json::<EditRequest>(rest).and_then(|r| MessageText::parse(&r.text).ok());
+            match expected {
+                Some(text) => {
+                    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+                    let edited: Message = serde_json::from_slice(&body).expect("a message");
+                    assert_eq!(edited.id, target);
+                    assert_eq!(edited.text, text.as_str());
+                    check_message_text(&text);
+                }
+                None => check_bad_request(status, &body, "edit"),
+            }
+        }
+        1 => {
+            let body = replace_all(rest, TARGET_PLACEHOLDER, target.to_string().as_bytes());
+            let (status, answer) = fixture.call(
+                Method::POST,
+                format!("/api/rooms/{room}/messages"),
+                body.clone(),
+            );
+            let mut posted = fixture.posted.lock().expect("posted");
+            let request = read_json::<PostRequest>(&body);
+            let valid = request.as_ref().and_then(|r| {
+                let text = MessageText::parse(&r.text).ok()?;
+                if let Some(cid) = &r.client_id {
+                    ClientId::parse(cid).ok()?;
+                }
+                let reply = match &r.reply_to {
+                    Some(raw) => Some(
+                        raw.parse::<MessageId>()
+                            .ok()
+                            .filter(|id| posted.0.contains(id))?,
+                    ),
+                    None => None,
+                };
+                Some((text, reply, r.client_id.clone()))
+            });
+            match valid {
+                Some((_, _, Some(cid))) if posted.1.contains_key(&cid) => {
+                    assert_eq!(
+                        status,
+                        StatusCode::OK,
+                        "{}",
+                        String::from_utf8_lossy(&answer)
+                    );
+                    let message: Message = serde_json::from_slice(&answer).expect("a message");
+                    assert_eq!(Some(&message), posted.1.get(&cid));
+                }
+                Some((text, reply, cid)) => {
+                    assert_eq!(
+                        status,
+                        StatusCode::CREATED,
+                        "{}",
+                        String::from_utf8_lossy(&answer)
+                    );
+                    let message: Message = serde_json::from_slice(&answer).expect("a message");
+                    assert_eq!(message.text, text.as_str());
+                    assert_eq!(message.reply_to.as_ref().map(|r| r.id), reply);
+                    assert_eq!(message.nick, "fuzz");
+                    posted.0.insert(message.id);
+                    if let Some(cid) = cid {
+                        posted.1.insert(cid, message);
+                    }
+                }
+                None => check_bad_request(status, &answer, "post"),
+            }
+        }
+        add => {
+            let segment = path_segment(rest);
+            let method = if add == 2 {
+                Method::PUT
+            } else {
+                Method::DELETE
+            };
+            let (status, body) = fixture.call(
+                method,
+                format!("/api/rooms/{room}/messages/{target}/reactions/{segment}"),
+                Vec::new(),
+            );
+            assert!(!status.is_server_error(), "{status} for {segment:?}");
+            if segment.is_empty() {
+                // `.../reactions/` names no reaction.
+                assert!(!status.is_success(), "{status} for an empty emoji");
+                return;
+            }
+            let emoji = String::from_utf8(percent_decode(segment.as_bytes()))
+                .ok()
+                .and_then(|e| Emoji::parse(&e).ok());
+            match emoji {
+                Some(_) => assert_eq!(
+                    status,
+                    StatusCode::NO_CONTENT,
+                    "{segment:?}: {}",
+                    String::from_utf8_lossy(&body)
+                ),
+                None => check_bad_request(status, &body, &segment),
+            }
+        }
+    }
+}
+
+/// A request body as the server's `ApiJson` reads it: any JSON value first
+/// (so of a repeated key the last one counts), then the request type.
+fn read_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Option<T> {
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    serde_json::from_value(value).ok()
+}
+
+/// `haystack` with every `needle` replaced by `with`.
+fn replace_all(haystack: &[u8], needle: &[u8], with: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(haystack.len());
+    let mut i = 0;
+    while i < haystack.len() {
+        if haystack[i..].starts_with(needle) {
+            out.extend_from_slice(with);
+            i += needle.len();
+        } else {
+            out.push(haystack[i]);
+            i += 1;
+        }
+    }
+    out
 }

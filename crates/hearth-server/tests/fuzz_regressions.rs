@@ -1,4 +1,4 @@
-//! Replays the inputs kept under `fuzz/regressions/{token,legacy_form}/`
+//! Replays the inputs kept under `fuzz/regressions/{token,legacy_form,log_writes}/`
 //! (crashes the fuzzers found and hand-picked tricky seeds) through the fuzz
 //! targets' own property checks, on stable, in every `cargo test`.
 
@@ -36,4 +36,9 @@ fn token() {
 #[test]
 fn legacy_form() {
     replay("legacy_form", server_props::check_legacy_form);
+}
+
+#[test]
+fn log_writes() {
+    replay("log_writes", server_props::check_log_writes);
 }
