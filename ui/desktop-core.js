@@ -105,7 +105,9 @@ export class DesktopCore {
   savedRooms() {
     return [...this.rooms.values()].map((room) => {
       const live = this.live.get(room.id);
-      return live ? { ...room, connection: live.connection, unread: live.unread } : room;
+      return live
+        ? { ...room, connection: live.connection, unread: live.unread, mentions: live.mentions }
+        : room;
     });
   }
 

@@ -2,8 +2,8 @@
  * desktop-saved.js — the home screen's list of saved rooms (Tauri only).
  *
  * Owns: `#saved-rooms` and `#saved-empty`: one item per saved room with its
- * server, nick, connection state and unread count (both from Rust, through
- * DesktopCore), an Open button and a Forget button that asks once more
+ * server, nick, connection state, unread count and, apart, how many of
+ * those mention the person ("@2"; all from Rust, through DesktopCore), an Open button and a Forget button that asks once more
  * (forgetting also drops the room's unsent messages).
  */
 
@@ -44,6 +44,7 @@ export function createSavedRooms(ctx) {
       h('div', { class: 'saved-room-main' },
         h('div', { class: 'saved-room-title' },
           h('span', { class: 'saved-room-name' }),
+          h('span', { class: 'mentions', hidden: true, title: 'mentions you' }, '@0'),
           h('span', { class: 'unread', hidden: true }, '0')),
         h('div', { class: 'saved-room-meta' },
           h('span', { class: 'saved-room-nick' }),
@@ -62,6 +63,11 @@ export function createSavedRooms(ctx) {
     unread.hidden = count === 0;
     unread.textContent = String(count);
     unread.setAttribute('aria-label', `${count} unread`);
+    const mentions = li.querySelector('.mentions');
+    const mentioned = Math.min(count, Number(room.mentions) || 0);
+    mentions.hidden = mentioned === 0;
+    mentions.textContent = `@${mentioned}`;
+    mentions.setAttribute('aria-label', `${mentioned} ${mentioned === 1 ? 'mention' : 'mentions'} of you`);
     const [state, text, reason] = connectionText(room.connection);
     const stateEl = li.querySelector('.saved-room-state');
     stateEl.dataset.state = state;
