@@ -4,7 +4,7 @@
 
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,6 +42,60 @@ export function newProfile() {
   };
 }
 
+/** The pids of `pid`'s living descendants (from /proc; Linux only). */
+function descendants(pid) {
+  const children = new Map(); // ppid -> [pid]
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      // "pid (comm) state ppid ...": comm may hold spaces, so split after its ')'.
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (state === 'Z') continue; // exited, only not reaped
+      if (!children.has(ppid)) children.set(ppid, []);
+      children.get(ppid).push(Number(name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const found = [];
+  const queue = [String(pid)];
+  while (queue.length) {
+    for (const child of children.get(queue.shift()) ?? []) {
+      found.push(child);
+      queue.push(String(child));
+    }
+  }
+  return found;
+}
+
+function alive(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+function signal(pid, sig) {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // already gone
+  }
+}
+
+/** Waits until none of `pids` is alive; false after `ms`. */
+async function allGone(pids, ms) {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (!pids.some(alive)) return true;
+    await sleep(100);
+  }
+  return !pids.some(alive);
+}
+
 /** tauri-driver on free ports, with the app's environment. */
 export async function startDriver(profile) {
   const port = await freePort();
@@ -60,20 +114,44 @@ export async function startDriver(profile) {
     }
     await sleep(100);
   }
+  const known = new Set(); // descendants seen so far (WebKitWebDriver, the app, its WebKit processes)
+  const noteChildren = () => {
+    for (const pid of descendants(child.pid)) known.add(pid);
+  };
   return {
     base,
+    /** Notes tauri-driver's descendants now: stop() ends them even if orphaned by then. */
+    noteChildren,
+    /**
+     * Stops tauri-driver and everything it started. When a session ends
+     * badly, WebKitWebDriver or the app can outlive tauri-driver; they hold
+     * this process's stdout and stderr, so `node --test` would never exit
+     * (seen: every test passed, then the run hung). So: note the
+     * descendants (also when a session opened), stop tauri-driver, then
+     * TERM (and after 5 s KILL) whichever of them is still alive.
+     */
     async stop() {
-      if (child.exitCode !== null) return;
-      const exited = once(child, 'exit');
-      child.kill('SIGTERM');
-      await exited;
+      if (child.exitCode === null && child.signalCode === null) {
+        noteChildren();
+        const exited = once(child, 'exit');
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+        await exited;
+        clearTimeout(timer);
+      }
+      const left = [...known].filter(alive);
+      known.clear();
+      for (const pid of left) signal(pid, 'SIGTERM');
+      if (!(await allGone(left, 5000))) for (const pid of left) signal(pid, 'SIGKILL');
     },
   };
 }
 
-async function call(base, method, path, body) {
+/** One WebDriver request; a driver that never answers fails it after `timeout` ms. */
+async function call(base, method, path, body, timeout = 60000) {
   const response = await fetch(`${base}${path}`, {
     method,
+    signal: AbortSignal.timeout(timeout),
     headers: { 'Content-Type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
@@ -90,6 +168,7 @@ export class AppSession {
     const value = await call(driver.base, 'POST', '/session', {
       capabilities: { alwaysMatch: { 'tauri:options': { application: APP_BIN } } },
     });
+    driver.noteChildren?.();
     return new AppSession(driver.base, value.sessionId);
   }
 
@@ -98,12 +177,13 @@ export class AppSession {
     this.id = id;
   }
 
-  cmd(method, path, body) {
-    return call(this.base, method, `/session/${this.id}${path}`, body);
+  cmd(method, path, body, timeout) {
+    return call(this.base, method, `/session/${this.id}${path}`, body, timeout);
   }
 
+  /** Ends the session (the app closes); the driver's stop() cleans up after a failure. */
   async close() {
-    await this.cmd('DELETE', '').catch(() => {});
+    await this.cmd('DELETE', '', undefined, 15000).catch(() => {});
   }
 
   /** Runs `script` (a function body; `arguments` available) in the page. */
