@@ -471,9 +471,23 @@ impl Client {
         client_id: &str,
         policy: &RetryPolicy,
     ) -> Result<Posted, ClientError> {
+        self.post_reply_reliably(room, text, client_id, None, policy)
+            .await
+    }
+
+    /// [`Client::post_reliably`] for a message answering `reply_to` (as
+    /// [`Client::post_reply`]).
+    pub async fn post_reply_reliably(
+        &self,
+        room: &RoomName,
+        text: &str,
+        client_id: &str,
+        reply_to: Option<MessageId>,
+        policy: &RetryPolicy,
+    ) -> Result<Posted, ClientError> {
         let mut attempt = 0;
         loop {
-            match self.post(room, text, client_id).await {
+            match self.post_reply(room, text, client_id, reply_to).await {
                 Ok(posted) => return Ok(posted),
                 Err(e) if e.is_retryable() && attempt + 1 < policy.max_attempts => {
                     let mut delay = policy.delay(attempt);

@@ -27,7 +27,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use hearth_client::{ClientError, RetryPolicy};
-use hearth_proto::{Message, MessageId, MessageText, RoomName};
+use hearth_proto::{Message, MessageId, MessageText};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
@@ -416,13 +416,17 @@ impl Shared {
                 }
                 attempt = Attempt::With(token.clone());
                 self.set_attempt(&client_id, attempt.clone());
-                let posted = post_reliably(
-                    &target.client,
-                    &target.room,
-                    &entry.saved,
-                    &self.post_policy,
-                )
-                .await;
+                let saved = &entry.saved;
+                let posted = target
+                    .client
+                    .post_reply_reliably(
+                        &target.room,
+                        &saved.text,
+                        &saved.client_id,
+                        saved.reply_to,
+                        &self.post_policy,
+                    )
+                    .await;
                 match posted {
                     Ok(posted) => {
                         self.sent(&room_id, &client_id, posted.message);
@@ -468,40 +472,6 @@ impl Shared {
                 message: Some(message),
             },
         );
-    }
-}
-
-/// `Client::post_reliably` with the entry's `reply_to` (hearth-client's
-/// has none): the same `client_id` on every retry, retrying what is safe
-/// to retry and waiting at least what `Retry-After` asks.
-async fn post_reliably(
-    client: &hearth_client::Client,
-    room: &RoomName,
-    entry: &OutboxEntry,
-    policy: &RetryPolicy,
-) -> Result<hearth_client::Posted, ClientError> {
-    let mut attempt = 0;
-    loop {
-        match client
-            .post_reply(room, &entry.text, &entry.client_id, entry.reply_to)
-            .await
-        {
-            Ok(posted) => return Ok(posted),
-            Err(e) if e.is_retryable() && attempt + 1 < policy.max_attempts => {
-                let mut delay = policy.delay(attempt);
-                if let ClientError::Status {
-                    retry_after: Some(after),
-                    ..
-                } = &e
-                {
-                    delay = delay.max(*after);
-                }
-                tracing::debug!(cause = %e, ?delay, attempt, "post failed; retrying");
-                tokio::time::sleep(delay).await;
-                attempt += 1;
-            }
-            Err(e) => return Err(e),
-        }
     }
 }
 
