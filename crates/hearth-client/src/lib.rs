@@ -364,6 +364,7 @@ impl Client {
             text: text.to_owned(),
             client_id: Some(client_id.to_owned()),
             reply_to: reply_to.map(|id| id.to_string()),
+            files: Vec::new(),
         };
         let request = self
             .authorized(

@@ -31,11 +31,13 @@ pub mod wire;
 pub use fingerprint::CertFingerprint;
 pub use id::{Cursor, MessageId};
 pub use log::{EntryKind, LogEntry};
-pub use validate::{ClientId, Emoji, MessageText, Nick, RoomName, ValidationError};
+pub use validate::{
+    ClientId, Emoji, FileId, FileName, MessageText, Nick, RoomName, ValidationError,
+};
 pub use wire::{
-    AuthMode, Deleted, EditRequest, ErrorBody, Message, PostRequest, Presence, PresenceChange,
-    Reaction, Ready, ReplyTo, RoomSummary, ServerInfo, SessionRequest, SessionResponse,
-    StreamEvent, Typing,
+    AuthMode, Deleted, EditRequest, ErrorBody, FileInfo, Message, PostRequest, Presence,
+    PresenceChange, Reaction, Ready, ReplyTo, RoomSummary, ServerInfo, SessionRequest,
+    SessionResponse, StreamEvent, Typing,
 };
 
 /// The port the original chat room listened on, and Hearth's default.
@@ -58,6 +60,15 @@ pub const MAX_STREAM_ROOMS: usize = 50;
 pub const RETRY_MS: u64 = 2000;
 /// The most characters a reaction's emoji may have.
 pub const MAX_EMOJI_CHARS: usize = 16;
+/// The most characters an uploaded file's name may have.
+pub const MAX_FILE_NAME_CHARS: usize = 255;
+/// The default upload size limit (25 MiB); a server reports its own in
+/// `/api/info` as `max_file_bytes`.
+pub const DEFAULT_MAX_FILE_BYTES: u64 = 25 * 1024 * 1024;
+/// The most uploads one message may refer to.
+pub const MAX_FILES_PER_MESSAGE: usize = 10;
+/// The longer side of a thumbnail, at most.
+pub const THUMB_MAX_SIDE: u32 = 320;
 /// How many characters of the replied-to text a reply quotes.
 pub const REPLY_QUOTE_CHARS: usize = 200;
 /// The protocol version this crate speaks.

@@ -9,7 +9,7 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::{MAX_EMOJI_CHARS, MAX_NICK_CHARS, MAX_TEXT_CHARS};
+use crate::{MAX_EMOJI_CHARS, MAX_FILE_NAME_CHARS, MAX_NICK_CHARS, MAX_TEXT_CHARS};
 
 /// Why an input was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -36,6 +36,12 @@ pub enum ValidationError {
         "emoji must be 1 to {MAX_EMOJI_CHARS} characters without whitespace or control characters"
     )]
     Emoji,
+    #[error(
+        "invalid file name: use 1 to {MAX_FILE_NAME_CHARS} characters without '/', '\\' or control characters"
+    )]
+    FileName,
+    #[error("invalid file id")]
+    FileId,
 }
 
 /// Implements `Display`, `AsRef<str>`, `Serialize` and a validating
@@ -149,6 +155,15 @@ impl MessageText {
         }
         Ok(Self(trimmed.to_owned()))
     }
+
+    /// As [`MessageText::parse`], but an empty (or all-whitespace) text is
+    /// the empty text: the caption of a message that shares files.
+    pub fn parse_caption(raw: &str) -> Result<Self, ValidationError> {
+        match Self::parse(raw) {
+            Err(ValidationError::TextEmpty) => Ok(Self(String::new())),
+            other => other,
+        }
+    }
 }
 string_newtype!(MessageText);
 
@@ -186,6 +201,49 @@ impl Emoji {
     }
 }
 string_newtype!(Emoji);
+
+/// An uploaded file's name as it is shown and saved: 1 to 255 characters,
+/// no `/`, `\\` or control characters (so it is never a path), not `.` or
+/// `..`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FileName(String);
+
+impl FileName {
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        let chars = raw.chars().count();
+        if (1..=MAX_FILE_NAME_CHARS).contains(&chars)
+            && !raw.chars().any(|c| c == '/' || c == '\\' || c.is_control())
+            && raw != "."
+            && raw != ".."
+        {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(ValidationError::FileName)
+        }
+    }
+}
+string_newtype!(FileName);
+
+/// An upload's id: 32 lowercase hex digits (128 random bits), so it is
+/// safe in a path and an object key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FileId(String);
+
+impl FileId {
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        if raw.len() == 32 && raw.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(ValidationError::FileId)
+        }
+    }
+
+    /// The id spelling these bytes (the server draws them at random).
+    pub fn from_bytes(bytes: [u8; 16]) -> Self {
+        Self(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    }
+}
+string_newtype!(FileId);
 
 #[cfg(test)]
 mod tests {
@@ -299,5 +357,50 @@ mod tests {
         let room: RoomName = serde_json::from_str("\"dev\"").unwrap();
         assert_eq!(room.as_str(), "dev");
         assert!(serde_json::from_str::<RoomName>("\"Dev\"").is_err());
+    }
+
+    #[test]
+    fn file_names_are_never_paths() {
+        for ok in [
+            "a",
+            "photo.png",
+            "Résumé 2026.pdf",
+            "天气.txt",
+            &"x".repeat(255),
+        ] {
+            assert_eq!(FileName::parse(ok).unwrap().as_str(), ok);
+        }
+        for bad in [
+            "",
+            ".",
+            "..",
+            "a/b",
+            "a\\b",
+            "a\nb",
+            "a\u{7f}",
+            &"x".repeat(256),
+        ] {
+            assert_eq!(
+                FileName::parse(bad),
+                Err(ValidationError::FileName),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn file_ids_are_32_hex_digits() {
+        let id = FileId::from_bytes([0xab; 16]);
+        assert_eq!(id.as_str(), "ab".repeat(16));
+        assert_eq!(FileId::parse(id.as_str()).unwrap(), id);
+        for bad in [
+            "",
+            "../etc/passwd",
+            &"A".repeat(32),
+            &"a".repeat(31),
+            &"a".repeat(33),
+        ] {
+            assert!(FileId::parse(bad).is_err(), "{bad:?}");
+        }
     }
 }

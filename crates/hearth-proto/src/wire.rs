@@ -39,6 +39,10 @@ pub struct PostRequest {
     /// The id of the message (of the same room) this one answers. v1.1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_to: Option<String>,
+    /// Ids of the session's uploads this message shares (1 to 10; `text`
+    /// may then be empty). v1.1.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<String>,
 }
 
 /// `PATCH /api/rooms/{room}/messages/{id}` body. v1.1.
@@ -73,6 +77,52 @@ pub struct Message {
     /// [`crate::log::mentions`]). v1.1.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mentions: Vec<String>,
+    /// The uploads the message shares. v1.1.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<FileInfo>,
+}
+
+/// An upload, as `POST /api/files` answers it and messages carry it. v1.1.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileInfo {
+    pub id: String,
+    pub name: String,
+    /// Bytes.
+    pub size: u64,
+    /// The type decided from the bytes: `image/png`, `image/jpeg`,
+    /// `image/gif`, `image/webp`, or another well-known type, else
+    /// `application/octet-stream`.
+    #[serde(rename = "type")]
+    pub content_type: String,
+    /// Where the bytes are (relative to the server).
+    pub url: String,
+    /// Pixels, for a PNG, JPEG, GIF or WebP image that is not a
+    /// decompression bomb.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
+    /// A thumbnail at most [`crate::THUMB_MAX_SIDE`] px on its longer side,
+    /// when `width` and `height` are present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thumb_url: Option<String>,
+}
+
+impl FileInfo {
+    /// The path of an upload's bytes.
+    pub fn url_for(id: &str) -> String {
+        format!("/api/files/{id}")
+    }
+
+    /// The path of an image upload's thumbnail.
+    pub fn thumb_url_for(id: &str) -> String {
+        format!("/api/files/{id}/thumb")
+    }
+
+    /// Whether the upload is an image shown inline (it has a thumbnail).
+    pub fn is_image(&self) -> bool {
+        self.thumb_url.is_some()
+    }
 }
 
 impl Message {
@@ -95,6 +145,7 @@ impl Message {
             edited_ts: None,
             reactions: BTreeMap::new(),
             mentions: Vec::new(),
+            files: Vec::new(),
         }
     }
 }
@@ -157,9 +208,12 @@ pub struct ServerInfo {
     /// servers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub protocol: Option<String>,
-    /// The v1.1 parts the server has (`"log"`, …).
+    /// The v1.1 parts the server has (`"log"`, `"files"`, …).
     #[serde(default)]
     pub features: Vec<String>,
+    /// The largest upload accepted, in bytes (with the `files` feature).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_file_bytes: Option<u64>,
 }
 
 fn default_max_text_chars() -> usize {

@@ -45,6 +45,65 @@ pub enum Backend {
     Redis(RedisConfig),
 }
 
+/// Where uploaded files' bytes are kept (their records are the backend's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileStorage {
+    /// A folder: `data_dir/files` by default; a shared mount serves a
+    /// cluster.
+    Folder(PathBuf),
+    /// An S3-compatible object store, for clusters.
+    S3(S3Config),
+}
+
+/// An S3-compatible bucket, from `s3://bucket?endpoint=…&region=…`.
+/// Credentials come from the environment (`AWS_ACCESS_KEY_ID`,
+/// `AWS_SECRET_ACCESS_KEY`), never from the URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct S3Config {
+    pub bucket: String,
+    /// `None`: AWS itself.
+    pub endpoint: Option<String>,
+    pub region: String,
+    /// Keys start with this (`""`: the bucket's root).
+    pub prefix: String,
+}
+
+impl FileStorage {
+    /// Reads `--files`: `s3://bucket[/prefix][?endpoint=URL&region=R]`, or
+    /// a folder path.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let Some(rest) = raw.strip_prefix("s3://") else {
+            if raw.is_empty() {
+                return Err("--files: give a folder or s3://bucket".into());
+            }
+            return Ok(FileStorage::Folder(PathBuf::from(raw)));
+        };
+        let (location, query) = rest.split_once('?').unwrap_or((rest, ""));
+        let (bucket, prefix) = location.split_once('/').unwrap_or((location, ""));
+        if bucket.is_empty() {
+            return Err("--files: s3:// needs a bucket name".into());
+        }
+        let mut s3 = S3Config {
+            bucket: bucket.to_owned(),
+            endpoint: None,
+            region: "us-east-1".to_owned(),
+            prefix: prefix.trim_matches('/').to_owned(),
+        };
+        for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+            match key.as_ref() {
+                "endpoint" => s3.endpoint = Some(value.into_owned()),
+                "region" => s3.region = value.into_owned(),
+                other => {
+                    return Err(format!(
+                        "--files: unknown option {other:?} (endpoint, region)"
+                    ));
+                }
+            }
+        }
+        Ok(FileStorage::S3(s3))
+    }
+}
+
 /// How to reach the shared Redis.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RedisConfig {
@@ -88,8 +147,19 @@ pub struct Config {
     pub password: Option<PasswordSetting>,
     /// How many messages each room keeps.
     pub retention_per_room: usize,
-    /// The largest request body accepted (`413` above).
+    /// The largest request body accepted (`413` above), uploads aside.
     pub max_body_bytes: usize,
+    /// The largest upload accepted (`413` above).
+    pub max_file_bytes: u64,
+    /// Where uploads' bytes are kept; `None`: `data_dir/files`.
+    pub files: Option<FileStorage>,
+    /// How often unreferenced uploads older than
+    /// [`crate::files::UNREFERENCED_TTL`] are removed.
+    pub file_sweep_interval: Duration,
+    /// The wall clock the upload sweep reads. A test hook, like
+    /// `limits_clock`: a test advances it past the 24 hours instead of
+    /// waiting; the default is the real clock.
+    pub files_clock: LimitsClock,
     /// Post rate per session.
     pub session_post_rate: RateLimit,
     /// Post rate per client address (at least ten times the session rate, so
@@ -143,6 +213,10 @@ impl Config {
             password: None,
             retention_per_room: 10_000,
             max_body_bytes: 64 * 1024,
+            max_file_bytes: hearth_proto::DEFAULT_MAX_FILE_BYTES,
+            files: None,
+            file_sweep_interval: Duration::from_secs(3600),
+            files_clock: LimitsClock::default(),
             session_post_rate: RateLimit {
                 per_second: 5,
                 burst: 10,

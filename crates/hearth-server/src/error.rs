@@ -126,6 +126,7 @@ impl From<BrokerError> for ApiError {
             BrokerError::NoSuchMessage => ApiError::NotFound(err.to_string()),
             BrokerError::NotYours => ApiError::Forbidden(err.to_string()),
             BrokerError::BadReply => ApiError::BadRequest(err.to_string()),
+            BrokerError::BadFiles(_) => ApiError::BadRequest(err.to_string()),
             BrokerError::Internal(cause) => ApiError::Internal(cause),
         }
     }

@@ -162,6 +162,12 @@ impl LimitsClock {
         Instant::now() + Duration::from_nanos(self.ahead.load(Ordering::Relaxed))
     }
 
+    /// How far a test has moved this clock on (zero in production): what
+    /// a wall-clock reader adds to the system time.
+    pub fn offset(&self) -> Duration {
+        Duration::from_nanos(self.ahead.load(Ordering::Relaxed))
+    }
+
     /// Moves this clock (and its clones) `by` forward.
     pub fn advance(&self, by: Duration) {
         let nanos = u64::try_from(by.as_nanos()).unwrap_or(u64::MAX);

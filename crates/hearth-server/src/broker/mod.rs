@@ -30,7 +30,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::stream::BoxStream;
-use hearth_proto::{ClientId, Emoji, Message, MessageId, MessageText, Nick, RoomName, RoomSummary};
+use hearth_proto::{
+    ClientId, Emoji, FileId, FileInfo, Message, MessageId, MessageText, Nick, RoomName, RoomSummary,
+};
+use serde::{Deserialize, Serialize};
 
 pub use event::{SharedEvent, SharedKind};
 
@@ -58,6 +61,10 @@ pub enum BrokerError {
     /// `reply_to` names no message of the room.
     #[error("reply_to names no message of this room")]
     BadReply,
+    /// A post names an upload that does not exist or that another session
+    /// made (the text says which).
+    #[error("{0}")]
+    BadFiles(String),
     /// A bug or an unexpected state.
     #[error("broker failure: {0}")]
     Internal(String),
@@ -74,6 +81,53 @@ pub struct Post {
     pub client_id: Option<ClientId>,
     /// The message (of the same room) this one answers.
     pub reply_to: Option<MessageId>,
+    /// Uploads the message shares (at most
+    /// [`hearth_proto::MAX_FILES_PER_MESSAGE`], each made by `session`; the
+    /// broker checks). Empty for a plain message; `text` may be empty when
+    /// it is not.
+    pub files: Vec<FileId>,
+}
+
+/// What the broker keeps about an upload: its description, and who made it.
+/// The bytes themselves are in the file store ([`crate::files`]), under the
+/// id, and were durable before the record was added.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileRecord {
+    pub id: FileId,
+    pub name: String,
+    pub size: u64,
+    /// The type decided from the bytes.
+    pub content_type: String,
+    /// Pixels, for an image whose thumbnail was made.
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    /// The thumbnail's type (`image/jpeg` or `image/png`), when there is one.
+    pub thumb_type: Option<String>,
+    /// SHA-256 of the bytes, hex: the `ETag`.
+    pub sha256: String,
+    /// The session that uploaded it: only it may share it in a message.
+    pub session: String,
+    /// When the upload was stored (ms since the Unix epoch): an upload no
+    /// message refers to is removed 24 h after this.
+    pub created_ms: i64,
+}
+
+impl FileRecord {
+    /// The upload as messages and `POST /api/files` show it.
+    pub fn info(&self) -> FileInfo {
+        let id = self.id.as_str();
+        let image = self.thumb_type.is_some();
+        FileInfo {
+            id: id.to_owned(),
+            name: self.name.clone(),
+            size: self.size,
+            content_type: self.content_type.clone(),
+            url: FileInfo::url_for(id),
+            width: self.width.filter(|_| image),
+            height: self.height.filter(|_| image),
+            thumb_url: image.then(|| FileInfo::thumb_url_for(id)),
+        }
+    }
 }
 
 /// A change to a stored message: the log's `edit`, `delete` and `reaction`
@@ -224,4 +278,19 @@ pub trait Broker: Send + Sync + 'static {
 
     /// `Ok` when the broker can accept and deliver messages.
     async fn health(&self) -> Result<(), BrokerError>;
+
+    /// Records an upload whose bytes are already durable in the file store
+    /// (on every node of a cluster).
+    async fn add_file(&self, file: FileRecord) -> Result<(), BrokerError>;
+
+    /// The record of an upload, `None` when there is none (never made, or
+    /// swept).
+    async fn file(&self, id: &FileId) -> Result<Option<FileRecord>, BrokerError>;
+
+    /// Forgets every upload created before `cutoff_ms` that no retained,
+    /// undeleted message refers to, and returns their ids: the caller
+    /// removes their bytes. An upload a message refers to is never
+    /// returned, even when the post and the sweep race (a post that names
+    /// an upload the sweep forgot gets [`BrokerError::BadFiles`]).
+    async fn sweep_files(&self, cutoff_ms: i64) -> Result<Vec<FileId>, BrokerError>;
 }

@@ -112,6 +112,7 @@ pub async fn post_message(
     state
         .broker
         .post(Post {
+            files: Vec::new(),
             room: RoomName::default_room(),
             nick,
             text,

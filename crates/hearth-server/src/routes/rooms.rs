@@ -7,8 +7,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use hearth_proto::{
-    AuthMode, ClientId, DEFAULT_HISTORY_LIMIT, MAX_HISTORY_LIMIT, MAX_TEXT_CHARS, MessageId,
-    MessageText, PROTOCOL_VERSION, PostRequest, RoomName, ServerInfo,
+    AuthMode, ClientId, DEFAULT_HISTORY_LIMIT, FileId, MAX_FILES_PER_MESSAGE, MAX_HISTORY_LIMIT,
+    MAX_TEXT_CHARS, MessageId, MessageText, PROTOCOL_VERSION, PostRequest, RoomName, ServerInfo,
 };
 use serde::Deserialize;
 
@@ -20,7 +20,7 @@ use crate::net::PeerAddr;
 use crate::state::AppState;
 
 /// The parts of protocol v1.1 this server has, on every backend.
-pub const FEATURES: &[&str] = &["log"];
+pub const FEATURES: &[&str] = &["log", "files"];
 
 pub async fn server_info(
     State(state): State<AppState>,
@@ -39,6 +39,7 @@ pub async fn server_info(
         max_text_chars: MAX_TEXT_CHARS,
         protocol: Some(PROTOCOL_VERSION.to_owned()),
         features: FEATURES.iter().map(|f| (*f).to_owned()).collect(),
+        max_file_bytes: Some(state.config.max_file_bytes),
     }))
 }
 
@@ -86,7 +87,12 @@ pub async fn post_message(
 ) -> Result<Response, ApiError> {
     let room = room_from_path(&room)?;
     state.limits.check_post(Some(&claims.sid), peer.ip())?;
-    let text = MessageText::parse(&request.text)?;
+    let files = parse_file_ids(&request.files)?;
+    let text = if files.is_empty() {
+        MessageText::parse(&request.text)?
+    } else {
+        MessageText::parse_caption(&request.text)?
+    };
     let client_id = request
         .client_id
         .as_deref()
@@ -104,6 +110,7 @@ pub async fn post_message(
         session: claims.sid,
         client_id,
         reply_to,
+        files,
     };
     let started = Instant::now();
     let posted = state.broker.post(post).await?;
@@ -121,4 +128,24 @@ pub async fn post_message(
             (StatusCode::OK, axum::Json(message)).into_response()
         }
     })
+}
+
+/// The `files` of a post: at most [`MAX_FILES_PER_MESSAGE`] distinct upload
+/// ids (whether they exist and are the session's is the broker's check).
+fn parse_file_ids(raw: &[String]) -> Result<Vec<FileId>, ApiError> {
+    if raw.len() > MAX_FILES_PER_MESSAGE {
+        return Err(ApiError::BadRequest(format!(
+            "a message may share at most {MAX_FILES_PER_MESSAGE} files"
+        )));
+    }
+    let mut ids: Vec<FileId> = Vec::with_capacity(raw.len());
+    for id in raw {
+        let id = FileId::parse(id)
+            .map_err(|_| ApiError::BadRequest(format!("files: {id:?} is not an upload id")))?;
+        if ids.contains(&id) {
+            return Err(ApiError::BadRequest(format!("files: {id} is named twice")));
+        }
+        ids.push(id);
+    }
+    Ok(ids)
 }

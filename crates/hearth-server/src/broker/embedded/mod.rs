@@ -405,6 +405,21 @@ impl Broker for EmbeddedBroker {
             .await?;
         self.store.on_writer(|_| ()).await
     }
+
+    async fn add_file(&self, _file: super::FileRecord) -> Result<(), BrokerError> {
+        Err(BrokerError::Internal("files: not implemented yet".into()))
+    }
+
+    async fn file(
+        &self,
+        _id: &hearth_proto::FileId,
+    ) -> Result<Option<super::FileRecord>, BrokerError> {
+        Err(BrokerError::Internal("files: not implemented yet".into()))
+    }
+
+    async fn sweep_files(&self, _cutoff_ms: i64) -> Result<Vec<hearth_proto::FileId>, BrokerError> {
+        Err(BrokerError::Internal("files: not implemented yet".into()))
+    }
 }
 
 #[cfg(test)]
@@ -423,6 +438,7 @@ mod tests {
             session: "s1".into(),
             client_id: None,
             reply_to: None,
+            files: Vec::new(),
         }
     }
 

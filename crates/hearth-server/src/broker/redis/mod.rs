@@ -1066,4 +1066,19 @@ impl Broker for RedisBroker {
         }
         Ok(())
     }
+
+    async fn add_file(&self, _file: super::FileRecord) -> Result<(), BrokerError> {
+        Err(BrokerError::Internal("files: not implemented yet".into()))
+    }
+
+    async fn file(
+        &self,
+        _id: &hearth_proto::FileId,
+    ) -> Result<Option<super::FileRecord>, BrokerError> {
+        Err(BrokerError::Internal("files: not implemented yet".into()))
+    }
+
+    async fn sweep_files(&self, _cutoff_ms: i64) -> Result<Vec<hearth_proto::FileId>, BrokerError> {
+        Err(BrokerError::Internal("files: not implemented yet".into()))
+    }
 }
