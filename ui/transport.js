@@ -19,7 +19,9 @@
  *   pageSize    number: messages replayed per room on a fresh start, and the
  *               history page size (web: limits.js; tauri: from Rust).
  *   info()                  -> {name, version, auth: "none"|"password", rooms,
- *                               default_room, max_text_chars, …}
+ *                               default_room, max_text_chars, features (a
+ *                               list: "log", "files", …; [] from a v1
+ *                               server), max_file_bytes (with "files"), …}
  *   whoAmI()                -> {nick, expires_at} | null
  *   signIn(nick, password)  -> {nick, expires_at}   (password may be '')
  *   signOut()               -> undefined
@@ -48,15 +50,40 @@
  *               the stream is up, marks permanent refusals 'failed' (kept
  *               until discarded), and a 401 while sending ends the session
  *               (handlers.onAuthError).
- *     outbox.enqueue(room, text, {replyTo}?) -> entry, once it is stored
- *                               durably; replyTo (a message id, optional)
- *                               makes it a reply (`reply_to` when posted)
+ *     outbox.enqueue(room, text, {replyTo, files}?) -> entry, once it is
+ *                               stored durably; replyTo (a message id,
+ *                               optional) makes it a reply (`reply_to` when
+ *                               posted). files (optional, 1 to 10, with
+ *                               "files" in info().features): [attachment],
+ *                               attachment = {kind: 'blob', blob, name, size,
+ *                               type} (a File or Blob: web, and the app's
+ *                               attach button and paste) | {kind: 'path',
+ *                               path, name, size} (the app only: dropped
+ *                               from the file manager, read by Rust). text
+ *                               may then be ''. The caller checks sizes
+ *                               against max_file_bytes first (file-rules.js).
+ *                               The transport uploads each file (POST
+ *                               /api/files?name=…, raw body, with progress),
+ *                               then posts the message with `files: [ids]`
+ *                               under the entry's clientId: retries never
+ *                               post twice (an upload may be repeated after
+ *                               it failed; its first copy is swept).
  *     outbox.pending()           -> [entry] of the session, oldest first
- *     outbox.discard(clientId)   -> bool
- *     entry = {clientId, room, text, createdAt (ms), replyTo?, state: 'queued' |
- *              'sending' | 'sent' | 'failed', error ('' unless failed: a
- *              sentence), messageId (when sent), waitReason?: 'network' |
- *              'slow', retryAt? (ms, while queued and waiting)}
+ *     outbox.discard(clientId)   -> bool; also aborts an upload in flight
+ *     entry = {clientId, room, text, createdAt (ms), replyTo?, files?, state:
+ *              'queued' | 'sending' | 'sent' | 'failed', error ('' unless
+ *              failed: a sentence), messageId (when sent), waitReason?:
+ *              'network' | 'slow', retryAt? (ms, while queued and waiting)}
+ *       files = [{name, size, type, sent (bytes uploaded so far; = size
+ *              once uploaded), fileId? (once uploaded)}], in the order given.
+ *     Web: localStorage cannot hold a Blob, so the Blobs live in memory for
+ *       the entry's life; the stored entry keeps the files' names, sizes
+ *       and the ids of those already uploaded. After a reload, an entry
+ *       whose files were all uploaded is posted as usual; any other is shown
+ *       failed: "The files were not sent before the page was reloaded:
+ *       attach them again." (its text can be edited back, then discarded).
+ *       App: the entry and its files (paths, or blobs copied to disk by
+ *       Rust) survive a restart and go out exactly once.
  *   follow(rooms, handlers, present)  sync. Follows `rooms` (up to 50 names),
  *               the user counted online only in `present` (names; null =
  *               all). Replaces any previous follow. The transport keeps the
@@ -81,15 +108,41 @@
  *                                    transport has stopped following
  *       onOutbox(update)             an entry's progress: {clientId, room,
  *                                    state, messageId?, error?, waitReason?,
- *                                    retryAt?, message?} (`message`, optional:
- *                                    the stored message, when the transport has
- *                                    it; shown if the stream does not echo it)
+ *                                    retryAt?, files?, message?} (`files`:
+ *                                    the entry's files with `sent` growing
+ *                                    while uploading, state 'sending';
+ *                                    `message`, optional: the stored message,
+ *                                    when the transport has it; shown if the
+ *                                    stream does not echo it)
+ *   Files (protocol v1.1 "files"; the core shows their UI only with "files"
+ *   in info().features). `file` is a message's FileInfo {id, name, size,
+ *   type, url, width?, height?, thumb_url?}:
+ *   fileUrl(file, {thumb}?) -> string, sync: a URL the page may put in
+ *               <img src> / href: the file, or with `thumb` its thumbnail
+ *               (the file itself when it has none). Web: the server's
+ *               `url` / `thumb_url` as given, authorized by the session
+ *               cookie (the page never sees the token); app: a
+ *               custom-protocol URL served by Rust (the webview fetches
+ *               nothing remote).
+ *   download(file) -> {path} | null: web: starts the browser's download of
+ *               the file and resolves null; app: saves it in the Downloads
+ *               folder and resolves {path} (the UI then offers "Show in
+ *               folder").
+ *   showInFolder(path) -> undefined (app; the web never has a path).
+ *   onDroppedFiles(element, handler) -> unsubscribe, sync: files dropped
+ *               on `element` go to `handler(attachments)` (attachments as
+ *               for outbox.enqueue); while files are dragged over it the
+ *               transport calls `handler.onDragState?.(true)`, and
+ *               `(false)` when they leave or drop, so the UI can show its
+ *               drop target. Web: HTML5 dragenter/dragover/dragleave/drop
+ *               on `element`; app: Tauri's drag-drop event (paths).
  *   reconnect()  sync. Retry the stream now if waiting (may be a no-op).
  *   close()      sync. Stop following: no more handler calls (web: the
  *               session's cursor, counts and outbox loop are dropped too).
  *
- * A message is {id, room, nick, text, ts, client_id}; ids and cursors are
- * opaque strings (compare them only for equality).
+ * A message is {id, room, nick, text, ts, client_id, files? ([FileInfo],
+ * protocol v1.1 "files")}; ids and cursors are opaque strings (compare
+ * them only for equality).
  */
 
 import { createTauriTransport } from './transport-tauri.js';
