@@ -4,7 +4,9 @@
 //!   and its housekeeping (pruning idempotency keys, unloading idle rooms);
 //! - [`store`]: the SQLite store (one writer thread, a pool of readers);
 //! - [`queries`]: the store's reads; [`ids`]: assigning ids, packing them
-//!   into rowids.
+//!   into rowids;
+//! - [`files`]: upload records (the bytes are the file store's), the
+//!   messages that share them, and the sweep of unshared ones.
 //!
 //! Each room has a [`RoomState`] in the node's [`RoomHub`] (see
 //! [`super::room`]): a `broadcast` channel of [`SharedEvent`]s, a cache of
@@ -24,7 +26,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::{StreamExt, TryStreamExt, stream};
-use hearth_proto::{LogEntry, Message, MessageId, Nick, RoomName, RoomSummary};
+use hearth_proto::{FileId, LogEntry, Message, MessageId, Nick, RoomName, RoomSummary};
 use rusqlite::Connection;
 use tokio_util::sync::{CancellationToken, DropGuard};
 
@@ -33,12 +35,13 @@ use super::room::{
     Fresh, Plan, ROOM_IDLE, ReplayStart, RoomHub, RoomState, UNLOAD_EVERY, live_stream,
 };
 use super::{
-    Broker, BrokerError, Change, Changed, Post, Posted, ReplayStream, RoomStart, SharedEvent,
-    SubscribeRequest, Subscription,
+    Broker, BrokerError, Change, Changed, FileRecord, Post, Posted, ReplayStream, RoomStart,
+    SharedEvent, SubscribeRequest, Subscription,
 };
 use crate::config::Config;
 use store::{Inserted, Store};
 
+mod files;
 mod ids;
 pub use ids::now_ms;
 mod queries;
@@ -309,6 +312,7 @@ impl Broker for EmbeddedBroker {
             Inserted::Repeated(message) => Ok(Posted::Repeated(message)),
             Inserted::Conflict(room) => Err(BrokerError::ClientIdReused { room }),
             Inserted::BadReply => Err(BrokerError::BadReply),
+            Inserted::BadFiles(refusal) => Err(BrokerError::BadFiles(refusal)),
         }
     }
 
@@ -406,19 +410,24 @@ impl Broker for EmbeddedBroker {
         self.store.on_writer(|_| ()).await
     }
 
-    async fn add_file(&self, _file: super::FileRecord) -> Result<(), BrokerError> {
-        Err(BrokerError::Internal("files: not implemented yet".into()))
+    async fn add_file(&self, file: FileRecord) -> Result<(), BrokerError> {
+        // On the writer, so it is committed (and synced) before answering.
+        self.store
+            .on_writer(move |conn| files::insert(conn, &file))
+            .await?
+            .map_err(|e| BrokerError::Unavailable(format!("storing an upload record: {e}")))
     }
 
-    async fn file(
-        &self,
-        _id: &hearth_proto::FileId,
-    ) -> Result<Option<super::FileRecord>, BrokerError> {
-        Err(BrokerError::Internal("files: not implemented yet".into()))
+    async fn file(&self, id: &FileId) -> Result<Option<FileRecord>, BrokerError> {
+        let id = id.clone();
+        self.store.read(move |conn| files::get(conn, &id)).await
     }
 
-    async fn sweep_files(&self, _cutoff_ms: i64) -> Result<Vec<hearth_proto::FileId>, BrokerError> {
-        Err(BrokerError::Internal("files: not implemented yet".into()))
+    async fn sweep_files(&self, cutoff_ms: i64) -> Result<Vec<FileId>, BrokerError> {
+        self.store
+            .on_writer(move |conn| files::sweep(conn, cutoff_ms))
+            .await?
+            .map_err(|e| BrokerError::Unavailable(format!("sweeping upload records: {e}")))
     }
 }
 

@@ -12,9 +12,12 @@
 //! Tables: `messages` holds each message's current state (a `state` JSON of
 //! the whole message, and `deleted`), `entries` the room log (log id, room,
 //! the message it is about, kind, event data), `rooms` counters, and
-//! `idempotency` keys. A post or a change writes its message row and its log
-//! entry in one transaction; retention drops a message's entries with it.
-//! Changes (edit, delete, reaction) are decided by [`crate::broker::log`].
+//! `idempotency` keys; `files` and `file_refs` the upload records
+//! ([`super::files`]). A post or a change writes its message row and its log
+//! entry in one transaction (a post that shares uploads checks them and
+//! records its references in it too); retention drops a message's entries
+//! with it. Changes (edit, delete, reaction) are decided by
+//! [`crate::broker::log`].
 //!
 //! Ids are stored packed in the rowid ([`super::ids`]); the reads themselves
 //! are in [`super::queries`].
@@ -28,9 +31,9 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use tokio::sync::{mpsc, oneshot};
 
 use super::ids::{IdGenerator, now_ms, pack, unpack};
-use super::queries;
+use super::{files, queries};
 use crate::broker::log::{Decision, decide};
-use crate::broker::{BrokerError, Change, ChangeKind, Changed, IDEMPOTENCY_TTL, Post};
+use crate::broker::{BrokerError, Change, ChangeKind, Changed, FileRecord, IDEMPOTENCY_TTL, Post};
 use crate::config::SyncMode;
 
 const DB_FILE: &str = "hearth.db";
@@ -50,6 +53,9 @@ pub enum Inserted {
     Conflict(RoomName),
     /// `reply_to` names no live message of the room.
     BadReply,
+    /// An upload the post shares is unknown or another session's (the
+    /// refusal's text).
+    BadFiles(String),
 }
 
 /// Runs after every commit, on the writer thread, with the log entries the
@@ -288,6 +294,13 @@ fn migrate(conn: &Connection) -> rusqlite::Result<()> {
              COMMIT;",
         )?;
     }
+    if version < 3 {
+        // Upload records and the messages that share them.
+        conn.execute_batch(&format!(
+            "BEGIN; {} PRAGMA user_version = 3; COMMIT;",
+            files::SCHEMA
+        ))?;
+    }
     Ok(())
 }
 
@@ -498,6 +511,10 @@ fn insert_one(
             });
         }
     }
+    let files = match files::claim(tx, &post.files, &post.session)? {
+        Ok(records) => records,
+        Err(refusal) => return Ok(Inserted::BadFiles(refusal)),
+    };
     let reply_to = match post.reply_to {
         None => None,
         Some(replied) => match queries::current(tx, &post.room, replied)? {
@@ -516,6 +533,7 @@ fn insert_one(
     );
     message.reply_to = reply_to;
     message.mentions = mentions;
+    message.files = files.iter().map(FileRecord::info).collect();
     let json = serde_json::to_string(&message).expect("messages serialize");
     tx.execute(
         "INSERT INTO messages (id, room, nick, text, ts, client_id, state)
@@ -534,6 +552,7 @@ fn insert_one(
         "INSERT INTO entries (id, room, message, kind, data) VALUES (?1, ?2, ?1, 'message', ?3)",
         params![pack(id), message.room.as_str(), json],
     )?;
+    files::refer(tx, &message.room, id, &files)?;
     if let Some(client_id) = &post.client_id {
         tx.execute(
             "INSERT INTO idempotency (session, client_id, message, created_ms) VALUES (?1, ?2, ?3, ?4)",
