@@ -48,7 +48,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use futures::{StreamExt, TryStreamExt, stream};
 use hearth_proto::{
-    EntryKind, LogEntry, Message, MessageId, Nick, ReplyTo, RoomName, RoomSummary, log,
+    EntryKind, FileId, FileInfo, LogEntry, Message, MessageId, Nick, ReplyTo, RoomName,
+    RoomSummary, log,
 };
 use redis::AsyncCommands;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -59,8 +60,8 @@ use super::log::{Current, Decision, decide};
 use super::presence::{self, ClusterPresence, JoinedRoom, Reach};
 use super::room::{Fresh, Plan, ReplayStart, RoomHub, RoomState, live_stream};
 use super::{
-    Broker, BrokerError, Change, ChangeKind, Changed, IDEMPOTENCY_TTL, Post, Posted, RoomStart,
-    SharedEvent, SubscribeRequest, Subscription,
+    Broker, BrokerError, Change, ChangeKind, Changed, FileRecord, IDEMPOTENCY_TTL, Post, Posted,
+    RoomStart, SharedEvent, SubscribeRequest, Subscription,
 };
 use crate::broker::embedded::now_ms;
 use crate::config::RedisConfig;
@@ -78,6 +79,9 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 const LOAD_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a new subscriber waits for the node's subscription to Redis.
 const LIVE_WAIT: Duration = Duration::from_secs(3);
+/// Uploads looked at per run of the sweep script (each run is one step for
+/// Redis, so it stays short).
+const SWEEP_PAGE: usize = 500;
 /// How many times a change is decided again when the message changed
 /// between reading and writing it.
 const CHANGE_ATTEMPTS: usize = 16;
@@ -85,20 +89,24 @@ const CHANGE_ATTEMPTS: usize = 16;
 /// A stream entry: id and fields.
 type Entry = (String, HashMap<String, String>);
 
-/// What a message stores beyond v1's fields (`x` in its stream entry and
-/// hash).
+/// What a message stores beyond v1's fields (`x` in its stream entry, its
+/// hash, its idempotency record and its note), so every read path (history,
+/// replay, resume, live, a repeated post) gives the same message.
 #[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 struct Extras {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     reply_to: Option<ReplyTo>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     mentions: Vec<String>,
+    /// The uploads it shares, as they were when it was posted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    files: Vec<FileInfo>,
 }
 
 impl Extras {
     /// `""` for none, as the stream stores it.
     fn to_field(&self) -> String {
-        if self.reply_to.is_none() && self.mentions.is_empty() {
+        if self.reply_to.is_none() && self.mentions.is_empty() && self.files.is_empty() {
             String::new()
         } else {
             serde_json::to_string(self).expect("extras serialize")
@@ -113,6 +121,7 @@ impl Extras {
         if let Ok(extras) = serde_json::from_str::<Extras>(field) {
             message.reply_to = extras.reply_to;
             message.mentions = extras.mentions;
+            message.files = extras.files;
         }
     }
 }
@@ -143,6 +152,7 @@ struct Inner {
     touch_script: redis::Script,
     leave_script: redis::Script,
     reap_script: redis::Script,
+    sweep_script: redis::Script,
 }
 
 /// Settings of a Redis broker beyond where Redis is.
@@ -191,6 +201,7 @@ impl RedisBroker {
             touch_script: scripts::presence_touch(),
             leave_script: scripts::presence_leave(),
             reap_script: scripts::presence_reap(),
+            sweep_script: scripts::sweep_files(),
         });
         tokio::spawn(relay::run(
             inner.clone(),
@@ -650,6 +661,32 @@ impl Inner {
         ))
     }
 
+    /// The records of uploads, in order (`None`: no such upload).
+    async fn files(&self, ids: &[FileId]) -> Result<Vec<Option<FileRecord>>, BrokerError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for id in ids {
+            pipe.hget(self.keys.file(id.as_str()), "r");
+        }
+        let mut conn = self.conn.clone();
+        let raw: Vec<Option<String>> = pipe
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| self.unavailable("reading uploads", e))?;
+        raw.into_iter()
+            .map(|json| {
+                json.map(|json| {
+                    serde_json::from_str(&json).map_err(|e| {
+                        BrokerError::Internal(format!("an upload record is unreadable: {e}"))
+                    })
+                })
+                .transpose()
+            })
+            .collect()
+    }
+
     /// Asks the relay to load `room` and waits.
     async fn ensure_loaded(&self, room: &RoomName) -> Result<(), BrokerError> {
         if self.hub.lock().contains_key(room) {
@@ -798,6 +835,7 @@ impl Broker for RedisBroker {
         let mut extras = Extras {
             reply_to: None,
             mentions: inner.mentions(&post.room, post.text.as_str()).await?,
+            files: Vec::new(),
         };
         let reply_key = match post.reply_to {
             None => "-".to_owned(),
@@ -809,10 +847,27 @@ impl Broker for RedisBroker {
                 _ => return Err(BrokerError::BadReply),
             },
         };
+        // The records give the files' descriptions; the script checks again
+        // that each still exists and is the session's, in the same step that
+        // stores the message and its references (a sweep may run between).
+        // One found wrong here is passed as `-`: the script refuses it after
+        // its idempotency check, so a repeated post still gets its original.
+        let records = inner.files(&post.files).await?;
+        let mut file_keys = Vec::with_capacity(post.files.len() * 2);
+        for (id, record) in post.files.iter().zip(&records) {
+            match record {
+                Some(record) if record.session == post.session => {
+                    extras.files.push(record.info());
+                    file_keys.push(inner.keys.file(id.as_str()));
+                }
+                _ => file_keys.push("-".to_owned()),
+            }
+            file_keys.push(inner.keys.file_refs(id.as_str()));
+        }
         let x = extras.to_field();
         let mut conn = inner.conn.clone();
-        let answer: Vec<String> = inner
-            .post_script
+        let mut invocation = inner.post_script.prepare_invoke();
+        invocation
             .key(inner.keys.stream(room))
             .key(inner.keys.trimmed(room))
             .key(inner.keys.rooms())
@@ -831,6 +886,11 @@ impl Broker for RedisBroker {
             .arg(inner.keys.channel())
             .arg(&x)
             .arg(inner.keys.message_prefix(room))
+            .arg(&post.session);
+        for key in &file_keys {
+            invocation.key(key);
+        }
+        let answer: Vec<String> = invocation
             .invoke_async(&mut conn)
             .await
             .map_err(|e| inner.unavailable("storing a message", e))?;
@@ -878,6 +938,18 @@ impl Broker for RedisBroker {
                     .map_err(|_| BrokerError::Internal(format!("bad room {value:?}")))?,
             }),
             "bad_reply" => Err(BrokerError::BadReply),
+            "bad_file" => {
+                let id = value
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|n| post.files.get(n.wrapping_sub(1)))
+                    .ok_or_else(|| {
+                        BrokerError::Internal(format!("the post script answered {answer:?}"))
+                    })?;
+                Err(BrokerError::BadFiles(format!(
+                    "files: {id} is not an upload of yours"
+                )))
+            }
             other => Err(BrokerError::Internal(format!(
                 "the post script answered {other:?}"
             ))),
@@ -1067,18 +1139,63 @@ impl Broker for RedisBroker {
         Ok(())
     }
 
-    async fn add_file(&self, _file: super::FileRecord) -> Result<(), BrokerError> {
-        Err(BrokerError::Internal("files: not implemented yet".into()))
+    async fn add_file(&self, file: FileRecord) -> Result<(), BrokerError> {
+        let inner = &self.inner;
+        let id = file.id.as_str();
+        let record = serde_json::to_string(&file).expect("file records serialize");
+        let mut conn = inner.conn.clone();
+        let _: () = redis::pipe()
+            .atomic()
+            .hset_multiple(
+                inner.keys.file(id),
+                &[("r", record.as_str()), ("session", file.session.as_str())],
+            )
+            .ignore()
+            .zadd(
+                inner.keys.files(),
+                scripts::file_member(file.created_ms, id),
+                0,
+            )
+            .ignore()
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| inner.unavailable("recording an upload", e))?;
+        Ok(())
     }
 
-    async fn file(
-        &self,
-        _id: &hearth_proto::FileId,
-    ) -> Result<Option<super::FileRecord>, BrokerError> {
-        Err(BrokerError::Internal("files: not implemented yet".into()))
+    async fn file(&self, id: &FileId) -> Result<Option<FileRecord>, BrokerError> {
+        let mut records = self.inner.files(std::slice::from_ref(id)).await?;
+        Ok(records.pop().flatten())
     }
 
-    async fn sweep_files(&self, _cutoff_ms: i64) -> Result<Vec<hearth_proto::FileId>, BrokerError> {
-        Err(BrokerError::Internal("files: not implemented yet".into()))
+    async fn sweep_files(&self, cutoff_ms: i64) -> Result<Vec<FileId>, BrokerError> {
+        let inner = &self.inner;
+        let bound = format!("({}", scripts::file_member(cutoff_ms, ""));
+        let mut cursor = "-".to_owned();
+        let mut forgotten = Vec::new();
+        loop {
+            let mut conn = inner.conn.clone();
+            let (next, ids): (String, Vec<String>) = inner
+                .sweep_script
+                .key(inner.keys.files())
+                .arg(&bound)
+                .arg(&cursor)
+                .arg(SWEEP_PAGE)
+                .arg(inner.keys.file(""))
+                .arg(inner.keys.file_refs(""))
+                .invoke_async(&mut conn)
+                .await
+                .map_err(|e| inner.unavailable("sweeping uploads", e))?;
+            for id in ids {
+                match FileId::parse(&id) {
+                    Ok(id) => forgotten.push(id),
+                    Err(_) => tracing::warn!(%id, "the upload index held a bad id"),
+                }
+            }
+            if next.is_empty() {
+                return Ok(forgotten);
+            }
+            cursor = next;
+        }
     }
 }

@@ -1,7 +1,8 @@
 //! What the Redis backend keeps in Redis: the key names, and the Lua scripts
 //! that change them. Every change that must be atomic across nodes (store a
 //! message and its idempotency key and announce it; join or leave a room's
-//! presence and announce it) is one script, so Redis runs it as one step.
+//! presence and announce it; share an upload or sweep it) is one script, so
+//! Redis runs it as one step.
 //!
 //! Keys (`P` is the configured prefix, `hearth` by default):
 //!
@@ -19,6 +20,9 @@
 //! | `P:idem:{session}:{client_id}` | string, TTL 48 h | the message a session stored under that `client_id` (JSON) |
 //! | `P:presence:{room}` | sorted set | `node|nick` members, score = when the node's claim expires (ms) |
 //! | `P:online:{room}` | hash | nick → how many nodes have it online |
+//! | `P:file:{id}` | hash | an upload's record: `r` (the [`crate::broker::FileRecord`] as JSON), `session` (who made it, checked by [`post`]) |
+//! | `P:file-refs:{id}` | set | the message hashes (`P:msg:…` keys) of the messages that share the upload; [`sweep_files`] drops the ones no longer retained or deleted |
+//! | `P:files` | sorted set | every upload as `{created ms:020}:{id}`, all score 0, so lexical order is age: the sweep reads the old ones |
 //! | `P:events` | pub/sub channel | every stored log entry, presence change and typing notice, as JSON (see [`Note`]) |
 
 use redis::Script;
@@ -86,9 +90,27 @@ impl Keys {
         format!("{}:online:{room}", self.prefix)
     }
 
+    pub fn file(&self, id: &str) -> String {
+        format!("{}:file:{id}", self.prefix)
+    }
+
+    pub fn file_refs(&self, id: &str) -> String {
+        format!("{}:file-refs:{id}", self.prefix)
+    }
+
+    pub fn files(&self) -> String {
+        format!("{}:files", self.prefix)
+    }
+
     pub fn channel(&self) -> String {
         format!("{}:events", self.prefix)
     }
+}
+
+/// An upload's member in the `P:files` index: its creation time, padded so
+/// lexical order is age, and its id.
+pub fn file_member(created_ms: i64, id: &str) -> String {
+    format!("{:020}:{id}", created_ms.max(0))
 }
 
 /// A message id as the sorted sets and hash keys write it: both numbers
@@ -167,15 +189,23 @@ redis.call('SET', {last_key}, id)
 /// author count; then trims the room to `retention` messages (each dropped
 /// message's entries, change entries included, go with it) and announces it.
 ///
+/// A post that shares uploads checks, in the same step, that each still
+/// exists and was made by the posting session, and records the message in
+/// each upload's references; so [`sweep_files`], also one step, either ran
+/// before (the post is refused) or sees the reference.
+///
 /// KEYS: stream, trimmed flag, rooms set, idempotency key (named `-:-`
 /// when there is no `client_id`), last id, ids set, live set, authors
-/// hash, the replied-to message's hash (`-` for none). ARGV: room, nick,
-/// text, client_id (or `""`), retention, idempotency TTL in seconds,
-/// channel, extras JSON (or `""`), message hash prefix.
+/// hash, the replied-to message's hash (`-` for none); then per shared
+/// upload its record (`-` when the caller already found it missing or
+/// another's) and its references set. ARGV: room, nick, text, client_id
+/// (or `""`), retention, idempotency TTL in seconds, channel, extras JSON
+/// (or `""`), message hash prefix, the posting session.
 ///
 /// Returns `{"created", id}`, `{"repeated", json}` (the original message as
-/// stored in the idempotency key), `{"conflict", room}` or `{"bad_reply"}`
-/// (the replied-to message is gone).
+/// stored in the idempotency key), `{"conflict", room}`, `{"bad_reply"}`
+/// (the replied-to message is gone) or `{"bad_file", n}` (the `n`th upload,
+/// from 1, is gone or not the session's; nothing was stored).
 pub fn post() -> Script {
     Script::new(&format!(
         r#"
@@ -195,11 +225,19 @@ if KEYS[9] ~= '-' then
     return {{'bad_reply'}}
   end
 end
+for i = 10, #KEYS, 2 do
+  if KEYS[i] == '-' or redis.call('HGET', KEYS[i], 'session') ~= ARGV[10] then
+    return {{'bad_file', tostring((i - 8) / 2)}}
+  end
+end
 {next_id}
 redis.call('XADD', KEYS[1], id, 'nick', nick, 'text', text, 'cid', cid, 'x', x)
 local padded = string.format('%020.0f-%020.0f', ms, seq)
 redis.call('HSET', ARGV[9] .. padded, 'id', id, 'nick', nick, 'text', text, 'cid', cid,
   'x', x, 'v', '0')
+for i = 11, #KEYS, 2 do
+  redis.call('SADD', KEYS[i], ARGV[9] .. padded)
+end
 redis.call('ZADD', KEYS[6], 0, padded)
 redis.call('ZADD', KEYS[7], 0, padded)
 redis.call('HINCRBY', KEYS[8], nick, 1)
@@ -330,6 +368,52 @@ if head[1] then
   h = head[1][1]
 end
 return {h, out}
+"#,
+    )
+}
+
+/// Forgets, in one step, the uploads among the next `limit` old ones of the
+/// `P:files` index that no retained, undeleted message shares (a message
+/// is retained and undeleted while its hash exists without `del`: retention
+/// deletes the hash, a delete sets `del`). References to messages that are
+/// gone are dropped on the way. Uploads that stay are skipped by the
+/// cursor, so the caller walks the whole old part of the index page by page.
+///
+/// KEYS: the files index. ARGV: the exclusive upper bound (`(` and the
+/// padded cutoff), the cursor (`-`, or `(` and the last member seen),
+/// limit, the record key prefix (`P:file:`), the references key prefix
+/// (`P:file-refs:`).
+///
+/// Returns `{next cursor or "", {forgotten id, …}}`.
+pub fn sweep_files() -> Script {
+    Script::new(
+        r#"
+local limit = tonumber(ARGV[3])
+local members = redis.call('ZRANGEBYLEX', KEYS[1], ARGV[2], ARGV[1], 'LIMIT', 0, limit)
+local forgotten = {}
+for _, member in ipairs(members) do
+  local colon = string.find(member, ':', 1, true)
+  local id = string.sub(member, colon + 1)
+  local refs = ARGV[5] .. id
+  local shared = false
+  for _, message in ipairs(redis.call('SMEMBERS', refs)) do
+    if redis.call('EXISTS', message) == 1 and not redis.call('HGET', message, 'del') then
+      shared = true
+    else
+      redis.call('SREM', refs, message)
+    end
+  end
+  if not shared then
+    redis.call('DEL', ARGV[4] .. id, refs)
+    redis.call('ZREM', KEYS[1], member)
+    forgotten[#forgotten + 1] = id
+  end
+end
+local next = ''
+if #members == limit then
+  next = '(' .. members[#members]
+end
+return {next, forgotten}
 "#,
     )
 }
