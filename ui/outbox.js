@@ -13,7 +13,9 @@
  *
  * Entry: {clientId, nick, room, text, createdAt (ms since epoch), replyTo?
  * (the id of the message it answers; entries stored before replies have
- * none and still load)}.
+ * none and still load), files? ([{name, size, type, fileId?}]: the files it
+ * carries, with the upload's id once uploaded; the bytes themselves are
+ * not kept here, see web-outbox.js)}.
  */
 
 const KEY = 'hearth.outbox.v1';
@@ -64,14 +66,16 @@ export class Outbox {
 
   add(entry) {
     const entries = this._read().filter((e) => e.clientId !== entry.clientId);
-    entries.push({
-      clientId: entry.clientId,
-      nick: entry.nick,
-      room: entry.room,
-      text: entry.text,
-      createdAt: entry.createdAt,
-      ...(entry.replyTo ? { replyTo: entry.replyTo } : {}),
-    });
+    entries.push(stored(entry));
+    this._write(entries);
+  }
+
+  /** Rewrites a kept entry in place (its files' upload ids changed); no-op once removed. */
+  update(entry) {
+    const entries = this._read();
+    const at = entries.findIndex((e) => e.clientId === entry.clientId);
+    if (at < 0) return;
+    entries[at] = stored(entry);
     this._write(entries);
   }
 
@@ -82,8 +86,29 @@ export class Outbox {
   }
 }
 
+/** What is kept of an entry. */
+function stored(entry) {
+  return {
+    clientId: entry.clientId,
+    nick: entry.nick,
+    room: entry.room,
+    text: entry.text,
+    createdAt: entry.createdAt,
+    ...(entry.replyTo ? { replyTo: entry.replyTo } : {}),
+    ...(entry.files?.length ? {
+      files: entry.files.map((f) => ({
+        name: f.name, size: f.size, type: f.type || '', ...(f.fileId ? { fileId: f.fileId } : {}),
+      })),
+    } : {}),
+  };
+}
+
+const isFile = (f) => f && typeof f.name === 'string' && typeof f.size === 'number'
+  && (f.fileId === undefined || typeof f.fileId === 'string');
+
 function isEntry(e) {
   return e && typeof e.clientId === 'string' && typeof e.nick === 'string'
     && typeof e.room === 'string' && typeof e.text === 'string' && typeof e.createdAt === 'number'
-    && (e.replyTo === undefined || e.replyTo === null || typeof e.replyTo === 'string');
+    && (e.replyTo === undefined || e.replyTo === null || typeof e.replyTo === 'string')
+    && (e.files === undefined || (Array.isArray(e.files) && e.files.every(isFile)));
 }

@@ -15,11 +15,16 @@
  * (unread-rules.js), sending `unread` events {room, count, mentions}.
  * The room log's actions (edit, delete, react, typing) are one request
  * each; a reply goes through the outbox (`reply_to` in the POST body).
+ * Files (protocol v1.1 "files"): the outbox uploads them (web-upload.js)
+ * and posts their ids; fileUrl, download and drag and drop are in
+ * web-files.js.
  */
 
 import { PAGE_SIZE } from './limits.js';
 import { UnreadCounter } from './unread-rules.js';
+import { download, fileUrl, onDroppedFiles } from './web-files.js';
 import { WebOutbox } from './web-outbox.js';
+import { upload } from './web-upload.js';
 import { request } from './web-http.js';
 import { EventStream } from './web-stream.js';
 
@@ -91,9 +96,10 @@ export function createWebTransport() {
       return (await request('GET', path)).data;
     },
 
-    async post(room, text, clientId, replyTo = null) {
+    async post(room, text, clientId, replyTo = null, fileIds = null) {
       const body = { text, client_id: clientId };
       if (replyTo) body.reply_to = replyTo;
+      if (fileIds?.length) body.files = fileIds;
       const { status, data } = await request('POST', roomPath(room), body);
       return { message: data, repeated: status === 200 };
     },
@@ -145,6 +151,14 @@ export function createWebTransport() {
       }, present);
     },
 
+    fileUrl,
+    download,
+
+    /** The web never has a file's path. */
+    showInFolder() {},
+
+    onDroppedFiles,
+
     reconnect() {
       stream?.reconnect();
     },
@@ -160,7 +174,8 @@ export function createWebTransport() {
   };
 
   const outbox = new WebOutbox({
-    post: (room, text, clientId, replyTo) => transport.post(room, text, clientId, replyTo),
+    post: (room, text, clientId, replyTo, fileIds) => transport.post(room, text, clientId, replyTo, fileIds),
+    upload,
     onUpdate: (update) => emit('onOutbox', update),
     onAuthError: (message) => {
       const ended = handlers;

@@ -11,12 +11,24 @@
  *
  * A stored message the stream brings (`seen`) settles its entry too: a post
  * whose answer was lost is not retried.
+ *
+ * Files (protocol v1.1 "files"): an entry's files are uploaded one by one
+ * (`io.upload`, web-upload.js, with progress in the updates' `files`), each
+ * upload's id kept with the stored entry, then the message is posted with
+ * them. localStorage cannot hold Blobs: they live in `blobs` (memory) for
+ * the entry's life. After a reload an entry whose files were all uploaded
+ * is posted as usual; one missing bytes fails with RELOADED. `discard`
+ * aborts an upload in flight; so does the end of the session (`reset`),
+ * and the file is uploaded again next time.
  */
 
 import { newClientId } from './format.js';
 import { Outbox } from './outbox.js';
 import { afterPostError, nextStep, streamBack } from './outbox-rules.js';
+import { MAX_FILES, percent } from './file-rules.js';
 import { TransportError } from './transport-error.js';
+
+export const RELOADED = 'The files were not sent before the page was reloaded: attach them again.';
 
 /** What an entry looks like outside. */
 function snapshot(e) {
@@ -26,6 +38,9 @@ function snapshot(e) {
     text: e.text,
     createdAt: e.createdAt,
     ...(e.replyTo ? { replyTo: e.replyTo } : {}),
+    ...(e.files ? {
+      files: e.files.map((f) => ({ name: f.name, size: f.size, type: f.type, sent: f.sent, ...(f.fileId ? { fileId: f.fileId } : {}) })),
+    } : {}),
     state: e.state,
     error: e.error,
     messageId: e.messageId,
@@ -36,11 +51,14 @@ function snapshot(e) {
 
 export class WebOutbox {
   /**
-   * @param {object} io {post(room, text, clientId, replyTo) -> {message}, onUpdate(update),
-   *   onAuthError(message)}
+   * @param {object} io {post(room, text, clientId, replyTo, fileIds) -> {message},
+   *   upload(blob, name, {type, onProgress(sent)}) -> {promise (FileInfo), abort()},
+   *   onUpdate(update), onAuthError(message)}
    */
-  constructor({ post, onUpdate, onAuthError }) {
-    this.io = { post, onUpdate, onAuthError };
+  constructor({ post, upload, onUpdate, onAuthError }) {
+    this.io = { post, upload, onUpdate, onAuthError };
+    this.blobs = new Map(); // clientId -> [Blob], in the order of the entry's files
+    this.inflight = null; // {clientId, abort()}: the upload under way
     this.store = new Outbox();
     this.nick = null;
     this.gen = 0; // bumped by reset(): a post's late answer is dropped
@@ -61,6 +79,8 @@ export class WebOutbox {
   /** Ends the session's loop; entries are read from storage again on next use. */
   reset() {
     this.gen += 1;
+    this.inflight?.abort();
+    this.inflight = null;
     clearTimeout(this.timer);
     this.entries = null;
     this.up = false;
@@ -70,21 +90,45 @@ export class WebOutbox {
 
   _list() {
     if (!this.entries) {
-      this.entries = this.nick ? this.store.list(this.nick).map((e) => ({
-        ...e, state: 'queued', error: '', messageId: null, waitReason: null, retryAt: 0,
-      })) : [];
+      this.entries = this.nick ? this.store.list(this.nick).map((e) => this._loaded(e)) : [];
     }
     return this.entries;
   }
 
+  /** An entry read from storage: queued, unless bytes of its files are gone with a reload. */
+  _loaded(e) {
+    const entry = { ...e, state: 'queued', error: '', messageId: null, waitReason: null, retryAt: 0 };
+    if (!e.files) return entry;
+    const blobs = this.blobs.get(e.clientId);
+    entry.files = e.files.map((f) => ({ ...f, type: f.type || '', sent: f.fileId ? f.size : 0 }));
+    if (entry.files.some((f, i) => !f.fileId && !blobs?.[i])) {
+      this.store.remove(e.clientId); // shown failed this once; its text can be edited back
+      Object.assign(entry, { state: 'failed', error: RELOADED });
+    }
+    return entry;
+  }
+
+  _forget(clientId) {
+    this.store.remove(clientId);
+    this.blobs.delete(clientId);
+  }
+
   /* ------------------------------------------- the contract's outbox */
 
-  async enqueue(room, text, { replyTo = null } = {}) {
+  async enqueue(room, text, { replyTo = null, files = null } = {}) {
     if (!this.nick) throw TransportError.ofKind('unauthorized', 'Sign in to send messages.');
     const entry = {
       clientId: newClientId(), nick: this.nick, room, text, createdAt: Date.now(), replyTo: replyTo || null,
       state: 'queued', error: '', messageId: null, waitReason: null, retryAt: 0,
     };
+    if (files?.length) {
+      if (files.length > MAX_FILES) throw TransportError.ofKind('invalid', `A message can carry up to ${MAX_FILES} files.`);
+      if (files.some((f) => f.kind !== 'blob' || !(f.blob instanceof Blob))) {
+        throw TransportError.ofKind('invalid', 'A browser can only send files it was given (picked, dropped or pasted).');
+      }
+      entry.files = files.map((f) => ({ name: f.name, size: f.blob.size, type: f.type || f.blob.type || '', sent: 0, fileId: null }));
+      this.blobs.set(entry.clientId, files.map((f) => f.blob));
+    }
     const list = this._list(); // read storage before adding to it
     this.store.add(entry);
     list.push(entry);
@@ -99,7 +143,8 @@ export class WebOutbox {
   async discard(clientId) {
     const list = this._list();
     const kept = list.filter((e) => e.clientId !== clientId);
-    this.store.remove(clientId);
+    if (this.inflight?.clientId === clientId) this.inflight.abort();
+    this._forget(clientId);
     this.entries = kept;
     return kept.length !== list.length;
   }
@@ -124,7 +169,7 @@ export class WebOutbox {
     if (!msg || typeof msg.client_id !== 'string' || !this.entries) return;
     const entry = this.entries.find((e) => e.clientId === msg.client_id && e.room === msg.room);
     if (!entry || entry.state === 'failed') return;
-    this.store.remove(entry.clientId);
+    this._forget(entry.clientId);
     this.entries = this.entries.filter((e) => e !== entry);
   }
 
@@ -157,7 +202,8 @@ export class WebOutbox {
         this._set(entry, { state: 'sending', waitReason: null, retryAt: 0 });
         let result;
         try {
-          result = await this.io.post(entry.room, entry.text, entry.clientId, entry.replyTo || null);
+          const fileIds = entry.files ? await this._upload(entry, gen) : null;
+          result = await this.io.post(entry.room, entry.text, entry.clientId, entry.replyTo || null, fileIds);
         } catch (err) {
           if (gen !== this.gen) return;
           if (!this.entries.includes(entry)) continue; // the stream delivered it meanwhile
@@ -180,7 +226,7 @@ export class WebOutbox {
         }
         if (gen !== this.gen) return;
         this.failures = 0;
-        this.store.remove(entry.clientId);
+        this._forget(entry.clientId);
         this.entries = this.entries.filter((e) => e !== entry);
         const message = result?.message || null;
         this.io.onUpdate({ ...snapshot(entry), state: 'sent', messageId: message?.id || null, message });
@@ -188,5 +234,43 @@ export class WebOutbox {
     } finally {
       if (gen === this.gen) this.flushing = false;
     }
+  }
+
+  /**
+   * Uploads the entry's files not uploaded yet, one at a time, with
+   * progress; resolves their ids. Rejects with the upload's TransportError,
+   * or when the entry was discarded or the session ended meanwhile.
+   */
+  async _upload(entry, gen) {
+    const blobs = this.blobs.get(entry.clientId);
+    for (const [i, file] of entry.files.entries()) {
+      if (file.fileId) continue;
+      if (!blobs?.[i]) throw TransportError.ofKind('invalid', RELOADED);
+      file.sent = 0;
+      let shown = -1;
+      const job = this.io.upload(blobs[i], file.name, {
+        type: file.type,
+        onProgress: (sent) => {
+          file.sent = sent;
+          const now = percent(sent, file.size);
+          if (now !== shown && gen === this.gen && this.entries?.includes(entry)) {
+            shown = now;
+            this._set(entry, {});
+          }
+        },
+      });
+      this.inflight = { clientId: entry.clientId, abort: job.abort };
+      let info;
+      try {
+        info = await job.promise;
+      } finally {
+        if (this.inflight?.abort === job.abort) this.inflight = null;
+      }
+      if (gen !== this.gen || !this.entries.includes(entry)) throw TransportError.ofKind('local', 'The upload was cancelled.');
+      Object.assign(file, { fileId: info.id, sent: file.size });
+      this.store.update(entry);
+      this._set(entry, {});
+    }
+    return entry.files.map((f) => f.fileId);
   }
 }
