@@ -11,6 +11,13 @@
 //! - The room log (v1.1): [`Client::post_reply`], [`Client::edit`],
 //!   [`Client::delete`], [`Client::react`], [`Client::unreact`],
 //!   [`Client::typing`].
+//! - Files (v1.1): [`Client::upload_file`] streams a file from disk (never
+//!   whole in memory) with progress, [`Client::upload_bytes`] sends bytes
+//!   already in memory, [`Client::download_to`] streams a file to disk (a
+//!   temporary file beside the destination, renamed at the end), and
+//!   [`Client::fetch_file`] reads a small one (a thumbnail). A message
+//!   sharing uploads is a [`Outgoing`] with `files`, posted by
+//!   [`Client::post_outgoing`] or [`Client::post_outgoing_reliably`].
 //! - [`ClientError`]: status and server text, and whether retrying can help.
 //!
 //! - [`tls`]: `https://` rooms, with the system's roots or a pinned
@@ -22,6 +29,7 @@ use std::time::Duration;
 
 use eventsource_stream::{EventStreamError, Eventsource};
 use futures::{Stream, StreamExt};
+mod files;
 pub mod tls;
 
 use hearth_proto::{
@@ -59,6 +67,10 @@ pub enum ClientError {
     /// the pinned one); the text says which, for a person.
     #[error("{0}")]
     Certificate(String),
+    /// A local file could not be read or written (an upload's source, a
+    /// download's destination); the text names it and says why.
+    #[error("{0}")]
+    File(String),
 }
 
 impl ClientError {
@@ -72,9 +84,10 @@ impl ClientError {
                     || *status == StatusCode::REQUEST_TIMEOUT
                     || status.is_server_error()
             }
-            ClientError::Protocol(_) | ClientError::InvalidUrl(_) | ClientError::Certificate(_) => {
-                false
-            }
+            ClientError::Protocol(_)
+            | ClientError::InvalidUrl(_)
+            | ClientError::Certificate(_)
+            | ClientError::File(_) => false,
         }
     }
 
@@ -106,6 +119,19 @@ pub struct Posted {
     /// True for `201` (stored now), false for `200` (a repeat of a stored
     /// `client_id`).
     pub created: bool,
+}
+
+/// A message to post: its text, idempotency key, and what v1.1 adds.
+#[derive(Debug, Clone, Copy)]
+pub struct Outgoing<'a> {
+    /// May be empty when `files` is not.
+    pub text: &'a str,
+    pub client_id: &'a str,
+    /// The message (of the same room) this one answers.
+    pub reply_to: Option<MessageId>,
+    /// Ids of this session's uploads the message shares (up to
+    /// [`hearth_proto::MAX_FILES_PER_MESSAGE`]).
+    pub files: &'a [String],
 }
 
 /// What to stream.
@@ -360,11 +386,27 @@ impl Client {
         client_id: &str,
         reply_to: Option<MessageId>,
     ) -> Result<Posted, ClientError> {
+        let outgoing = Outgoing {
+            text,
+            client_id,
+            reply_to,
+            files: &[],
+        };
+        self.post_outgoing(room, &outgoing).await
+    }
+
+    /// `POST /api/rooms/{room}/messages` with everything a message may
+    /// carry (a reply, the ids of the session's uploads), once.
+    pub async fn post_outgoing(
+        &self,
+        room: &RoomName,
+        outgoing: &Outgoing<'_>,
+    ) -> Result<Posted, ClientError> {
         let body = PostRequest {
-            text: text.to_owned(),
-            client_id: Some(client_id.to_owned()),
-            reply_to: reply_to.map(|id| id.to_string()),
-            files: Vec::new(),
+            text: outgoing.text.to_owned(),
+            client_id: Some(outgoing.client_id.to_owned()),
+            reply_to: outgoing.reply_to.map(|id| id.to_string()),
+            files: outgoing.files.to_vec(),
         };
         let request = self
             .authorized(
@@ -486,9 +528,26 @@ impl Client {
         reply_to: Option<MessageId>,
         policy: &RetryPolicy,
     ) -> Result<Posted, ClientError> {
+        let outgoing = Outgoing {
+            text,
+            client_id,
+            reply_to,
+            files: &[],
+        };
+        self.post_outgoing_reliably(room, &outgoing, policy).await
+    }
+
+    /// [`Client::post_reliably`] for any [`Outgoing`] message (a reply,
+    /// files): retries keep its `client_id`, so they never duplicate it.
+    pub async fn post_outgoing_reliably(
+        &self,
+        room: &RoomName,
+        outgoing: &Outgoing<'_>,
+        policy: &RetryPolicy,
+    ) -> Result<Posted, ClientError> {
         let mut attempt = 0;
         loop {
-            match self.post_reply(room, text, client_id, reply_to).await {
+            match self.post_outgoing(room, outgoing).await {
                 Ok(posted) => return Ok(posted),
                 Err(e) if e.is_retryable() && attempt + 1 < policy.max_attempts => {
                     let mut delay = policy.delay(attempt);
