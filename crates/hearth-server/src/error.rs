@@ -28,6 +28,11 @@ pub enum ApiError {
     Conflict(String),
     #[error("request body is too large")]
     PayloadTooLarge,
+    /// `413` with its own message (an upload over the file limit).
+    #[error("{0}")]
+    TooLarge(String),
+    #[error("the requested range is outside the file")]
+    RangeNotSatisfiable,
     #[error("expected Content-Type: application/json")]
     UnsupportedMediaType,
     #[error("too many requests: retry in {retry_after_secs} s")]
@@ -56,7 +61,8 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
-            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::PayloadTooLarge | ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::RangeNotSatisfiable => StatusCode::RANGE_NOT_SATISFIABLE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TooManyRequests { .. } | ApiError::Limited { .. } => {
                 StatusCode::TOO_MANY_REQUESTS

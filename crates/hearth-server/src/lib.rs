@@ -14,6 +14,8 @@
 //! - [`routes`]: the HTTP surface, one module per group of endpoints.
 //! - [`broker`]: the `Broker` trait (store, fan out, history, presence) and
 //!   its backends (the embedded one keeps history in SQLite).
+//! - [`files`]: uploads' bytes (a folder or an S3 bucket), thumbnails and
+//!   the sweep of unreferenced uploads.
 //! - [`auth`]: tokens, the password, the session extractor.
 //! - [`limits`]: rate limits; [`net`]: the accept loop and connection limits.
 //! - [`error`]: `ApiError`, the one place errors become HTTP answers.
@@ -24,6 +26,7 @@ pub mod auth;
 pub mod broker;
 pub mod config;
 pub mod error;
+pub mod files;
 pub mod limits;
 pub mod metrics;
 pub mod net;
@@ -95,7 +98,9 @@ pub fn build_state(config: Config) -> anyhow::Result<AppState> {
             Arc::new(broker)
         }
     };
+    let files = Arc::new(files::FileStore::open(&config).context("opening the file store")?);
     Ok(AppState::new(Shared {
+        files,
         tokens: TokenSigner::new(&secret, config.token_ttl),
         limits: RateLimits::new(&config, metrics.clone()),
         metrics,
@@ -124,6 +129,7 @@ pub async fn run(
         }
     });
     spawn_limiter_sweep(&state);
+    files::sweep::spawn(&state);
     let limits = NetLimits {
         max_connections: state.config.max_connections,
         header_read_timeout: state.config.header_read_timeout,

@@ -16,6 +16,8 @@ pub struct Metrics {
     pub connections_stalled: Counter,
     pub streams_open: Gauge<i64, AtomicI64>,
     pub messages_in: Counter,
+    /// Uploads stored (`201`s of `POST /api/files`).
+    pub files_in: Counter,
     pub messages_repeated: Counter,
     pub deliveries: Counter,
     pub subscribers_lagged: Counter,
@@ -43,6 +45,7 @@ impl Metrics {
             connections_stalled: Counter::default(),
             streams_open: Gauge::default(),
             messages_in: Counter::default(),
+            files_in: Counter::default(),
             messages_repeated: Counter::default(),
             deliveries: Counter::default(),
             subscribers_lagged: Counter::default(),
@@ -80,6 +83,7 @@ impl Metrics {
             "Messages stored",
             metrics.messages_in.clone(),
         );
+        registry.register("files_in", "Uploads stored", metrics.files_in.clone());
         registry.register(
             "messages_repeated",
             "Posts answered from the idempotency record (client retries)",

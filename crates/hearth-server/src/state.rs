@@ -8,6 +8,7 @@ use tokio_util::sync::CancellationToken;
 use crate::auth::{PasswordCheck, TokenSigner};
 use crate::broker::Broker;
 use crate::config::Config;
+use crate::files::FileStore;
 use crate::limits::RateLimits;
 use crate::metrics::Metrics;
 
@@ -18,6 +19,8 @@ pub struct AppState(Arc<Shared>);
 pub struct Shared {
     pub config: Config,
     pub broker: Arc<dyn Broker>,
+    /// Uploads' bytes.
+    pub files: Arc<FileStore>,
     pub tokens: TokenSigner,
     /// `None` when the server has no password.
     pub password: Option<PasswordCheck>,

@@ -11,7 +11,9 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use hearth_server::Config;
-use hearth_server::config::{Backend, PasswordSetting, RateLimit, RedisConfig, SyncMode, TlsFiles};
+use hearth_server::config::{
+    Backend, FileStorage, PasswordSetting, RateLimit, RedisConfig, SyncMode, TlsFiles,
+};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
@@ -70,6 +72,15 @@ struct ServeArgs {
     /// Largest request body, in bytes (413 above).
     #[arg(long, env = "HEARTH_MAX_BODY", default_value_t = 65_536)]
     max_body: usize,
+    /// The largest upload accepted, in bytes.
+    #[arg(long, env = "HEARTH_MAX_FILE_BYTES", default_value_t = hearth_proto::DEFAULT_MAX_FILE_BYTES)]
+    max_file_bytes: u64,
+    /// Where uploads' bytes are kept: a folder (a shared mount for a
+    /// cluster) or s3://bucket[/prefix]?endpoint=URL&region=R (credentials
+    /// from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY). Default: the data
+    /// dir's `files` folder.
+    #[arg(long, env = "HEARTH_FILES", value_parser = FileStorage::parse)]
+    files: Option<FileStorage>,
     /// Posts per second per session (sustained).
     #[arg(long, env = "HEARTH_POST_RATE", default_value_t = 5)]
     post_rate: u32,
@@ -172,6 +183,8 @@ impl ServeArgs {
         };
         config.retention_per_room = self.retention;
         config.max_body_bytes = self.max_body;
+        config.max_file_bytes = self.max_file_bytes;
+        config.files = self.files;
         config.session_post_rate = RateLimit {
             per_second: self.post_rate,
             burst: self.post_burst,

@@ -5,12 +5,14 @@
 //! - [`session`]: `POST/DELETE /api/session`
 //! - [`rooms`]: `/api/info`, `/api/rooms`, history and posting
 //! - [`log`]: edits, deletes, reactions and typing (the room log, v1.1)
+//! - [`files`]: uploads and their bytes (`/api/files`, v1.1)
 //! - [`events`]: the event streams (`/api/rooms/{room}/events`, `/api/events`)
 //! - [`legacy`]: the original chat room's `/login`, `/post`, `/stream`
 //! - [`ops`]: `/healthz`, `/metrics`
 //! - [`web`]: the web client's pages and assets
 
 mod events;
+pub mod files;
 mod legacy;
 mod log;
 mod ops;
@@ -131,6 +133,12 @@ pub const ROUTES: &[Route] = &[
         put(log::add_reaction).delete(log::remove_reaction)
     }),
     Route::other("/api/rooms/{room}/typing", || post(log::typing)),
+    // Uploads stream to disk: no body limit but the file limit.
+    Route::other("/api/files", || {
+        post(files::upload).layer(DefaultBodyLimit::disable())
+    }),
+    Route::other("/api/files/{id}", || get(files::download)),
+    Route::other("/api/files/{id}/thumb", || get(files::thumbnail)),
     Route::event_stream("/api/rooms/{room}/events", || get(events::room_events)),
     Route::event_stream("/api/events", || get(events::multi_room_events)),
     Route::other("/login", || get(legacy::login_form).post(legacy::login)),
