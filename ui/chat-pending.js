@@ -7,7 +7,9 @@
  * list, follow the outbox's progress updates, and give way to the stored
  * message (ChatState matches it by client id). A sent entry the stream does
  * not echo within a few seconds is shown from the server's answer, or
- * found in the history. Failed entries can be edited or discarded.
+ * found in the history. Failed entries can be edited or discarded. Files
+ * in the composer's tray (chat-files.js) go with the text; an entry still
+ * uploading can be cancelled (discarded: the upload is aborted).
  *
  * Part of the controller (chat.js): it works on the Chat it is given.
  */
@@ -50,12 +52,15 @@ export class PendingMessages {
     const epoch = chat.epoch;
     const room = chat.state.current;
     chat.composer.clear();
+    const files = chat.files.tray.take();
+    const options = { ...(replyTo ? { replyTo } : {}), ...(files.length ? { files } : {}) };
     let queued;
     try {
-      queued = await (replyTo ? chat.transport.outbox.enqueue(room, text, { replyTo }) : chat.transport.outbox.enqueue(room, text));
+      queued = await (Object.keys(options).length ? chat.transport.outbox.enqueue(room, text, options) : chat.transport.outbox.enqueue(room, text));
     } catch (err) {
       if (epoch !== chat.epoch) return;
       chat.composer.giveBack(text); // nothing was queued
+      chat.files.tray.giveBack(files);
       chat.showTransient(`Not sent: ${err.message}`);
       return;
     }

@@ -353,6 +353,7 @@ export class ChatState {
       text: queued.text,
       createdAt: queued.createdAt,
       replyTo: typeof queued.replyTo === 'string' ? queued.replyTo : null,
+      files: Array.isArray(queued.files) && queued.files.length ? queued.files : null,
       state: queued.state || 'queued',
       error: queued.error || '',
       messageId: queued.messageId || null,
@@ -391,6 +392,7 @@ export class ChatState {
     entry.waitReason = update.waitReason || null;
     entry.retryAt = update.retryAt || 0;
     if (update.messageId) entry.messageId = update.messageId;
+    if (Array.isArray(update.files) && entry.files) entry.files = update.files;
     entry.error = update.state === 'failed' ? (update.error || 'the server refused it') : '';
     return { entry, removed: false };
   }

@@ -7,7 +7,7 @@
  * what changed: rooms-view.js (room list, online list, title),
  * messages-view.js, composer-view.js, status-view.js (connection, notices);
  * the outbox's entries go through chat-pending.js, the room log's events
- * through chat-log.js, the reader's log actions through chat-actions.js. It also runs the
+ * through chat-log.js, the reader's log actions through chat-actions.js, files through chat-files.js. It also runs the
  * view's clocks: the once-a-second tick, the room list refresh, the
  * transient notice.
  *
@@ -30,6 +30,7 @@ import { $, NICK_KEY, remember } from './dom.js';
 import { isValidRoom } from './format.js';
 import { ChatState } from './chat-state.js';
 import { LogActions } from './chat-actions.js';
+import { ChatFiles } from './chat-files.js';
 import { ComposerView } from './composer-view.js';
 import { RoomLogEvents } from './chat-log.js';
 import { roomAfterLeaving, withLeft, withoutLeft } from './left-rooms.js';
@@ -64,6 +65,7 @@ export class Chat {
     this.pending = new PendingMessages(this);
     this.log = new RoomLogEvents(this);
     this.actions = new LogActions(this); // the log's actions: reply, edit, delete, react, typing, @
+    this.files = new ChatFiles(this); // attach, drop, paste; thumbnails, the viewer, downloads
     this.messages = new MessageList({
       scroller: $('#scroller'), list: $('#messages'), loadOlder: $('#load-older'), jumpNew: $('#jump-new'), typing: $('#typing'),
     }, {
@@ -72,9 +74,10 @@ export class Chat {
       onEdit: (clientId) => this.pending.edit(clientId),
       onReplyMissing: () => this.showTransient('The original message is not loaded: load older messages to see it.'),
       ...this.actions.listActions,
+      ...this.files.listActions,
     });
     this.rooms = new RoomsView({ router, onOpen: (name) => this.openRoom(name), onLeave: (name) => this.leaveRoom(name), onEscape: () => this.composer.focus() });
-    this.composer = new ComposerView(this.actions.composerActions);
+    this.composer = new ComposerView({ ...this.actions.composerActions, files: this.files.composerFiles });
     this.status = new StatusView({
       retryButton,
       onDismiss: () => {
@@ -151,6 +154,7 @@ export class Chat {
     this.timers.roomsDebounce = 0;
     this.state.reset();
     this.actions.reset();
+    this.files.reset();
     this.rooms.clear();
     this.messages.clear();
     this.rooms.closeDrawers();
@@ -181,6 +185,7 @@ export class Chat {
   renderComposer() {
     const { me, current, maxChars } = this.state;
     this.composer.render({ me, current, maxChars });
+    this.files.render();
   }
 
   renderMessages() {

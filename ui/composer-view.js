@@ -9,6 +9,8 @@
  * `onSend(text)`; the box is cleared by the caller (`clear`) and may be
  * given back (`giveBack`) when nothing was queued. Keys go to `onKey`
  * first (the composer's modes and @ completion take Escape, arrows, Tab).
+ * With files in the tray (attach-tray.js, asked through `files`) the text
+ * may be empty, and a file the server would refuse holds back Send.
  */
 
 import { $ } from './dom.js';
@@ -18,11 +20,12 @@ const NEAR_LIMIT = 200; // the count shows this close to the limit
 
 /**
  * Why the composer's `value` cannot be sent, or '' when it can (or when
- * the box is empty: nothing was asked). Pure.
+ * the box is empty: nothing was asked). `withFiles`: files go with it,
+ * so no text is fine. Pure.
  */
-export function refusal(value, maxChars) {
+export function refusal(value, maxChars, withFiles = false) {
   const text = value.trimEnd();
-  if (!text) return value ? 'Nothing to send: the message is only spaces.' : '';
+  if (!text) return value && !withFiles ? 'Nothing to send: the message is only spaces.' : '';
   const n = charCount(text);
   if (n > maxChars) {
     return `Too long to send: ${n} characters, ${n - maxChars} over the limit of ${maxChars}. Shorten it or split it.`;
@@ -33,10 +36,12 @@ export function refusal(value, maxChars) {
 export class ComposerView {
   /**
    * @param {object} actions {onSend(text); optional: onKey(event) (first
-   *   look at a key: true when it was taken), onInput(text)}
+   *   look at a key: true when it was taken), onInput(text), files
+   *   {count(), refusal()} (the tray's files)}
    */
-  constructor({ onSend, onKey = () => false, onInput = () => {} }) {
+  constructor({ onSend, onKey = () => false, onInput = () => {}, files = null }) {
     this.box = $('#composer-text');
+    this.files = files || { count: () => 0, refusal: () => '' };
     this.maxChars = 4000;
     this.onSend = onSend;
     this.disabledReason = '';
@@ -66,14 +71,20 @@ export class ComposerView {
 
   _submit() {
     if (this.box.disabled) return;
-    const why = refusal(this.box.value, this.maxChars);
+    const files = this.files.count();
+    const why = refusal(this.box.value, this.maxChars, files > 0) || (files ? this.files.refusal() : '');
     this._refuse(why);
     if (why) {
       this.renderCount();
       return;
     }
     const text = this.box.value.trimEnd();
-    if (text) this.onSend(text);
+    if (text || files) this.onSend(text);
+  }
+
+  /** The tray's files changed: a refusal about them may no longer hold. */
+  filesChanged() {
+    if (this.refused && !refusal(this.box.value, this.maxChars, this.files.count() > 0)) this._refuse('');
   }
 
   /** Shows why the text was not sent ('' clears it); a disabled box's reason comes first. */

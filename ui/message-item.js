@@ -13,13 +13,18 @@
  *   the log's actions the message is focusable and has a menu button
  *   `button.msg-menu` (message-actions.js opens its panel). `.own` for the reader's own
  *   messages, `.mention` for one that mentions the reader or @here.
+ *   A message with files (protocol v1.1 "files") has `.files` after its
+ *   text (file-view.js: thumbnails, file cards); with no text, no `.text`.
  * - pending (an outbox entry): `.message.pending[data-client-id]` with a
- *   `.status` line, and Edit / Discard when it failed.
+ *   `.status` line, and Edit / Discard when it failed; with files, their
+ *   list and upload progress (file-view.js) and, until it fails, Cancel
+ *   (`.cancel-upload`: discards it, aborting the upload).
  * What a stored message shows is decided by message-model.js.
  */
 
 import { h } from './dom.js';
 import { fullTime, shortTime } from './format.js';
+import { filesEl, pendingFilesEl } from './file-view.js';
 import { appendFormatted } from './markdown-dom.js';
 import { messageModel, quoteText } from './message-model.js';
 
@@ -71,12 +76,20 @@ function reactionChips(chips, onToggle) {
   return list;
 }
 
+const filesOf = (x) => (Array.isArray(x?.files) ? x.files.filter((f) => f && typeof f === 'object') : []);
+
+/** The shape of a pending entry's element: when it is unchanged, only its progress moves. */
+export function pendingShape(entry) {
+  return `${entry.state}|${entry.statusText || ''}|${filesOf(entry).map((f) => (f.fileId ? 1 : 0)).join('')}`;
+}
+
 /**
  * A stored message. context: {me, deleted (Set of ids deleted this
  * session), log (the room log's actions are on)}; actions: {onReply(id),
- * and with `log`: onMenu(id, el), onReact(id, emoji, on)}.
+ * and with `log`: onMenu(id, el), onReact(id, emoji, on); files
+ * (file-view.js's actions)}.
  */
-export function messageEl(msg, context, { onReply, onMenu, onReact }) {
+export function messageEl(msg, context, { onReply, onMenu, onReact, files: fileActions }) {
   const model = messageModel(msg, context);
   const el = shell(model.nick, new Date(model.ts), model.mentioned ? ' mention' : '', model.own);
   el.dataset.id = model.id;
@@ -97,9 +110,13 @@ export function messageEl(msg, context, { onReply, onMenu, onReact }) {
   }
   if (model.mentioned) el.querySelector('.meta').append(' ', h('span', { class: 'sr-only' }, 'Mentions you'));
   if (model.reply) el.append(replyQuote(model.reply, onReply));
-  const text = h('div', { class: 'text' });
-  appendFormatted(text, model.text);
-  el.append(text);
+  const files = fileActions ? filesOf(msg) : [];
+  if (model.text || !files.length) {
+    const text = h('div', { class: 'text' });
+    appendFormatted(text, model.text);
+    el.append(text);
+  }
+  if (files.length) el.append(filesEl(files, fileActions));
   if (model.edited || model.reactions.length) {
     const extras = h('div', { class: 'extras' });
     if (model.edited) extras.append(h('span', { class: 'edited', title: model.edited.title }, '(edited)'));
@@ -120,14 +137,24 @@ export function pendingEl(entry, me, { onEdit, onDiscard }) {
   const failed = entry.state === 'failed';
   const el = shell(entry.nick, new Date(entry.createdAt), failed ? ' pending failed' : ' pending', entry.nick === me);
   el.dataset.clientId = entry.clientId;
+  el.dataset.shape = pendingShape(entry);
+  const files = filesOf(entry);
   if (entry.reply) { // a reply: the quote of its loaded original, as it will show once stored
     el.append(h('div', { class: 'reply-quote pending-quote' },
       h('span', { class: 'reply-nick' }, String(entry.reply.nick ?? '')), ' ', h('span', { class: 'reply-text' }, quoteText(entry.reply.text))));
   }
-  const text = h('div', { class: 'text' });
-  appendFormatted(text, entry.text);
-  el.append(text);
+  if (entry.text || !files.length) {
+    const text = h('div', { class: 'text' });
+    appendFormatted(text, entry.text);
+    el.append(text);
+  }
+  if (files.length) el.append(pendingFilesEl(files, entry.state === 'sending'));
   const status = h('div', { class: 'status' }, entry.statusText || '');
+  if (files.length && !failed) {
+    status.append(' ', h('button', {
+      type: 'button', class: 'link-btn cancel-upload', onclick: () => onDiscard(entry.clientId),
+    }, 'Cancel'));
+  }
   if (failed) {
     status.append(
       ' ',

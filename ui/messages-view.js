@@ -33,7 +33,8 @@
  */
 
 import { h } from './dom.js';
-import { messageEl, pendingEl } from './message-item.js';
+import { updateProgress } from './file-view.js';
+import { messageEl, pendingEl, pendingShape } from './message-item.js';
 import { dayKey, dayLabel } from './reading-rules.js';
 
 const GROUP_MS = 5 * 60 * 1000;
@@ -96,6 +97,7 @@ export class MessageList {
       onReply: (id) => this.showOriginal(id),
       onMenu: (id, el) => this.actions.onMenu?.(id, el),
       onReact: (id, emoji, on) => this.actions.onReact?.(id, emoji, on),
+      files: actions.files || null, // a message's files (file-view.js)
     };
     this.replaying = false;
     this.today = dayKey(Date.now()); // the day the separators' labels were made on
@@ -268,6 +270,7 @@ export class MessageList {
   updatePending(entry) {
     const el = this._findPending(entry.clientId);
     if (!el) return;
+    if (entry.files && el.dataset.shape === pendingShape(entry) && updateProgress(el, entry.files)) return; // upload progress only
     el.replaceWith(this._pendingEl(entry));
     this._relayout();
   }
