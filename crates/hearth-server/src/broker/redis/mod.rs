@@ -40,6 +40,8 @@
 
 mod relay;
 pub mod scripts;
+#[cfg(test)]
+mod tests;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -816,9 +818,15 @@ async fn heartbeat(inner: Arc<Inner>, shutdown: CancellationToken) {
     }
 }
 
-#[async_trait]
-impl Broker for RedisBroker {
-    async fn post(&self, post: Post) -> Result<Posted, BrokerError> {
+impl RedisBroker {
+    /// Stores a post; `between` runs after the upload records were read and
+    /// before the script stores the message (a seam for tests, which put a
+    /// racing sweep there).
+    async fn post_between(
+        &self,
+        post: Post,
+        between: impl std::future::Future<Output = ()>,
+    ) -> Result<Posted, BrokerError> {
         let inner = &self.inner;
         let room = post.room.as_str();
         let cid = post
@@ -864,6 +872,7 @@ impl Broker for RedisBroker {
             }
             file_keys.push(inner.keys.file_refs(id.as_str()));
         }
+        between.await;
         let x = extras.to_field();
         let mut conn = inner.conn.clone();
         let mut invocation = inner.post_script.prepare_invoke();
@@ -954,6 +963,13 @@ impl Broker for RedisBroker {
                 "the post script answered {other:?}"
             ))),
         }
+    }
+}
+
+#[async_trait]
+impl Broker for RedisBroker {
+    async fn post(&self, post: Post) -> Result<Posted, BrokerError> {
+        self.post_between(post, std::future::ready(())).await
     }
 
     async fn change(&self, change: Change) -> Result<Changed, BrokerError> {
