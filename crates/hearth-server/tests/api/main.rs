@@ -12,6 +12,7 @@ mod bad_input;
 mod binary;
 mod cluster;
 mod durability;
+mod files;
 mod limits;
 mod multi_room;
 mod original_routes;
