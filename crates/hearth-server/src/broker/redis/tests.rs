@@ -357,16 +357,14 @@ async fn a_sweep_between_a_posts_read_and_its_store_refuses_the_post() {
 
     // The poster's node has read both records (they were there) when
     // another node's sweep forgets them; the post script then refuses it.
-    let swept = std::sync::Mutex::new(Vec::new());
+    let swept = std::cell::RefCell::new(Vec::new());
     let posted = poster
         .post_between(post("both", &[&first, &second]), async {
-            swept
-                .lock()
-                .unwrap()
-                .extend(sweeper.sweep_files(CUTOFF).await.unwrap());
+            let forgotten = sweeper.sweep_files(CUTOFF).await.unwrap();
+            swept.borrow_mut().extend(forgotten);
         })
         .await;
-    let mut swept = swept.into_inner().unwrap();
+    let mut swept = swept.into_inner();
     swept.sort();
     assert_eq!(swept, vec![first.id.clone(), second.id.clone()]);
     match posted {
