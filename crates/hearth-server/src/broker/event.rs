@@ -166,7 +166,18 @@ fn legacy_frame(message: &Message) -> String {
                 .format("%H:%M:%S")
                 .to_string()
         });
-    let line = format!("[{time}] {}: {}", message.nick, message.text);
+    // A message that shares files shows their names after its text:
+    // `ana: look [file: photo.png] [file: notes.txt]`.
+    let files = message
+        .files
+        .iter()
+        .map(|f| format!("[file: {}]", f.name));
+    let body = std::iter::once(message.text.clone())
+        .filter(|t| !t.is_empty())
+        .chain(files)
+        .collect::<Vec<_>>()
+        .join(" ");
+    let line = format!("[{time}] {}: {body}", message.nick);
     let one_line: String = line
         .chars()
         .map(|c| if c == '\n' || c == '\r' { ' ' } else { c })
@@ -191,5 +202,35 @@ mod tests {
         assert!(frame.starts_with("data: ["), "{frame}");
         assert!(frame.ends_with("] ana: two lines\n\n"), "{frame}");
         assert_eq!(frame.matches('\n').count(), 2);
+    }
+
+    #[test]
+    fn legacy_frames_name_a_messages_files() {
+        let file = |name: &str| hearth_proto::FileInfo {
+            id: "ab".repeat(16),
+            name: name.into(),
+            size: 3,
+            content_type: "text/plain".into(),
+            url: String::new(),
+            width: None,
+            height: None,
+            thumb_url: None,
+        };
+        let mut message = Message::new(
+            MessageId::new(1, 0),
+            RoomName::default_room(),
+            "ana".into(),
+            "look".into(),
+            None,
+        );
+        message.files = vec![file("photo.png"), file("notes.txt")];
+        let frame = legacy_frame(&message);
+        assert!(
+            frame.ends_with("] ana: look [file: photo.png] [file: notes.txt]\n\n"),
+            "{frame}"
+        );
+        message.text = String::new();
+        let frame = legacy_frame(&message);
+        assert!(frame.ends_with("] ana: [file: photo.png] [file: notes.txt]\n\n"), "{frame}");
     }
 }
