@@ -55,8 +55,9 @@ export function maxFileBytes(info) {
   return Number.isFinite(n) && n > 0 ? n : null;
 }
 
-/** Why the server will not take a file of `size` bytes, or '' when it will. */
+/** Why the server will not take a file of `size` bytes (empty, or over the limit), or '' when it will. */
 export function sizeRefusal(name, size, maxBytes) {
+  if (size === 0) return `${name} is empty: there is nothing to send.`;
   if (!maxBytes || size <= maxBytes) return '';
   return `${name} is ${humanSize(size)}; this server takes files up to ${humanSize(maxBytes)}.`;
 }

@@ -10,7 +10,7 @@ import {
 } from '../../ui/file-rules.js';
 
 const MiB = 1024 * 1024;
-const file = (name, size) => ({ kind: 'blob', name, size, type: 'application/octet-stream' });
+const file = (name, size = 1) => ({ kind: 'blob', name, size, type: 'application/octet-stream' });
 
 describe('file sizes for people', () => {
   test('bytes, then one decimal in KB, MB, GB; whole numbers without ".0"', () => {
@@ -42,6 +42,7 @@ describe('the server\'s file limit', () => {
     assert.equal(sizeRefusal('exact.bin', 25 * MiB, 25 * MiB), '', 'exactly the limit is fine');
     assert.equal(sizeRefusal('big.bin', 25 * MiB + 1, 25 * MiB), 'big.bin is 25 MB; this server takes files up to 25 MB.');
     assert.equal(sizeRefusal('any.bin', 10 ** 12, null), '', 'an unknown limit refuses nothing here (the server still may)');
+    assert.equal(sizeRefusal('empty.txt', 0, 25 * MiB), 'empty.txt is empty: there is nothing to send.', 'the server refuses empty files');
   });
 });
 
