@@ -54,6 +54,20 @@ if [[ "${1:-}" == "--test" ]]; then
   if ! command -v tauri-driver >/dev/null 2>&1 && [[ ! -x "$HOME/.cargo/bin/tauri-driver" ]]; then
     cargo install tauri-driver --locked --version '^2'
   fi
+  # --- S3-compatible server for the file store's cluster tests (begin) ---
+  # hearth-testkit's S3Server runs `python3 -m moto.server` on loopback.
+  moto_version="5.2.1"
+  if [[ "$(python3 -c 'import moto; print(moto.__version__)' 2>/dev/null)" != "$moto_version" ]] \
+    || ! python3 -c 'import flask, flask_cors' >/dev/null 2>&1; then
+    python3 -m pip --version >/dev/null 2>&1 || {
+      sudo=""; [[ $(id -u) -ne 0 ]] && sudo="sudo"
+      $sudo apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends python3-pip
+    }
+    python3 -m pip install --quiet --disable-pip-version-check "moto[server]==$moto_version" \
+      || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "moto[server]==$moto_version"
+  fi
+  # --- S3-compatible server (end) ---
   for component in rustfmt clippy; do
     if ! cargo "${component/rustfmt/fmt}" --version >/dev/null 2>&1; then
       rustup component add "$component"
