@@ -59,7 +59,9 @@ export function maxFileBytes(info) {
 export function sizeRefusal(name, size, maxBytes) {
   if (size === 0) return `${name} is empty: there is nothing to send.`;
   if (!maxBytes || size <= maxBytes) return '';
-  return `${name} is ${humanSize(size)}; this server takes files up to ${humanSize(maxBytes)}.`;
+  let [is, limit] = [humanSize(size), humanSize(maxBytes)];
+  if (is === limit) [is, limit] = [size, maxBytes].map((n) => `${n.toLocaleString('en-US')} bytes`); // just over: rounding would hide it
+  return `${name} is ${is}; this server takes files up to ${limit}.`;
 }
 
 /**

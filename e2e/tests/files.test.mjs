@@ -134,6 +134,7 @@ describe('files and images', () => {
     const full = await loadedSize(viewer.locator('img.viewer-image'));
     assert.deepEqual([full.width, full.height], [640, 480], 'full size, not the thumbnail');
     assert.match(await viewer.locator('.viewer-caption').textContent(), /photo\.png/);
+    await screenshot(bo, 'files-viewer');
     await bo.keyboard.press('Escape');
     await viewer.waitFor({ state: 'hidden' });
     assert.equal(await thumb.evaluate((el) => el === document.activeElement), true, 'focus returns to the thumbnail');
@@ -216,9 +217,10 @@ describe('files and images', () => {
     const refused = ana.locator('#tray-list > li.tray-item.refused');
     await refused.waitFor();
     assert.equal(await refused.locator('.tray-refusal').textContent(),
-      `big.bin is ${humanSize(big.length)}; this server takes files up to ${humanSize(MAX_FILE_BYTES)}.`);
+      'big.bin is 300,001 bytes; this server takes files up to 300,000 bytes.', 'one byte over, in exact sizes');
     await send(ana, 'two files');
     assert.equal(await ana.locator('#composer-reason').textContent(), 'big.bin cannot be sent: remove it (×) to send the rest.');
+    await screenshot(ana, 'files-tray-refused');
     assert.equal(await ana.locator('#composer-text').inputValue(), 'two files', 'nothing was sent: the text stays');
     assert.equal(await ana.locator('#messages .message.pending').count(), 0);
     assert.equal(uploads.length, before, 'no upload was even started');
@@ -267,8 +269,52 @@ describe('files and images', () => {
   });
 
   test('a room with an image and a file card (screenshot)', async () => {
-    await bo.locator('#scroller').evaluate((el) => { el.scrollTop = el.scrollHeight; });
-    await message(bo, 'this is what I see').scrollIntoViewIfNeeded();
+    for (const page of [ana, bo]) {
+      await page.locator('#new-room-name').fill('design');
+      await page.locator('#new-room-name').press('Enter');
+      await page.locator('#room-title', { hasText: 'design' }).waitFor();
+    }
+    await send(bo, 'Could you share the new landing page?');
+    await waitForText(ana, 'Could you share the new landing page?');
+    const mockup = Buffer.from(await ana.evaluate(async () => {
+      const c = document.createElement('canvas');
+      c.width = 1200;
+      c.height = 800;
+      const g = c.getContext('2d');
+      const sky = g.createLinearGradient(0, 0, 1200, 800);
+      sky.addColorStop(0, '#fbe3d2');
+      sky.addColorStop(1, '#f3b48f');
+      g.fillStyle = sky;
+      g.fillRect(0, 0, 1200, 800);
+      g.fillStyle = '#b4471f';
+      g.fillRect(0, 0, 1200, 90);
+      g.fillStyle = '#fff';
+      g.font = 'bold 44px sans-serif';
+      g.fillText('Hearth', 50, 60);
+      g.fillStyle = '#231d19';
+      g.font = 'bold 72px sans-serif';
+      g.fillText('Chat on your own network', 80, 300);
+      g.font = '36px sans-serif';
+      g.fillText('No cloud. No accounts. Just your team.', 80, 370);
+      g.fillStyle = '#b4471f';
+      g.fillRect(80, 440, 320, 90);
+      g.fillStyle = '#fff';
+      g.font = 'bold 36px sans-serif';
+      g.fillText('Get started', 140, 498);
+      const blob = await new Promise((resolve) => c.toBlob(resolve, 'image/jpeg', 0.85));
+      return [...new Uint8Array(await blob.arrayBuffer())];
+    }));
+    await ana.locator('#attach-input').setInputFiles([
+      { name: 'landing-page.jpg', mimeType: 'image/jpeg', buffer: mockup },
+      { name: 'launch-brief.pdf', mimeType: 'application/pdf', buffer: Buffer.from(`%PDF-1.4\n${'brief '.repeat(30000)}\n%%EOF\n`) },
+    ]);
+    await ana.locator('#tray-list > li').nth(1).waitFor();
+    await send(ana, 'Here it is, with the brief for Thursday.');
+    await waitForText(bo, 'Here it is, with the brief for Thursday.');
+    await loadedSize(message(bo, 'Here it is, with the brief for Thursday.').locator('.file-thumb img'));
+    await send(bo, 'Looks great, thanks!');
+    await waitForText(bo, 'Looks great, thanks!');
+    await bo.mouse.move(5, 790);
     await screenshot(bo, 'files');
     assert.deepEqual(ana.consoleErrors, []);
     assert.deepEqual(bo.consoleErrors, []);

@@ -40,7 +40,8 @@ describe('the server\'s file limit', () => {
   test('a file over the limit gets a sentence naming the file, its size and the limit', () => {
     assert.equal(sizeRefusal('photo.png', 31.2 * MiB, 25 * MiB), 'photo.png is 31.2 MB; this server takes files up to 25 MB.');
     assert.equal(sizeRefusal('exact.bin', 25 * MiB, 25 * MiB), '', 'exactly the limit is fine');
-    assert.equal(sizeRefusal('big.bin', 25 * MiB + 1, 25 * MiB), 'big.bin is 25 MB; this server takes files up to 25 MB.');
+    assert.equal(sizeRefusal('big.bin', 25 * MiB + 1, 25 * MiB), 'big.bin is 26,214,401 bytes; this server takes files up to 26,214,400 bytes.',
+      'one byte over: exact sizes, where rounded ones would read the same');
     assert.equal(sizeRefusal('any.bin', 10 ** 12, null), '', 'an unknown limit refuses nothing here (the server still may)');
     assert.equal(sizeRefusal('empty.txt', 0, 25 * MiB), 'empty.txt is empty: there is nothing to send.', 'the server refuses empty files');
   });
