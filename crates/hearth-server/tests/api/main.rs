@@ -11,6 +11,7 @@ mod support;
 mod bad_input;
 mod binary;
 mod cluster;
+mod cluster_files;
 mod durability;
 mod files;
 mod limits;
