@@ -149,7 +149,8 @@ export function pendingEl(entry, me, { onEdit, onDiscard }) {
     el.append(text);
   }
   if (files.length) el.append(pendingFilesEl(files, entry.state === 'sending'));
-  const status = h('div', { class: 'status' }, entry.statusText || '');
+  const uploading = entry.state === 'sending' && files.some((f) => !f.fileId);
+  const status = h('div', { class: 'status' }, uploading ? 'Uploading…' : entry.statusText || '');
   if (files.length && !failed) {
     status.append(' ', h('button', {
       type: 'button', class: 'link-btn cancel-upload', onclick: () => onDiscard(entry.clientId),

@@ -256,6 +256,8 @@ describe('files and images', () => {
         const p = document.querySelector('#messages .message.pending .file-percent');
         return p && /^\d+%$/.test(p.textContent) && parseInt(p.textContent, 10) > 0 && parseInt(p.textContent, 10) < 100;
       }, null, { timeout: 15000 });
+      assert.match(await pending.locator('.status').textContent(), /^Uploading… Cancel$/);
+      await screenshot(ana, 'files-uploading');
       await pending.locator('button.cancel-upload').click();
       await pending.waitFor({ state: 'detached' });
     } finally {
