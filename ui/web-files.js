@@ -6,7 +6,9 @@
  * and the session cookie authorizes `<img>` and downloads, so no token
  * goes into a URL), `download` (an `<a download>` click: the browser's own
  * download of the original bytes) and `onDroppedFiles` (HTML5 drag and
- * drop of files onto an element, with the drag state for the drop target).
+ * drop of files onto an element, with the drag state for the drop target;
+ * files dropped anywhere else on the page are ignored, not opened by the
+ * browser in place of the chat).
  */
 
 /** A URL for `<img src>` / href: the file, or its thumbnail (the file when it has none). */
@@ -37,12 +39,28 @@ export function attachmentsOf(dataTransfer) {
 
 const carriesFiles = (event) => [...(event.dataTransfer?.types || [])].includes('Files');
 
+let guarded = false;
+/** Files dropped beside the drop zone must not make the browser leave the chat to show them. */
+function guardWindow() {
+  if (guarded) return;
+  guarded = true;
+  for (const name of ['dragover', 'drop']) {
+    window.addEventListener(name, (event) => {
+      if (!event.defaultPrevented && carriesFiles(event)) {
+        event.preventDefault();
+        if (name === 'dragover') event.dataTransfer.dropEffect = 'none';
+      }
+    });
+  }
+}
+
 /**
  * Files dropped on `element` go to `handler(attachments)`; while files
  * are dragged over it, `handler.onDragState?.(true)`, and `(false)` when
  * they leave or are dropped. Returns a function that stops listening.
  */
 export function onDroppedFiles(element, handler) {
+  guardWindow();
   let depth = 0; // dragenter/dragleave also fire for the element's children
   const state = (on) => {
     try {

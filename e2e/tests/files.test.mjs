@@ -162,6 +162,15 @@ describe('files and images', () => {
     await ana.locator('#drop-target').waitFor({ state: 'hidden' });
     await ana.locator('#tray-list > li.tray-item').filter({ hasText: 'notes.txt' }).waitFor();
     await ana.locator('#composer-text').press('Enter'); // no text: just the file
+    const ignored = await ana.evaluate(() => { // dropped beside the room: ignored, and the browser does not open it
+      const dt = new DataTransfer();
+      dt.items.add(new File(['x'], 'stray.txt', { type: 'text/plain' }));
+      const drop = new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true });
+      document.querySelector('#room-list').dispatchEvent(drop);
+      return drop.defaultPrevented;
+    });
+    assert.equal(ignored, true);
+    assert.equal(await ana.locator('#attach-tray').isHidden(), true);
 
     const card = bo.locator('#messages .message[data-id] .file-card').filter({ hasText: 'notes.txt' });
     await card.waitFor();
@@ -318,6 +327,24 @@ describe('files and images', () => {
     await waitForText(bo, 'Looks great, thanks!');
     await bo.mouse.move(5, 790);
     await screenshot(bo, 'files');
+
+    const phone = await newPage(browser, { width: 360, height: 740 }, 'dark');
+    await signIn(phone, server.url, 'cy', 'design');
+    const thumb = message(phone, 'Here it is, with the brief for Thursday.').locator('.file-thumb');
+    await loadedSize(thumb.locator('img'));
+    await thumb.scrollIntoViewIfNeeded();
+    const fits = await phone.evaluate(() => {
+      const scroller = document.querySelector('#scroller');
+      const right = scroller.getBoundingClientRect().right;
+      return {
+        noSideScroll: scroller.scrollWidth <= scroller.clientWidth,
+        inside: [...document.querySelectorAll('.file-thumb, .file-card')].every((el) => el.getBoundingClientRect().right <= right),
+      };
+    });
+    assert.deepEqual(fits, { noSideScroll: true, inside: true }, 'on a 360 px phone the image and the card fit');
+    await screenshot(phone, 'files-phone-dark');
+    assert.deepEqual(phone.consoleErrors, []);
+    await phone.context().close();
     assert.deepEqual(ana.consoleErrors, []);
     assert.deepEqual(bo.consoleErrors, []);
   });
