@@ -31,6 +31,15 @@
 //!   `presence_ttl` plus one renewal.
 //! - **Idempotency**: `client_id` per session, kept in Redis for 48 hours,
 //!   so a retry that lands on another node is answered from the record.
+//! - **Uploads**: each upload's record (a hash per upload) and an index by
+//!   age; the bytes are in the file store every node shares. A post that
+//!   shares uploads checks, in its script, that each still exists and is the
+//!   session's, and records the message among the upload's references; the
+//!   sweep ([`scripts::sweep_files`]) forgets, in one script run per page,
+//!   old uploads none of whose referring messages is retained and undeleted.
+//!   Either script runs wholly before the other, so a post never keeps an
+//!   upload the sweep forgot. The files a message shares travel with its
+//!   other extras (`x`), so every read path shows them.
 //!
 //! While Redis cannot be reached a post fails with `503` (never a `201` for
 //! a message that is not stored), `/healthz` answers `503`, new streams are
