@@ -12,7 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { deflateSync } from 'node:zlib';
 
 import { humanSize } from '../../ui/file-rules.js';
-import { launchBrowser, newPage, screenshot, send, signIn, startServer, waitForText } from '../support.mjs';
+import { launchBrowser, newPage, screenshot, send, signIn, startServer, waitConnected, waitForText } from '../support.mjs';
 
 const MAX_FILE_BYTES = 300_000;
 const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
@@ -277,6 +277,35 @@ describe('files and images', () => {
     const texts = await bo.$$eval('#messages .message:not(.pending) .text', (els) => els.map((e) => e.textContent));
     assert.ok(!texts.includes('this one is cancelled'));
     assert.equal(await ana.evaluate(() => localStorage.getItem('hearth.outbox.v1')), null, 'the outbox is empty');
+  });
+
+  test('a reload during an upload: the message shows failed with a sentence, its text can be edited back', async () => {
+    const cdp = await ana.context().newCDPSession(ana);
+    await cdp.send('Network.enable');
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 20, downloadThroughput: -1, uploadThroughput: 40 * 1024 });
+    try {
+      await ana.locator('#attach-input').setInputFiles({ name: 'halfway.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(250_000, 2) });
+      await send(ana, 'sent while reloading');
+      await ana.locator('#messages .message.pending progress').waitFor();
+    } finally {
+      await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+    }
+    await ana.reload();
+    await ana.locator('#app').waitFor({ state: 'visible' });
+    const failed = ana.locator('#messages .message.pending.failed').filter({ hasText: 'sent while reloading' });
+    await failed.waitFor();
+    assert.match(await failed.locator('.status').textContent(), /Not sent: The files were not sent before the page was reloaded: attach them again\./);
+    assert.match(await failed.locator('.pending-file').textContent(), /halfway\.bin/);
+    await failed.getByRole('button', { name: 'Edit' }).click();
+    assert.equal(await ana.locator('#composer-text').inputValue(), 'sent while reloading');
+    await ana.locator('#composer-text').fill('');
+    await ana.reload(); // and it is not shown again
+    await waitConnected(ana);
+    assert.equal(await ana.locator('#messages .message.pending').count(), 0);
+    await send(bo, 'after the reload');
+    await waitForText(ana, 'after the reload');
+    const texts = await bo.$$eval('#messages .message:not(.pending) .text', (els) => els.map((e) => e.textContent));
+    assert.ok(!texts.includes('sent while reloading'), 'nothing was posted');
   });
 
   test('a room with an image and a file card (screenshot)', async () => {
