@@ -31,4 +31,8 @@ pub const COMMANDS: &[&str] = &[
     "post_message",
     "pending_messages",
     "discard_message",
+    "stage_file",
+    "save_file",
+    "show_in_folder",
+    "watch_drops",
 ];

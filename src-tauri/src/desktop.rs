@@ -20,6 +20,7 @@ use tokio::task::JoinHandle;
 
 use crate::error::CommandError;
 use crate::events::EventSink;
+use crate::files::Files;
 use crate::host::lan::{self, LanLink};
 use crate::host::plan::HostPlan;
 pub use crate::host::plan::HostStart;
@@ -118,6 +119,7 @@ struct Inner {
     hub: Arc<Hub>,
     rooms: Rooms,
     outbox: Outbox,
+    files: Files,
     host: Host,
     tasks: Mutex<Vec<JoinHandle<()>>>,
 }
@@ -157,6 +159,7 @@ impl Desktop {
                 hub,
                 rooms,
                 outbox,
+                files: Files::default(),
                 host: Host::new(),
                 tasks: Mutex::new(vec![saver, worker]),
             }),
@@ -192,6 +195,11 @@ impl Desktop {
 
     pub fn outbox(&self) -> &Outbox {
         &self.inner.outbox
+    }
+
+    /// Images for the webview, downloads.
+    pub fn files(&self) -> &Files {
+        &self.inner.files
     }
 
     pub fn hub(&self) -> &Hub {

@@ -95,6 +95,7 @@ impl Failure {
             ClientError::InvalidUrl(_) => (ErrorKind::Invalid, None, None),
             ClientError::Certificate(_) => (ErrorKind::Certificate, None, None),
             ClientError::Protocol(_) => (ErrorKind::Server, None, None),
+            ClientError::File(_) => (ErrorKind::Local, None, None),
             ClientError::Status {
                 status,
                 retry_after,
@@ -171,6 +172,19 @@ pub enum CommandError {
     /// A settings or outbox file could not be read or written.
     #[error("Could not save to disk: {0}")]
     Storage(String),
+    /// A file to send is over the server's limit (checked before any byte
+    /// is uploaded; the same sentence as `sizeRefusal` in
+    /// `ui/file-rules.js`).
+    #[error(
+        "{name} is {}; this server takes files up to {}.",
+        crate::outbox::files::human_size(*.size),
+        crate::outbox::files::human_size(*.max)
+    )]
+    TooLarge { name: String, size: u64, max: u64 },
+    /// A local file (one to send, or a download's destination) could not be
+    /// read or written; the text names it.
+    #[error("{}", capitalize(.0))]
+    File(String),
 }
 
 fn status_sentence(status: u16, message: &str) -> String {
@@ -198,6 +212,7 @@ impl CommandError {
                 server: server.to_owned(),
                 detail,
             },
+            ClientError::File(detail) => CommandError::File(detail),
             ClientError::Status {
                 status,
                 message,
@@ -228,9 +243,11 @@ impl CommandError {
             CommandError::Unreadable { .. } => ErrorKind::Server,
             CommandError::UnknownRoom => ErrorKind::NotFound,
             CommandError::NotHosting => ErrorKind::Unavailable,
-            CommandError::Host(_) | CommandError::Keychain(_) | CommandError::Storage(_) => {
-                ErrorKind::Local
-            }
+            CommandError::TooLarge { .. } => ErrorKind::TooLarge,
+            CommandError::Host(_)
+            | CommandError::Keychain(_)
+            | CommandError::Storage(_)
+            | CommandError::File(_) => ErrorKind::Local,
         }
     }
 
@@ -406,6 +423,16 @@ mod tests {
             (CommandError::Storage("full".into()), "local", false),
             (CommandError::Host("port".into()), "local", false),
             (CommandError::BadInput("no".into()), "invalid", false),
+            (
+                CommandError::TooLarge {
+                    name: "a.bin".into(),
+                    size: 2048,
+                    max: 1024,
+                },
+                "too_large",
+                false,
+            ),
+            (CommandError::File("cannot read x".into()), "local", false),
         ];
         for (err, kind, retryable) in local {
             let json = serde_json::to_value(&err).unwrap();

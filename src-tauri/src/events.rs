@@ -11,6 +11,7 @@
 //! {"room_id": "5b0c…", "event": "connection", "data": {"state": "offline", "reason": "…", "kind": "unauthorized"}}
 //! {"room_id": "5b0c…", "event": "unread", "data": {"count": 3, "total": 5}}
 //! {"room_id": "5b0c…", "event": "outbox", "data": {"client_id": "…", "state": "queued", "wait_reason": "network", "retry_at_ms": 1764990000000}}
+//! {"room_id": "5b0c…", "event": "outbox", "data": {"client_id": "…", "state": "sending", "files": [{"name": "cat.png", "size": 52000, "type": "image/png", "sent": 16384}]}}
 //! {"room_id": "5b0c…", "event": "outbox", "data": {"client_id": "…", "state": "sent", "message_id": "…"}}
 //! ```
 //!
@@ -123,6 +124,9 @@ pub enum OutboxState {
         #[serde(skip_serializing_if = "Option::is_none")]
         retry_at_ms: Option<u64>,
     },
+    /// Its files are being uploaded: each one's bytes sent so far (`sent`
+    /// = `size` once uploaded, with its `file_id`).
+    Sending { files: Vec<FileProgress> },
     /// The server stored it (`message_id`; `message` is the stored
     /// message, for a view whose stream has not shown it); it left the
     /// outbox.
@@ -133,6 +137,19 @@ pub enum OutboxState {
     },
     /// The server refused it for good; it stays until discarded.
     Failed { error: String },
+}
+
+/// How far one file of a queued message got.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FileProgress {
+    pub name: String,
+    pub size: u64,
+    #[serde(rename = "type")]
+    pub content_type: String,
+    /// Bytes uploaded so far.
+    pub sent: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file_id: Option<String>,
 }
 
 /// Why a queued message waits.

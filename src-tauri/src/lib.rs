@@ -20,7 +20,10 @@
 //!   connection's multi-room stream; [`rooms::hub`] forwards events, keeps
 //!   each room's catch-up (newest messages, last `ready`) for the chat
 //!   view, counts unread, raises notifications.
-//! - [`outbox`]: messages persisted before sending, sent exactly once.
+//! - [`outbox`]: messages persisted before sending (with their files),
+//!   sent exactly once.
+//! - [`files`]: images for the webview (the `hearthfile:` URI scheme),
+//!   downloads, "show in folder", files dropped on the window.
 //! - [`events`]: what the webview receives, and the [`events::EventSink`]
 //!   seam.
 //! - [`secrets`]: tokens and passwords in the OS keychain.
@@ -38,6 +41,7 @@ pub mod command_names;
 pub mod desktop;
 pub mod error;
 pub mod events;
+pub mod files;
 pub mod host;
 pub mod notify;
 pub mod outbox;
@@ -91,7 +95,14 @@ pub fn context<R: Runtime>() -> tauri::Context<R> {
 pub fn app_builder<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
     builder
         .plugin(tauri_plugin_notification::init())
+        .plugin(tauri_plugin_opener::init())
         .plugin(page_limits())
+        .register_asynchronous_uri_scheme_protocol(files::SCHEME, |ctx, request, responder| {
+            let app = ctx.app_handle().clone();
+            tauri::async_runtime::spawn(async move {
+                responder.respond(serve_file(&app, request.uri().path()).await);
+            });
+        })
         // Each command is also in command_names.rs and capabilities/main.json.
         .invoke_handler(tauri::generate_handler![
             host::commands::host_start,
@@ -119,17 +130,65 @@ pub fn app_builder<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> 
             outbox::commands::post_message,
             outbox::commands::pending_messages,
             outbox::commands::discard_message,
+            outbox::commands::stage_file,
+            files::commands::save_file,
+            files::commands::show_in_folder,
+            files::commands::watch_drops,
         ])
         .on_window_event(|window, event| {
             if window.label() != tray::MAIN_WINDOW {
                 return;
             }
-            if let WindowEvent::Focused(focused) = event
-                && let Some(desktop) = window.try_state::<Desktop>()
-            {
-                desktop.set_focused(*focused);
+            let Some(desktop) = window.try_state::<Desktop>() else {
+                return;
+            };
+            match event {
+                WindowEvent::Focused(focused) => desktop.set_focused(*focused),
+                WindowEvent::DragDrop(drop) => {
+                    let scale = window.scale_factor().unwrap_or(1.0);
+                    desktop.files().drops().forward(drop, scale);
+                }
+                _ => {}
             }
         })
+}
+
+/// Answers a `hearthfile:` request (`/<room id>/<file id>[/thumb]`): the
+/// image, fetched by Rust with the room's session (see [`files`]).
+async fn serve_file<R: Runtime>(
+    app: &tauri::AppHandle<R>,
+    path: &str,
+) -> tauri::http::Response<Vec<u8>> {
+    use tauri::http::{Response, StatusCode, header};
+    let refuse = |status: StatusCode, text: String| {
+        Response::builder()
+            .status(status)
+            .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
+            .body(text.into_bytes())
+            .expect("a plain response builds")
+    };
+    let Some(request) = files::ImageRequest::parse(path) else {
+        return refuse(StatusCode::NOT_FOUND, "no such file".into());
+    };
+    let Some(desktop) = app.try_state::<Desktop>() else {
+        return refuse(StatusCode::SERVICE_UNAVAILABLE, "starting".into());
+    };
+    match desktop.files().image(desktop.rooms(), &request).await {
+        Ok(image) => Response::builder()
+            .header(header::CONTENT_TYPE, image.content_type)
+            .header("X-Content-Type-Options", "nosniff")
+            .header(header::CACHE_CONTROL, "private, max-age=86400, immutable")
+            .body(image.bytes.to_vec())
+            .expect("an image response builds"),
+        Err(e) => {
+            tracing::debug!(cause = %e, %path, "an image could not be served");
+            let status = e
+                .status()
+                .and_then(|s| StatusCode::from_u16(s).ok())
+                .unwrap_or(StatusCode::BAD_GATEWAY);
+            refuse(status, e.to_string())
+        }
+    }
 }
 
 /// Gives the page Rust's limits before any of its scripts runs:

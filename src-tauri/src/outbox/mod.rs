@@ -18,24 +18,36 @@
 //! until the person discards it. What is retryable (no answer, `429`,
 //! `503`, other `5xx`) is [`Failure::of`]'s rule, the same one the commands'
 //! errors carry to the UI (`retryable`).
+//!
+//! Files (v1.1): an entry may carry files ([`files`]: dropped paths, or
+//! bytes the webview staged in the spool). Before its post, each file not
+//! uploaded yet is checked against the server's `max_file_bytes` and
+//! uploaded (streamed from disk, progress as `sending` events), and its id
+//! written to the entry on disk; the post then carries the ids under the
+//! entry's `client_id`, so it is stored once however often it is retried.
+//! Discarding an entry aborts its upload; its spool files go when it is
+//! sent or discarded.
 
 pub mod commands;
+pub mod files;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use hearth_client::{ClientError, RetryPolicy};
+use hearth_client::{ClientError, Outgoing, RetryPolicy};
 use hearth_proto::{Message, MessageId, MessageText};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
 
 use crate::error::{CommandError, ErrorKind, Failure};
-use crate::events::{AppEvent, LocalEvent, OutboxState, OutboxUpdate, WaitReason};
-use crate::rooms::Rooms;
+use crate::events::{AppEvent, FileProgress, LocalEvent, OutboxState, OutboxUpdate, WaitReason};
 use crate::rooms::hub::Hub;
+use crate::rooms::{RoomTarget, Rooms};
 use crate::settings::write_atomically;
+use files::{Attachment, QueuedFile, StagedFile};
 
 /// The file name in the data dir.
 pub const FILE_NAME: &str = "outbox.json";
@@ -58,6 +70,10 @@ pub struct OutboxEntry {
     /// outbox files written before replies existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_to: Option<MessageId>,
+    /// The files it shares, in order (absent: none; and in outbox files
+    /// written before files existed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<QueuedFile>,
     /// When it was queued (ms since the Unix epoch).
     pub queued_at_ms: u64,
     /// Why the server refused it for good, if it did.
@@ -96,7 +112,13 @@ pub struct Outbox {
 
 struct Shared {
     path: PathBuf,
+    /// The data dir (the spool is in it).
+    data_dir: PathBuf,
     entries: Mutex<Vec<Entry>>,
+    /// The uploads under way, by `client_id`: discarding cancels one.
+    uploads: Mutex<HashMap<String, CancellationToken>>,
+    /// The file limit of each saved room's server, as last heard.
+    limits: Mutex<HashMap<String, u64>>,
     wake: Arc<Notify>,
     rooms: Rooms,
     hub: Arc<Hub>,
@@ -143,6 +165,13 @@ impl Outbox {
                 )));
             }
         };
+        let kept: Vec<&Path> = file
+            .entries
+            .iter()
+            .flat_map(|e| e.files.iter().filter(|f| f.spooled))
+            .map(|f| f.path.as_path())
+            .collect();
+        files::sweep_spool(data_dir, &kept);
         let entries = file
             .entries
             .into_iter()
@@ -154,7 +183,10 @@ impl Outbox {
         Ok(Self {
             shared: Arc::new(Shared {
                 path,
+                data_dir: data_dir.to_owned(),
                 entries: Mutex::new(entries),
+                uploads: Mutex::new(HashMap::new()),
+                limits: Mutex::new(HashMap::new()),
                 wake,
                 rooms,
                 hub,
@@ -178,14 +210,37 @@ impl Outbox {
         text: &str,
         reply_to: Option<&str>,
     ) -> Result<OutboxEntry, CommandError> {
-        let text = MessageText::parse(text)?;
+        self.enqueue_with(room_id, text, reply_to, &[])
+    }
+
+    /// [`Outbox::enqueue_reply`] sharing files (`text` may then be empty):
+    /// staged ones must be in the spool, dropped ones readable; each is
+    /// refused if it is over the room's server's file limit (when known).
+    pub fn enqueue_with(
+        &self,
+        room_id: &str,
+        text: &str,
+        reply_to: Option<&str>,
+        attachments: &[Attachment],
+    ) -> Result<OutboxEntry, CommandError> {
+        let text = if attachments.is_empty() {
+            MessageText::parse(text)?
+        } else {
+            MessageText::parse_caption(text)?
+        };
         let reply_to = reply_to.map(crate::rooms::relay::message_id).transpose()?;
         self.shared.rooms.saved_room(room_id)?;
+        let files = files::resolve(
+            &self.shared.data_dir,
+            attachments,
+            self.known_limit(room_id),
+        )?;
         let entry = OutboxEntry {
             client_id: hearth_client::new_client_id(),
             room_id: room_id.to_owned(),
             text: text.as_str().to_owned(),
             reply_to,
+            files,
             queued_at_ms: now_ms(),
             failed: None,
         };
@@ -212,6 +267,34 @@ impl Outbox {
         Ok(entry)
     }
 
+    /// Keeps bytes the webview sent for a file to attach (see
+    /// [`files::stage`]); refused over the file limit of `room_id`'s server
+    /// when it is known.
+    pub fn stage(
+        &self,
+        room_id: Option<&str>,
+        bytes: &[u8],
+        name: &str,
+        content_type: &str,
+    ) -> Result<StagedFile, CommandError> {
+        let limit = room_id.and_then(|r| self.known_limit(r));
+        files::stage(&self.shared.data_dir, bytes, name, content_type, limit)
+    }
+
+    /// Notes the file limit of `room_id`'s server (from its `/api/info`).
+    pub fn note_limit(&self, room_id: &str, max_file_bytes: Option<u64>) {
+        let mut limits = self.shared.limits();
+        match max_file_bytes {
+            Some(max) => limits.insert(room_id.to_owned(), max),
+            None => limits.remove(room_id),
+        };
+    }
+
+    /// The file limit of `room_id`'s server, if heard.
+    pub fn known_limit(&self, room_id: &str) -> Option<u64> {
+        self.shared.limits().get(room_id).copied()
+    }
+
     /// The entries waiting (or failed), oldest first; of one room if given.
     pub fn pending(&self, room_id: Option<&str>) -> Vec<OutboxEntry> {
         self.shared
@@ -222,19 +305,31 @@ impl Outbox {
             .collect()
     }
 
-    /// Removes an entry (the person gave up on it). `false` if none had
-    /// that `client_id`.
+    /// Removes an entry (the person gave up on it), aborting its upload if
+    /// one is under way. `false` if none had that `client_id`.
     pub fn discard(&self, client_id: &str) -> Result<bool, CommandError> {
-        self.shared.remove(client_id)
+        let removed = self.shared.remove(client_id)?;
+        if let Some(upload) = self.shared.uploads().remove(client_id) {
+            upload.cancel();
+        }
+        Ok(removed)
     }
 
     /// Removes every entry of a forgotten room.
     pub fn drop_room(&self, room_id: &str) -> Result<(), CommandError> {
         let mut entries = self.shared.entries();
-        let before = entries.len();
-        entries.retain(|e| e.saved.room_id != room_id);
-        if entries.len() != before {
+        let (dropped, kept): (Vec<Entry>, Vec<Entry>) =
+            entries.drain(..).partition(|e| e.saved.room_id == room_id);
+        *entries = kept;
+        if !dropped.is_empty() {
             self.shared.persist(&entries)?;
+            let mut uploads = self.shared.uploads();
+            for entry in &dropped {
+                if let Some(upload) = uploads.remove(&entry.saved.client_id) {
+                    upload.cancel();
+                }
+                files::remove_spooled(&entry.saved.files);
+            }
         }
         Ok(())
     }
@@ -284,6 +379,22 @@ impl Shared {
         self.entries.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    fn uploads(&self) -> MutexGuard<'_, HashMap<String, CancellationToken>> {
+        self.uploads.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn limits(&self) -> MutexGuard<'_, HashMap<String, u64>> {
+        self.limits.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The entry as it is now (`None`: sent or discarded meanwhile).
+    fn current(&self, client_id: &str) -> Option<OutboxEntry> {
+        self.entries()
+            .iter()
+            .find(|e| e.saved.client_id == client_id)
+            .map(|e| e.saved.clone())
+    }
+
     fn persist(&self, entries: &[Entry]) -> Result<(), CommandError> {
         let file = OutboxFile {
             entries: entries.iter().map(|e| e.saved.clone()).collect(),
@@ -312,6 +423,8 @@ impl Shared {
             entries.insert(at, removed);
             return Err(e);
         }
+        drop(entries);
+        files::remove_spooled(&removed.saved.files);
         Ok(true)
     }
 
@@ -368,8 +481,9 @@ impl Shared {
                 client_id: client_id.clone(),
                 reason,
             };
-            let mut attempt = entry.attempt;
+            let mut attempt = entry.attempt.clone();
             let mut renewed = false;
+            let mut reuploaded = false;
             loop {
                 let target = match self.rooms.target(&room_id) {
                     Ok(target) => target,
@@ -414,18 +528,52 @@ impl Shared {
                         }
                     }
                 }
+                let file_ids = if entry.saved.files.is_empty() {
+                    Vec::new()
+                } else {
+                    match self.upload_files(&room_id, &target, &client_id).await {
+                        Ok(Some(ids)) => ids,
+                        Ok(None) => break, // discarded meanwhile
+                        Err(Upload::Refused(error)) => {
+                            self.fail(&room_id, &client_id, error.to_string());
+                            break;
+                        }
+                        Err(Upload::Client(e)) if needs_sign_in(&e) && !renewed => {
+                            renewed = true;
+                            if self.rooms.reauth(&target.key).await.is_err() {
+                                return pending(WaitReason::Network);
+                            }
+                            continue;
+                        }
+                        Err(Upload::Client(e))
+                            if Failure::of(&e).retryable || needs_sign_in(&e) =>
+                        {
+                            tracing::debug!(cause = %e, %client_id, "upload failed; will retry");
+                            return pending(wait_reason(&e));
+                        }
+                        Err(Upload::Client(e)) => {
+                            let error =
+                                CommandError::from_client(target.client.base_url().as_str(), e);
+                            self.fail(&room_id, &client_id, error.to_string());
+                            break;
+                        }
+                    }
+                };
+                if !entry.saved.files.is_empty() && self.current(&client_id).is_none() {
+                    break; // discarded while its files went up
+                }
                 attempt = Attempt::With(token.clone());
                 self.set_attempt(&client_id, attempt.clone());
                 let saved = &entry.saved;
+                let outgoing = Outgoing {
+                    text: &saved.text,
+                    client_id: &saved.client_id,
+                    reply_to: saved.reply_to,
+                    files: &file_ids,
+                };
                 let posted = target
                     .client
-                    .post_reply_reliably(
-                        &target.room,
-                        &saved.text,
-                        &saved.client_id,
-                        saved.reply_to,
-                        &self.post_policy,
-                    )
+                    .post_outgoing_reliably(&target.room, &outgoing, &self.post_policy)
                     .await;
                 match posted {
                     Ok(posted) => {
@@ -438,6 +586,21 @@ impl Shared {
                             return pending(WaitReason::Network);
                         }
                     }
+                    Err(e)
+                        if !file_ids.is_empty()
+                            && !reuploaded
+                            && e.status().map(|s| s.as_u16()) == Some(400) =>
+                    {
+                        // The ids may be another session's, or swept: the
+                        // files go up once more (nothing was stored).
+                        tracing::debug!(cause = %e, %client_id, "post with files refused; uploading again");
+                        reuploaded = true;
+                        self.update(&client_id, |entry| {
+                            for file in &mut entry.saved.files {
+                                file.file_id = None;
+                            }
+                        });
+                    }
                     Err(e) if Failure::of(&e).retryable || needs_sign_in(&e) => {
                         tracing::debug!(cause = %e, %client_id, "post failed; will retry");
                         return pending(wait_reason(&e));
@@ -448,15 +611,130 @@ impl Shared {
                             e,
                         )
                         .to_string();
-                        tracing::warn!(%error, %client_id, "post refused");
-                        self.update(&client_id, |entry| entry.saved.failed = Some(error.clone()));
-                        self.announce(&room_id, &client_id, OutboxState::Failed { error });
+                        self.fail(&room_id, &client_id, error);
                         break;
                     }
                 }
             }
         }
         Round::Done
+    }
+
+    /// Marks an entry refused for good (kept until discarded).
+    fn fail(&self, room_id: &str, client_id: &str, error: String) {
+        tracing::warn!(%error, %client_id, "message refused");
+        self.update(client_id, |entry| entry.saved.failed = Some(error.clone()));
+        self.announce(room_id, client_id, OutboxState::Failed { error });
+    }
+
+    /// Uploads the entry's files that have no id yet (each checked against
+    /// the server's limit first), keeping each id on disk as it comes;
+    /// answers every id in order, or `None` if the entry was discarded.
+    async fn upload_files(
+        &self,
+        room_id: &str,
+        target: &RoomTarget,
+        client_id: &str,
+    ) -> Result<Option<Vec<String>>, Upload> {
+        let cancel = CancellationToken::new();
+        self.uploads().insert(client_id.to_owned(), cancel.clone());
+        let result = self
+            .upload_missing(room_id, target, client_id, &cancel)
+            .await;
+        {
+            let mut uploads = self.uploads();
+            if uploads.get(client_id).is_some_and(|c| !c.is_cancelled()) {
+                uploads.remove(client_id);
+            }
+        }
+        if cancel.is_cancelled() {
+            return Ok(None);
+        }
+        result?;
+        Ok(self
+            .current(client_id)
+            .map(|entry| entry.files.into_iter().filter_map(|f| f.file_id).collect()))
+    }
+
+    async fn upload_missing(
+        &self,
+        room_id: &str,
+        target: &RoomTarget,
+        client_id: &str,
+        cancel: &CancellationToken,
+    ) -> Result<(), Upload> {
+        let Some(entry) = self.current(client_id) else {
+            return Ok(());
+        };
+        if entry.files.iter().all(|f| f.file_id.is_some()) {
+            return Ok(());
+        }
+        let info = target.client.info().await.map_err(Upload::Client)?;
+        if !info.features.iter().any(|f| f == "files") {
+            return Err(Upload::Refused(CommandError::BadInput(
+                "This server does not take files (it runs an older Hearth).".into(),
+            )));
+        }
+        let limit = info
+            .max_file_bytes
+            .unwrap_or(hearth_proto::DEFAULT_MAX_FILE_BYTES);
+        self.limits().insert(room_id.to_owned(), limit);
+        let mut progress: Vec<FileProgress> = entry
+            .files
+            .iter()
+            .map(|f| FileProgress {
+                name: f.name.clone(),
+                size: f.size,
+                content_type: f.content_type.clone(),
+                sent: if f.file_id.is_some() { f.size } else { 0 },
+                file_id: f.file_id.clone(),
+            })
+            .collect();
+        for (at, file) in entry.files.iter().enumerate() {
+            if file.file_id.is_some() {
+                continue;
+            }
+            let size = std::fs::metadata(&file.path)
+                .map_err(|e| {
+                    Upload::Refused(CommandError::File(format!(
+                        "cannot read {}: {e}",
+                        file.path.display()
+                    )))
+                })?
+                .len();
+            files::check_size(&file.name, size, Some(limit)).map_err(Upload::Refused)?;
+            progress[at].size = size;
+            let report = Progress {
+                hub: self.hub.clone(),
+                room_id: room_id.to_owned(),
+                client_id: client_id.to_owned(),
+                files: Mutex::new((progress.clone(), None)),
+                at,
+            };
+            report.emit(0, true);
+            let content_type =
+                (!file.content_type.is_empty()).then_some(file.content_type.as_str());
+            let uploaded = tokio::select! {
+                _ = cancel.cancelled() => return Ok(()),
+                uploaded = target.client.upload_file(&file.path, &file.name, content_type, move |sent| report.emit(sent, false)) => uploaded,
+            }
+            .map_err(Upload::Client)?;
+            self.update(client_id, |entry| {
+                if let Some(saved) = entry.saved.files.get_mut(at) {
+                    saved.file_id = Some(uploaded.id.clone());
+                }
+            });
+            progress[at].sent = size;
+            progress[at].file_id = Some(uploaded.id);
+            self.announce(
+                room_id,
+                client_id,
+                OutboxState::Sending {
+                    files: progress.clone(),
+                },
+            );
+        }
+        Ok(())
     }
 
     fn sent(&self, room_id: &str, client_id: &str, message: Message) {
@@ -471,6 +749,52 @@ impl Shared {
                 message_id: message.id.to_string(),
                 message: Some(message),
             },
+        );
+    }
+}
+
+/// Why uploading an entry's files stopped.
+enum Upload {
+    /// The client failed (classified as for a post).
+    Client(ClientError),
+    /// The app refuses to send it (too large, unreadable, no files on the
+    /// server): failed for good.
+    Refused(CommandError),
+}
+
+/// Reports one file's upload progress as `sending` events, at most one
+/// every [`PROGRESS_EVERY`].
+struct Progress {
+    hub: Arc<Hub>,
+    room_id: String,
+    client_id: String,
+    /// Every file's progress, and when the last event went out.
+    files: Mutex<(Vec<FileProgress>, Option<Instant>)>,
+    /// The file uploading.
+    at: usize,
+}
+
+/// The least time between two progress events of one upload.
+const PROGRESS_EVERY: Duration = Duration::from_millis(100);
+
+impl Progress {
+    fn emit(&self, sent: u64, always: bool) {
+        let mut state = self.files.lock().unwrap_or_else(|p| p.into_inner());
+        let (files, last) = &mut *state;
+        files[self.at].sent = sent;
+        let now = Instant::now();
+        if !always && last.is_some_and(|at| now.duration_since(at) < PROGRESS_EVERY) {
+            return;
+        }
+        *last = Some(now);
+        self.hub.emit(
+            &self.room_id,
+            AppEvent::Local(LocalEvent::Outbox(OutboxUpdate {
+                client_id: self.client_id.clone(),
+                state: OutboxState::Sending {
+                    files: files.clone(),
+                },
+            })),
         );
     }
 }

@@ -101,7 +101,14 @@ pub async fn room_info(
     desktop: State<'_, Desktop>,
     room_id: String,
 ) -> Result<ServerInfo, CommandError> {
-    desktop.rooms().info(&room_id).await
+    let info = desktop.rooms().info(&room_id).await?;
+    // The outbox refuses files over the limit before uploading them.
+    let limit = info.features.iter().any(|f| f == "files").then(|| {
+        info.max_file_bytes
+            .unwrap_or(hearth_proto::DEFAULT_MAX_FILE_BYTES)
+    });
+    desktop.outbox().note_limit(&room_id, limit);
+    Ok(info)
 }
 
 /// The rooms of a saved room's server (`GET /api/rooms`).

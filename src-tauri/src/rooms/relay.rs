@@ -28,7 +28,11 @@ pub(crate) fn message_id(raw: &str) -> Result<MessageId, CommandError> {
 impl Rooms {
     /// Runs a call with the room's session; if the token is refused, signs
     /// in again once and repeats it.
-    async fn with_session<T, F, Fut>(&self, room_id: &str, call: F) -> Result<T, CommandError>
+    pub(crate) async fn with_session<T, F, Fut>(
+        &self,
+        room_id: &str,
+        call: F,
+    ) -> Result<T, CommandError>
     where
         F: Fn(Client, RoomName) -> Fut,
         Fut: Future<Output = Result<T, ClientError>>,

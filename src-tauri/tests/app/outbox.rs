@@ -176,11 +176,17 @@ async fn crash_after_post(keep_session: bool) {
         room_id: room.id.clone(),
         text: "stored, then crashed".into(),
         reply_to: None,
+        files: Vec::new(),
         queued_at_ms: 1,
         failed: None,
     };
-    // Written without `reply_to`, as outbox files were before replies.
-    assert!(!serde_json::to_string(&entry).unwrap().contains("reply_to"));
+    // Written without `reply_to` and `files`, as outbox files were before
+    // replies and files.
+    let json = serde_json::to_string(&entry).unwrap();
+    assert!(
+        !json.contains("reply_to") && !json.contains("files"),
+        "{json}"
+    );
     std::fs::write(
         dirs.data().join(FILE_NAME),
         serde_json::to_vec(&serde_json::json!({ "entries": [entry] })).unwrap(),
