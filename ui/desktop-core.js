@@ -64,10 +64,10 @@ export class DesktopCore {
     this.refreshTimer = 0;
   }
 
-  /** Calls a command; rejects with a TransportError. */
-  invoke(command, args = {}) {
+  /** Calls a command (`options`: Tauri's, e.g. headers for a raw body); rejects with a TransportError. */
+  invoke(command, args = {}, options = undefined) {
     return Promise.resolve()
-      .then(() => this.tauri.core.invoke(command, args))
+      .then(() => (options ? this.tauri.core.invoke(command, args, options) : this.tauri.core.invoke(command, args)))
       .catch((err) => {
         throw commandError(err);
       });

@@ -29,6 +29,18 @@
  * stream's edit/delete/reaction/typing events are passed on as they come,
  * and Rust's catch-up already shows messages in their current state.
  * `unread` carries `mentions` (Rust counts both).
+ *
+ * Files (PROTOCOL v1.1 "files"): `outbox.enqueue(room, text, {files})`
+ * hands each attached Blob's bytes to Rust once (`stage_file`, a raw IPC
+ * body; Rust keeps them in its spool) and names dropped files by path;
+ * `post_message` keeps them with the entry, so a queued message with
+ * files survives an app restart; Rust uploads them and posts once. Its
+ * `sending` events carry each file's progress. `fileUrl` is a
+ * `hearthfile:` URL Rust answers with the session (the webview loads
+ * nothing from the server); `download` saves into the Downloads folder
+ * (`save_file`); `showInFolder` -> `show_in_folder`; `onDroppedFiles`
+ * listens on Rust's drop Channel (`watch_drops`: Tauri's drag-drop paths;
+ * HTML5 drop events do not fire in the app).
  */
 
 import { DesktopCore, parseEvent } from './desktop-core.js';
@@ -63,16 +75,31 @@ function streamState(connection) {
   }
 }
 
+/** An entry's files as the interface has them: Rust's `files` of an entry or of a `sending` event. */
+function entryFiles(files) {
+  return (Array.isArray(files) ? files : []).map((f) => {
+    const size = Number(f.size) || 0;
+    const fileId = f.file_id ? String(f.file_id) : null;
+    const sent = f.sent !== undefined ? Number(f.sent) || 0 : (fileId ? size : 0);
+    return { name: String(f.name ?? ''), size, type: String(f.type ?? ''), sent, ...(fileId ? { fileId } : {}) };
+  });
+}
+
+/** The scheme Rust serves images on (src-tauri/src/files). */
+const FILE_SCHEME = 'hearthfile';
+
 /** An outbox entry of Rust (`OutboxEntry`) as the interface's entry. */
 function outboxEntry(entry, room, last) {
   const failed = entry.failed || (last?.state === 'failed' ? last.error || 'the server refused it' : '');
   let state = failed ? 'failed' : 'queued';
   if (last?.state === 'sent') state = 'sent';
+  else if (last?.state === 'sending' && !failed) state = 'sending';
   return {
     clientId: String(entry.client_id),
     room,
     text: String(entry.text ?? ''),
     ...(entry.reply_to ? { replyTo: String(entry.reply_to) } : {}),
+    ...(Array.isArray(entry.files) && entry.files.length ? { files: last?.files || entryFiles(entry.files) } : {}),
     createdAt: Number(entry.queued_at_ms) || Date.now(),
     state,
     error: failed,
@@ -91,6 +118,7 @@ class TauriTransport {
     this.sendChain = Promise.resolve();
     this.infos = new Map(); // connection key -> info
     this.outboxSeen = new Map(); // client_id -> last update (enqueue may resolve after it)
+    this.drops = null; // {handlers: Set, started: Promise} once someone listens for dropped files
     this.outbox = {
       enqueue: (room, text, options) => this._enqueue(room, text, options),
       pending: () => this._pending(),
@@ -350,6 +378,7 @@ class TauriTransport {
         };
         if (data.wait_reason) update.waitReason = data.wait_reason; // 'network' | 'slow'
         if (data.retry_at_ms) update.retryAt = Number(data.retry_at_ms);
+        if (Array.isArray(data.files)) update.files = entryFiles(data.files); // 'sending': upload progress
         if (data.message && typeof data.message.id === 'string') update.message = data.message;
         this._seen(update);
         this._emit(view, 'onOutbox', update);
@@ -367,11 +396,18 @@ class TauriTransport {
     if (this.outboxSeen.size > 500) this.outboxSeen.delete(this.outboxSeen.keys().next().value);
   }
 
-  /** Queues a message, a reply if `options.replyTo` (resolves once it is on disk). */
+  /**
+   * Queues a message, a reply if `options.replyTo`, sharing `options.files`
+   * (resolves once it and its files are on disk).
+   */
   _enqueue(room, text, options = {}) {
     const run = async () => {
       const args = { roomId: this._needId(room), text };
       if (options?.replyTo) args.replyTo = String(options.replyTo);
+      if (Array.isArray(options?.files) && options.files.length) {
+        args.files = [];
+        for (const file of options.files) args.files.push(await this._attachment(args.roomId, file));
+      }
       const entry = await this.desktop.invoke('post_message', args);
       return outboxEntry(entry, room, this.outboxSeen.get(entry.client_id));
     };
@@ -379,6 +415,18 @@ class TauriTransport {
     const result = this.sendChain.then(run, run);
     this.sendChain = result.catch(() => {});
     return result;
+  }
+
+  /** What post_message gets for one attachment: a dropped path, or a Blob staged in Rust's spool. */
+  async _attachment(roomId, file) {
+    if (file?.kind === 'path') return { path: String(file.path), name: String(file.name ?? '') };
+    if (file?.kind !== 'blob' || !file.blob) throw TransportError.ofKind(KINDS.invalid, 'That attachment cannot be sent.');
+    const bytes = new Uint8Array(await file.blob.arrayBuffer());
+    const type = String(file.type ?? file.blob.type ?? '');
+    const staged = await this.desktop.invoke('stage_file', bytes, {
+      headers: { 'Hearth-Name': encodeURIComponent(String(file.name ?? '')), 'Hearth-Type': type, 'Hearth-Room': roomId },
+    });
+    return { staged: staged.staged, name: staged.name, type };
   }
 
   /** The queued (and failed) messages of the bound connection, oldest first. */
@@ -392,9 +440,100 @@ class TauriTransport {
     return out;
   }
 
-  /** Drops a queued or failed message; false if there was none. */
+  /** Drops a queued or failed message (aborting its upload); false if there was none. */
   async _discard(clientId) {
     return Boolean(await this.desktop.invoke('discard_message', { clientId }));
+  }
+
+  /* ------------------------------------------------------- files */
+
+  /** The saved room whose session reaches the bound server's files. */
+  _fileRoomId() {
+    const rooms = this.boundRooms();
+    return (rooms.find((r) => r.id === this.active) || rooms[0])?.id || null;
+  }
+
+  /** A `hearthfile:` URL for <img src>: the file, or with `thumb` its thumbnail (when it has one). */
+  fileUrl(file, { thumb = false } = {}) {
+    const roomId = this._fileRoomId();
+    if (!roomId || !file?.id) return '';
+    const path = `${roomId}/${file.id}${thumb && file.thumb_url ? '/thumb' : ''}`;
+    const convert = this.desktop.tauri.core.convertFileSrc;
+    return typeof convert === 'function' ? convert(path, FILE_SCHEME) : `${FILE_SCHEME}://localhost/${encodeURIComponent(path)}`;
+  }
+
+  /** Saves a message's file into the Downloads folder; resolves {path}. */
+  async download(file) {
+    const roomId = this._fileRoomId();
+    if (!roomId) throw TransportError.ofKind(KINDS.not_found, 'That room is not in your saved rooms any more.');
+    const saved = await this.desktop.invoke('save_file', { roomId, fileId: String(file.id), name: String(file.name ?? '') });
+    return { path: String(saved.path) };
+  }
+
+  /** Shows a file the app saved in the system's file manager. */
+  async showInFolder(path) {
+    await this.desktop.invoke('show_in_folder', { path: String(path) });
+  }
+
+  /**
+   * Files dropped from the file manager on `element` go to
+   * `handler([{kind: 'path', path, name, size}])`; `handler.onDragState`
+   * hears whether files are dragged over it. Rust forwards Tauri's
+   * drag-drop events (one Channel for the page); a drop that held a
+   * folder also calls `handler.onError?.(sentence)`.
+   */
+  onDroppedFiles(element, handler) {
+    if (!this.drops) {
+      const handlers = new Set();
+      const channel = new this.desktop.tauri.core.Channel();
+      channel.onmessage = (event) => {
+        for (const h of [...handlers]) h(event);
+      };
+      this.drops = { handlers, started: this.desktop.invoke('watch_drops', { onEvent: channel }).catch((err) => {
+        console.error('hearth: dropped files cannot be received', err);
+      }) };
+    }
+    let over = false;
+    const state = (on) => {
+      if (over === on) return;
+      over = on;
+      try {
+        handler.onDragState?.(on);
+      } catch (err) {
+        console.error('hearth: onDragState failed', err);
+      }
+    };
+    const inside = (event) => {
+      if (!element?.getBoundingClientRect || typeof event.x !== 'number') return true;
+      const r = element.getBoundingClientRect();
+      return event.x >= r.left && event.x <= r.right && event.y >= r.top && event.y <= r.bottom;
+    };
+    const listener = (event) => {
+      switch (event?.type) {
+        case 'enter':
+        case 'over':
+          state(inside(event));
+          return;
+        case 'drop': {
+          const hit = inside(event);
+          state(false);
+          if (!hit) return;
+          if (event.error) handler.onError?.(String(event.error));
+          const files = (Array.isArray(event.files) ? event.files : []).map((f) => ({
+            kind: 'path', path: String(f.path), name: String(f.name ?? ''), size: Number(f.size) || 0,
+          }));
+          if (files.length) handler(files);
+          return;
+        }
+        default:
+          state(false);
+      }
+    };
+    this.drops.handlers.add(listener);
+    return () => {
+      this.drops?.handlers.delete(listener);
+      state(false);
+    };
   }
 }
 

@@ -31,8 +31,9 @@ function fakeTauri() {
   return {
     core: {
       Channel,
-      invoke: async (command, args) => {
-        calls.push([command, args]);
+      convertFileSrc: (path, protocol) => `${protocol}://localhost/${encodeURIComponent(path)}`,
+      invoke: async (command, args, options) => {
+        calls.push(options === undefined ? [command, args] : [command, args, options]);
         const answer = answers[command];
         return typeof answer === 'function' ? answer(args) : answer;
       },
@@ -200,5 +201,77 @@ describe('the desktop transport', () => {
     const before = calls.length;
     await assert.rejects(transport.editMessage('nowhere', '1-0', 'x'), (err) => err.kind === 'not_found');
     assert.equal(calls.length, before);
+  });
+
+  test('files: staged bytes and dropped paths go with the message; progress, URLs, downloads and drops', async () => {
+    const transport = await boundTransport();
+    const { seen, handlers } = recorder();
+    answers.stage_file = (bytes) => ({ staged: 'staged-1', name: 'shot.png', size: bytes.length, type: 'image/png' });
+    answers.post_message = ({ roomId, text, files }) => ({
+      client_id: 'c5', room_id: roomId, text, queued_at_ms: 7,
+      files: files.map((f, i) => ({ name: f.name, size: i ? 3 : 4, type: f.type ?? '', path: '/x', spooled: !f.path })),
+    });
+    const blob = new Blob([new Uint8Array([1, 2, 3, 4])], { type: 'image/png' });
+    const entry = await transport.outbox.enqueue('dev', '', {
+      files: [
+        { kind: 'blob', blob, name: 'shot ✓.png', size: 4, type: 'image/png' },
+        { kind: 'path', path: '/home/ana/notes.txt', name: 'notes.txt', size: 3 },
+      ],
+    });
+    const stage = calls.find(([command]) => command === 'stage_file');
+    assert.deepEqual([...stage[1]], [1, 2, 3, 4]);
+    assert.deepEqual(stage[2], { headers: { 'Hearth-Name': 'shot%20%E2%9C%93.png', 'Hearth-Type': 'image/png', 'Hearth-Room': 'd1' } });
+    assert.deepEqual(calls.at(-1), ['post_message', { roomId: 'd1', text: '', files: [
+      { staged: 'staged-1', name: 'shot.png', type: 'image/png' },
+      { path: '/home/ana/notes.txt', name: 'notes.txt' },
+    ] }]);
+    assert.deepEqual(entry.files, [
+      { name: 'shot.png', size: 4, type: 'image/png', sent: 0 },
+      { name: 'notes.txt', size: 3, type: '', sent: 0 },
+    ]);
+
+    // Upload progress arrives as 'sending' with each file's bytes sent.
+    transport.follow(['dev'], handlers, ['dev']);
+    await flush();
+    const view = calls.find(([command]) => command === 'open_view')[1].onEvent;
+    view.onmessage({ room_id: 'd1', event: 'outbox', data: { client_id: 'c5', state: 'sending', files: [
+      { name: 'shot.png', size: 4, type: 'image/png', sent: 4, file_id: 'f1' },
+      { name: 'notes.txt', size: 3, type: '', sent: 1 },
+    ] } });
+    assert.deepEqual(seen.at(-1), ['outbox', { clientId: 'c5', room: 'dev', state: 'sending', messageId: null, error: '', files: [
+      { name: 'shot.png', size: 4, type: 'image/png', sent: 4, fileId: 'f1' },
+      { name: 'notes.txt', size: 3, type: '', sent: 1 },
+    ] }]);
+
+    // Images come through the app's scheme; downloads through Rust.
+    const image = { id: 'ab'.repeat(16), name: 'cat.png', thumb_url: '/api/files/x/thumb' };
+    assert.equal(transport.fileUrl(image, { thumb: true }), `hearthfile://localhost/${encodeURIComponent(`d1/${image.id}/thumb`)}`);
+    assert.equal(transport.fileUrl({ ...image, thumb_url: undefined }, { thumb: true }), `hearthfile://localhost/${encodeURIComponent(`d1/${image.id}`)}`);
+    answers.save_file = { path: '/home/ana/Downloads/cat (1).png' };
+    assert.deepEqual(await transport.download(image), { path: '/home/ana/Downloads/cat (1).png' });
+    assert.deepEqual(calls.at(-1), ['save_file', { roomId: 'd1', fileId: image.id, name: 'cat.png' }]);
+    answers.show_in_folder = null;
+    await transport.showInFolder('/home/ana/Downloads/cat (1).png');
+    assert.deepEqual(calls.at(-1), ['show_in_folder', { path: '/home/ana/Downloads/cat (1).png' }]);
+
+    // Dropped files: Rust's drop events, within the element only.
+    const got = [];
+    const states = [];
+    const handler = (files) => got.push(files);
+    handler.onDragState = (on) => states.push(on);
+    const element = { getBoundingClientRect: () => ({ left: 0, top: 0, right: 100, bottom: 100 }) };
+    const stop = transport.onDroppedFiles(element, handler);
+    await flush();
+    const drops = calls.find(([command]) => command === 'watch_drops')[1].onEvent;
+    drops.onmessage({ type: 'enter', x: 10, y: 10 });
+    drops.onmessage({ type: 'over', x: 500, y: 10 });
+    drops.onmessage({ type: 'over', x: 20, y: 20 });
+    drops.onmessage({ type: 'drop', x: 20, y: 20, files: [{ path: '/tmp/a.txt', name: 'a.txt', size: 5 }] });
+    drops.onmessage({ type: 'drop', x: 500, y: 20, files: [{ path: '/tmp/b.txt', name: 'b.txt', size: 5 }] });
+    assert.deepEqual(states, [true, false, true, false]);
+    assert.deepEqual(got, [[{ kind: 'path', path: '/tmp/a.txt', name: 'a.txt', size: 5 }]]);
+    stop();
+    drops.onmessage({ type: 'drop', x: 20, y: 20, files: [{ path: '/tmp/c.txt', name: 'c.txt', size: 5 }] });
+    assert.equal(got.length, 1);
   });
 });

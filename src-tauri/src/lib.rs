@@ -167,7 +167,9 @@ async fn serve_file<R: Runtime>(
             .body(text.into_bytes())
             .expect("a plain response builds")
     };
-    let Some(request) = files::ImageRequest::parse(path) else {
+    // `convertFileSrc` percent-encodes the whole path.
+    let path = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
+    let Some(request) = files::ImageRequest::parse(&path) else {
         return refuse(StatusCode::NOT_FOUND, "no such file".into());
     };
     let Some(desktop) = app.try_state::<Desktop>() else {
@@ -181,7 +183,7 @@ async fn serve_file<R: Runtime>(
             .body(image.bytes.to_vec())
             .expect("an image response builds"),
         Err(e) => {
-            tracing::debug!(cause = %e, %path, "an image could not be served");
+            tracing::debug!(cause = %e, path = %path, "an image could not be served");
             let status = e
                 .status()
                 .and_then(|s| StatusCode::from_u16(s).ok())
