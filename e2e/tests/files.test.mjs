@@ -287,11 +287,11 @@ describe('files and images', () => {
       await ana.locator('#attach-input').setInputFiles({ name: 'halfway.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(250_000, 2) });
       await send(ana, 'sent while reloading');
       await ana.locator('#messages .message.pending progress').waitFor();
+      await ana.reload(); // still throttled: the upload cannot have finished
+      await ana.locator('#app').waitFor({ state: 'visible' });
     } finally {
       await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
     }
-    await ana.reload();
-    await ana.locator('#app').waitFor({ state: 'visible' });
     const failed = ana.locator('#messages .message.pending.failed').filter({ hasText: 'sent while reloading' });
     await failed.waitFor();
     assert.match(await failed.locator('.status').textContent(), /Not sent: The files were not sent before the page was reloaded: attach them again\./);
