@@ -14,6 +14,7 @@
  * Pure. e2e/unit/action-rules.test.mjs tests it.
  */
 
+import { filesLabel } from './file-rules.js';
 import { quoteText } from './message-model.js';
 
 export const QUICK_EMOJI = Object.freeze(['👍', '❤️', '😂', '🎉', '😮', '😢', '🙏', '👀']);
@@ -37,7 +38,7 @@ export function lastOwn(messages, me) {
 
 /** The quote shown above the composer while replying. */
 export function replyTarget(msg) {
-  return { id: msg.id, nick: String(msg.nick ?? ''), text: quoteText(msg.text) };
+  return { id: msg.id, nick: String(msg.nick ?? ''), text: quoteText(msg.text) || filesLabel(msg.files) };
 }
 
 /** A typed emoji, trimmed, if the server would take it; else ''. */

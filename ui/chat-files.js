@@ -23,7 +23,17 @@ export class ChatFiles {
     this.chat = chat;
     const { transport } = chat;
     this.tray = new AttachTray(transport, { onChange: () => chat.composer?.filesChanged() });
-    this.viewer = new ImageViewer({ url: (file) => transport.fileUrl(file), onDownload: (file) => this.download(file) });
+    this.viewer = new ImageViewer({
+      url: (file) => transport.fileUrl(file),
+      onDownload: async (file) => { // the viewer has no room for the card's "Saved to": a notice says it
+        try {
+          const saved = await this.download(file);
+          if (saved?.path) chat.showTransient(`Saved to ${saved.path}`);
+        } catch (err) {
+          chat.showTransient(`Could not download ${file.name}: ${err.message}`);
+        }
+      },
+    });
   }
 
   /** For the message list (message-item.js). */

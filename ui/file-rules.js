@@ -149,3 +149,9 @@ export function iconLabel(name) {
   const found = /\.([A-Za-z0-9]{1,4})$/.exec(String(name ?? ''));
   return found ? found[1].toUpperCase() : 'FILE';
 }
+
+/** A message's files in one line, for a quote of a message without text: "📎 photo.png, notes.txt". */
+export function filesLabel(files) {
+  const names = (Array.isArray(files) ? files : []).map((f) => f?.name).filter((n) => typeof n === 'string' && n);
+  return names.length ? `📎 ${names.join(', ')}` : '';
+}

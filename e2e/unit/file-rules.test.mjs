@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
 import {
-  MAX_FILES, addToTray, filesEnabled, humanSize, iconLabel, maxFileBytes, percent, previewable, safeName,
+  MAX_FILES, addToTray, filesEnabled, filesLabel, humanSize, iconLabel, maxFileBytes, percent, previewable, safeName,
   showsAsImage, sizeRefusal, thumbBox, trayRefusal,
 } from '../../ui/file-rules.js';
 
@@ -111,6 +111,15 @@ describe('thumbnails and cards', () => {
     assert.equal(iconLabel('archive.tar.gz'), 'GZ');
     assert.equal(iconLabel('README'), 'FILE');
     assert.equal(iconLabel('strange.extension'), 'FILE');
+  });
+
+  test('a message of only files is quoted by its file names', async () => {
+    const { replyTarget } = await import('../../ui/action-rules.js');
+    const msg = { id: 'm1', nick: 'ana', text: '', files: [{ name: 'photo.png' }, { name: 'notes.txt' }] };
+    assert.equal(filesLabel(msg.files), '📎 photo.png, notes.txt');
+    assert.equal(replyTarget(msg).text, '📎 photo.png, notes.txt');
+    assert.equal(replyTarget({ ...msg, text: 'look' }).text, 'look', 'text first');
+    assert.equal(filesLabel(undefined), '');
   });
 
   test('upload percent, whole, 0 to 100', () => {
