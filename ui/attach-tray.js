@@ -124,9 +124,10 @@ export class AttachTray {
 
   _itemEl(item) {
     const { name, size } = item.attachment;
-    const look = item.preview
-      ? h('img', { class: 'tray-preview', src: item.preview, alt: '' })
-      : h('span', { class: 'file-icon', 'aria-hidden': 'true' }, iconLabel(name));
+    const icon = () => h('span', { class: 'file-icon', 'aria-hidden': 'true' }, iconLabel(name));
+    const look = item.preview // a preview the page may not show (a policy without blob: images) falls back to the icon
+      ? h('img', { class: 'tray-preview', src: item.preview, alt: '', onerror: (event) => event.target.replaceWith(icon()) })
+      : icon();
     return h('li', { class: `tray-item${item.refusal ? ' refused' : ''}` },
       look,
       h('span', { class: 'tray-about' },
