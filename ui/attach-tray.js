@@ -4,7 +4,8 @@
  * Owns: the attach button `#attach` with its `#attach-input` (type=file,
  * multiple), paste of files (a screenshot) into `#composer-text`, the drop
  * target `#drop-target` over the chat while files are dragged onto it
- * (the transport's `onDroppedFiles`), and the tray `#attach-tray` above
+ * (the transport's `onDroppedFiles`; what it could not take, such as a
+ * folder, is said in `#tray-notice`), and the tray `#attach-tray` above
  * the text: `ul#tray-list > li.tray-item` (an image's preview through an
  * object URL, else its extension; name, size, a remove button
  * `.tray-remove`), `.refused` with the sentence when the server would not
@@ -46,6 +47,11 @@ export class AttachTray {
     };
     dropped.onDragState = (on) => {
       this.dropTarget.hidden = !(on && this.accepting);
+    };
+    dropped.onError = (sentence) => { // the app: a dropped folder, say
+      if (!this.accepting) return;
+      this.notice.textContent = sentence;
+      this._render();
     };
     transport.onDroppedFiles?.($('main.chat'), dropped);
   }
