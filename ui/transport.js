@@ -134,8 +134,10 @@
  *               for outbox.enqueue); while files are dragged over it the
  *               transport calls `handler.onDragState?.(true)`, and
  *               `(false)` when they leave or drop, so the UI can show its
- *               drop target. Web: HTML5 dragenter/dragover/dragleave/drop
- *               on `element`; app: Tauri's drag-drop event (paths).
+ *               drop target; what a drop held that cannot be sent (app: a
+ *               folder) goes to `handler.onError?.(sentence)`. Web: HTML5
+ *               dragenter/dragover/dragleave/drop on `element`; app:
+ *               Tauri's drag-drop event (paths).
  *   reconnect()  sync. Retry the stream now if waiting (may be a no-op).
  *   close()      sync. Stop following: no more handler calls (web: the
  *               session's cursor, counts and outbox loop are dropped too).
