@@ -111,6 +111,8 @@ describe('files and images', () => {
     const preview = await loadedSize(item.locator('img.tray-preview'));
     assert.equal(preview.width, 640, 'the tray previews the picked image itself');
     assert.equal(uploads.length, 0, 'nothing is uploaded before Send');
+    await ana.locator('#composer-text').fill('the view from the office');
+    await screenshot(ana, 'files-tray');
 
     await send(ana, 'the view from the office');
     await ana.locator('#attach-tray').waitFor({ state: 'hidden' });
