@@ -5,7 +5,8 @@
  * - a stored message's files (`filesEl`): `div.files`; an image (it has a
  *   thumbnail) as `button.file-thumb > img` in a box sized from its width
  *   and height (file-rules.js), so the list does not jump when it loads;
- *   a click asks `onOpen(file, button)` (the viewer). Any other file as
+ *   a click asks `onOpen(file, button)` (the viewer); a thumbnail that
+ *   cannot be loaded turns into the file's card. Any other file as
  *   `div.file-card`: `.file-icon` (its extension), `.file-name`,
  *   `.file-size` and `button.file-download`; when the download was saved
  *   to a path (the desktop app), the card says where, with "Show in folder".
@@ -20,7 +21,8 @@
 import { h } from './dom.js';
 import { humanSize, iconLabel, percent, showsAsImage, thumbBox } from './file-rules.js';
 
-function thumbEl(file, { url, onOpen }) {
+function thumbEl(file, actions) {
+  const { url, onOpen } = actions;
   const box = thumbBox(file.width, file.height);
   const img = h('img', {
     src: url(file, { thumb: true }),
@@ -38,6 +40,9 @@ function thumbEl(file, { url, onOpen }) {
     dataset: { fileId: String(file.id ?? '') },
   }, img);
   button.addEventListener('click', () => onOpen(file, button));
+  img.addEventListener('error', () => { // no thumbnail to show (gone, or refused): the file as a card
+    if (button.isConnected) button.replaceWith(cardEl(file, actions));
+  }, { once: true });
   return button;
 }
 
