@@ -16,12 +16,23 @@
 //!
 //! Publishers mostly post (some posts are replies), and, at rates drawn
 //! from generators seeded from the seed, edit, react to (add, remove) and
-//! delete their own recent messages (the room log of protocol v1.1).
+//! delete their own recent messages (the room log of protocol v1.1). Some
+//! posts share files (v1.1 "files"): first uploaded (random bytes of a few
+//! bytes to 1 MiB, or a small PNG; an upload that fails is made again, a
+//! fresh upload), then posted with their ids, the post retried as any
+//! other. The nodes of a Redis cluster share one file folder (`--files`).
 //!
 //! At the end it checks:
 //!
 //! - every message that got a `201` (or the `200` of a retry) reached every
 //!   subscriber exactly once and in id order (the original invariant);
+//! - every upload's answer has its name and size (a PNG: its type, pixels
+//!   and a thumbnail), and every acknowledged message arrives (posted,
+//!   edited, and in the history) with exactly the file infos of its uploads,
+//!   in order; a message without files, with none;
+//! - every file of an acknowledged message downloads byte-identical (length
+//!   and SHA-256; an image's thumbnail too) from every node at the end, and
+//!   a sample of them after every node or Redis restart;
 //! - every acknowledged change produced exactly one entry, which reached
 //!   every subscriber once (a retried change adds no second entry), no
 //!   subscriber got an entry nobody's write was acknowledged for, log ids
@@ -52,15 +63,19 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use clap::{Parser, ValueEnum};
 use futures::StreamExt;
-use hearth_client::{Client, StreamTarget};
+use hearth_client::{Client, Outgoing, StreamTarget};
 use hearth_proto::log;
-use hearth_proto::{Cursor, EntryKind, Message, MessageId, RoomName, StreamEvent};
+use hearth_proto::{Cursor, EntryKind, FileInfo, Message, MessageId, RoomName, StreamEvent};
 use hearth_testkit::RedisServer;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tokio::io::AsyncWriteExt;
 use tokio::process::{Child, Command};
 use tokio::sync::{Notify, watch};
+
+mod files;
+
+use files::{Planned, Problem, Upload};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Backend {
@@ -222,6 +237,26 @@ struct Acks {
     replies: u64,
     /// Writes answered with an error that is not retryable (must be none).
     failures: Vec<String>,
+    /// The uploads each acknowledged message with files shares, in order.
+    files: BTreeMap<MessageId, Vec<Upload>>,
+    /// Uploads acknowledged, their bytes, and how many were PNGs.
+    uploads: u64,
+    upload_bytes: u64,
+    pngs: u64,
+    /// Uploads that failed and were made again.
+    upload_retries: u64,
+    /// Upload or post answers with the wrong file infos (must be none).
+    file_problems: Vec<String>,
+}
+
+impl Acks {
+    /// The file infos an acknowledged message must carry.
+    fn file_infos(&self, id: MessageId) -> Vec<FileInfo> {
+        self.files
+            .get(&id)
+            .map(|uploads| uploads.iter().map(|u| u.info.clone()).collect())
+            .unwrap_or_default()
+    }
 }
 
 /// The server's stream id of an entry: a message id, or a cursor naming
@@ -309,6 +344,8 @@ enum Op {
         text: String,
         client_id: String,
         reply_to: Option<MessageId>,
+        /// Acknowledged uploads it shares.
+        files: Vec<Upload>,
     },
     Edit(MessageId, String),
     Delete(MessageId),
@@ -316,20 +353,28 @@ enum Op {
 }
 
 impl Op {
-    /// Makes the write once; a post answers its message's id.
+    /// Makes the write once; a post answers its message.
     async fn attempt(
         &self,
         client: &Client,
         room: &RoomName,
-    ) -> Result<(Option<MessageId>, bool), hearth_client::ClientError> {
+    ) -> Result<(Option<Message>, bool), hearth_client::ClientError> {
         match self {
             Op::Post {
                 text,
                 client_id,
                 reply_to,
+                files,
             } => {
-                let posted = client.post_reply(room, text, client_id, *reply_to).await?;
-                Ok((Some(posted.message.id), posted.created))
+                let ids: Vec<String> = files.iter().map(|u| u.info.id.clone()).collect();
+                let outgoing = Outgoing {
+                    text,
+                    client_id,
+                    reply_to: *reply_to,
+                    files: &ids,
+                };
+                let posted = client.post_outgoing(room, &outgoing).await?;
+                Ok((Some(posted.message), posted.created))
             }
             Op::Edit(id, text) => client.edit(room, *id, text).await.map(|_| (None, true)),
             Op::Delete(id) => client.delete(room, *id).await.map(|_| (None, true)),
@@ -356,9 +401,10 @@ struct Own {
 }
 
 /// Writes until `stop`, each write retried (on the next node) until
-/// acknowledged: mostly posts (some of them replies), and, at rates drawn
-/// from `rng`, edits, reactions added and removed, and deletes of its own
-/// recent messages.
+/// acknowledged: mostly posts (some of them replies, some sharing files,
+/// each file uploaded until an upload is acknowledged), and, at rates
+/// drawn from `rng`, edits, reactions added and removed, and deletes of its
+/// own recent messages.
 #[allow(clippy::too_many_arguments)]
 fn publisher(
     index: usize,
@@ -391,7 +437,8 @@ fn publisher(
                 Some(rng.random_range(recent))
             };
             let roll: f64 = rng.random();
-            let op = match pick {
+            let mut planned = Vec::new();
+            let mut op = match pick {
                 Some(mut at) if own.len() >= 5 && roll < 0.45 => {
                     if (0.15..0.25).contains(&roll) {
                         // Removing needs a reaction: the newest recent
@@ -428,13 +475,63 @@ fn publisher(
                         Op::Delete(target.id)
                     }
                 }
-                _ => Op::Post {
-                    // Long enough that a stalled reader fills its buffers.
-                    text: format!("{name} #{n} {}", "·".repeat(80)),
-                    client_id: hearth_client::new_client_id(),
-                    reply_to: pick.filter(|_| rng.random_bool(0.1)).map(|at| own[at].id),
-                },
+                _ => {
+                    if rng.random_bool(0.15) {
+                        planned = Planned::draw(&mut rng, &name, n);
+                    }
+                    // Long enough that a stalled reader fills its buffers;
+                    // a message with files may have no text.
+                    let text = if !planned.is_empty() && rng.random_bool(0.3) {
+                        String::new()
+                    } else {
+                        format!("{name} #{n} {}", "·".repeat(80))
+                    };
+                    Op::Post {
+                        text,
+                        client_id: hearth_client::new_client_id(),
+                        reply_to: pick.filter(|_| rng.random_bool(0.1)).map(|at| own[at].id),
+                        files: Vec::new(),
+                    }
+                }
             };
+            if let Op::Post { files, .. } = &mut op {
+                // Each file uploaded until an upload of it is acknowledged
+                // (a failed one is made again: a fresh id).
+                for planned in planned {
+                    let sha256 = planned.sha256();
+                    let info = loop {
+                        let node = turn % clients.len();
+                        let sent = clients[node]
+                            .upload_bytes(planned.bytes.clone(), &planned.name, None)
+                            .await;
+                        match sent {
+                            Ok(info) => break info,
+                            Err(e) if e.is_retryable() => {
+                                acks.lock().expect("acks").upload_retries += 1;
+                                turn += 1;
+                                tokio::time::sleep(Duration::from_millis(100)).await;
+                            }
+                            Err(e) => {
+                                acks.lock().expect("acks").failures.push(format!(
+                                    "{name} #{n}: upload of {:?} on {}: {e}",
+                                    planned.name, nodes[node]
+                                ));
+                                return;
+                            }
+                        }
+                    };
+                    {
+                        let mut acks = acks.lock().expect("acks");
+                        acks.uploads += 1;
+                        acks.upload_bytes += planned.bytes.len() as u64;
+                        acks.pngs += u64::from(planned.png.is_some());
+                        if let Some(problem) = planned.check_answer(&info) {
+                            acks.file_problems.push(problem);
+                        }
+                    }
+                    files.push(Upload { info, sha256 });
+                }
+            }
             if rng.random_bool(0.05) {
                 // Typing is never stored; it must not disturb the streams.
                 let _ = clients[turn % clients.len()].typing(&room).await;
@@ -466,16 +563,32 @@ fn publisher(
                 }
             };
             let write = match &op {
-                Op::Post { reply_to, .. } => {
-                    let id = posted.expect("a post answers its message");
+                Op::Post {
+                    reply_to, files, ..
+                } => {
+                    let message = posted.expect("a post answers its message");
+                    let id = message.id;
+                    let infos: Vec<FileInfo> = files.iter().map(|u| u.info.clone()).collect();
+                    {
+                        let mut acks = acks.lock().expect("acks");
+                        if message.files != infos {
+                            acks.file_problems.push(format!(
+                                "{name} #{n}: posted {id} with files {:?}, answered {:?}",
+                                infos, message.files
+                            ));
+                        }
+                        if !files.is_empty() {
+                            acks.files.insert(id, files.clone());
+                        }
+                        if reply_to.is_some() {
+                            acks.replies += 1;
+                        }
+                    }
                     own.push(Own {
                         id,
                         used: Vec::new(),
                         on: Vec::new(),
                     });
-                    if reply_to.is_some() {
-                        acks.lock().expect("acks").replies += 1;
-                    }
                     Write::Post(id)
                 }
                 Op::Edit(id, text) => Write::Edit(*id, text.clone()),
@@ -519,6 +632,45 @@ fn publisher(
             }
             tokio::time::sleep(interval).await;
         }
+    })
+}
+
+/// What the download checks after restarts found.
+#[derive(Default)]
+struct SpotChecks {
+    /// Restarts checked, and files downloaded for them (from every node).
+    restarts: usize,
+    downloads: usize,
+    /// Downloads that answered other bytes (must be none).
+    mismatched: Vec<String>,
+    /// Downloads that never answered in 30 s (must be none).
+    unavailable: Vec<String>,
+}
+
+/// Downloads `sample` from every node (each retried for up to 30 s while
+/// a node or Redis comes back) and compares the bytes.
+fn spot_check(
+    urls: Vec<String>,
+    token: String,
+    sample: Vec<Upload>,
+    spot: Arc<Mutex<SpotChecks>>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        for url in &urls {
+            let client = Client::new(url).expect("client").with_token(token.clone());
+            for upload in &sample {
+                let result = files::check_download(&client, upload, deadline).await;
+                let mut spot = spot.lock().expect("spot");
+                spot.downloads += 1;
+                match result {
+                    Ok(()) => {}
+                    Err(Problem::Mismatch(m)) => spot.mismatched.push(format!("{url}: {m}")),
+                    Err(Problem::Unavailable(m)) => spot.unavailable.push(format!("{url}: {m}")),
+                }
+            }
+        }
+        spot.lock().expect("spot").restarts += 1;
     })
 }
 
@@ -699,6 +851,11 @@ async fn main() -> anyhow::Result<ExitCode> {
         if let Some(url) = &redis_url {
             node_args.extend(["--redis".to_owned(), url.clone()]);
             node_args.extend(["--presence-ttl".to_owned(), "3s".to_owned()]);
+            // One file folder serves the cluster, as a shared mount would.
+            node_args.extend([
+                "--files".to_owned(),
+                dir.path().join("files").display().to_string(),
+            ]);
         }
         let mut node = Node {
             port: free_port()?,
@@ -763,6 +920,12 @@ async fn main() -> anyhow::Result<ExitCode> {
         ));
     }
     let stall_token = sign_in(&urls[0], "staller").await?;
+    let checker = sign_in(&urls[0], "checker").await?;
+    // Which files a restart's download check picks: its own generator, so
+    // the fault schedule of a seed does not depend on it.
+    let mut spot_rng = StdRng::seed_from_u64(seed ^ 0x5851_f42d_4c95_7f2d);
+    let spot: Arc<Mutex<SpotChecks>> = Arc::default();
+    let mut spot_tasks = Vec::new();
 
     // The fault schedule.
     let mut kinds = vec![
@@ -821,12 +984,31 @@ async fn main() -> anyhow::Result<ExitCode> {
                 }
             }
         }
+        if matches!(fault, Fault::RestartNode | Fault::RestartRedis) {
+            // A few acknowledged files, from every node, right after.
+            let sample: Vec<Upload> = {
+                let acks = acks.lock().expect("acks");
+                let all: Vec<&Upload> = acks.files.values().flatten().collect();
+                (0..all.len().min(4))
+                    .map(|_| all[spot_rng.random_range(0..all.len())].clone())
+                    .collect()
+            };
+            spot_tasks.push(spot_check(
+                urls.clone(),
+                checker.clone(),
+                sample,
+                spot.clone(),
+            ));
+        }
     }
 
     // Quiet: stop posting, let every subscriber catch up.
     let _ = stop_tx.send(true);
     for publisher in publishers {
         publisher.await?;
+    }
+    for task in spot_tasks {
+        task.await?;
     }
 
     drop(stalled);
@@ -876,6 +1058,8 @@ async fn main() -> anyhow::Result<ExitCode> {
     let mut log_disorder = 0usize;
     let mut write_disorder = 0usize;
     let mut state_diffs = 0usize;
+    let mut file_diffs = 0usize;
+    let mut file_messages_delivered = 0usize;
     let changes: Vec<&Write> = acks
         .writes
         .iter()
@@ -947,6 +1131,30 @@ async fn main() -> anyhow::Result<ExitCode> {
             .collect();
         let diffs = state_differences(&state, history);
 
+        // Every acknowledged message (as posted and as edited) carries
+        // exactly the file infos of its uploads.
+        let sub_file_diffs: Vec<String> = entries
+            .iter()
+            .filter_map(|(_, entry)| match entry {
+                EntryKind::Message(m) | EntryKind::Edit(m) if expected.contains(&m.id) => {
+                    let want = acks.file_infos(m.id);
+                    (m.files != want).then(|| {
+                        format!(
+                            "{}: arrived with files {:?}, acknowledged {:?}",
+                            m.id,
+                            m.files.iter().map(|f| &f.id).collect::<Vec<_>>(),
+                            want.iter().map(|f| &f.id).collect::<Vec<_>>()
+                        )
+                    })
+                }
+                _ => None,
+            })
+            .collect();
+        file_messages_delivered += unique
+            .iter()
+            .filter(|id| acks.files.contains_key(id))
+            .count();
+
         if subscriber_lost
             + subscriber_dups
             + disorder
@@ -956,6 +1164,7 @@ async fn main() -> anyhow::Result<ExitCode> {
             + sub_log_disorder
             + sub_write_disorder
             + diffs.len()
+            + sub_file_diffs.len()
             > 0
         {
             println!(
@@ -967,6 +1176,13 @@ async fn main() -> anyhow::Result<ExitCode> {
                 extra.len(),
                 diffs.len(),
             );
+            println!(
+                "soak: subscriber {i}: messages with the wrong files {}",
+                sub_file_diffs.len()
+            );
+            for diff in sub_file_diffs.iter().take(5) {
+                println!("soak:   {diff}");
+            }
             let mut missing: Vec<&MessageId> = expected.difference(&unique).collect();
             missing.sort();
             for id in missing.iter().take(5) {
@@ -1008,6 +1224,7 @@ async fn main() -> anyhow::Result<ExitCode> {
         log_disorder += sub_log_disorder;
         write_disorder += sub_write_disorder;
         state_diffs += diffs.len();
+        file_diffs += sub_file_diffs.len();
     }
 
     // Every node answers the same history, and it holds what the
@@ -1032,10 +1249,17 @@ async fn main() -> anyhow::Result<ExitCode> {
                     Some(text) => got.text == *text && got.edited_ts.is_some(),
                     None => got.edited_ts.is_none(),
                 };
-                (!text_ok || got.reactions != want.reactions).then(|| {
+                let files = acks.file_infos(id);
+                (!text_ok || got.reactions != want.reactions || got.files != files).then(|| {
                     format!(
-                        "acknowledged text {:?} and reactions {:?}, history has {:?} and {:?}",
-                        want.text, want.reactions, got.text, got.reactions
+                        "acknowledged text {:?}, reactions {:?} and {} file(s), history has {:?}, {:?} and {} file(s) (same: {})",
+                        want.text,
+                        want.reactions,
+                        files.len(),
+                        got.text,
+                        got.reactions,
+                        got.files.len(),
+                        got.files == files
                     )
                 })
             }
@@ -1047,6 +1271,33 @@ async fn main() -> anyhow::Result<ExitCode> {
     for diff in history_diffs.iter().take(10) {
         println!("soak: history: {diff}");
     }
+
+    // Every file of every acknowledged message, from every node.
+    let uploads: Vec<&Upload> = acks.files.values().flatten().collect();
+    let mut downloads = 0usize;
+    let mut mismatched = Vec::new();
+    let mut unavailable = Vec::new();
+    for url in &urls {
+        let client = Client::new(url)?.with_token(checker.clone());
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let results: Vec<Result<(), Problem>> = futures::stream::iter(
+            uploads
+                .iter()
+                .map(|upload| files::check_download(&client, upload, deadline)),
+        )
+        .buffer_unordered(4)
+        .collect()
+        .await;
+        for result in results {
+            downloads += 1;
+            match result {
+                Ok(()) => {}
+                Err(Problem::Mismatch(m)) => mismatched.push(format!("{url}: {m}")),
+                Err(Problem::Unavailable(m)) => unavailable.push(format!("{url}: {m}")),
+            }
+        }
+    }
+    let spot = std::mem::take(&mut *spot.lock().expect("spot"));
 
     for node in &mut nodes {
         node.kill().await;
@@ -1084,6 +1335,37 @@ async fn main() -> anyhow::Result<ExitCode> {
     for failure in &acks.failures {
         println!("soak:   failed: {failure}");
     }
+    let file_messages = acks.files.len();
+    println!(
+        "soak: files: uploads acked {} ({:.1} MiB, {} PNG), upload retries {}, messages with files {file_messages} ({} files), deliveries expected {}, delivered {file_messages_delivered}, with the wrong files {file_diffs}, wrong upload/post answers {}",
+        acks.uploads,
+        acks.upload_bytes as f64 / (1024.0 * 1024.0),
+        acks.pngs,
+        acks.upload_retries,
+        uploads.len(),
+        file_messages * args.subscribers,
+        acks.file_problems.len(),
+    );
+    println!(
+        "soak: files: downloads at the end {downloads} (every file from every node), not byte-identical {}, unavailable {}; after {} restarts {}, not byte-identical {}, unavailable {}",
+        mismatched.len(),
+        unavailable.len(),
+        spot.restarts,
+        spot.downloads,
+        spot.mismatched.len(),
+        spot.unavailable.len(),
+    );
+    for problem in acks
+        .file_problems
+        .iter()
+        .chain(&mismatched)
+        .chain(&unavailable)
+        .chain(&spot.mismatched)
+        .chain(&spot.unavailable)
+        .take(10)
+    {
+        println!("soak:   files: {problem}");
+    }
     let passed = duplicates == 0
         && lost == 0
         && out_of_order == 0
@@ -1096,7 +1378,13 @@ async fn main() -> anyhow::Result<ExitCode> {
         && state_diffs == 0
         && history_diffs.is_empty()
         && acks.failures.is_empty()
-        && !history.is_empty();
+        && !history.is_empty()
+        && file_diffs == 0
+        && acks.file_problems.is_empty()
+        && mismatched.is_empty()
+        && unavailable.is_empty()
+        && spot.mismatched.is_empty()
+        && spot.unavailable.is_empty();
     println!(
         "soak: {} (seed {seed})",
         if passed { "PASS" } else { "FAIL" }
