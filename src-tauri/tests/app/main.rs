@@ -2,6 +2,7 @@
 //! runtime: hosting, joining and following rooms, the outbox across
 //! reconnects and restarts. The keychain test is `tests/keychain.rs`.
 
+mod files;
 mod host;
 mod log;
 mod outbox;
