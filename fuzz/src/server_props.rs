@@ -1,5 +1,6 @@
-//! Properties of `hearth-server` that the fuzz targets `token` and
-//! `legacy_form` check. Shared like `proto_props.rs` (see there): the fuzz
+//! Properties of `hearth-server` that the fuzz targets `token`,
+//! `legacy_form`, `log_writes`, `upload_query` and `content_disposition`
+//! check. Shared like `proto_props.rs` (see there): the fuzz
 //! crate and `crates/hearth-server/tests/fuzz_regressions.rs` both compile
 //! this file, next to `proto_props.rs` as a sibling module (it uses
 //! `crate::proto_props::check_message_text`).
@@ -22,8 +23,8 @@ use axum::http::{Method, Request, StatusCode};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hearth_proto::{
-    ClientId, EditRequest, Emoji, Message, MessageId, MessageText, Nick, PostRequest, RoomName,
-    SessionResponse,
+    ClientId, EditRequest, Emoji, FileName, Message, MessageId, MessageText, Nick, PostRequest,
+    RoomName, SessionResponse,
 };
 use hearth_server::auth::{Claims, TokenError, TokenSigner};
 use hearth_server::config::{Config, RateLimit, SyncMode};
@@ -543,4 +544,168 @@ fn replace_all(haystack: &[u8], needle: &[u8], with: &[u8]) -> Vec<u8> {
         }
     }
     out
+}
+
+// ---------------------------------------------------------------------------
+// upload_query
+
+/// `upload_query`: the query string of `POST /api/files?name=...`, read by
+/// `hearth_server::routes::files::parse_upload_query` (what the route runs:
+/// axum's `Query`, then `FileName::parse`). The input, lossily UTF-8:
+///
+/// - as a query made of it (a byte a query may hold as it is stays, `%`
+///   included, so an input spells its own escapes; any other is
+///   percent-encoded): never panics; a name comes back exactly when a plain
+///   `form_urlencoded` reading finds one `name` field and the name rule
+///   (written out again here) accepts its value, and it is that value;
+///   every refusal is `400`;
+/// - as the raw query as is: never panics; what it accepts obeys the rule
+///   and is what the plain reading finds;
+/// - as a file name: when the rule accepts it, every way a client encodes
+///   it (`form_urlencoded` as `reqwest` and the web client's
+///   `URLSearchParams` do, and `%XX` for every byte but ASCII letters and
+///   digits, as `encodeURIComponent` nearly does) reads back as the same
+///   name, other fields around it or not.
+pub fn check_upload_query(data: &[u8]) {
+    use hearth_server::routes::files::parse_upload_query;
+
+    let query = query_of(data);
+    check_upload_answer(&query, parse_upload_query(&query), true);
+    let raw = String::from_utf8_lossy(data);
+    check_upload_answer(&raw, parse_upload_query(&raw), false);
+
+    if file_name_rule(&raw) {
+        let form = form_urlencoded::Serializer::new(String::new())
+            .append_pair("name", &raw)
+            .finish();
+        let escaped = format!("name={}", percent_encode_all(&raw));
+        let around = format!("a=1&{form}&b=%FF&c");
+        for query in [form, escaped, around] {
+            match parse_upload_query(&query) {
+                Ok(name) => assert_eq!(name.as_str(), raw, "{query:?}"),
+                Err(e) => panic!("{raw:?} as {query:?} refused: {e}"),
+            }
+        }
+    }
+}
+
+/// Checks `parse_upload_query`'s answer for `query` against the plain
+/// reading; `exact`: the query is a valid one, so a refusal must be the
+/// plain reading's too (else only an acceptance is checked).
+fn check_upload_answer(query: &str, answer: Result<FileName, ApiError>, exact: bool) {
+    let names: Vec<String> = form_urlencoded::parse(query.as_bytes())
+        .filter(|(key, _)| key == "name")
+        .map(|(_, value)| value.into_owned())
+        .collect();
+    let expected = match names.as_slice() {
+        [one] if file_name_rule(one) => Some(one.clone()),
+        _ => None,
+    };
+    match answer {
+        Ok(name) => {
+            let name = name.as_str();
+            assert!(file_name_rule(name), "accepted {name:?} from {query:?}");
+            assert_eq!(Some(name), expected.as_deref(), "query {query:?}");
+        }
+        Err(e) => {
+            assert!(matches!(e, ApiError::BadRequest(_)), "{query:?}: {e:?}");
+            if exact {
+                assert_eq!(expected, None, "refused {query:?}: {e}");
+            }
+        }
+    }
+}
+
+/// The file name rule, written out again: 1 to 255 characters, none of
+/// them `/`, `\` or a control character, and not `.` or `..`.
+fn file_name_rule(name: &str) -> bool {
+    let chars = name.chars().count();
+    (1..=255).contains(&chars)
+        && !name
+            .chars()
+            .any(|c| c == '/' || c == '\\' || c.is_control())
+        && name != "."
+        && name != ".."
+}
+
+/// A URI query of raw bytes: RFC 3986 `query` characters (`pchar`, `/`,
+/// `?`; `%` kept as it is) stay, every other byte is `%XX`.
+fn query_of(raw: &[u8]) -> String {
+    let mut out = String::new();
+    for &b in raw {
+        if b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?%".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Every byte of `text` but ASCII letters and digits as `%XX`.
+fn percent_encode_all(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------
+// content_disposition
+
+/// `content_disposition`: `hearth_server::routes::files::content_disposition`
+/// of the input (lossily UTF-8) as a file name, inline and as an
+/// attachment. Never panics; the value is a valid `HeaderValue` (so the
+/// route never falls back to its placeholder), ASCII only, exactly
+/// `<inline|attachment>; filename*=UTF-8''<value>` where the value holds
+/// only RFC 8187 `attr-char`s and `%XX` escapes (no quote, `;`, `,`, space
+/// or control character a browser could split on), and percent-decoding it
+/// gives back the name byte for byte. Holds for any string, not only the
+/// names the upload rule accepts (the check runs on both).
+pub fn check_content_disposition(data: &[u8]) {
+    use hearth_server::routes::files::content_disposition;
+
+    let name = String::from_utf8_lossy(data);
+    for inline in [false, true] {
+        let value = content_disposition(inline, &name);
+        assert!(
+            axum::http::HeaderValue::from_str(&value).is_ok(),
+            "not a header value: {value:?}"
+        );
+        assert!(value.is_ascii(), "{value:?}");
+        let kind = if inline { "inline" } else { "attachment" };
+        let prefix = format!("{kind}; filename*=UTF-8''");
+        let encoded = value
+            .strip_prefix(&prefix)
+            .unwrap_or_else(|| panic!("{value:?} does not start with {prefix:?}"));
+        let bytes = encoded.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == b'%' {
+                let escape = bytes.get(i + 1..i + 3);
+                assert!(
+                    escape.is_some_and(|e| e.iter().all(u8::is_ascii_hexdigit)),
+                    "a bad escape at {i} in {encoded:?}"
+                );
+                i += 3;
+            } else {
+                assert!(
+                    bytes[i].is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&bytes[i]),
+                    "{:?} is not an attr-char, in {encoded:?}",
+                    bytes[i] as char
+                );
+                i += 1;
+            }
+        }
+        assert_eq!(
+            percent_decode(bytes),
+            name.as_bytes(),
+            "{value:?} does not decode to {name:?}"
+        );
+    }
 }

@@ -1,4 +1,5 @@
-//! Replays the inputs kept under `fuzz/regressions/{token,legacy_form,log_writes}/`
+//! Replays the inputs kept under
+//! `fuzz/regressions/{token,legacy_form,log_writes,upload_query,content_disposition}/`
 //! (crashes the fuzzers found and hand-picked tricky seeds) through the fuzz
 //! targets' own property checks, on stable, in every `cargo test`.
 
@@ -41,4 +42,17 @@ fn legacy_form() {
 #[test]
 fn log_writes() {
     replay("log_writes", server_props::check_log_writes);
+}
+
+#[test]
+fn upload_query() {
+    replay("upload_query", server_props::check_upload_query);
+}
+
+#[test]
+fn content_disposition() {
+    replay(
+        "content_disposition",
+        server_props::check_content_disposition,
+    );
 }

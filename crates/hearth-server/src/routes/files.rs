@@ -9,14 +9,14 @@
 //! `application/octet-stream` and `Content-Disposition: attachment`.
 
 use axum::body::Body;
-use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::{Query, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use hearth_proto::{FileId, FileName};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Deserialize;
 
-use super::{ApiPath, ApiQuery};
+use super::ApiPath;
 use crate::auth::Session;
 use crate::broker::FileRecord;
 use crate::error::ApiError;
@@ -42,15 +42,32 @@ pub fn upload_name(name: Option<&str>) -> Result<FileName, ApiError> {
     FileName::parse(name).map_err(|e| ApiError::BadRequest(e.to_string()))
 }
 
+/// Reads an upload's query string (`name=<file name>`, percent-encoded,
+/// as a form) the way [`upload`] does: axum's `Query` extractor (other
+/// fields are ignored; a repeated `name` is refused), then [`upload_name`].
+/// A string that is not a URI's query (`#`, a space, ...) never reaches a
+/// handler; here it is `400`. Pure, for the fuzz target `upload_query`.
+pub fn parse_upload_query(raw_query: &str) -> Result<FileName, ApiError> {
+    let not_a_query = || ApiError::BadRequest("the query is not a valid URI query".into());
+    let uri: Uri = format!("/api/files?{raw_query}")
+        .parse()
+        .map_err(|_| not_a_query())?;
+    if uri.query() != Some(raw_query) {
+        return Err(not_a_query());
+    }
+    let Query(query) = Query::<UploadQuery>::try_from_uri(&uri)?;
+    upload_name(query.name.as_deref())
+}
+
 pub async fn upload(
     State(state): State<AppState>,
     peer: PeerAddr,
     Session(claims): Session,
-    ApiQuery(query): ApiQuery<UploadQuery>,
+    RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let name = upload_name(query.name.as_deref())?;
+    let name = parse_upload_query(query.as_deref().unwrap_or_default())?;
     let max = state.files.max_bytes();
     // Refused before a byte of the body is read.
     if let Some(length) = content_length(&headers)
@@ -334,5 +351,26 @@ mod tests {
         assert!(upload_name(None).is_err());
         assert!(upload_name(Some("../x")).is_err());
         assert_eq!(upload_name(Some("a.png")).unwrap().as_str(), "a.png");
+    }
+
+    #[test]
+    fn upload_queries_are_read_as_forms() {
+        let name = |q| parse_upload_query(q).map(|n| n.as_str().to_owned());
+        assert_eq!(name("name=a.png").unwrap(), "a.png");
+        assert_eq!(
+            name("x=1&name=R%C3%A9sum%C3%A9+1.pdf").unwrap(),
+            "Résumé 1.pdf"
+        );
+        for bad in [
+            "",
+            "x=1",
+            "name=",
+            "name=..",
+            "name=a%2Fb",
+            "name=a&name=b",
+            "name=a#b",
+        ] {
+            assert!(parse_upload_query(bad).is_err(), "{bad:?}");
+        }
     }
 }
