@@ -161,6 +161,8 @@ describe('files queued while the server is down', () => {
     assert.match(thumb.src, /^(hearthfile:\/\/localhost\/|http:\/\/hearthfile\.localhost\/)/);
     assert.ok(thumb.width <= 320, `a thumbnail, not the original (${thumb.width} px)`);
 
+    await app.screenshot('desktop-files');
+
     // The viewer shows the original through the scheme; Download saves it
     // into the Downloads folder.
     await app.exec('document.querySelector("#messages .message:not(.pending) .files .file-thumb").click();');
@@ -176,7 +178,7 @@ describe('files queued while the server is down', () => {
     while (!existsSync(saved) && Date.now() < deadline) await sleep(200);
     assert.ok(existsSync(saved), `saved as ${saved}`);
     assert.ok(readFileSync(saved).equals(image), 'the download is the original');
-    await app.screenshot('desktop-files');
+    await app.screenshot('desktop-files-viewer');
   });
 
   test('and after an app restart while one waits, still exactly once', async () => {

@@ -393,3 +393,41 @@ async fn a_file_over_the_limit_is_refused_before_it_is_uploaded() {
     assert!(stored(&bo, &queued.client_id).await.is_empty());
     app.desktop.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_discarded_while_its_file_goes_up_is_never_posted() {
+    let data = tempfile::tempdir().unwrap();
+    let server = TestServer::start(data.path(), 0).await;
+    let dirs = AppDirs::new();
+    let mut app = TestApp::open(&dirs, &MemorySecrets::new()).await;
+    let room = app.join_connected(&server.url("/"), "ana").await;
+    let outbox = app.desktop.outbox().clone();
+    let big: Vec<u8> = (0..20 * 1024 * 1024).map(|i| (i % 251) as u8).collect();
+    let staged = outbox.stage(Some(&room.id), &big, "big.bin", "").unwrap();
+    let queued = outbox
+        .enqueue_with(
+            &room.id,
+            "never mind",
+            None,
+            &[Attachment {
+                staged: Some(staged.staged),
+                name: Some("big.bin".into()),
+                ..Attachment::default()
+            }],
+        )
+        .unwrap();
+    app.wait_for("the upload started", |e| {
+        matches!(&e.event, AppEvent::Local(LocalEvent::Outbox(u))
+            if u.client_id == queued.client_id && matches!(u.state, OutboxState::Sending { .. }))
+    })
+    .await;
+    assert!(outbox.discard(&queued.client_id).unwrap());
+    assert!(on_disk(&dirs).is_empty());
+    assert_eq!(spooled(&dirs), 0);
+    // A later message goes out; the discarded one never does.
+    let later = outbox.enqueue(&room.id, "later").unwrap();
+    wait_sent(&mut app, &later.client_id).await;
+    let bo = server.client("bo").await;
+    assert!(stored(&bo, &queued.client_id).await.is_empty());
+    app.desktop.shutdown().await;
+}
