@@ -7,8 +7,11 @@
 //! hearth-bench run --target http://127.0.0.1:8989 -n 1000 -m 200 -r 50 \
 //!     --server-pid 1234 --label hearth-embedded --scenario room-1k --json out.json
 //! hearth-bench report bench/results/2026-12-01 --svg docs/bench.svg
+//! hearth-bench files --target http://127.0.0.1:8989 -n 10 --size-mib 25 \
+//!     --server-pid 1234 --label hearth-embedded --json files.json
 //! ```
 
+mod files;
 mod http;
 mod payload;
 mod procstat;
@@ -38,11 +41,16 @@ enum Command {
     Run(Box<run::RunArgs>),
     /// Turn result files into markdown tables and an SVG chart.
     Report(report::ReportArgs),
+    /// Files (protocol v1.1): N clients upload an S MiB file at once, then
+    /// download it back (checked byte for byte), then one reads slowly,
+    /// while the server's memory is sampled.
+    Files(Box<files::FilesArgs>),
 }
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Run(args) => run::main(*args),
         Command::Report(args) => report::main(args),
+        Command::Files(args) => files::main(*args),
     }
 }

@@ -2,7 +2,9 @@
 //! and CPU time (from `/proc/<pid>/smaps_rollup` and `/proc/<pid>/stat`,
 //! summed over the given processes and, by default, all their descendants),
 //! the load generator's own CPU time (`getrusage`), and a description of the
-//! machine.
+//! machine. For the files benchmark, also the resident set size of a fixed
+//! set of processes (cheap enough to read every few milliseconds) and the
+//! kernel's own record of its peak (`VmHWM`, which can be reset).
 //!
 //! Memory is the proportional set size (PSS) where the kernel gives it: a
 //! server of several processes (nginx's master and worker, gunicorn's
@@ -68,7 +70,7 @@ fn read_pss(pid: u32) -> Option<u64> {
 }
 
 /// The given pids and, if `children`, every descendant alive now.
-fn with_descendants(roots: &[u32], children: bool) -> BTreeSet<u32> {
+pub fn with_descendants(roots: &[u32], children: bool) -> BTreeSet<u32> {
     let mut set: BTreeSet<u32> = roots.iter().copied().collect();
     if !children {
         return set;
@@ -123,6 +125,37 @@ pub fn sample(pids: &[u32], children: bool) -> Option<Sample> {
         _ => "PSS",
     };
     Some(s)
+}
+
+/// The resident set size of exactly these processes, KiB, summed (no
+/// descendants looked up: cheap enough to call every few milliseconds).
+pub fn rss_kb(pids: &[u32]) -> u64 {
+    let kb = page_kb();
+    pids.iter()
+        .filter_map(|&pid| read_stat(pid))
+        .map(|(_, _, rss)| rss * kb)
+        .sum()
+}
+
+/// Resets the kernel's peak-RSS record (`VmHWM`) of a process to its RSS
+/// now (`echo 5 > /proc/<pid>/clear_refs`; the process must be ours).
+/// `false` when the kernel does not allow it.
+pub fn reset_peak_rss(pid: u32) -> bool {
+    fs::write(format!("/proc/{pid}/clear_refs"), "5").is_ok()
+}
+
+/// The kernel's record of a process's peak RSS (`VmHWM`), KiB: since it
+/// started, or since [`reset_peak_rss`].
+pub fn peak_rss_kb(pid: u32) -> Option<u64> {
+    fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// The command names of the processes (for the report).
@@ -210,6 +243,9 @@ mod tests {
         assert!(s.processes >= 1);
         assert!(self_rss_kb() > 0);
         assert!(self_cpu_secs() >= 0.0);
+        let me = std::process::id();
+        assert!(rss_kb(&[me]) > 0);
+        assert!(peak_rss_kb(me).unwrap() >= rss_kb(&[me]) / 2);
         assert!(sample(&[], true).is_none());
         // A pid that does not exist is skipped.
         assert_eq!(sample(&[u32::MAX], false).unwrap().processes, 0);
