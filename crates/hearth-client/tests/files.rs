@@ -80,13 +80,11 @@ fn png(width: u32, height: u32) -> Vec<u8> {
         out.extend(&body);
         out.extend(crc(&body).to_be_bytes());
     }
-    let mut raw = Vec::new();
-    for _ in 0..height {
-        raw.push(0); // filter: none
-        for _ in 0..width {
-            raw.extend([200, 80, 40]);
-        }
-    }
+    // Each row: filter byte 0 (none), then the pixels.
+    let row: Vec<u8> = std::iter::once(0)
+        .chain([200, 80, 40].repeat(width as usize))
+        .collect();
+    let raw = row.repeat(height as usize);
     let mut zlib = vec![0x78, 0x01];
     let blocks: Vec<&[u8]> = raw.chunks(65535).collect();
     for (i, block) in blocks.iter().enumerate() {

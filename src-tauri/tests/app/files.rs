@@ -38,13 +38,11 @@ fn png(width: u32, height: u32) -> Vec<u8> {
         out.extend(&body);
         out.extend(crc(&body).to_be_bytes());
     }
-    let mut raw = Vec::new();
-    for _ in 0..height {
-        raw.push(0);
-        for _ in 0..width {
-            raw.extend([30, 120, 200]);
-        }
-    }
+    // Each row: filter byte 0 (none), then the pixels.
+    let row: Vec<u8> = std::iter::once(0)
+        .chain([30, 120, 200].repeat(width as usize))
+        .collect();
+    let raw = row.repeat(height as usize);
     let (mut a, mut b) = (1u32, 0u32);
     for &x in &raw {
         a = (a + u32::from(x)) % 65521;
