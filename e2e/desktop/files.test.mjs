@@ -7,7 +7,7 @@
 // Then the same with an app restart while the message waits.
 
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { deflateSync } from 'node:zlib';
@@ -70,18 +70,27 @@ const ATTACH = `
   input.dispatchEvent(new Event('change', { bubbles: true }));
   return document.querySelectorAll('#tray-list li.tray-item').length;`;
 
-/** The stored messages with `text`, polled until there is one; then a pause shows no second copy comes. */
-async function storedOnce(url, token, text, timeout = 60000) {
+/** Whether the app's outbox file (of `profile`) holds no entry: nothing more will be posted. */
+function outboxEmpty(profile) {
+  try {
+    const file = join(profile.XDG_DATA_HOME, 'chat.hearth.desktop', 'outbox.json');
+    return JSON.parse(readFileSync(file, 'utf8')).entries.length === 0;
+  } catch {
+    return false;
+  }
+}
+
+/** The stored messages with `text`, once the server has one and the app's outbox let go of it. */
+async function storedOnce(url, token, text, profile, timeout = 60000) {
   const deadline = Date.now() + timeout;
   while (Date.now() < deadline) {
     const found = (await apiHistory(url, token, 'general')).filter((m) => m.text === text);
-    if (found.length) {
-      await sleep(1500);
+    if (found.length && outboxEmpty(profile)) {
       return (await apiHistory(url, token, 'general')).filter((m) => m.text === text);
     }
     await sleep(250);
   }
-  throw new Error(`${JSON.stringify(text)} never reached the server`);
+  throw new Error(`${JSON.stringify(text)} never reached the server (or stayed in the outbox)`);
 }
 
 async function fileBytes(url, token, file) {
@@ -148,7 +157,7 @@ describe('files queued while the server is down', () => {
     await queueWithImage(app, 'a photo, sent offline', 'photo.png', image);
 
     server = await startServer({ data, port });
-    const copies = await storedOnce(server.url, token, 'a photo, sent offline');
+    const copies = await storedOnce(server.url, token, 'a photo, sent offline', profile);
     assert.equal(copies.length, 1, 'stored exactly once');
     assert.deepEqual(copies[0].files.map((f) => [f.name, f.type, f.size]), [['photo.png', 'image/png', image.length]]);
     assert.ok((await fileBytes(server.url, token, copies[0].files[0])).equals(image), 'byte-identical');
@@ -174,9 +183,9 @@ describe('files queued while the server is down', () => {
     assert.equal(full, 640);
     await app.click('#image-viewer .viewer-download');
     const saved = join(downloads, 'photo.png');
-    const deadline = Date.now() + 20000;
-    while (!existsSync(saved) && Date.now() < deadline) await sleep(200);
-    assert.ok(existsSync(saved), `saved as ${saved}`);
+    // Done when the window says where it saved it (the name is taken at once, the bytes come after).
+    await app.waitFor('return document.body.textContent.includes(arguments[0]);',
+      { message: `the window says it saved ${saved}` }, saved);
     assert.ok(readFileSync(saved).equals(image), 'the download is the original');
     await app.screenshot('desktop-files-viewer');
   });
@@ -194,7 +203,7 @@ describe('files queued while the server is down', () => {
 
     session = await openApp(profile);
     server = await startServer({ data, port });
-    const copies = await storedOnce(server.url, token, 'queued, then the app restarted');
+    const copies = await storedOnce(server.url, token, 'queued, then the app restarted', profile);
     assert.equal(copies.length, 1, 'stored exactly once');
     assert.equal(copies[0].nick, 'ana');
     assert.ok((await fileBytes(server.url, token, copies[0].files[0])).equals(image), 'byte-identical');
