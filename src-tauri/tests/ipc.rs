@@ -3,7 +3,8 @@
 //! registered and allowed for the `main` window, other windows and unknown
 //! commands are refused, and errors reach JS as `{kind, message,
 //! retryable, status?, retry_after?}` objects, one kind per way a command
-//! can fail.
+//! can fail; an attached file's bytes cross as a raw body, and only paths
+//! dropped on the window may be sent.
 
 use std::sync::Arc;
 
@@ -309,6 +310,76 @@ fn every_way_a_command_fails_reaches_js_as_its_kind() {
         error,
         json!({"kind": "unavailable", "retryable": true,
                "message": "Hosting is stopped: start hosting to open this room."})
+    );
+
+    tauri::async_runtime::block_on(desktop.shutdown());
+}
+
+#[test]
+fn attached_bytes_cross_as_a_raw_body_and_only_dropped_paths_are_sent() {
+    let dirs = tempfile::tempdir().unwrap();
+    let app = hearth_desktop::app_builder(mock_builder())
+        .build(hearth_desktop::context())
+        .expect("the app builds");
+    let options = DesktopOptions::new(
+        dirs.path().join("data"),
+        dirs.path().join("config"),
+        Arc::new(MemorySecrets::new()),
+    );
+    let desktop = tauri::async_runtime::block_on(Desktop::open(options)).unwrap();
+    app.manage(desktop.clone());
+    let main = WebviewWindowBuilder::new(&app, "main", Default::default())
+        .build()
+        .unwrap();
+
+    // The bytes are the body; the name comes percent-encoded in a header.
+    let mut headers = tauri::http::HeaderMap::new();
+    headers.insert("Hearth-Name", "%E2%9C%93%20shot.png".parse().unwrap());
+    headers.insert("Hearth-Type", "image/png".parse().unwrap());
+    let staged = get_ipc_response(
+        &main,
+        InvokeRequest {
+            cmd: "stage_file".into(),
+            callback: CallbackFn(0),
+            error: CallbackFn(1),
+            url: "tauri://localhost".parse().unwrap(),
+            body: InvokeBody::Raw(vec![1, 2, 3, 4, 5]),
+            headers,
+            invoke_key: INVOKE_KEY.to_string(),
+        },
+    )
+    .map(|body| body.deserialize::<Value>().unwrap())
+    .unwrap();
+    assert_eq!(staged["name"], json!("✓ shot.png"));
+    assert_eq!(staged["size"], json!(5));
+    assert_eq!(staged["type"], json!("image/png"));
+    let spooled = dirs
+        .path()
+        .join("data/outbox-files")
+        .join(staged["staged"].as_str().unwrap());
+    assert_eq!(std::fs::read(spooled).unwrap(), [1, 2, 3, 4, 5]);
+
+    // JSON is not a file's bytes.
+    let error = invoke(&main, "stage_file", json!({"bytes": [1, 2]})).unwrap_err();
+    assert_eq!(error["kind"], json!("invalid"), "{error}");
+
+    // The webview cannot name a file on disk that was not dropped on the
+    // window.
+    let secret = dirs.path().join("secret.txt");
+    std::fs::write(&secret, "not yours").unwrap();
+    let error = invoke(
+        &main,
+        "post_message",
+        json!({"roomId": "any", "text": "", "files": [{"path": secret}]}),
+    )
+    .unwrap_err();
+    assert_eq!(error["kind"], json!("invalid"), "{error}");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("was not dropped on the window"),
+        "{error}"
     );
 
     tauri::async_runtime::block_on(desktop.shutdown());
