@@ -155,16 +155,11 @@ pub fn resolve(
         .map(|a| {
             let (path, spooled, default_name) = match (&a.staged, &a.path) {
                 (Some(staged), None) => {
-                    let valid = staged.starts_with("staged-")
-                        && staged[7..]
-                            .bytes()
-                            .all(|b| b.is_ascii_hexdigit() || b == b'-');
-                    let path = spool_dir(data_dir).join(staged);
-                    if !valid || !path.is_file() {
+                    let Some(path) = staged_path(data_dir, staged).filter(|p| p.is_file()) else {
                         return Err(CommandError::BadInput(
                             "That attachment is gone: attach the file again.".into(),
                         ));
-                    }
+                    };
                     (path, true, None)
                 }
                 (None, Some(path)) => {
@@ -195,6 +190,25 @@ pub fn resolve(
             })
         })
         .collect()
+}
+
+/// The spool file of a `staged` name `stage` gave (`None` for any other
+/// name: nothing outside the spool is ever named).
+fn staged_path(data_dir: &Path, staged: &str) -> Option<PathBuf> {
+    let valid = staged
+        .strip_prefix("staged-")
+        .is_some_and(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-'));
+    valid.then(|| spool_dir(data_dir).join(staged))
+}
+
+/// Removes the spool files of staged attachments that were not queued
+/// (the message was refused): the webview stages them again if it retries.
+pub fn remove_staged(data_dir: &Path, attachments: &[Attachment]) {
+    for staged in attachments.iter().filter_map(|a| a.staged.as_deref()) {
+        if let Some(path) = staged_path(data_dir, staged) {
+            let _ = std::fs::remove_file(path);
+        }
+    }
 }
 
 /// Refuses a file over the server's limit, before any byte is uploaded.
@@ -303,6 +317,18 @@ mod tests {
         };
         assert!(resolve(dir.path(), &[escape], None).is_err());
 
+        assert_eq!(staged_path(dir.path(), "staged-"), None);
+        assert_eq!(staged_path(dir.path(), "staged-../x"), None);
+
+        remove_staged(
+            dir.path(),
+            &[Attachment {
+                staged: Some(staged.staged),
+                ..Attachment::default()
+            }],
+        );
+        assert_eq!(std::fs::read_dir(spool_dir(dir.path())).unwrap().count(), 0);
+        stage(dir.path(), b"left", "left.txt", "", None).unwrap();
         sweep_spool(dir.path(), &[]);
         assert_eq!(std::fs::read_dir(spool_dir(dir.path())).unwrap().count(), 0);
     }

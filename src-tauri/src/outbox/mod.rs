@@ -216,7 +216,22 @@ impl Outbox {
     /// [`Outbox::enqueue_reply`] sharing files (`text` may then be empty):
     /// staged ones must be in the spool, dropped ones readable; each is
     /// refused if it is over the room's server's file limit (when known).
+    /// A refused message leaves no staged file behind.
     pub fn enqueue_with(
+        &self,
+        room_id: &str,
+        text: &str,
+        reply_to: Option<&str>,
+        attachments: &[Attachment],
+    ) -> Result<OutboxEntry, CommandError> {
+        let queued = self.queue(room_id, text, reply_to, attachments);
+        if queued.is_err() {
+            files::remove_staged(&self.shared.data_dir, attachments);
+        }
+        queued
+    }
+
+    fn queue(
         &self,
         room_id: &str,
         text: &str,

@@ -384,7 +384,15 @@ async fn a_file_over_the_limit_is_refused_before_it_is_uploaded() {
     // Now the limit is known: refused at once, nothing queued.
     let again = outbox.stage(Some(&room.id), &[7; 2048], "big.bin", "");
     assert!(matches!(again, Err(CommandError::TooLarge { .. })));
+    let unchecked = outbox.stage(None, &[7; 2048], "big.bin", "").unwrap();
+    let refused = outbox.enqueue_with(&room.id, "", None, &[attach(&unchecked.staged)]);
+    assert!(matches!(refused, Err(CommandError::TooLarge { .. })));
     assert_eq!(outbox.pending(None).len(), 1);
+    assert_eq!(
+        spooled(&dirs),
+        1,
+        "the refused message's staged copy is gone"
+    );
     assert!(outbox.discard(&queued.client_id).unwrap());
     assert_eq!(spooled(&dirs), 0, "discarding removes the staged copy");
     let bo = server.client("bo").await;
