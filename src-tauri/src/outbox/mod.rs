@@ -26,15 +26,16 @@
 //! written to the entry on disk; the post then carries the ids under the
 //! entry's `client_id`, so it is stored once however often it is retried.
 //! Discarding an entry aborts its upload; its spool files go when it is
-//! sent or discarded.
+//! sent or discarded. The upload step is `upload.rs`.
 
 pub mod commands;
 pub mod files;
+mod upload;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use hearth_client::{ClientError, Outgoing, RetryPolicy};
 use hearth_proto::{Message, MessageId, MessageText};
@@ -43,11 +44,12 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{CommandError, ErrorKind, Failure};
-use crate::events::{AppEvent, FileProgress, LocalEvent, OutboxState, OutboxUpdate, WaitReason};
+use crate::events::{AppEvent, LocalEvent, OutboxState, OutboxUpdate, WaitReason};
+use crate::rooms::Rooms;
 use crate::rooms::hub::Hub;
-use crate::rooms::{RoomTarget, Rooms};
 use crate::settings::write_atomically;
 use files::{Attachment, QueuedFile, StagedFile};
+use upload::Upload;
 
 /// The file name in the data dir.
 pub const FILE_NAME: &str = "outbox.json";
@@ -642,116 +644,6 @@ impl Shared {
         self.announce(room_id, client_id, OutboxState::Failed { error });
     }
 
-    /// Uploads the entry's files that have no id yet (each checked against
-    /// the server's limit first), keeping each id on disk as it comes;
-    /// answers every id in order, or `None` if the entry was discarded.
-    async fn upload_files(
-        &self,
-        room_id: &str,
-        target: &RoomTarget,
-        client_id: &str,
-    ) -> Result<Option<Vec<String>>, Upload> {
-        let cancel = CancellationToken::new();
-        self.uploads().insert(client_id.to_owned(), cancel.clone());
-        let result = self
-            .upload_missing(room_id, target, client_id, &cancel)
-            .await;
-        {
-            let mut uploads = self.uploads();
-            if uploads.get(client_id).is_some_and(|c| !c.is_cancelled()) {
-                uploads.remove(client_id);
-            }
-        }
-        if cancel.is_cancelled() {
-            return Ok(None);
-        }
-        result?;
-        Ok(self
-            .current(client_id)
-            .map(|entry| entry.files.into_iter().filter_map(|f| f.file_id).collect()))
-    }
-
-    async fn upload_missing(
-        &self,
-        room_id: &str,
-        target: &RoomTarget,
-        client_id: &str,
-        cancel: &CancellationToken,
-    ) -> Result<(), Upload> {
-        let Some(entry) = self.current(client_id) else {
-            return Ok(());
-        };
-        if entry.files.iter().all(|f| f.file_id.is_some()) {
-            return Ok(());
-        }
-        let info = target.client.info().await.map_err(Upload::Client)?;
-        if !info.features.iter().any(|f| f == "files") {
-            return Err(Upload::Refused(CommandError::BadInput(
-                "This server does not take files (it runs an older Hearth).".into(),
-            )));
-        }
-        let limit = info
-            .max_file_bytes
-            .unwrap_or(hearth_proto::DEFAULT_MAX_FILE_BYTES);
-        self.limits().insert(room_id.to_owned(), limit);
-        let mut progress: Vec<FileProgress> = entry
-            .files
-            .iter()
-            .map(|f| FileProgress {
-                name: f.name.clone(),
-                size: f.size,
-                content_type: f.content_type.clone(),
-                sent: if f.file_id.is_some() { f.size } else { 0 },
-                file_id: f.file_id.clone(),
-            })
-            .collect();
-        for (at, file) in entry.files.iter().enumerate() {
-            if file.file_id.is_some() {
-                continue;
-            }
-            let size = std::fs::metadata(&file.path)
-                .map_err(|e| {
-                    Upload::Refused(CommandError::File(format!(
-                        "cannot read {}: {e}",
-                        file.path.display()
-                    )))
-                })?
-                .len();
-            files::check_size(&file.name, size, Some(limit)).map_err(Upload::Refused)?;
-            progress[at].size = size;
-            let report = Progress {
-                hub: self.hub.clone(),
-                room_id: room_id.to_owned(),
-                client_id: client_id.to_owned(),
-                files: Mutex::new((progress.clone(), None)),
-                at,
-            };
-            report.emit(0, true);
-            let content_type =
-                (!file.content_type.is_empty()).then_some(file.content_type.as_str());
-            let uploaded = tokio::select! {
-                _ = cancel.cancelled() => return Ok(()),
-                uploaded = target.client.upload_file(&file.path, &file.name, content_type, move |sent| report.emit(sent, false)) => uploaded,
-            }
-            .map_err(Upload::Client)?;
-            self.update(client_id, |entry| {
-                if let Some(saved) = entry.saved.files.get_mut(at) {
-                    saved.file_id = Some(uploaded.id.clone());
-                }
-            });
-            progress[at].sent = size;
-            progress[at].file_id = Some(uploaded.id);
-            self.announce(
-                room_id,
-                client_id,
-                OutboxState::Sending {
-                    files: progress.clone(),
-                },
-            );
-        }
-        Ok(())
-    }
-
     fn sent(&self, room_id: &str, client_id: &str, message: Message) {
         if let Err(e) = self.remove(client_id) {
             // Still on disk: the next run finds it in the history.
@@ -764,52 +656,6 @@ impl Shared {
                 message_id: message.id.to_string(),
                 message: Some(message),
             },
-        );
-    }
-}
-
-/// Why uploading an entry's files stopped.
-enum Upload {
-    /// The client failed (classified as for a post).
-    Client(ClientError),
-    /// The app refuses to send it (too large, unreadable, no files on the
-    /// server): failed for good.
-    Refused(CommandError),
-}
-
-/// Reports one file's upload progress as `sending` events, at most one
-/// every [`PROGRESS_EVERY`].
-struct Progress {
-    hub: Arc<Hub>,
-    room_id: String,
-    client_id: String,
-    /// Every file's progress, and when the last event went out.
-    files: Mutex<(Vec<FileProgress>, Option<Instant>)>,
-    /// The file uploading.
-    at: usize,
-}
-
-/// The least time between two progress events of one upload.
-const PROGRESS_EVERY: Duration = Duration::from_millis(100);
-
-impl Progress {
-    fn emit(&self, sent: u64, always: bool) {
-        let mut state = self.files.lock().unwrap_or_else(|p| p.into_inner());
-        let (files, last) = &mut *state;
-        files[self.at].sent = sent;
-        let now = Instant::now();
-        if !always && last.is_some_and(|at| now.duration_since(at) < PROGRESS_EVERY) {
-            return;
-        }
-        *last = Some(now);
-        self.hub.emit(
-            &self.room_id,
-            AppEvent::Local(LocalEvent::Outbox(OutboxUpdate {
-                client_id: self.client_id.clone(),
-                state: OutboxState::Sending {
-                    files: files.clone(),
-                },
-            })),
         );
     }
 }
