@@ -119,7 +119,8 @@ struct Shared {
     entries: Mutex<Vec<Entry>>,
     /// The uploads under way, by `client_id`: discarding cancels one.
     uploads: Mutex<HashMap<String, CancellationToken>>,
-    /// The file limit of each saved room's server, as last heard.
+    /// The file limit of each connection's server (by `ConnKey::id`), as
+    /// last heard.
     limits: Mutex<HashMap<String, u64>>,
     wake: Arc<Notify>,
     rooms: Rooms,
@@ -298,18 +299,16 @@ impl Outbox {
         files::stage(&self.shared.data_dir, bytes, name, content_type, limit)
     }
 
-    /// Notes the file limit of `room_id`'s server (from its `/api/info`).
+    /// Notes the file limit of `room_id`'s server (from its `/api/info`),
+    /// for every room of its connection.
     pub fn note_limit(&self, room_id: &str, max_file_bytes: Option<u64>) {
-        let mut limits = self.shared.limits();
-        match max_file_bytes {
-            Some(max) => limits.insert(room_id.to_owned(), max),
-            None => limits.remove(room_id),
-        };
+        self.shared.note_limit(room_id, max_file_bytes);
     }
 
     /// The file limit of `room_id`'s server, if heard.
     pub fn known_limit(&self, room_id: &str) -> Option<u64> {
-        self.shared.limits().get(room_id).copied()
+        let key = self.shared.limit_key(room_id)?;
+        self.shared.limits().get(&key).copied()
     }
 
     /// The entries waiting (or failed), oldest first; of one room if given.
@@ -402,6 +401,23 @@ impl Shared {
 
     fn limits(&self) -> MutexGuard<'_, HashMap<String, u64>> {
         self.limits.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// What file limits are kept by: the room's connection (its server).
+    fn limit_key(&self, room_id: &str) -> Option<String> {
+        let saved = self.rooms.saved_room(room_id).ok()?;
+        Some(crate::rooms::ConnKey::of(&saved).id())
+    }
+
+    fn note_limit(&self, room_id: &str, max_file_bytes: Option<u64>) {
+        let Some(key) = self.limit_key(room_id) else {
+            return;
+        };
+        let mut limits = self.limits();
+        match max_file_bytes {
+            Some(max) => limits.insert(key, max),
+            None => limits.remove(&key),
+        };
     }
 
     /// The entry as it is now (`None`: sent or discarded meanwhile).

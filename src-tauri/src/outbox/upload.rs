@@ -69,7 +69,7 @@ impl Shared {
         let limit = info
             .max_file_bytes
             .unwrap_or(hearth_proto::DEFAULT_MAX_FILE_BYTES);
-        self.limits().insert(room_id.to_owned(), limit);
+        self.note_limit(room_id, Some(limit));
         let mut progress: Vec<FileProgress> = entry
             .files
             .iter()
