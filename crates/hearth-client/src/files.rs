@@ -68,8 +68,10 @@ impl Client {
     ) -> Result<FileInfo, ClientError> {
         let file_error =
             |e: std::io::Error| ClientError::File(format!("cannot read {}: {e}", path.display()));
-        let mut file = tokio::fs::File::open(path).await.map_err(file_error)?;
+        let file = tokio::fs::File::open(path).await.map_err(file_error)?;
         let size = file.metadata().await.map_err(file_error)?.len();
+        // Exactly the `Content-Length` announced, even if the file grows.
+        let mut file = file.take(size);
         let shown = path.display().to_string();
         let chunks = async_stream::stream! {
             let mut sent = 0u64;
