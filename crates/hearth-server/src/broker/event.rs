@@ -168,10 +168,7 @@ fn legacy_frame(message: &Message) -> String {
         });
     // A message that shares files shows their names after its text:
     // `ana: look [file: photo.png] [file: notes.txt]`.
-    let files = message
-        .files
-        .iter()
-        .map(|f| format!("[file: {}]", f.name));
+    let files = message.files.iter().map(|f| format!("[file: {}]", f.name));
     let body = std::iter::once(message.text.clone())
         .filter(|t| !t.is_empty())
         .chain(files)
@@ -231,6 +228,9 @@ mod tests {
         );
         message.text = String::new();
         let frame = legacy_frame(&message);
-        assert!(frame.ends_with("] ana: [file: photo.png] [file: notes.txt]\n\n"), "{frame}");
+        assert!(
+            frame.ends_with("] ana: [file: photo.png] [file: notes.txt]\n\n"),
+            "{frame}"
+        );
     }
 }
