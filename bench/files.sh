@@ -4,12 +4,16 @@
 # `hearth serve` on a fresh data folder on 127.0.0.1:0, runs `hearth-bench
 # files` against it (N clients upload an S MiB file at once, download it back
 # checked byte for byte, one reads slowly; the server's RSS sampled all
-# along), stops it. Backends:
+# along), stops it; then starts it again on the same data and downloads the
+# same files from the fresh, idle server (`--downloads-of`: memory the
+# allocator kept from the uploads cannot hide what downloads cost). Backends:
 #   embedded   uploads in the default folder store (data_dir/files)
 #   redis-s3   `--redis` + `--files s3://…` on a local moto_server; run only
 #              when `redis-server` and `moto_server` (pip: moto[server]) are
 #              installed, skipped with a message otherwise
-# Writes one JSON per run and summary.md to bench/results/<date>-files/ (the
+# Writes two JSONs per run (<name>.json, <name>--fresh-downloads.json) and
+# <scenario>.md (the machine and each run's
+# summary) to bench/results/<date>-files/ (the
 # servers' and the generator's logs to its logs/ folder, not committed).
 #
 # Usage: bash bench/files.sh
@@ -17,7 +21,9 @@
 #   FILES_BACKENDS   backends to run (default: embedded redis-s3)
 #   FILES_RUNS       runs of each backend, each on a fresh server (default: 1)
 #   FILES_CLIENTS    clients (default: 10)
-#   FILES_SIZE_MIB   file size, MiB (default: 25: the default limit)
+#   FILES_SIZE_MIB   file size, MiB (default: 25: the default limit; the
+#                    server's --max-file-bytes is set to it)
+#   FILES_HEARTH_FLAGS extra flags for `hearth serve`
 #   FILES_OUT        result directory (default: bench/results/<date>-files)
 #   FILES_SERVER_CPUS / FILES_GEN_CPUS  CPUs for the server (and its Redis and
 #                    moto) and for the generator (default: 0 and 1 when there
@@ -85,13 +91,14 @@ wait_port() {
   return 1
 }
 
-start_hearth() { # log [extra flags...] -> $hearth_addr, $hearth_pid
-  local log="$1"; shift
-  local data="$work/hearth-$RANDOM"
+start_hearth() { # log data-dir [extra flags...] -> $hearth_addr, $hearth_pid
+  local log="$1" data="$2"; shift 2
   mkdir -p "$data"
+  # shellcheck disable=SC2086
   taskset -c "$server_cpus" "$hearth" serve --bind 127.0.0.1:0 --data "$data" \
     --post-rate 100000 --post-burst 100000 --ip-post-rate 100000 --ip-post-burst 100000 \
-    --session-rate 100000 --session-burst 100000 --log warn "$@" >"$log" 2>&1 &
+    --session-rate 100000 --session-burst 100000 --max-file-bytes $((size * 1048576)) \
+    --log warn ${FILES_HEARTH_FLAGS:-} "$@" >"$log" 2>&1 &
   hearth_pid=$!
   pids+=("$hearth_pid")
   hearth_addr=""
@@ -150,18 +157,26 @@ for backend in $backends; do
       flags=(--redis "redis://127.0.0.1:$redis_port"
         --files "s3://hearth-bench?endpoint=http://127.0.0.1:$moto_port")
     fi
-    start_hearth "$out/logs/$name--hearth.log" "${flags[@]}"
+    data="$work/data-$name"
+    common=(--no-children --size-mib "$size" --file "$work/upload-${size}MiB.bin"
+      --label "hearth-$backend" --scenario "$scenario")
+    start_hearth "$out/logs/$name--hearth.log" "$data" "${flags[@]}"
     echo "files: $name: hearth pid $hearth_pid on $hearth_addr (load: $(cut -d' ' -f1-3 /proc/loadavg))"
-    taskset -c "$gen_cpus" "$bench" files --target "http://$hearth_addr" \
-      --server-pid "$hearth_pid" --no-children -n "$clients" --size-mib "$size" \
-      --file "$work/upload-${size}MiB.bin" --label "hearth-$backend" --scenario "$scenario" \
-      --json "$out/$name.json" | tee "$out/logs/$name--bench.log"
+    taskset -c "$gen_cpus" "$bench" files --target "http://$hearth_addr" --server-pid "$hearth_pid" \
+      -n "$clients" "${common[@]}" --json "$out/$name.json" | tee "$out/logs/$name--bench.log"
+    # The same server again, on the same data: downloads from idle.
+    kill -TERM "$hearth_pid"
+    wait "$hearth_pid" 2>/dev/null || true
+    start_hearth "$out/logs/$name--fresh-downloads--hearth.log" "$data" "${flags[@]}"
+    taskset -c "$gen_cpus" "$bench" files --target "http://$hearth_addr" --server-pid "$hearth_pid" \
+      --downloads-of "$out/$name.json" "${common[@]}" --json "$out/$name--fresh-downloads.json" |
+      tee "$out/logs/$name--fresh-downloads--bench.log"
     stop_all
-    ran+=("$name")
+    ran+=("$name" "$name--fresh-downloads")
   done
 done
 
-# summary.md: the machine and each run's printed summary.
+# <scenario>.md: the machine and each run's printed summary.
 {
   echo "# $scenario"
   echo
@@ -180,5 +195,5 @@ done
     grep -v '^  written ' "$out/logs/$name--bench.log"
     echo '```'
   done
-} >"$out/summary.md"
+} >"$out/$scenario.md"
 echo "files: results in $out"

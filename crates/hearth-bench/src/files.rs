@@ -9,6 +9,11 @@
 //!
 //! Streaming both ways means the peaks stay a bounded buffer above idle: an
 //! upload held whole in memory would show as about N × S MiB.
+//!
+//! Memory an allocator keeps after the uploads can serve the downloads
+//! without the RSS moving; `--downloads-of <earlier.json>` skips the uploads
+//! and downloads the files an earlier run made (the server restarted on the
+//! same data in between), so the downloads are measured from an idle server.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -58,6 +63,10 @@ pub struct FilesArgs {
     /// Measure only the given pids, not their descendants.
     #[arg(long)]
     pub no_children: bool,
+    /// Skip the uploads: download the ones an earlier run's JSON lists
+    /// (`upload_ids`; same file: --size-mib and --file), one client each.
+    #[arg(long)]
+    pub downloads_of: Option<PathBuf>,
     /// Milliseconds between memory samples.
     #[arg(long, default_value_t = 10)]
     pub sample_ms: u64,
@@ -97,6 +106,7 @@ pub struct FilesResult {
     pub machine: Machine,
     pub config: FilesConfig,
     pub server: Option<ServerMemory>,
+    /// Empty (nothing attempted) with `--downloads-of`.
     pub uploads: Transfers,
     pub downloads: Transfers,
     pub slow: Option<SlowRead>,
@@ -108,6 +118,10 @@ pub struct FilesResult {
     pub byte_identical: bool,
     /// The load generator's own peak RSS, KiB.
     pub generator_peak_rss_kb: u64,
+    /// Ids of the uploads that succeeded (or were downloaded, with
+    /// `--downloads-of`).
+    #[serde(default)]
+    pub upload_ids: Vec<String>,
     pub notes: Vec<String>,
 }
 
@@ -121,6 +135,9 @@ pub struct FilesConfig {
     pub slow_secs: f64,
     pub slow_kib_per_sec: u64,
     pub threads: usize,
+    /// The earlier result whose uploads were downloaded (no uploads then).
+    #[serde(default)]
+    pub downloads_of: Option<PathBuf>,
 }
 
 /// The server's memory (resident set size, KiB) around and during each
@@ -131,7 +148,8 @@ pub struct ServerMemory {
     pub processes: Vec<String>,
     /// Before the uploads, sessions signed in.
     pub idle_rss_kb: u64,
-    pub uploads: PhaseMemory,
+    /// `None` with `--downloads-of`.
+    pub uploads: Option<PhaseMemory>,
     pub downloads: PhaseMemory,
     pub slow: Option<PhaseMemory>,
     /// At the end, after a settle.
@@ -177,6 +195,12 @@ pub struct Transfers {
     pub per_transfer_mib_per_sec: Spread,
     pub per_transfer_secs: Spread,
     pub first_error: Option<String>,
+}
+
+impl Transfers {
+    fn none() -> Transfers {
+        summarize(&[], 0.0)
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
@@ -601,11 +625,30 @@ pub async fn run(args: FilesArgs) -> Result<FilesResult> {
     let every = Duration::from_millis(args.sample_ms.max(1));
     let timeout = Duration::from_secs_f64(args.timeout_secs);
     let mut notes = Vec::new();
+    let earlier_ids = match &args.downloads_of {
+        Some(file) => {
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("read {}", file.display()))?;
+            let earlier: FilesResult = serde_json::from_str(&text)
+                .with_context(|| format!("{}: not a files result", file.display()))?;
+            if earlier.config.file_sha256 != *sha256 || earlier.upload_ids.is_empty() {
+                bail!(
+                    "{}: its uploads are not of this file, or it has none",
+                    file.display()
+                );
+            }
+            Some(earlier.upload_ids)
+        }
+        None => None,
+    };
+    let n = earlier_ids
+        .as_ref()
+        .map_or(args.clients, |ids| ids.len() as u64);
 
     // Sessions, each with its own connection.
     let signin = publish::client()?;
     let mut clients = Vec::new();
-    for i in 0..args.clients {
+    for i in 0..n {
         let header = publish::sign_in(&signin, Mode::Hearth, &origin, &format!("bench-files-{i}"))
             .await?
             .context("no session header")?;
@@ -629,33 +672,44 @@ pub async fn run(args: FilesArgs) -> Result<FilesResult> {
     tokio::time::sleep(settle).await;
     let idle_rss = procstat::rss_kb(&pids);
 
-    // N uploads at once.
-    let phase = Phase::start(&pids, every);
-    let t0 = Instant::now();
-    let handles: Vec<_> = clients
-        .iter()
-        .enumerate()
-        .map(|(i, (client, token))| {
-            tokio::spawn(upload(
-                client.clone(),
-                origin.clone(),
-                token.clone(),
-                path.clone(),
-                bytes,
-                format!("bench-{i}.bin"),
-            ))
-        })
-        .collect();
-    let mut ids = Vec::new();
-    let mut up_outcomes = Vec::new();
-    for h in handles {
-        let (secs, r) = h.await.context("upload task")?;
-        ids.push(r.as_ref().ok().cloned());
-        up_outcomes.push((secs, r.map(|_| bytes)));
-    }
-    let uploads = summarize(&up_outcomes, t0.elapsed().as_secs_f64());
-    let (up_mem, up_cpu) = phase.finish(idle_rss);
-    tokio::time::sleep(settle).await;
+    // N uploads at once (unless downloading an earlier run's).
+    let (ids, uploads, up_mem, up_cpu) = match earlier_ids {
+        Some(earlier) => (
+            earlier.into_iter().map(Some).collect(),
+            Transfers::none(),
+            None,
+            0.0,
+        ),
+        None => {
+            let phase = Phase::start(&pids, every);
+            let t0 = Instant::now();
+            let handles: Vec<_> = clients
+                .iter()
+                .enumerate()
+                .map(|(i, (client, token))| {
+                    tokio::spawn(upload(
+                        client.clone(),
+                        origin.clone(),
+                        token.clone(),
+                        path.clone(),
+                        bytes,
+                        format!("bench-{i}.bin"),
+                    ))
+                })
+                .collect();
+            let mut ids: Vec<Option<String>> = Vec::new();
+            let mut outcomes = Vec::new();
+            for h in handles {
+                let (secs, r) = h.await.context("upload task")?;
+                ids.push(r.as_ref().ok().cloned());
+                outcomes.push((secs, r.map(|_| bytes)));
+            }
+            let uploads = summarize(&outcomes, t0.elapsed().as_secs_f64());
+            let (mem, cpu) = phase.finish(idle_rss);
+            tokio::time::sleep(settle).await;
+            (ids, uploads, Some(mem), cpu)
+        }
+    };
 
     // N downloads at once.
     let phase = Phase::start(&pids, every);
@@ -706,7 +760,7 @@ pub async fn run(args: FilesArgs) -> Result<FilesResult> {
     let end_rss = procstat::rss_kb(&pids);
 
     let failed_up = uploads.attempted - uploads.ok;
-    let failed_down = (args.clients - downloads.attempted) + (downloads.attempted - downloads.ok);
+    let failed_down = (n - downloads.attempted) + (downloads.attempted - downloads.ok);
     let slow_failed = slow
         .as_ref()
         .is_some_and(|s| s.error.is_some() || !s.matched);
@@ -716,7 +770,7 @@ pub async fn run(args: FilesArgs) -> Result<FilesResult> {
         .clone()
         .or_else(|| downloads.first_error.clone())
         .or_else(|| slow.as_ref().and_then(|s| s.error.clone()));
-    let byte_identical = downloads.ok == args.clients && slow.as_ref().is_none_or(|s| s.matched);
+    let byte_identical = downloads.ok == n && slow.as_ref().is_none_or(|s| s.matched);
     if let Some(s) = &slow
         && s.kib_per_sec > 1.25 * args.slow_kib_per_sec as f64
     {
@@ -734,13 +788,14 @@ pub async fn run(args: FilesArgs) -> Result<FilesResult> {
         machine: procstat::machine(),
         config: FilesConfig {
             target: origin,
-            clients: args.clients,
+            clients: n,
             file_bytes: bytes,
             file_sha256: sha256.to_string(),
             sample_ms: args.sample_ms,
             slow_secs: args.slow_secs,
             slow_kib_per_sec: args.slow_kib_per_sec,
             threads: args.threads.max(1),
+            downloads_of: args.downloads_of.clone(),
         },
         server: (!pids.is_empty()).then_some(ServerMemory {
             processes,
@@ -759,6 +814,7 @@ pub async fn run(args: FilesArgs) -> Result<FilesResult> {
         first_error,
         byte_identical,
         generator_peak_rss_kb: procstat::peak_rss_kb(std::process::id()).unwrap_or(0),
+        upload_ids: ids.into_iter().flatten().collect(),
         notes,
     })
 }
@@ -784,7 +840,13 @@ pub fn summary(r: &FilesResult) -> String {
         c.file_bytes / MIB,
         c.target
     );
+    if let Some(file) = &c.downloads_of {
+        let _ = writeln!(s, "  uploads    none: downloads of {}", file.display());
+    }
     for (name, t) in [("uploads", &r.uploads), ("downloads", &r.downloads)] {
+        if t.attempted == 0 && c.downloads_of.is_some() {
+            continue;
+        }
         let _ = writeln!(
             s,
             "  {name:<10} {}/{} ok in {:.2} s: {:.1} MiB/s in all; each {:.1}–{:.1} MiB/s (median {:.1}), {:.2}–{:.2} s",
@@ -821,7 +883,7 @@ pub fn summary(r: &FilesResult) -> String {
             mib(m.end_rss_kb)
         );
         let phases = [
-            ("uploads", Some(&m.uploads)),
+            ("uploads", m.uploads.as_ref()),
             ("downloads", Some(&m.downloads)),
             ("slow read", m.slow.as_ref()),
         ];
