@@ -132,7 +132,9 @@ impl From<BrokerError> for ApiError {
             BrokerError::NoSuchMessage => ApiError::NotFound(err.to_string()),
             BrokerError::NotYours => ApiError::Forbidden(err.to_string()),
             BrokerError::BadReply => ApiError::BadRequest(err.to_string()),
-            BrokerError::BadFiles(_) => ApiError::BadRequest(err.to_string()),
+            BrokerError::BadFiles(_) | BrokerError::EmptyText => {
+                ApiError::BadRequest(err.to_string())
+            }
             BrokerError::Internal(cause) => ApiError::Internal(cause),
         }
     }

@@ -43,6 +43,8 @@ pub enum Decision {
 /// - unknown message: [`BrokerError::NoSuchMessage`]; a deleted one too,
 ///   except for a repeated delete by its author;
 /// - edit or delete by someone else: [`BrokerError::NotYours`];
+/// - an edit to an empty text, of a message that shares no files:
+///   [`BrokerError::EmptyText`] (a message of files may lose its caption);
 /// - the same text again, a second delete, a reaction added twice or an
 ///   absent one removed: [`Decision::Unchanged`].
 pub fn decide(
@@ -70,6 +72,9 @@ pub fn decide(
     }
     match &change.what {
         ChangeKind::Edit(text) => {
+            if text.as_str().is_empty() && message.files.is_empty() {
+                return Err(BrokerError::EmptyText);
+            }
             if message.text == text.as_str() {
                 return Ok(Decision::Unchanged(message));
             }

@@ -61,6 +61,9 @@ pub enum BrokerError {
     /// `reply_to` names no message of the room.
     #[error("reply_to names no message of this room")]
     BadReply,
+    /// An edit would leave a message with neither text nor files.
+    #[error("message text must not be empty")]
+    EmptyText,
     /// A post names an upload that does not exist or that another session
     /// made (the text says which).
     #[error("{0}")]

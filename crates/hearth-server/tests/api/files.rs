@@ -611,3 +611,51 @@ async fn an_acknowledged_upload_survives_kill_9() {
     assert_eq!(served.status(), StatusCode::OK);
     assert_eq!(served.bytes().await.unwrap().as_ref(), body.as_slice());
 }
+
+#[tokio::test]
+async fn a_message_of_files_may_lose_its_caption_but_a_plain_one_may_not_be_emptied() {
+    let server = small_limit().await;
+    let ana = server.signed_in("ana").await;
+    let notes = upload(&server, &ana, "notes.txt", b"remember").await;
+    let post = |body: serde_json::Value| {
+        http()
+            .post(server.url("/api/rooms/general/messages"))
+            .bearer_auth(token(&ana).to_owned())
+            .json(&body)
+            .send()
+    };
+    let edit = |id: String, text: &'static str| {
+        http()
+            .patch(server.url(&format!("/api/rooms/general/messages/{id}")))
+            .bearer_auth(token(&ana).to_owned())
+            .json(&json!({ "text": text }))
+            .send()
+    };
+    let with_files: Message = post(json!({"text": "caption", "files": [notes.id]}))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let plain: Message = post(json!({"text": "plain"}))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+
+    let response = edit(with_files.id.to_string(), "  ").await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let edited: Message = response.json().await.unwrap();
+    assert_eq!(edited.text, "");
+    assert_eq!(edited.files, vec![notes.clone()], "the files stay");
+
+    expect_error(
+        edit(plain.id.to_string(), "").await.unwrap(),
+        StatusCode::BAD_REQUEST,
+        "emptying a message without files",
+    )
+    .await;
+    let history = ana.history(&room("general"), None, Some(10)).await.unwrap();
+    assert_eq!(history.last().unwrap().text, "plain");
+}
