@@ -326,9 +326,22 @@ impl Client {
         nick: &str,
         password: Option<&str>,
     ) -> Result<SessionResponse, ClientError> {
+        self.sign_in_protected(nick, password, None).await
+    }
+
+    /// `POST /api/session` with the nick's own password: protects a nick
+    /// nobody protects, and is what a protected nick needs (without it, or
+    /// with a wrong one, the server answers `401`). Keeps the token.
+    pub async fn sign_in_protected(
+        &mut self,
+        nick: &str,
+        password: Option<&str>,
+        nick_password: Option<&str>,
+    ) -> Result<SessionResponse, ClientError> {
         let body = SessionRequest {
             nick: nick.to_owned(),
             password: password.map(str::to_owned),
+            nick_password: nick_password.map(str::to_owned),
         };
         let (_, session): (_, SessionResponse) = self
             .call(self.http.post(self.url("api/session")).json(&body))

@@ -16,6 +16,10 @@ pub struct SessionRequest {
     pub nick: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password: Option<String>,
+    /// The nick's own password (8 to 128 characters): protects a nick
+    /// nobody protects, and is required for one that is protected. v1.1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nick_password: Option<String>,
 }
 
 /// `POST /api/session` answer.
@@ -28,6 +32,10 @@ pub struct SessionResponse {
     /// When the token stops being accepted (RFC 3339). An extension of v1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<String>,
+    /// Whether the nick is protected (a session for it needs its nick
+    /// password). v1.1; absent from older servers.
+    #[serde(default)]
+    pub protected: bool,
 }
 
 /// `POST /api/rooms/{room}/messages` body.
