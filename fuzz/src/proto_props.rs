@@ -84,11 +84,18 @@ fn check_nick(raw: &str) {
             assert!(!s.is_empty());
             assert!(s.chars().count() <= MAX_NICK_CHARS);
             assert!(!s.chars().any(char::is_control), "control char in {s:?}");
+            assert!(
+                !s.chars().any(hearth_proto::validate::is_invisible),
+                "invisible char in {s:?}"
+            );
             assert_eq!(s.trim(), s, "whitespace at an end of {s:?}");
             assert_eq!(Nick::parse(s).as_ref(), Ok(nick), "re-parse");
         }
         Err(ValidationError::NickEmpty) => assert!(trimmed.is_empty()),
         Err(ValidationError::NickControl) => assert!(trimmed.chars().any(char::is_control)),
+        Err(ValidationError::NickInvisible) => {
+            assert!(trimmed.chars().any(hearth_proto::validate::is_invisible))
+        }
         Err(ValidationError::NickTooLong) => {
             assert!(trimmed.chars().count() > MAX_NICK_CHARS)
         }

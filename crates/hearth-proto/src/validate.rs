@@ -24,6 +24,10 @@ pub enum ValidationError {
     NickTooLong,
     #[error("nick must not contain control characters")]
     NickControl,
+    #[error(
+        "nick must not contain invisible characters or text-direction controls (zero-width spaces and joiners, soft hyphens, variation selectors, right-to-left marks and overrides): they make a nick look like someone else's"
+    )]
+    NickInvisible,
     #[error("message text must not be empty")]
     TextEmpty,
     #[error("message text is too long: {0} characters, at most {MAX_TEXT_CHARS}")]
@@ -118,6 +122,9 @@ impl Nick {
         if trimmed.chars().any(char::is_control) {
             return Err(ValidationError::NickControl);
         }
+        if trimmed.chars().any(is_invisible) {
+            return Err(ValidationError::NickInvisible);
+        }
         if trimmed.chars().count() > MAX_NICK_CHARS {
             return Err(ValidationError::NickTooLong);
         }
@@ -130,6 +137,46 @@ impl Nick {
     }
 }
 string_newtype!(Nick);
+
+/// Whether `c` draws nothing (or only changes how its neighbours are
+/// drawn), so that a nick holding it looks like the nick without it: the
+/// Unicode property `Default_Ignorable_Code_Point` (zero-width spaces and
+/// joiners, the soft hyphen, word joiners and invisible operators, the
+/// byte-order mark, variation selectors, Hangul fillers, tag characters…),
+/// which includes every bidirectional control (U+061C, U+200E/F,
+/// U+202A–202E, U+2066–2069), plus the line and paragraph separators.
+///
+/// The table is `DerivedCoreProperties.txt` of Unicode 16.0 (the property
+/// has not changed since Unicode 9; the crates that expose Unicode
+/// properties do not expose this one). Characters with no effect on their
+/// own, such as combining marks, are not in it: they change how a nick looks.
+pub fn is_invisible(c: char) -> bool {
+    const DEFAULT_IGNORABLE: &[(u32, u32)] = &[
+        (0x00AD, 0x00AD),
+        (0x034F, 0x034F),
+        (0x061C, 0x061C),
+        (0x115F, 0x1160),
+        (0x17B4, 0x17B5),
+        (0x180B, 0x180F),
+        (0x200B, 0x200F),
+        (0x202A, 0x202E),
+        (0x2060, 0x206F),
+        (0x3164, 0x3164),
+        (0xFE00, 0xFE0F),
+        (0xFEFF, 0xFEFF),
+        (0xFFA0, 0xFFA0),
+        (0xFFF0, 0xFFF8),
+        (0x1BCA0, 0x1BCA3),
+        (0x1D173, 0x1D17A),
+        (0xE0000, 0xE0FFF),
+    ];
+    let c = u32::from(c);
+    c == 0x2028
+        || c == 0x2029
+        || DEFAULT_IGNORABLE
+            .iter()
+            .any(|&(first, last)| (first..=last).contains(&c))
+}
 
 /// Message text, normalized: CRLF and lone CR become LF, trailing whitespace
 /// is trimmed, 1 to 4000 characters, no control characters but LF and tab.
@@ -284,9 +331,58 @@ mod tests {
         assert_eq!(Nick::parse("a\u{85}b"), Err(ValidationError::NickControl));
         // 32 characters of a multi-byte letter are fine, 33 are not.
         assert!(Nick::parse(&"ü".repeat(32)).is_ok());
+        // Letters of any script, marks, spaces and emoji stay allowed.
+        for fine in [
+            "ana maria",
+            "José",
+            "Zoë",
+            "наташа",
+            "李雷",
+            "ana 🙂",
+            "a-b_c.d",
+        ] {
+            assert_eq!(Nick::parse(fine).unwrap().as_str(), fine);
+        }
         assert_eq!(
             Nick::parse(&"ü".repeat(33)),
             Err(ValidationError::NickTooLong)
+        );
+    }
+
+    #[test]
+    fn nicks_that_hide_characters_are_refused() {
+        for hidden in [
+            "\u{202E}ana",  // right-to-left override
+            "ana\u{202A}",  // left-to-right embedding
+            "an\u{2066}a",  // left-to-right isolate
+            "ana\u{2069}",  // pop directional isolate
+            "\u{200F}ana",  // right-to-left mark
+            "ana\u{200E}",  // left-to-right mark
+            "an\u{061C}a",  // Arabic letter mark
+            "an\u{200B}a",  // zero-width space
+            "ana\u{200C}",  // zero-width non-joiner
+            "a\u{200D}na",  // zero-width joiner
+            "an\u{2060}a",  // word joiner
+            "ana\u{2064}",  // invisible plus
+            "\u{FEFF}ana",  // byte-order mark
+            "an\u{00AD}a",  // soft hyphen
+            "ana\u{FE0F}",  // variation selector 16
+            "ana\u{E0100}", // variation selector 17
+            "ana\u{E0041}", // tag latin capital A
+            "\u{3164}",     // Hangul filler, alone
+            "an\u{034F}a",  // combining grapheme joiner
+            "an\u{2028}a",  // line separator
+        ] {
+            assert_eq!(
+                Nick::parse(hidden),
+                Err(ValidationError::NickInvisible),
+                "{hidden:?}"
+            );
+        }
+        assert!(
+            ValidationError::NickInvisible
+                .to_string()
+                .contains("invisible characters")
         );
     }
 
