@@ -143,6 +143,11 @@ pub struct Config {
     pub secret_file: Option<PathBuf>,
     /// The name `/api/info` reports.
     pub name: String,
+    /// Names requests may give in `Host` besides the server's own addresses
+    /// and host names (`--public-host`): the name DNS or a reverse proxy
+    /// gives it, with or without a port. `"*"` accepts any `Host`, which
+    /// turns off the DNS-rebinding check (see `guard`).
+    pub public_hosts: Vec<String>,
     /// `None`: anyone who can reach the server may get a session.
     pub password: Option<PasswordSetting>,
     /// How many messages each room keeps.
@@ -210,6 +215,7 @@ impl Config {
             tls: None,
             secret_file: None,
             name: "Hearth".to_owned(),
+            public_hosts: Vec::new(),
             password: None,
             retention_per_room: 10_000,
             max_body_bytes: 64 * 1024,
