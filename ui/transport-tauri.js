@@ -30,6 +30,10 @@
  * and Rust's catch-up already shows messages in their current state.
  * `unread` carries `mentions` (Rust counts both).
  *
+ * Search (PROTOCOL v1.1 "search"): `search` and `historyAfter` call
+ * search_messages and room_history_after, relayed by Rust with the bound
+ * connection's session.
+ *
  * Files (PROTOCOL v1.1 "files"): `outbox.enqueue(room, text, {files})`
  * hands each attached Blob's bytes to Rust once (`stage_file`, a raw IPC
  * body; Rust keeps them in its spool) and names dropped files by path;
@@ -249,6 +253,26 @@ class TauriTransport {
     if (limit) args.limit = limit;
     if (beforeId) args.before = beforeId;
     return this.desktop.invoke('room_history', args);
+  }
+
+  /** Up to `limit` messages after `afterId`, oldest first (Rust relays the history page). */
+  async historyAfter(room, afterId, limit = this.pageSize) {
+    return this.desktop.invoke('room_history_after', { roomId: this._needId(room), after: afterId, limit });
+  }
+
+  /**
+   * Search (PROTOCOL v1.1): Rust asks the bound server with the session of
+   * one of its saved rooms (the one on screen if it can); `rooms` are names.
+   */
+  async search(q, { rooms = null, before = null, limit = null } = {}) {
+    this._need();
+    const roomId = (this.boundRooms().find((r) => r.id === this.active) || this.boundRooms()[0])?.id;
+    if (!roomId) throw TransportError.ofKind(KINDS.not_found, 'That room is not in your saved rooms any more.');
+    const args = { roomId, q };
+    if (rooms?.length) args.rooms = rooms;
+    if (before) args.before = before;
+    if (limit) args.limit = limit;
+    return this.desktop.invoke('search_messages', args);
   }
 
   /** One direct post (Rust relays one POST). */

@@ -15,7 +15,8 @@
  * (unread-rules.js), sending `unread` events {room, count, mentions}.
  * The room log's actions (edit, delete, react, typing) are one request
  * each; a reply goes through the outbox (`reply_to` in the POST body).
- * Files (protocol v1.1 "files"): the outbox uploads them (web-upload.js)
+ * Search (protocol v1.1 "search") and history after a message are one
+ * request each. Files (protocol v1.1 "files"): the outbox uploads them (web-upload.js)
  * and posts their ids; fileUrl, download and drag and drop are in
  * web-files.js.
  */
@@ -94,6 +95,19 @@ export function createWebTransport() {
       let path = `${roomPath(room)}?limit=${encodeURIComponent(limit)}`;
       if (beforeId) path += `&before=${encodeURIComponent(beforeId)}`;
       return (await request('GET', path)).data;
+    },
+
+    async historyAfter(room, afterId, limit = PAGE_SIZE) {
+      const path = `${roomPath(room)}?after=${encodeURIComponent(afterId)}&limit=${encodeURIComponent(limit)}`;
+      return (await request('GET', path)).data;
+    },
+
+    async search(q, { rooms = null, before = null, limit = null } = {}) {
+      const query = new URLSearchParams({ q });
+      if (rooms?.length) query.set('rooms', rooms.join(','));
+      if (limit) query.set('limit', String(limit));
+      if (before) query.set('before', before);
+      return (await request('GET', `/api/search?${query}`)).data;
     },
 
     async post(room, text, clientId, replyTo = null, fileIds = null) {

@@ -27,6 +27,22 @@
  *   signOut()               -> undefined
  *   rooms()                 -> [{room, online, last_id}], sorted by name
  *   history(room, beforeId, limit) -> [message], oldest first (beforeId may be null)
+ *   historyAfter(room, afterId, limit) -> [message], oldest first: up to
+ *                               `limit` (1–500) messages after the message
+ *                               `afterId` (protocol v1.1, with "search":
+ *                               opening a search result in place)
+ *   search(q, {rooms?, before?, limit?}) -> [message], newest first
+ *                               (protocol v1.1 "search"; the core shows its
+ *                               UI only with "search" in info().features):
+ *                               messages whose text holds every
+ *                               whitespace-separated term of `q` (ignoring
+ *                               case and diacritics; substrings). rooms:
+ *                               names to search (default: every room the
+ *                               session may read); before: a message id,
+ *                               for the next page; limit: 1–100 (server
+ *                               default 20). `q` empty or over 200
+ *                               characters is refused (kind 'invalid');
+ *                               search-rules.js says so before asking.
  *   post(room, text, clientId)     -> {message, repeated}: ONE attempt, no
  *                               outbox (the composer uses `outbox`)
  *   editMessage(room, id, text)  -> the edited message (protocol v1.1
