@@ -16,6 +16,7 @@
 //!   its backends (the embedded one keeps history in SQLite).
 //! - [`files`]: uploads' bytes (a folder or an S3 bucket), thumbnails and
 //!   the sweep of unreferenced uploads.
+//! - [`search`]: the message search index (SQLite FTS5, both backends).
 //! - [`auth`]: tokens, the password, the session extractor.
 //! - [`limits`]: rate limits; [`net`]: the accept loop and connection limits.
 //! - [`error`]: `ApiError`, the one place errors become HTTP answers.
@@ -31,6 +32,7 @@ pub mod limits;
 pub mod metrics;
 pub mod net;
 pub mod routes;
+pub mod search;
 pub mod state;
 pub mod tls;
 
