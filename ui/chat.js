@@ -7,7 +7,8 @@
  * what changed: rooms-view.js (room list, online list, title),
  * messages-view.js, composer-view.js, status-view.js (connection, notices);
  * the outbox's entries go through chat-pending.js, the room log's events
- * through chat-log.js, the reader's log actions through chat-actions.js, files through chat-files.js. It also runs the
+ * through chat-log.js, the reader's log actions through chat-actions.js, files through chat-files.js,
+ * search through search-view.js and search-jump.js. It also runs the
  * view's clocks: the once-a-second tick, the room list refresh, the
  * transient notice.
  *
@@ -39,6 +40,8 @@ import { PendingMessages } from './chat-pending.js';
 import { MessageList } from './messages-view.js';
 import { firstUnreadId } from './reading-rules.js';
 import { RoomsView } from './rooms-view.js';
+import { SearchJump } from './search-jump.js';
+import { SearchView } from './search-view.js';
 import { StatusView } from './status-view.js';
 import { KINDS } from './transport-error.js';
 
@@ -76,6 +79,10 @@ export class Chat {
       ...this.actions.listActions,
       ...this.files.listActions,
     });
+    this.jump = new SearchJump(this); // a search result opened in place
+    this.search = new SearchView({
+      search: (q, options) => transport.search(q, options), currentRoom: () => this.state.current, onOpen: (msg) => this.jump.open(msg),
+    });
     this.rooms = new RoomsView({ router, onOpen: (name) => this.openRoom(name), onLeave: (name) => this.leaveRoom(name), onEscape: () => this.composer.focus() });
     this.composer = new ComposerView({ ...this.actions.composerActions, files: this.files.composerFiles });
     this.status = new StatusView({
@@ -103,6 +110,7 @@ export class Chat {
   /** The server's info (name, default room, text limit); kept across sessions. */
   setInfo(info) {
     this.state.info = info;
+    this.search.setEnabled(Array.isArray(info?.features) && info.features.includes('search'));
     this.renderComposer();
     if (!this.state.me) return;
     this.rooms.renderTitle(this.state);
@@ -155,6 +163,7 @@ export class Chat {
     this.state.reset();
     this.actions.reset();
     this.files.reset();
+    this.search.close({ refocus: false });
     this.rooms.clear();
     this.messages.clear();
     this.rooms.closeDrawers();
