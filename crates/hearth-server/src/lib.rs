@@ -20,6 +20,8 @@
 //! - [`auth`]: tokens, the password, the session extractor.
 //! - [`limits`]: rate limits; [`net`]: the accept loop and connection limits.
 //! - [`error`]: `ApiError`, the one place errors become HTTP answers.
+//! - [`guard`]: checks before every route (the `Host`, cross-site writes)
+//!   and HSTS/`Secure` cookies over TLS.
 //! - [`tls`]: the optional TLS acceptor (rustls).
 //! - [`metrics`], [`state`].
 
@@ -28,6 +30,7 @@ pub mod broker;
 pub mod config;
 pub mod error;
 pub mod files;
+pub mod guard;
 pub mod limits;
 pub mod metrics;
 pub mod net;
@@ -139,7 +142,9 @@ pub async fn run(
         shutdown_grace: state.config.shutdown_grace,
     };
     let metrics = state.metrics.clone();
-    let router = routes::router(state);
+    let bound = listener.local_addr().context("reading the listener's address")?;
+    let guard = guard::Guard::new(&state.config, bound);
+    let router = guard::apply(routes::router(state), guard);
     net::serve(
         listener,
         router,

@@ -35,6 +35,8 @@ use hearth_proto::{
 };
 use serde::{Deserialize, Serialize};
 
+use crate::search::SearchQuery;
+
 pub use event::{SharedEvent, SharedKind};
 
 /// Idempotency keys are kept at least this long (the protocol asks 24 h), by
@@ -272,6 +274,27 @@ pub trait Broker: Send + Sync + 'static {
     async fn history(
         &self,
         room: &RoomName,
+        before: Option<MessageId>,
+        limit: usize,
+    ) -> Result<Vec<Message>, BrokerError>;
+
+    /// Up to `limit` messages after the message `after`, oldest first, in
+    /// their current state (deleted ones left out): the history that follows
+    /// a message (the `after` extension of `GET .../messages`).
+    async fn history_after(
+        &self,
+        room: &RoomName,
+        after: MessageId,
+        limit: usize,
+    ) -> Result<Vec<Message>, BrokerError>;
+
+    /// Up to `limit` messages matching `query`, newest first, in their
+    /// current state (deleted ones never): of `rooms` only when given,
+    /// older than the message `before` when given. See [`crate::search`].
+    async fn search(
+        &self,
+        query: &SearchQuery,
+        rooms: Option<&[RoomName]>,
         before: Option<MessageId>,
         limit: usize,
     ) -> Result<Vec<Message>, BrokerError>;
