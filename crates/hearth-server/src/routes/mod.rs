@@ -6,6 +6,7 @@
 //! - [`rooms`]: `/api/info`, `/api/rooms`, history and posting
 //! - [`log`]: edits, deletes, reactions and typing (the room log, v1.1)
 //! - [`files`]: uploads and their bytes (`/api/files`, v1.1)
+//! - [`search`]: `GET /api/search` (v1.1)
 //! - [`events`]: the event streams (`/api/rooms/{room}/events`, `/api/events`)
 //! - [`legacy`]: the original chat room's `/login`, `/post`, `/stream`
 //! - [`ops`]: `/healthz`, `/metrics`
@@ -17,6 +18,7 @@ mod legacy;
 mod log;
 mod ops;
 mod rooms;
+mod search;
 mod session;
 mod web;
 
@@ -133,6 +135,7 @@ pub const ROUTES: &[Route] = &[
         put(log::add_reaction).delete(log::remove_reaction)
     }),
     Route::other("/api/rooms/{room}/typing", || post(log::typing)),
+    Route::other("/api/search", || get(search::search)),
     // Uploads stream to disk: no body limit but the file limit.
     Route::other("/api/files", || {
         post(files::upload).layer(DefaultBodyLimit::disable())
