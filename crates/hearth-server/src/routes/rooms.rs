@@ -1,5 +1,5 @@
-//! Rooms: `/api/info`, `/api/rooms`, history, and posting (with
-//! `reply_to`, v1.1).
+//! Rooms: `/api/info`, `/api/rooms`, history (with the `after` extension),
+//! and posting (with `reply_to`, v1.1).
 
 use std::time::Instant;
 
@@ -53,6 +53,8 @@ pub async fn list_rooms(
 #[derive(Debug, Deserialize)]
 pub struct HistoryQuery {
     before: Option<String>,
+    /// Extension: the messages after this id, oldest first.
+    after: Option<String>,
     limit: Option<usize>,
 }
 
@@ -63,18 +65,25 @@ pub async fn room_history(
     ApiQuery(query): ApiQuery<HistoryQuery>,
 ) -> Result<Response, ApiError> {
     let room = room_from_path(&room)?;
-    let before = query
-        .before
-        .map(|raw| {
-            raw.parse::<MessageId>()
-                .map_err(|_| ApiError::BadRequest("before is not a valid message id".into()))
-        })
-        .transpose()?;
+    let id = |raw: String, name: &str| {
+        raw.parse::<MessageId>()
+            .map_err(|_| ApiError::BadRequest(format!("{name} is not a valid message id")))
+    };
+    let before = query.before.map(|raw| id(raw, "before")).transpose()?;
+    let after = query.after.map(|raw| id(raw, "after")).transpose()?;
     let limit = query
         .limit
         .unwrap_or(DEFAULT_HISTORY_LIMIT)
         .min(MAX_HISTORY_LIMIT);
-    let messages = state.broker.history(&room, before, limit).await?;
+    let messages = match (before, after) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::BadRequest(
+                "before and after cannot be used together".into(),
+            ));
+        }
+        (_, Some(after)) => state.broker.history_after(&room, after, limit).await?,
+        (before, None) => state.broker.history(&room, before, limit).await?,
+    };
     Ok(axum::Json(messages).into_response())
 }
 
