@@ -55,6 +55,12 @@ struct ServeArgs {
     /// The server's name, shown to clients.
     #[arg(long, env = "HEARTH_NAME", default_value = "Hearth")]
     name: String,
+    /// A name this server is reached by (DNS, a reverse proxy), with or
+    /// without a port; repeatable. Requests whose Host is none of the
+    /// server's addresses, its host names or these get 421 (against DNS
+    /// rebinding). '*' accepts any Host: that turns the check off.
+    #[arg(long, env = "HEARTH_PUBLIC_HOST", value_delimiter = ',')]
+    public_host: Vec<String>,
     /// Require this password for a session. Prefer --password-hash.
     #[arg(
         long,
@@ -176,6 +182,7 @@ impl ServeArgs {
     fn into_config(self) -> Config {
         let mut config = Config::new(self.data.unwrap_or_else(default_data_dir));
         config.name = self.name;
+        config.public_hosts = self.public_host;
         config.password = match (self.password, self.password_hash) {
             (Some(plain), _) => Some(PasswordSetting::Plain(plain)),
             (None, Some(hash)) => Some(PasswordSetting::Hash(hash)),
