@@ -5,6 +5,9 @@
 //! - [`store`]: the SQLite store (one writer thread, a pool of readers);
 //! - [`queries`]: the store's reads; [`ids`]: assigning ids, packing them
 //!   into rowids;
+//! - [`nicks`]: protected nicks and revoked sessions;
+//! - the search index ([`crate::search::index`]) is a table of the same
+//!   database, written by the store in the transaction of each entry;
 //! - [`files`]: upload records (the bytes are the file store's), the
 //!   messages that share them, and the sweep of unshared ones.
 //!
@@ -39,11 +42,14 @@ use super::{
     SharedEvent, SubscribeRequest, Subscription,
 };
 use crate::config::Config;
+use crate::search::SearchQuery;
 use store::{Inserted, Store};
 
 mod files;
-mod ids;
+pub(crate) mod ids;
 pub use ids::now_ms;
+mod nicks;
+pub use nicks::EmbeddedNicks;
 mod queries;
 mod store;
 
@@ -153,6 +159,11 @@ impl EmbeddedBroker {
             store,
             _housekeeping: stop.drop_guard(),
         })
+    }
+
+    /// The store of protected nicks, in the same `hearth.db`.
+    pub fn nicks(&self) -> EmbeddedNicks {
+        EmbeddedNicks::new(self.store.clone())
     }
 
     /// Makes sure the room's state is in the map (loading it on the writer
@@ -381,6 +392,32 @@ impl Broker for EmbeddedBroker {
         let room = room.clone();
         self.store
             .read(move |conn| queries::messages_before(conn, &room, before, limit))
+            .await
+    }
+
+    async fn history_after(
+        &self,
+        room: &RoomName,
+        after: MessageId,
+        limit: usize,
+    ) -> Result<Vec<Message>, BrokerError> {
+        let room = room.clone();
+        self.store
+            .read(move |conn| queries::messages_after(conn, &room, after, limit))
+            .await
+    }
+
+    async fn search(
+        &self,
+        query: &SearchQuery,
+        rooms: Option<&[RoomName]>,
+        before: Option<MessageId>,
+        limit: usize,
+    ) -> Result<Vec<Message>, BrokerError> {
+        let query = query.clone();
+        let rooms = rooms.map(<[RoomName]>::to_vec);
+        self.store
+            .read(move |conn| queries::search(conn, &query, rooms.as_deref(), before, limit))
             .await
     }
 

@@ -9,6 +9,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::ids::{now_ms, pack, storable, unpack};
 use crate::broker::log::Current;
+use crate::search::{SearchQuery, index};
 
 /// What the store knows of a room.
 #[derive(Debug, Clone, Default)]
@@ -161,6 +162,53 @@ pub fn messages_before(
         .collect::<rusqlite::Result<Vec<_>>>()?;
     rows.reverse();
     Ok(rows)
+}
+
+/// Up to `limit` live messages of a room after `after`, oldest first, in
+/// their current state.
+pub fn messages_after(
+    conn: &Connection,
+    room: &RoomName,
+    after: MessageId,
+    limit: usize,
+) -> rusqlite::Result<Vec<Message>> {
+    if !storable(MessageId::new(after.ms, 0)) {
+        return Ok(Vec::new());
+    }
+    // `pack` caps the sequence: ids after an unstorable one are after it.
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM messages WHERE room = ?1 AND id > ?2 AND deleted = 0
+         ORDER BY id LIMIT ?3"
+    ))?;
+    stmt.query_map(
+        params![room.as_str(), pack(after), limit as i64],
+        message_from_row,
+    )?
+    .collect()
+}
+
+/// The messages the search index finds, in their current state, newest
+/// first (read in one snapshot with the index, which the writer keeps in
+/// step with the messages).
+pub fn search(
+    conn: &Connection,
+    query: &SearchQuery,
+    rooms: Option<&[RoomName]>,
+    before: Option<MessageId>,
+    limit: usize,
+) -> rusqlite::Result<Vec<Message>> {
+    let tx = conn.unchecked_transaction()?;
+    let hits = index::find(&tx, query, rooms, before, limit)?;
+    let mut found = Vec::with_capacity(hits.len());
+    for hit in hits {
+        if let Some(current) = current(&tx, &hit.room, hit.id)?
+            && !current.deleted
+        {
+            found.push(current.message);
+        }
+    }
+    tx.finish()?;
+    Ok(found)
 }
 
 /// A room's counters, default (empty) when the store has never seen it.

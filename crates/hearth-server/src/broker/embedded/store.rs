@@ -19,6 +19,10 @@
 //! with it. Changes (edit, delete, reaction) are decided by
 //! [`crate::broker::log`].
 //!
+//! The search index (`message_search`, [`crate::search::index`]) holds a
+//! row per live message: a post writes it, an edit rewrites it, a delete or
+//! a trim removes it, each in the transaction of its entry.
+//!
 //! Ids are stored packed in the rowid ([`super::ids`]); the reads themselves
 //! are in [`super::queries`].
 
@@ -35,6 +39,7 @@ use super::{files, queries};
 use crate::broker::log::{Decision, decide};
 use crate::broker::{BrokerError, Change, ChangeKind, Changed, FileRecord, IDEMPOTENCY_TTL, Post};
 use crate::config::SyncMode;
+use crate::search::index;
 
 const DB_FILE: &str = "hearth.db";
 /// Posts committed in one transaction at most.
@@ -301,6 +306,23 @@ fn migrate(conn: &Connection) -> rusqlite::Result<()> {
             files::SCHEMA
         ))?;
     }
+    if version < 4 {
+        // The search index, filled with every live message.
+        let tx = conn.unchecked_transaction()?;
+        tx.execute_batch(index::SCHEMA)?;
+        {
+            let mut rows = tx.prepare("SELECT id, room, text FROM messages WHERE deleted = 0")?;
+            let mut rows = rows.query([])?;
+            while let Some(row) = rows.next()? {
+                let room: String = row.get(1)?;
+                if let Ok(room) = RoomName::parse(&room) {
+                    index::put(&tx, &room, unpack(row.get(0)?), &row.get::<_, String>(2)?)?;
+                }
+            }
+        }
+        tx.execute_batch("PRAGMA user_version = 4;")?;
+        tx.commit()?;
+    }
     Ok(())
 }
 
@@ -428,6 +450,7 @@ impl Writer {
             )?;
             let entry = LogEntry { id, kind };
             insert_entry(&tx, &entry)?;
+            index::apply(&tx, &entry)?;
             tx.commit()?;
             Ok(Ok((Changed::Applied(message), Some(entry))))
         })();
@@ -552,6 +575,7 @@ fn insert_one(
         "INSERT INTO entries (id, room, message, kind, data) VALUES (?1, ?2, ?1, 'message', ?3)",
         params![pack(id), message.room.as_str(), json],
     )?;
+    index::put(tx, &message.room, id, &message.text)?;
     files::refer(tx, &message.room, id, &files)?;
     if let Some(client_id) = &post.client_id {
         tx.execute(
@@ -574,6 +598,11 @@ fn insert_one(
             |r| r.get(0),
         )?;
         if let Some(upto) = trimmed {
+            tx.execute(
+                "DELETE FROM message_search WHERE rowid IN
+                     (SELECT id FROM messages WHERE room = ?1 AND id <= ?2)",
+                params![message.room.as_str(), upto],
+            )?;
             let deleted = tx.execute(
                 "DELETE FROM messages WHERE room = ?1 AND id <= ?2",
                 params![message.room.as_str(), upto],

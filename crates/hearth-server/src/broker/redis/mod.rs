@@ -41,12 +41,20 @@
 //!   upload the sweep forgot. The files a message shares travel with its
 //!   other extras (`x`), so every read path shows them.
 //!
+//! - **Search**: each node keeps its own index ([`LocalIndex`], a temporary
+//!   SQLite database), fed by the relay with every entry of every room
+//!   (loaded or not) and caught up from the streams of every room at start
+//!   and whenever the relay catches up. Results are read back from the
+//!   message hashes, so an edit or delete the index has not seen yet is
+//!   still shown right; a new message is found once the relay has it.
+//!
 //! While Redis cannot be reached a post fails with `503` (never a `201` for
 //! a message that is not stored), `/healthz` answers `503`, new streams are
 //! refused with `503`, and open streams stay open and catch up when it
 //! returns. The command connection is a redis-rs `ConnectionManager`, which
 //! reconnects by itself.
 
+mod nicks;
 mod relay;
 pub mod scripts;
 #[cfg(test)]
@@ -77,6 +85,8 @@ use super::{
 use crate::broker::embedded::now_ms;
 use crate::config::RedisConfig;
 use crate::metrics::Metrics;
+use crate::search::{LocalIndex, SearchQuery};
+pub use nicks::RedisNicks;
 use relay::RelayCommand;
 use scripts::{Keys, Note, padded};
 
@@ -96,6 +106,9 @@ const SWEEP_PAGE: usize = 500;
 /// How many times a change is decided again when the message changed
 /// between reading and writing it.
 const CHANGE_ATTEMPTS: usize = 16;
+
+/// Index pages a search reads at most (each read back from Redis).
+const SEARCH_ROUNDS: usize = 4;
 
 /// A stream entry: id and fields.
 type Entry = (String, HashMap<String, String>);
@@ -164,6 +177,9 @@ struct Inner {
     leave_script: redis::Script,
     reap_script: redis::Script,
     sweep_script: redis::Script,
+    /// This node's search index, fed by the relay with every entry of every
+    /// room ([`Inner::on_note`], [`Inner::catch_up`]).
+    search: Arc<LocalIndex>,
 }
 
 /// Settings of a Redis broker beyond where Redis is.
@@ -177,6 +193,12 @@ impl RedisBroker {
     /// Starts the node's Redis broker: no connection is needed yet (the node
     /// starts while Redis is down and reports unhealthy until it is up); the
     /// relay and the presence heartbeat run until `shutdown`.
+    /// The store of protected nicks, on the same Redis and connection
+    /// ([`nicks`]).
+    pub fn nicks(&self, key_prefix: &str) -> RedisNicks {
+        RedisNicks::new(self.inner.conn.clone(), key_prefix)
+    }
+
     pub fn open(
         config: &RedisConfig,
         options: RedisOptions,
@@ -213,6 +235,7 @@ impl RedisBroker {
             leave_script: scripts::presence_leave(),
             reap_script: scripts::presence_reap(),
             sweep_script: scripts::sweep_files(),
+            search: Arc::new(LocalIndex::open_temporary()?),
         });
         tokio::spawn(relay::run(
             inner.clone(),
@@ -328,7 +351,47 @@ impl Inner {
                 }
             }
         }
+        self.catch_up_search().await?;
         Ok(caught)
+    }
+
+    /// Feeds the search index every entry of every room that it has not
+    /// applied yet (at start, every retained entry). Runs on the relay task
+    /// with [`Inner::catch_up`]; notes that overlap it are skipped by the
+    /// index's per-room cursor.
+    async fn catch_up_search(&self) -> Result<(), BrokerError> {
+        let mut conn = self.conn.clone();
+        let names: Vec<String> = conn
+            .smembers(self.keys.rooms())
+            .await
+            .map_err(|e| self.unavailable("listing rooms", e))?;
+        for room in names.iter().filter_map(|name| RoomName::parse(name).ok()) {
+            let mut after = self
+                .search
+                .cursor(&room)
+                .map_err(|e| BrokerError::Internal(format!("search index: {e}")))?;
+            loop {
+                let page = self.entries_after(&room, after).await?;
+                let full = page.len() == PAGE;
+                after = page.last().map(|entry| entry.id).or(after);
+                self.index(&page);
+                if !full {
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies entries to the search index (a failure is logged: search
+    /// misses them until the node restarts, nothing else does).
+    fn index(&self, entries: &[LogEntry]) {
+        if entries.is_empty() {
+            return;
+        }
+        if let Err(e) = self.search.apply_all(entries) {
+            tracing::error!(cause = %e, "updating the search index failed");
+        }
     }
 
     /// Up to [`PAGE`] log entries of `room` after `after` (all from the
@@ -410,6 +473,7 @@ impl Inner {
 
     /// Hands an announced entry to its room, if loaded here.
     fn on_entry(&self, entry: LogEntry) {
+        self.index(std::slice::from_ref(&entry));
         let room = entry.kind.room().clone();
         if !self.hub.lock().contains_key(&room) {
             return;
@@ -670,6 +734,21 @@ impl Inner {
             text,
             online.iter().chain(authors.iter()).map(String::as_str),
         ))
+    }
+
+    /// The fields of hashes, in order (empty for a missing hash).
+    async fn hashes(&self, keys: &[String]) -> Result<Vec<HashMap<String, String>>, BrokerError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for key in keys {
+            pipe.hgetall(key);
+        }
+        let mut conn = self.conn.clone();
+        pipe.query_async(&mut conn)
+            .await
+            .map_err(|e| self.unavailable("reading messages", e))
     }
 
     /// The records of uploads, in order (`None`: no such upload).
@@ -1113,6 +1192,94 @@ impl Broker for RedisBroker {
         limit: usize,
     ) -> Result<Vec<Message>, BrokerError> {
         Ok(self.inner.read_messages(room, before, limit).await?.0)
+    }
+
+    async fn history_after(
+        &self,
+        room: &RoomName,
+        after: MessageId,
+        limit: usize,
+    ) -> Result<Vec<Message>, BrokerError> {
+        let inner = &self.inner;
+        inner.ensure_logged(room).await?;
+        let mut conn = inner.conn.clone();
+        let ids: Vec<String> = redis::cmd("ZRANGEBYLEX")
+            .arg(inner.keys.live(room.as_str()))
+            .arg(format!("({}", padded(after)))
+            .arg("+")
+            .arg("LIMIT")
+            .arg(0)
+            .arg(limit)
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| inner.unavailable("reading messages", e))?;
+        let prefix = inner.keys.message_prefix(room.as_str());
+        let keys: Vec<String> = ids.iter().map(|id| format!("{prefix}{id}")).collect();
+        let hashes = inner.hashes(&keys).await?;
+        Ok(hashes
+            .into_iter()
+            .filter_map(|fields| current_of(room, fields))
+            .filter(|current| !current.deleted)
+            .map(|current| current.message)
+            .collect())
+    }
+
+    async fn search(
+        &self,
+        query: &SearchQuery,
+        rooms: Option<&[RoomName]>,
+        before: Option<MessageId>,
+        limit: usize,
+    ) -> Result<Vec<Message>, BrokerError> {
+        let inner = &self.inner;
+        let mut found: Vec<Message> = Vec::with_capacity(limit);
+        let mut cursor = before;
+        // The index may lag Redis a moment: each hit is read back in its
+        // current state from Redis and checked again; hits that are gone
+        // (trimmed) are dropped from the index. Rounds are bounded: a page
+        // may then hold fewer than `limit` even when more exist.
+        for _ in 0..SEARCH_ROUNDS {
+            let want = limit - found.len();
+            let index = inner.search.clone();
+            let (q, r) = (query.clone(), rooms.map(<[RoomName]>::to_vec));
+            let hits = tokio::task::spawn_blocking(move || index.find(&q, r.as_deref(), cursor, want))
+                .await
+                .map_err(|e| BrokerError::Internal(format!("search panicked: {e}")))?
+                .map_err(|e| BrokerError::Internal(format!("search index: {e}")))?;
+            let Some(last) = hits.last() else {
+                break;
+            };
+            cursor = Some(last.id);
+            let keys: Vec<String> = hits
+                .iter()
+                .map(|hit| {
+                    format!(
+                        "{}{}",
+                        inner.keys.message_prefix(hit.room.as_str()),
+                        padded(hit.id)
+                    )
+                })
+                .collect();
+            let hashes = inner.hashes(&keys).await?;
+            let mut gone = Vec::new();
+            for (hit, fields) in hits.iter().zip(hashes) {
+                match current_of(&hit.room, fields) {
+                    None => gone.push(hit.id),
+                    Some(current) if current.deleted => {}
+                    Some(current) if query.matches(&current.message.text) => {
+                        found.push(current.message)
+                    }
+                    Some(_) => {}
+                }
+            }
+            if let Err(e) = inner.search.forget(&gone) {
+                tracing::warn!(cause = %e, "dropping trimmed messages from the search index failed");
+            }
+            if found.len() >= limit || hits.len() < want {
+                break;
+            }
+        }
+        Ok(found)
     }
 
     async fn rooms(&self) -> Result<Vec<RoomSummary>, BrokerError> {
