@@ -380,6 +380,55 @@ impl Client {
         Ok(self.call(request).await?.1)
     }
 
+    /// `GET /api/rooms/{room}/messages?after=`: up to `limit` messages after
+    /// `after`, oldest first (the history that follows a message).
+    pub async fn history_after(
+        &self,
+        room: &RoomName,
+        after: MessageId,
+        limit: Option<usize>,
+    ) -> Result<Vec<Message>, ClientError> {
+        let mut query: Vec<(&str, String)> = vec![("after", after.to_string())];
+        if let Some(limit) = limit {
+            query.push(("limit", limit.to_string()));
+        }
+        let request = self
+            .authorized(
+                self.http
+                    .get(self.url(&format!("api/rooms/{room}/messages"))),
+            )
+            .query(&query);
+        Ok(self.call(request).await?.1)
+    }
+
+    /// `GET /api/search`: up to `limit` messages (server default 20) whose
+    /// text holds every term of `q`, newest first; only of `rooms` when it
+    /// is not empty; older than `before` when given (the last id of the
+    /// previous page).
+    pub async fn search(
+        &self,
+        q: &str,
+        rooms: &[RoomName],
+        before: Option<MessageId>,
+        limit: Option<usize>,
+    ) -> Result<Vec<Message>, ClientError> {
+        let mut query: Vec<(&str, String)> = vec![("q", q.to_owned())];
+        if !rooms.is_empty() {
+            let names: Vec<&str> = rooms.iter().map(RoomName::as_str).collect();
+            query.push(("rooms", names.join(",")));
+        }
+        if let Some(before) = before {
+            query.push(("before", before.to_string()));
+        }
+        if let Some(limit) = limit {
+            query.push(("limit", limit.to_string()));
+        }
+        let request = self
+            .authorized(self.http.get(self.url("api/search")))
+            .query(&query);
+        Ok(self.call(request).await?.1)
+    }
+
     /// `POST /api/rooms/{room}/messages`, once.
     pub async fn post(
         &self,
