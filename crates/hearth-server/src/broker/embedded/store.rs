@@ -98,8 +98,9 @@ impl Store {
         retention: usize,
         on_commit: CommitHook,
     ) -> anyhow::Result<Store> {
-        std::fs::create_dir_all(data_dir)?;
+        crate::private_fs::create_dir_all(data_dir)?;
         let path = data_dir.join(DB_FILE);
+        crate::private_fs::prepare_database(&path)?;
         let conn = Connection::open(&path)?;
         conn.busy_timeout(Duration::from_secs(5))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
