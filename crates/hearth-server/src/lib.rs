@@ -23,6 +23,7 @@
 //! - [`guard`]: checks before every route (the `Host`, cross-site writes)
 //!   and HSTS/`Secure` cookies over TLS.
 //! - [`tls`]: the optional TLS acceptor (rustls).
+//! - [`private_fs`]: owner-only files and folders for what the server keeps.
 //! - [`metrics`], [`state`].
 
 pub mod auth;
@@ -34,6 +35,7 @@ pub mod guard;
 pub mod limits;
 pub mod metrics;
 pub mod net;
+pub mod private_fs;
 pub mod routes;
 pub mod search;
 pub mod state;
@@ -69,7 +71,7 @@ const LIMITER_SWEEP: Duration = Duration::from_secs(60);
 /// Either backend keeps its own house (pruning, unloading idle rooms) until
 /// the state's `shutdown` is cancelled or the broker is dropped.
 pub fn build_state(config: Config) -> anyhow::Result<AppState> {
-    std::fs::create_dir_all(&config.data_dir)
+    private_fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating the data dir {}", config.data_dir.display()))?;
     let secret_path = config
         .secret_file
