@@ -113,7 +113,7 @@ impl FileStore {
     /// `--files` says otherwise). Fails with a readable reason.
     pub fn open(config: &Config) -> anyhow::Result<Self> {
         let staging = config.data_dir.join("uploading");
-        std::fs::create_dir_all(&staging)
+        crate::private_fs::create_own_dir(&staging)
             .with_context(|| format!("creating {}", staging.display()))?;
         clear_staging(&staging);
         let storage = config
@@ -122,8 +122,14 @@ impl FileStore {
             .unwrap_or_else(|| FileStorage::Folder(config.data_dir.join("files")));
         let (store, chunk): (Arc<dyn ObjectStore>, usize) = match &storage {
             FileStorage::Folder(dir) => {
-                std::fs::create_dir_all(dir)
-                    .with_context(|| format!("creating the files folder {}", dir.display()))?;
+                // Its own folder is tightened; one --files names is the
+                // operator's (created owner-only, else left as it is).
+                if *dir == config.data_dir.join("files") {
+                    crate::private_fs::create_own_dir(dir)
+                } else {
+                    crate::private_fs::create_dir_all(dir)
+                }
+                .with_context(|| format!("creating the files folder {}", dir.display()))?;
                 let store = LocalFileSystem::new_with_prefix(dir)
                     .with_context(|| format!("opening the files folder {}", dir.display()))?
                     .with_automatic_cleanup(true)
