@@ -204,6 +204,12 @@ pub struct Config {
     /// and advances it to skip a backoff instead of sleeping through it.
     /// Nothing else moves it; the default is the real clock.
     pub limits_clock: LimitsClock,
+    /// A nick protection nobody signed in to for this long lapses
+    /// (`--nick-lapse`, 90 days).
+    pub nick_lapse: Duration,
+    /// The wall clock lapses are measured by. A test hook, like
+    /// `files_clock`: a test advances it past the lapse instead of waiting.
+    pub nicks_clock: LimitsClock,
 }
 
 impl Config {
@@ -247,6 +253,8 @@ impl Config {
             sync: SyncMode::Full,
             shutdown_grace: Duration::from_secs(5),
             limits_clock: LimitsClock::default(),
+            nick_lapse: Duration::from_secs(90 * 24 * 3600),
+            nicks_clock: LimitsClock::default(),
         }
     }
 }
