@@ -134,6 +134,10 @@ struct ServeArgs {
     /// How long a session token stays valid.
     #[arg(long, env = "HEARTH_TOKEN_TTL", default_value = "30days", value_parser = duration)]
     token_ttl: Duration,
+    /// A protected nick nobody signed in to for this long can be taken
+    /// again (its protection lapses).
+    #[arg(long, env = "HEARTH_NICK_LAPSE", default_value = "90days", value_parser = duration)]
+    nick_lapse: Duration,
     /// How long shutdown waits for open requests before closing them.
     #[arg(long, env = "HEARTH_SHUTDOWN_GRACE", default_value = "5s", value_parser = duration)]
     shutdown_grace: Duration,
@@ -213,6 +217,7 @@ impl ServeArgs {
         config.ping_interval = self.ping_interval;
         config.subscriber_queue = self.subscriber_queue;
         config.token_ttl = self.token_ttl;
+        config.nick_lapse = self.nick_lapse;
         config.sync = self.sync;
         config.shutdown_grace = self.shutdown_grace;
         config.secret_file = self.secret_file;
