@@ -18,6 +18,13 @@ pub enum ApiError {
     BadRequest(String),
     #[error("{0}")]
     Unauthorized(String),
+    /// `401` whose body also says why, as `"reason"` (`nick_protected`,
+    /// `server_password`), so a client can tell which password to ask for.
+    #[error("{message}")]
+    SignInRefused {
+        message: String,
+        reason: &'static str,
+    },
     #[error("{0}")]
     Forbidden(String),
     #[error("{0}")]
@@ -56,7 +63,7 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthorized(_) | ApiError::SignInRefused { .. } => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -97,10 +104,19 @@ impl IntoResponse for ApiError {
         if let ApiError::Internal(cause) = &self {
             tracing::error!(%cause, "request failed");
         }
-        let body = ErrorBody {
-            error: self.to_string(),
+        let mut response = match &self {
+            ApiError::SignInRefused { message, reason } => (
+                status,
+                axum::Json(serde_json::json!({"error": message, "reason": reason})),
+            )
+                .into_response(),
+            _ => {
+                let body = ErrorBody {
+                    error: self.to_string(),
+                };
+                (status, axum::Json(body)).into_response()
+            }
         };
-        let mut response = (status, axum::Json(body)).into_response();
         if let Some(secs) = retry_after {
             response
                 .headers_mut()
