@@ -18,6 +18,8 @@
 //!   the sweep of unreferenced uploads.
 //! - [`search`]: the message search index (SQLite FTS5, both backends).
 //! - [`auth`]: tokens, the password, the session extractor.
+//! - [`nicks`]: protected nicks (claims, generations, lapse) and revoked
+//!   sessions, stored by each backend.
 //! - [`limits`]: rate limits; [`net`]: the accept loop and connection limits.
 //! - [`error`]: `ApiError`, the one place errors become HTTP answers.
 //! - [`guard`]: checks before every route (the `Host`, cross-site writes)
@@ -36,6 +38,7 @@ pub mod limits;
 pub mod metrics;
 pub mod net;
 pub mod private_fs;
+pub mod nicks;
 pub mod routes;
 pub mod search;
 pub mod state;
@@ -58,6 +61,7 @@ pub use crate::config::Config;
 use crate::limits::RateLimits;
 use crate::metrics::Metrics;
 use crate::net::NetLimits;
+use crate::nicks::{NickStore, Nicks};
 use crate::state::{AppState, Shared};
 
 /// How often idle rate-limit buckets are forgotten.
@@ -86,11 +90,13 @@ pub fn build_state(config: Config) -> anyhow::Result<AppState> {
         .transpose()?;
     let metrics = Arc::new(Metrics::new());
     let shutdown = CancellationToken::new();
-    let broker: Arc<dyn Broker> = match &config.backend {
-        Backend::Embedded => Arc::new(
-            EmbeddedBroker::open(&config, &shutdown)
-                .with_context(|| format!("opening the history in {}", config.data_dir.display()))?,
-        ),
+    let (broker, nick_store): (Arc<dyn Broker>, Arc<dyn NickStore>) = match &config.backend {
+        Backend::Embedded => {
+            let broker = EmbeddedBroker::open(&config, &shutdown)
+                .with_context(|| format!("opening the history in {}", config.data_dir.display()))?;
+            let nicks = Arc::new(broker.nicks());
+            (Arc::new(broker), nicks)
+        }
         Backend::Redis(redis) => {
             let broker = RedisBroker::open(
                 redis,
@@ -102,7 +108,8 @@ pub fn build_state(config: Config) -> anyhow::Result<AppState> {
                 metrics.clone(),
                 shutdown.clone(),
             )?;
-            Arc::new(broker)
+            let nicks = Arc::new(broker.nicks(&redis.key_prefix));
+            (Arc::new(broker), nicks)
         }
     };
     let files = Arc::new(files::FileStore::open(&config).context("opening the file store")?);
@@ -110,6 +117,11 @@ pub fn build_state(config: Config) -> anyhow::Result<AppState> {
         files,
         tokens: TokenSigner::new(&secret, config.token_ttl),
         limits: RateLimits::new(&config, metrics.clone()),
+        nicks: Nicks {
+            store: nick_store,
+            lapse: config.nick_lapse,
+            clock: config.nicks_clock.clone(),
+        },
         metrics,
         shutdown,
         broker,

@@ -11,6 +11,7 @@ use crate::config::Config;
 use crate::files::FileStore;
 use crate::limits::RateLimits;
 use crate::metrics::Metrics;
+use crate::nicks::Nicks;
 
 /// Shared server state; clones share everything.
 #[derive(Clone)]
@@ -25,6 +26,8 @@ pub struct Shared {
     /// `None` when the server has no password.
     pub password: Option<PasswordCheck>,
     pub limits: RateLimits,
+    /// Protected nicks and revoked sessions.
+    pub nicks: Nicks,
     pub metrics: Arc<Metrics>,
     /// Cancelled when the server shuts down: open streams end themselves.
     pub shutdown: CancellationToken,
