@@ -80,7 +80,7 @@ pub async fn upload(
         .files
         .receive(
             name,
-            claims.sid,
+            claims.owner(),
             body.into_data_stream(),
             sweep::now_ms(&state),
         )

@@ -106,7 +106,7 @@ pub async fn post_message(
         .check_post(claims.as_ref().map(|c| c.sid.as_str()), peer.ip())?;
     let text = form.text()?;
     let (nick, session) = match claims {
-        Some(claims) => (claims.nick, claims.sid),
+        Some(claims) => (claims.nick.clone(), claims.owner()),
         None => (Nick::anonymous(), format!("anonymous@{}", peer.ip())),
     };
     state

@@ -112,11 +112,13 @@ pub async fn post_message(
         .as_deref()
         .map(|raw| raw.parse::<MessageId>().map_err(|_| BrokerError::BadReply))
         .transpose()?;
+    // Idempotency keys: per nick for a protected nick, else per session.
+    let owner = claims.owner();
     let post = Post {
         room,
         nick: claims.nick,
         text,
-        session: claims.sid,
+        session: owner,
         client_id,
         reply_to,
         files,
