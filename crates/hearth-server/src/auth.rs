@@ -3,8 +3,11 @@
 //!
 //! A token is `base64url(claims JSON) . base64url(HMAC-SHA256(first part))`.
 //! Its claims carry a random session id (the key of idempotency and of the
-//! per-session rate limit), the nick and an expiry. Every node that shares
-//! the secret accepts it. Tokens are never logged.
+//! per-session rate limit), the nick, an expiry, and the nick's generation
+//! (see [`crate::nicks`]). Every node that shares the secret accepts it,
+//! unless the session was signed out or the nick was protected since (the
+//! [`Session`] extractor asks the nick store on every request). Tokens are
+//! never logged.
 
 use std::io::Write;
 use std::path::Path;
@@ -46,6 +49,31 @@ pub struct Claims {
     pub nick: Nick,
     /// Expiry, seconds since the Unix epoch.
     pub exp: u64,
+    /// The nick's generation when the token was issued (0: never
+    /// protected; tokens from before protected nicks have none).
+    #[serde(default, rename = "gen", skip_serializing_if = "is_zero")]
+    pub generation: u64,
+    /// Issued to the owner of a protected nick (with its nick password).
+    #[serde(default, rename = "prot", skip_serializing_if = "std::ops::Not::not")]
+    pub protected: bool,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+impl Claims {
+    /// Who owns what this session posts and uploads: for a protected nick
+    /// the nick itself (`nick:<key>`: only its owner holds sessions, so a
+    /// retry under a new session is still recognized), else the session.
+    /// Idempotency keys and upload ownership use it.
+    pub fn owner(&self) -> String {
+        if self.protected {
+            format!("nick:{}", crate::nicks::key(&self.nick))
+        } else {
+            self.sid.clone()
+        }
+    }
 }
 
 /// Why a token was refused. The text is what a `401` says.
@@ -57,6 +85,12 @@ pub enum TokenError {
     Invalid,
     #[error("session expired: sign in again")]
     Expired,
+    #[error("this session was signed out: sign in again")]
+    SignedOut,
+    #[error(
+        "this nick was protected after this session began: sign in again with its nick password"
+    )]
+    Superseded,
 }
 
 fn now_secs() -> u64 {
@@ -74,13 +108,21 @@ impl TokenSigner {
         }
     }
 
-    /// A new session for `nick`: its token and claims.
+    /// A new session for `nick`, never protected: its token and claims.
     pub fn issue(&self, nick: Nick) -> (String, Claims) {
+        self.issue_for(nick, 0, false)
+    }
+
+    /// A new session for `nick` under its `generation`; `protected` when
+    /// it was opened with the nick password.
+    pub fn issue_for(&self, nick: Nick, generation: u64, protected: bool) -> (String, Claims) {
         let sid_bytes: [u8; 16] = rand::random();
         let claims = Claims {
             sid: URL_SAFE_NO_PAD.encode(sid_bytes),
             nick,
             exp: now_secs() + self.ttl.as_secs(),
+            generation,
+            protected,
         };
         (self.sign(&claims), claims)
     }
@@ -266,10 +308,23 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let state = AppState::from_ref(state);
         let token = find_token(parts).ok_or(TokenError::Missing);
-        token
+        let claims = token
             .and_then(|t| state.tokens.verify(&t))
-            .map(Session)
-            .map_err(|e| ApiError::Unauthorized(e.to_string()))
+            .map_err(|e| ApiError::Unauthorized(e.to_string()))?;
+        // Signed, but maybe void since: asked of the store every time, so
+        // a sign-out or a protection on any node holds on this one too.
+        let standing = state
+            .nicks
+            .store
+            .standing(&crate::nicks::key(&claims.nick), &claims.sid)
+            .await?;
+        if standing.revoked {
+            return Err(ApiError::Unauthorized(TokenError::SignedOut.to_string()));
+        }
+        if standing.generation != claims.generation {
+            return Err(ApiError::Unauthorized(TokenError::Superseded.to_string()));
+        }
+        Ok(Session(claims))
     }
 }
 

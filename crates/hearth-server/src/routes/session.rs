@@ -1,4 +1,9 @@
-//! `POST /api/session` (sign in) and `DELETE /api/session` (sign out).
+//! `POST /api/session` (sign in, protecting the nick when asked),
+//! `GET /api/session` (who am I) and `DELETE /api/session` (sign out,
+//! revoking the token on every node).
+//!
+//! Signing in as a protected nick needs its nick password; see
+//! [`crate::nicks`] for what is stored and how earlier sessions end.
 
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -10,32 +15,112 @@ use super::ApiJson;
 use crate::auth::{Claims, Session, clear_session_cookie, session_cookie};
 use crate::error::ApiError;
 use crate::net::PeerAddr;
+use crate::nicks::{self, NICK_PASSWORD_CHARS, NickClaim};
 use crate::state::AppState;
 
-/// Checks the nick and the password, and issues a token. Shared by the API
-/// and the original `/login` form. A wrong password makes its address wait
-/// before the next one is checked (see [`crate::limits`]).
+/// Protecting a nick may race another sign-in of it; this many tries.
+const PROTECT_TRIES: usize = 3;
+
+fn nick_refused(message: impl Into<String>) -> ApiError {
+    ApiError::SignInRefused {
+        message: message.into(),
+        reason: "nick_protected",
+    }
+}
+
+/// Checks the nick and the server password, and issues a token. Used by
+/// the original `/login` form, which has no nick password: a protected nick
+/// is refused there.
 pub async fn open_session(
     state: &AppState,
     peer: &PeerAddr,
     nick: &str,
     password: Option<String>,
 ) -> Result<(String, Claims), ApiError> {
+    open_protected_session(state, peer, nick, password, None).await
+}
+
+/// Checks the nick, the server password and the nick password, protects
+/// the nick when asked, and issues a token. A wrong password of either
+/// kind makes its address wait before the next one is checked (see
+/// [`crate::limits`]).
+pub async fn open_protected_session(
+    state: &AppState,
+    peer: &PeerAddr,
+    nick: &str,
+    password: Option<String>,
+    nick_password: Option<String>,
+) -> Result<(String, Claims), ApiError> {
     state.limits.check_session(peer.ip())?;
     let nick = Nick::parse(nick)?;
+    if let Some(candidate) = &nick_password
+        && !NICK_PASSWORD_CHARS.contains(&candidate.chars().count())
+    {
+        return Err(ApiError::BadRequest(
+            "nick_password must be 8 to 128 characters".into(),
+        ));
+    }
     if let Some(check) = &state.password {
         let Some(candidate) = password else {
-            return Err(ApiError::unauthorized("this server needs a password"));
+            return Err(ApiError::SignInRefused {
+                message: "this server needs a password".into(),
+                reason: "server_password",
+            });
         };
         let attempt = state.limits.admit_password(peer.ip())?;
         if !check.verify(candidate).await {
             attempt.failed();
             state.metrics.password_failures.inc();
-            return Err(ApiError::unauthorized("wrong password"));
+            return Err(ApiError::SignInRefused {
+                message: "wrong password".into(),
+                reason: "server_password",
+            });
         }
         attempt.succeeded();
     }
-    Ok(state.tokens.issue(nick))
+    let key = nicks::key(&nick);
+    for _ in 0..PROTECT_TRIES {
+        let now_ms = state.nicks.now_ms();
+        let claim = state.nicks.store.claim(&key).await?;
+        let generation = claim.as_ref().map_or(0, |c| c.generation);
+        if let Some(claim) = claim.filter(|c| c.in_force(now_ms, state.nicks.lapse)) {
+            let Some(candidate) = nick_password else {
+                return Err(nick_refused(format!(
+                    "the nick {} is protected: sign in with its nick password, or pick another nick",
+                    claim.nick
+                )));
+            };
+            let attempt = state.limits.admit_password(peer.ip())?;
+            if !nicks::verify(claim.phc, candidate).await {
+                attempt.failed();
+                state.metrics.password_failures.inc();
+                return Err(nick_refused(format!(
+                    "wrong nick password for {}",
+                    claim.nick
+                )));
+            }
+            attempt.succeeded();
+            state.nicks.store.touch(&key, generation, now_ms).await?;
+            return Ok(state.tokens.issue_for(nick, generation, true));
+        }
+        let Some(candidate) = &nick_password else {
+            return Ok(state.tokens.issue_for(nick, generation, false));
+        };
+        let protected = NickClaim {
+            generation: generation + 1,
+            phc: nicks::hash(candidate.clone()).await?,
+            nick: nick.to_string(),
+            used_ms: now_ms,
+        };
+        if state.nicks.store.protect(&key, protected).await? {
+            tracing::info!(%nick, generation = generation + 1, "nick protected");
+            return Ok(state.tokens.issue_for(nick, generation + 1, true));
+        }
+        // Someone protected it meanwhile: check the password against theirs.
+    }
+    Err(ApiError::Conflict(
+        "this nick is being protected by another sign-in right now: retry".into(),
+    ))
 }
 
 /// The cookie header for a new session.
@@ -52,12 +137,20 @@ pub async fn create_session(
     peer: PeerAddr,
     ApiJson(request): ApiJson<SessionRequest>,
 ) -> Result<Response, ApiError> {
-    let (token, claims) = open_session(&state, &peer, &request.nick, request.password).await?;
+    let (token, claims) = open_protected_session(
+        &state,
+        &peer,
+        &request.nick,
+        request.password,
+        request.nick_password,
+    )
+    .await?;
     let expires_at = expiry(&claims);
     let body = SessionResponse {
         nick: claims.nick.to_string(),
         expires_at,
         token: token.clone(),
+        protected: claims.protected,
     };
     Ok((
         StatusCode::CREATED,
@@ -69,11 +162,20 @@ pub async fn create_session(
 
 /// `GET /api/session`: who the request's session is. The web client's cookie
 /// is `HttpOnly`, so this is how its page learns that it is signed in.
-pub async fn current_session(Session(claims): Session) -> axum::Json<serde_json::Value> {
-    axum::Json(serde_json::json!({
+/// `protected` is the nick's state now (a protection may have lapsed
+/// since the token was issued).
+pub async fn current_session(
+    State(state): State<AppState>,
+    Session(claims): Session,
+) -> Result<axum::Json<serde_json::Value>, ApiError> {
+    let claim = state.nicks.store.claim(&nicks::key(&claims.nick)).await?;
+    let now_ms = state.nicks.now_ms();
+    let protected = claim.is_some_and(|c| c.in_force(now_ms, state.nicks.lapse));
+    Ok(axum::Json(serde_json::json!({
         "nick": claims.nick,
         "expires_at": expiry(&claims),
-    }))
+        "protected": protected,
+    })))
 }
 
 fn expiry(claims: &Claims) -> Option<String> {
@@ -81,13 +183,20 @@ fn expiry(claims: &Claims) -> Option<String> {
         .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true))
 }
 
-/// Removes the web client's cookie. Tokens are stateless: a copied token
-/// stays valid until it expires.
-pub async fn end_session() -> Response {
+/// Revokes the request's session, if it has a valid one (its token then
+/// answers `401` on every node, until it would have expired anyway), and
+/// removes the web client's cookie. `204` either way.
+pub async fn end_session(
+    State(state): State<AppState>,
+    session: Result<Session, ApiError>,
+) -> Result<Response, ApiError> {
+    if let Ok(Session(claims)) = session {
+        state.nicks.store.revoke(&claims.sid, claims.exp).await?;
+    }
     let mut headers = HeaderMap::new();
     headers.insert(
         header::SET_COOKIE,
         HeaderValue::from_str(&clear_session_cookie()).expect("static cookie"),
     );
-    (StatusCode::NO_CONTENT, headers).into_response()
+    Ok((StatusCode::NO_CONTENT, headers).into_response())
 }

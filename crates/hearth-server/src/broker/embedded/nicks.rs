@@ -64,8 +64,7 @@ fn load(conn: &Connection) -> rusqlite::Result<Loaded> {
         params![now_secs() as i64],
     )?;
     let mut loaded = Loaded::default();
-    let mut claims =
-        conn.prepare("SELECT key, generation, phc, nick, used_ms FROM nick_claims")?;
+    let mut claims = conn.prepare("SELECT key, generation, phc, nick, used_ms FROM nick_claims")?;
     for row in claims.query_map([], |r| {
         Ok((
             r.get::<_, String>(0)?,

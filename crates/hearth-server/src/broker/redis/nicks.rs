@@ -73,10 +73,8 @@ impl RedisNicks {
 impl NickStore for RedisNicks {
     async fn claim(&self, key: &str) -> Result<Option<NickClaim>, BrokerError> {
         let mut conn = self.conn.clone();
-        let fields: std::collections::HashMap<String, String> = conn
-            .hgetall(self.claim_key(key))
-            .await
-            .map_err(redis_err)?;
+        let fields: std::collections::HashMap<String, String> =
+            conn.hgetall(self.claim_key(key)).await.map_err(redis_err)?;
         let field = |name: &str| fields.get(name).cloned().unwrap_or_default();
         let Some(generation) = fields.get("gen").and_then(|g| g.parse().ok()) else {
             return Ok(None);

@@ -1,0 +1,176 @@
+//! Protected nicks: who may sign in as a nick, and which tokens of a nick
+//! still count.
+//!
+//! - A nick is known by its **key**: the UTS #39 skeleton of its lower case
+//!   ([`key`]), so look-alikes ("ana", "Ana", "аna" with a Cyrillic "а") are
+//!   one nick for protection.
+//! - A **claim** ([`NickClaim`]) holds the argon2 hash of the nick password,
+//!   the nick's **generation** and when it was last signed in to. Protecting
+//!   a nick (one nobody protects, or whose protection lapsed) bumps the
+//!   generation. Every token carries the generation it was issued under
+//!   ([`crate::auth::Claims::gen`]) and the [`crate::auth::Session`]
+//!   extractor compares it with the stored one on every request, so the
+//!   earlier tokens of a nick answer `401` on every node at once. There is
+//!   no cache: the comparison is one lookup (in memory on the embedded
+//!   backend, one Redis round trip, together with the revocation check, on
+//!   Redis).
+//! - A protection nobody signed in to for `Config::nick_lapse` (90 days by
+//!   default) **lapses**: the nick signs in without a password again, until
+//!   someone protects it anew (a new generation).
+//! - **Revoked sessions**: sign-out records the session id until its token
+//!   would have expired, so the token answers `401` everywhere.
+//!
+//! The storage is a [`NickStore`] per backend: the embedded one
+//! (`broker::embedded::nicks`, a table in `hearth.db`) and the Redis one
+//! (`broker::redis::nicks`, a hash per nick shared by every node).
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use hearth_proto::Nick;
+
+use crate::broker::BrokerError;
+use crate::config::LimitsClock;
+
+/// Nick passwords are 8 to 128 characters.
+pub const NICK_PASSWORD_CHARS: std::ops::RangeInclusive<usize> = 8..=128;
+
+/// The key a nick is protected under: the UTS #39 skeleton of its lower
+/// case. Two nicks with the same key are the same nick for protection.
+pub fn key(nick: &Nick) -> String {
+    let lower = nick.as_str().to_lowercase();
+    unicode_security::confusable_detection::skeleton(&lower).collect()
+}
+
+/// What is stored about a nick that has been protected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NickClaim {
+    /// Bumped by every protection; tokens of another generation are void.
+    pub generation: u64,
+    /// The argon2 hash (PHC string) of the nick password.
+    pub phc: String,
+    /// The nick as it was protected.
+    pub nick: String,
+    /// The last sign-in with the password (or the protection), ms since
+    /// the Unix epoch.
+    pub used_ms: i64,
+}
+
+impl NickClaim {
+    /// Whether the protection still holds at `now_ms`.
+    pub fn in_force(&self, now_ms: i64, lapse: Duration) -> bool {
+        now_ms.saturating_sub(self.used_ms) < lapse.as_millis() as i64
+    }
+}
+
+/// What a request's token is checked against: the nick's generation now (0
+/// when it was never protected) and whether the session was signed out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionStanding {
+    pub generation: u64,
+    pub revoked: bool,
+}
+
+/// Where claims and revoked sessions are kept, one per backend.
+#[async_trait]
+pub trait NickStore: Send + Sync + 'static {
+    /// The claim stored under `key`, lapsed or not.
+    async fn claim(&self, key: &str) -> Result<Option<NickClaim>, BrokerError>;
+
+    /// Stores `claim` under `key` if the stored generation is still
+    /// `claim.generation - 1` (0: none stored); `false` when another
+    /// sign-in changed it first.
+    async fn protect(&self, key: &str, claim: NickClaim) -> Result<bool, BrokerError>;
+
+    /// Records a sign-in with the password of generation `generation`.
+    async fn touch(&self, key: &str, generation: u64, now_ms: i64) -> Result<(), BrokerError>;
+
+    /// Voids session `sid` until `exp` (seconds since the Unix epoch).
+    async fn revoke(&self, sid: &str, exp: u64) -> Result<(), BrokerError>;
+
+    /// The standing of session `sid` of the nick with key `key`.
+    async fn standing(&self, key: &str, sid: &str) -> Result<SessionStanding, BrokerError>;
+}
+
+/// The server's view of protected nicks: the store, the lapse and the
+/// clock. Cheap to clone.
+#[derive(Clone)]
+pub struct Nicks {
+    pub store: Arc<dyn NickStore>,
+    pub lapse: Duration,
+    /// A test hook: the wall clock plus this clock's offset.
+    pub clock: LimitsClock,
+}
+
+impl Nicks {
+    /// Now, in ms since the Unix epoch, as lapses are measured.
+    pub fn now_ms(&self) -> i64 {
+        let now = SystemTime::now() + self.clock.offset();
+        now.duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0)
+    }
+}
+
+/// Hashes a nick password with argon2, off the async runtime.
+pub async fn hash(password: String) -> Result<String, BrokerError> {
+    tokio::task::spawn_blocking(move || {
+        use argon2::password_hash::{PasswordHasher, SaltString};
+        let salt_bytes: [u8; 16] = rand::random();
+        let salt = SaltString::encode_b64(&salt_bytes).map_err(|e| e.to_string())?;
+        argon2::Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| e.to_string())
+    })
+    .await
+    .map_err(|e| BrokerError::Internal(format!("hashing panicked: {e}")))?
+    .map_err(|e| BrokerError::Internal(format!("hashing a nick password failed: {e}")))
+}
+
+/// Checks `candidate` against a PHC string, off the async runtime.
+pub async fn verify(phc: String, candidate: String) -> bool {
+    tokio::task::spawn_blocking(move || {
+        use argon2::password_hash::{PasswordHash, PasswordVerifier};
+        PasswordHash::new(&phc).is_ok_and(|hash| {
+            argon2::Argon2::default()
+                .verify_password(candidate.as_bytes(), &hash)
+                .is_ok()
+        })
+    })
+    .await
+    .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn k(nick: &str) -> String {
+        key(&Nick::parse(nick).unwrap())
+    }
+
+    #[test]
+    fn look_alikes_share_a_key() {
+        assert_eq!(k("ana"), k("\u{0430}na"), "Cyrillic а");
+        assert_eq!(k("ana"), k("Ana"));
+        assert_eq!(k("paypal"), k("paypa1"));
+        assert_ne!(k("ana"), k("bo"));
+        assert_ne!(k("ana"), k("anna"));
+    }
+
+    #[test]
+    fn a_protection_lapses_after_the_lapse() {
+        let day = 24 * 3600 * 1000;
+        let claim = NickClaim {
+            generation: 1,
+            phc: String::new(),
+            nick: "ana".into(),
+            used_ms: 0,
+        };
+        let lapse = Duration::from_secs(90 * 24 * 3600);
+        assert!(claim.in_force(89 * day, lapse));
+        assert!(!claim.in_force(90 * day, lapse));
+    }
+}
