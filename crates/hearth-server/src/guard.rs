@@ -143,7 +143,7 @@ impl Guard {
             }
         }
         if is_write(method) {
-            check_same_site(headers)?;
+            check_same_site(headers, self.inner.tls)?;
         }
         Ok(())
     }
@@ -239,8 +239,9 @@ fn is_write(method: &Method) -> bool {
     [Method::POST, Method::PUT, Method::PATCH, Method::DELETE].contains(method)
 }
 
-/// Refuses a write a browser sends from another site.
-fn check_same_site(headers: &HeaderMap) -> Result<(), Refusal> {
+/// Refuses a write a browser sends from another site (`tls`: whether this
+/// server speaks HTTPS, for the port a `Host` without one means).
+fn check_same_site(headers: &HeaderMap, tls: bool) -> Result<(), Refusal> {
     if let Some(site) = headers.get("sec-fetch-site") {
         return match site.as_bytes() {
             b"same-origin" | b"none" => Ok(()),
@@ -261,14 +262,15 @@ fn check_same_site(headers: &HeaderMap) -> Result<(), Refusal> {
         .get(header::HOST)
         .map(|h| String::from_utf8_lossy(h.as_bytes()).into_owned());
     match host {
-        Some(host) if same_authority(&origin, &host) => Ok(()),
+        Some(host) if same_authority(&origin, &host, if tls { 443 } else { 80 }) => Ok(()),
         _ => Err(Refusal::CrossSite(origin.into_owned())),
     }
 }
 
 /// Whether the origin `scheme://host[:port]` and `Host: host[:port]` name
-/// the same host and port (a missing port is the scheme's default).
-fn same_authority(origin: &str, host: &str) -> bool {
+/// the same host and port (a missing port is the origin scheme's default,
+/// and `host_default_port` for the `Host`).
+fn same_authority(origin: &str, host: &str, host_default_port: u16) -> bool {
     let Some((scheme, rest)) = origin.split_once("://") else {
         return false; // "null" (a sandboxed page, a file) and the like
     };
@@ -282,7 +284,7 @@ fn same_authority(origin: &str, host: &str) -> bool {
         return false;
     };
     normalize_name(origin.host()) == normalize_name(host.host())
-        && origin.port_u16().unwrap_or(default_port) == host.port_u16().unwrap_or(default_port)
+        && origin.port_u16().unwrap_or(default_port) == host.port_u16().unwrap_or(host_default_port)
 }
 
 /// A host name as compared: lower case, without a trailing dot.
@@ -375,15 +377,24 @@ mod tests {
 
     #[test]
     fn origins_match_hosts_with_default_ports() {
-        assert!(same_authority("http://a.example", "a.example"));
-        assert!(same_authority("http://a.example", "A.example:80"));
-        assert!(same_authority("https://a.example", "a.example:443"));
-        assert!(same_authority("http://127.0.0.1:8989", "127.0.0.1:8989"));
-        assert!(same_authority("http://[::1]:8989", "[::1]:8989"));
-        assert!(!same_authority("http://127.0.0.1:8990", "127.0.0.1:8989"));
-        assert!(!same_authority("https://a.example", "a.example"));
-        assert!(!same_authority("http://b.example", "a.example"));
-        assert!(!same_authority("null", "a.example"));
+        assert!(same_authority("http://a.example", "a.example", 80));
+        assert!(same_authority("http://a.example", "A.example:80", 80));
+        assert!(same_authority("https://a.example", "a.example:443", 80));
+        assert!(same_authority("https://a.example", "a.example", 443));
+        assert!(same_authority(
+            "http://127.0.0.1:8989",
+            "127.0.0.1:8989",
+            80
+        ));
+        assert!(same_authority("http://[::1]:8989", "[::1]:8989", 80));
+        assert!(!same_authority(
+            "http://127.0.0.1:8990",
+            "127.0.0.1:8989",
+            80
+        ));
+        assert!(!same_authority("https://a.example", "a.example", 80));
+        assert!(!same_authority("http://b.example", "a.example", 80));
+        assert!(!same_authority("null", "a.example", 80));
     }
 
     #[test]
