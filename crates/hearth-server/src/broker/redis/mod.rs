@@ -1242,10 +1242,11 @@ impl Broker for RedisBroker {
             let want = limit - found.len();
             let index = inner.search.clone();
             let (q, r) = (query.clone(), rooms.map(<[RoomName]>::to_vec));
-            let hits = tokio::task::spawn_blocking(move || index.find(&q, r.as_deref(), cursor, want))
-                .await
-                .map_err(|e| BrokerError::Internal(format!("search panicked: {e}")))?
-                .map_err(|e| BrokerError::Internal(format!("search index: {e}")))?;
+            let hits =
+                tokio::task::spawn_blocking(move || index.find(&q, r.as_deref(), cursor, want))
+                    .await
+                    .map_err(|e| BrokerError::Internal(format!("search panicked: {e}")))?
+                    .map_err(|e| BrokerError::Internal(format!("search index: {e}")))?;
             let Some(last) = hits.last() else {
                 break;
             };
