@@ -14,6 +14,7 @@ mod cluster;
 mod cluster_files;
 mod durability;
 mod files;
+mod guards;
 mod limits;
 mod multi_room;
 mod nicks;
