@@ -85,6 +85,12 @@ pub enum TokenError {
     Invalid,
     #[error("session expired: sign in again")]
     Expired,
+}
+
+/// Why a validly signed token no longer counts (decided by the nick store,
+/// see [`crate::nicks`]). The text is what a `401` says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Voided {
     #[error("this session was signed out: sign in again")]
     SignedOut,
     #[error(
@@ -319,10 +325,10 @@ where
             .standing(&crate::nicks::key(&claims.nick), &claims.sid)
             .await?;
         if standing.revoked {
-            return Err(ApiError::Unauthorized(TokenError::SignedOut.to_string()));
+            return Err(ApiError::Unauthorized(Voided::SignedOut.to_string()));
         }
         if standing.generation != claims.generation {
-            return Err(ApiError::Unauthorized(TokenError::Superseded.to_string()));
+            return Err(ApiError::Unauthorized(Voided::Superseded.to_string()));
         }
         Ok(Session(claims))
     }
