@@ -11,7 +11,8 @@
 //!
 //! Everything a cluster must agree on lives behind this trait: log ids (one
 //! id per entry of a room's log, a message's being its message id, on every
-//! node), idempotency keys (keyed by session and `client_id`), presence.
+//! node), idempotency keys (keyed by owner and `client_id`: the session, or
+//! a protected nick: [`crate::auth::Claims::owner`]), presence.
 //! HTTP handlers only see [`Broker`]. What a change to a message does, on
 //! either backend, is decided in one place: [`log`].
 //!
@@ -81,7 +82,8 @@ pub struct Post {
     pub room: RoomName,
     pub nick: Nick,
     pub text: MessageText,
-    /// The session id from the poster's token (idempotency is per session).
+    /// Who owns the post ([`crate::auth::Claims::owner`]: the session id,
+    /// or `nick:<key>` for a protected nick): idempotency is per owner.
     pub session: String,
     pub client_id: Option<ClientId>,
     /// The message (of the same room) this one answers.
@@ -110,7 +112,8 @@ pub struct FileRecord {
     pub thumb_type: Option<String>,
     /// SHA-256 of the bytes, hex: the `ETag`.
     pub sha256: String,
-    /// The session that uploaded it: only it may share it in a message.
+    /// The owner that uploaded it ([`crate::auth::Claims::owner`]): only it
+    /// may share it in a message.
     pub session: String,
     /// When the upload was stored (ms since the Unix epoch): an upload no
     /// message refers to is removed 24 h after this.
