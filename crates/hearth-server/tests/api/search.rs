@@ -186,6 +186,39 @@ async fn results_are_messages_in_their_current_state() {
 }
 
 #[tokio::test]
+async fn messages_retention_dropped_are_not_found() {
+    let server = TestServer::start_with(|config| config.retention_per_room = 3).await;
+    let ana = server.signed_in("ana").await;
+    let mut posted = Vec::new();
+    for n in 0..5 {
+        posted.push(post(&ana, "general", &format!("kept {n}")).await);
+    }
+    settled(&ana, "dev").await;
+    let found = ana.search("kept", &[], None, None).await.unwrap();
+    let newest: Vec<MessageId> = posted[2..].iter().rev().map(|m| m.id).collect();
+    assert_eq!(ids(&found), newest);
+}
+
+#[tokio::test]
+async fn the_index_survives_a_restart() {
+    let server = TestServer::start().await;
+    let ana = server.signed_in("ana").await;
+    let kept = post(&ana, "general", "said before the restart").await;
+    settled(&ana, "general").await;
+    let dir = server.stop().await;
+
+    let config = test_config(&dir);
+    let server = TestServer::start_in(dir, config).await;
+    let ana = server.signed_in("ana").await;
+    let found = eventually("search works after the restart", || async {
+        let found = ana.search("restart", &[], None, None).await.ok()?;
+        (!found.is_empty()).then_some(found)
+    })
+    .await;
+    assert_eq!(ids(&found), [kept.id]);
+}
+
+#[tokio::test]
 async fn bad_queries_are_400_and_a_session_is_needed() {
     let server = TestServer::start().await;
     let ana = server.signed_in("ana").await;

@@ -622,3 +622,39 @@ fn insert_one(
     }
     Ok(Inserted::Created(message))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::search::SearchQuery;
+
+    #[test]
+    fn schema_4_indexes_the_live_messages_stored_before_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
+        migrate(&conn).unwrap();
+        // A store of schema 3: messages, one deleted, and no index.
+        for (id, text, deleted) in [(1, "Grüße aus Köln", 0), (2, "gruss, gone", 1)] {
+            conn.execute(
+                "INSERT INTO messages (id, room, nick, text, ts, deleted)
+                 VALUES (?1, 'general', 'ana', ?2, 'ts', ?3)",
+                params![pack(MessageId::new(id, 0)), text, deleted],
+            )
+            .unwrap();
+        }
+        conn.execute_batch("DROP TABLE message_search; PRAGMA user_version = 3;")
+            .unwrap();
+
+        migrate(&conn).unwrap();
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, 4);
+        let query = SearchQuery::parse("GRU").unwrap();
+        let hits = index::find(&conn, &query, None, None, 10).unwrap();
+        assert_eq!(
+            hits.iter().map(|h| h.id).collect::<Vec<_>>(),
+            [MessageId::new(1, 0)]
+        );
+    }
+}

@@ -1232,6 +1232,9 @@ impl Broker for RedisBroker {
         limit: usize,
     ) -> Result<Vec<Message>, BrokerError> {
         let inner = &self.inner;
+        // A node that just started (or lost Redis) has not caught its index
+        // up yet: wait a little for that, as new streams do.
+        inner.wait_live().await?;
         let mut found: Vec<Message> = Vec::with_capacity(limit);
         let mut cursor = before;
         // The index may lag Redis a moment: each hit is read back in its
