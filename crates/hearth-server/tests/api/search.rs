@@ -58,6 +58,17 @@ fn ids(messages: &[Message]) -> Vec<MessageId> {
 }
 
 #[tokio::test]
+async fn info_lists_search() {
+    let server = TestServer::start().await;
+    let info = server.client().info().await.unwrap();
+    assert!(
+        info.features.iter().any(|f| f == "search"),
+        "{:?}",
+        info.features
+    );
+}
+
+#[tokio::test]
 async fn finds_substrings_ignoring_case_and_diacritics() {
     let server = TestServer::start().await;
     let ana = server.signed_in("ana").await;
