@@ -384,6 +384,24 @@ mod tests {
     }
 
     #[test]
+    fn tokens_carry_the_generation_and_older_tokens_read_as_generation_zero() {
+        let s = signer();
+        let (token, _) = s.issue_for(Nick::parse("ana").unwrap(), 3, true);
+        let back = s.verify(&token).unwrap();
+        assert_eq!((back.generation, back.protected), (3, true));
+        assert!(back.owner().starts_with("nick:"));
+        // A token from before protected nicks: no `gen`, no `prot`.
+        let old = serde_json::json!({"sid": "abc", "nick": "bo", "exp": now_secs() + 60});
+        let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&old).unwrap());
+        let mut mac = s.key.clone();
+        mac.update(payload.as_bytes());
+        let tag = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
+        let back = s.verify(&format!("{payload}.{tag}")).unwrap();
+        assert_eq!((back.generation, back.protected), (0, false));
+        assert_eq!(back.owner(), "abc");
+    }
+
+    #[test]
     fn edited_forged_and_expired_tokens_are_refused() {
         let s = signer();
         let (token, mut claims) = s.issue(Nick::parse("ana").unwrap());
