@@ -153,14 +153,19 @@ async fn the_servers_own_names_and_public_hosts_are_accepted() {
 
 #[tokio::test]
 async fn public_host_star_turns_the_check_off() {
-    let server = TestServer::start_with(|c| c.public_hosts = vec!["*".into()]).await;
-    let response = http()
-        .get(server.url("/api/info"))
-        .header(HOST, "anything.example")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
+    let info = |server: &TestServer| {
+        http()
+            .get(server.url("/api/info"))
+            .header(HOST, "anything.example")
+            .send()
+    };
+    let checked = TestServer::start_with(|c| c.public_hosts = vec!["other.example".into()]).await;
+    assert_eq!(
+        info(&checked).await.unwrap().status(),
+        StatusCode::MISDIRECTED_REQUEST
+    );
+    let open = TestServer::start_with(|c| c.public_hosts = vec!["*".into()]).await;
+    assert_eq!(info(&open).await.unwrap().status(), StatusCode::OK);
 }
 
 #[tokio::test]
