@@ -9,8 +9,10 @@
 //!   evil.example`). Accepted: the loopback addresses and `localhost`; the
 //!   address the server is bound to, or with a `0.0.0.0`/`::` bind any
 //!   address of this machine's interfaces (re-read every few seconds, so a
-//!   new DHCP lease works); the machine's host name, its first label and
-//!   `<name>.local` (mDNS); and every `--public-host`. Ports are not
+//!   new DHCP lease works); the machine's host name, its first label,
+//!   `<label>.local` (mDNS) and `<label>.<domain>` for the DNS search
+//!   domains of `/etc/resolv.conf` (a router's `.lan`, `.home`…); and every
+//!   `--public-host` (a name or an address). Ports are not
 //!   compared (a proxy may forward from another one). A request without
 //!   `Host` (HTTP/1.0) passes. `--public-host '*'` turns the check off.
 //!   Anything else: `421 Misdirected Request`.
@@ -55,6 +57,8 @@ struct Inner {
     any_host: bool,
     /// Lower-case names (no port, no trailing dot) that name this server.
     names: HashSet<String>,
+    /// Addresses given with `--public-host` (a NAT's or a port forward's).
+    public_addresses: Vec<IpAddr>,
     /// The address the listener is bound to.
     bound: IpAddr,
     /// Whether the server speaks TLS: HSTS and `Secure` cookies.
@@ -106,11 +110,15 @@ impl Guard {
         let host_name = normalize_name(&host_name);
         if !host_name.is_empty() {
             let first_label = host_name.split('.').next().unwrap_or_default().to_owned();
+            for domain in search_domains() {
+                names.insert(format!("{first_label}.{domain}"));
+            }
             names.insert(format!("{first_label}.local"));
             names.insert(first_label);
             names.insert(host_name);
         }
         let mut any_host = false;
+        let mut public_addresses = Vec::new();
         for public in &config.public_hosts {
             let public = public.trim();
             if public == "*" {
@@ -119,13 +127,19 @@ impl Guard {
                 let name = Authority::try_from(public)
                     .map(|a| a.host().to_owned())
                     .unwrap_or_else(|_| public.to_owned());
-                names.insert(normalize_name(&name));
+                match ip_literal(&name) {
+                    Some(ip) => public_addresses.push(ip.to_canonical()),
+                    None => {
+                        names.insert(normalize_name(&name));
+                    }
+                }
             }
         }
         Guard {
             inner: Arc::new(Inner {
                 any_host,
                 names,
+                public_addresses,
                 bound: bound.ip(),
                 tls: config.tls.is_some(),
                 interfaces: Mutex::new(None),
@@ -157,10 +171,11 @@ impl Guard {
             return false;
         };
         let name = authority.host();
-        let literal = name.trim_start_matches('[').trim_end_matches(']');
-        match literal.parse::<IpAddr>() {
-            Ok(ip) => self.is_own_address(ip),
-            Err(_) => self.inner.names.contains(&normalize_name(name)),
+        match ip_literal(name) {
+            Some(ip) => {
+                self.inner.public_addresses.contains(&ip.to_canonical()) || self.is_own_address(ip)
+            }
+            None => self.inner.names.contains(&normalize_name(name)),
         }
     }
 
@@ -287,6 +302,31 @@ fn same_authority(origin: &str, host: &str, host_default_port: u16) -> bool {
         && origin.port_u16().unwrap_or(default_port) == host.port_u16().unwrap_or(host_default_port)
 }
 
+/// The address `host` spells (`[…]` around an IPv6 one), if it is one.
+fn ip_literal(host: &str) -> Option<IpAddr> {
+    host.trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse()
+        .ok()
+}
+
+/// The DNS search domains of `/etc/resolv.conf` (`search` and `domain`
+/// lines), lower case; none where there is no such file.
+fn search_domains() -> Vec<String> {
+    let Ok(text) = std::fs::read_to_string("/etc/resolv.conf") else {
+        return Vec::new();
+    };
+    text.lines()
+        .filter_map(|line| {
+            let mut words = line.split_whitespace();
+            matches!(words.next(), Some("search" | "domain")).then_some(words)
+        })
+        .flatten()
+        .map(normalize_name)
+        .filter(|domain| !domain.is_empty() && domain != "local")
+        .collect()
+}
+
 /// A host name as compared: lower case, without a trailing dot.
 fn normalize_name(name: &str) -> String {
     name.trim().trim_end_matches('.').to_ascii_lowercase()
@@ -317,7 +357,15 @@ mod tests {
 
     #[test]
     fn own_names_and_addresses_pass_others_do_not() {
-        let g = guard("10.1.2.3:8989", &["chat.example.org", "Proxy.Example:8443"]);
+        let g = guard(
+            "10.1.2.3:8989",
+            &[
+                "chat.example.org",
+                "Proxy.Example:8443",
+                "203.0.113.9",
+                "[2001:db8::9]:80",
+            ],
+        );
         for ok in [
             "localhost",
             "LOCALHOST:8989",
@@ -331,6 +379,8 @@ mod tests {
             "chat.example.org:443",
             "proxy.example",
             "proxy.example:8443",
+            "203.0.113.9:8989",
+            "[2001:db8::9]",
         ] {
             assert!(g.names_this_server(ok), "{ok}");
         }
