@@ -13,6 +13,7 @@ use hearth_proto::{Nick, SessionRequest, SessionResponse};
 
 use super::ApiJson;
 use crate::auth::{Claims, Session, clear_session_cookie, session_cookie};
+use crate::broker::BrokerError;
 use crate::error::ApiError;
 use crate::net::PeerAddr;
 use crate::nicks::{self, NICK_PASSWORD_CHARS, NickClaim};
@@ -81,7 +82,19 @@ pub async fn open_protected_session(
     let key = nicks::key(&nick);
     for _ in 0..PROTECT_TRIES {
         let now_ms = state.nicks.now_ms();
-        let claim = state.nicks.store.claim(&key).await?;
+        let claim = match state.nicks.store.claim(&key).await {
+            Ok(claim) => claim,
+            // The store is out of reach (Redis down): a sign-in without a
+            // nick password still gets a session of generation 0, as the
+            // servers before protected nicks gave. It gives nothing away:
+            // every request checks it against the store, which refuses it
+            // if the nick is protected (and answers 503 until it is back).
+            Err(BrokerError::Unavailable(cause)) if nick_password.is_none() => {
+                tracing::warn!(%cause, "nick store unavailable; session checked on use");
+                return Ok(state.tokens.issue_for(nick, 0, false));
+            }
+            Err(e) => return Err(e.into()),
+        };
         let generation = claim.as_ref().map_or(0, |c| c.generation);
         if let Some(claim) = claim.filter(|c| c.in_force(now_ms, state.nicks.lapse)) {
             let Some(candidate) = nick_password else {

@@ -660,3 +660,45 @@ async fn protection_and_sign_out_hold_on_every_node_of_a_cluster() {
     assert_eq!(rooms_status(&b, &owner).await, StatusCode::UNAUTHORIZED);
     assert_eq!(rooms_status(&b, &on_b).await, StatusCode::OK);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_signed_in_while_redis_is_down_cannot_take_a_protected_nick() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut redis = RedisServer::start(&dir.path().join("redis"));
+    let data = tempfile::tempdir().unwrap();
+    let mut config = test_config(&data);
+    config.backend = Backend::Redis(RedisConfig::new(redis.url()));
+    let node = TestServer::start_in(data, config).await;
+    signed_in(
+        sign_in(&node, json!({"nick": "ana", "nick_password": ANA_PASSWORD})).await,
+        "protecting ana",
+    )
+    .await;
+    redis.kill();
+    // Without the store the server cannot tell who is protected: a sign-in
+    // gets a session that is checked when it is used.
+    let during =
+        token(&signed_in(sign_in(&node, json!({"nick": "ana"})).await, "Redis down").await);
+    let answer = post_as(&node, &during, "while Redis is down", "down-1").await;
+    expect_error(
+        answer,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "posting while Redis is down",
+    )
+    .await;
+    redis.restart();
+    let (node_ref, during_ref) = (&node, &during);
+    let status = eventually("Redis answers again", move || async move {
+        let status = rooms_status(node_ref, during_ref).await;
+        (status != StatusCode::SERVICE_UNAVAILABLE).then_some(status)
+    })
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "the nick is protected");
+    let answer = post_as(&node, &during, "after Redis is back", "down-2").await;
+    expect_error(
+        answer,
+        StatusCode::UNAUTHORIZED,
+        "posting after Redis is back",
+    )
+    .await;
+}
