@@ -52,7 +52,7 @@ async fn a_subscriber_that_never_reads_is_cut_off_and_others_get_everything() {
     let mut stuck: std::net::TcpStream = socket.into();
     write!(
         stuck,
-        "GET /api/rooms/load/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\r\n"
+        "GET /api/rooms/load/events HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\n\r\n"
     )
     .unwrap();
 

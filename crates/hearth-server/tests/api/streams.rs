@@ -352,7 +352,7 @@ async fn a_stream_is_the_same_as_a_connections_first_request_or_after_another() 
     let ana = server.signed_in("ana").await;
     let token = ana.token().unwrap().to_owned();
     let stream_request = format!(
-        "GET /api/rooms/general/events?replay=0 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\r\n"
+        "GET /api/rooms/general/events?replay=0 HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\n\r\n"
     );
 
     for first_request in [true, false] {
@@ -365,7 +365,7 @@ async fn a_stream_is_the_same_as_a_connections_first_request_or_after_another() 
         let mut seen = String::new();
         if !first_request {
             socket
-                .write_all(b"GET /api/info HTTP/1.1\r\nHost: x\r\n\r\n")
+                .write_all(b"GET /api/info HTTP/1.1\r\nHost: localhost\r\n\r\n")
                 .await
                 .unwrap();
             read_until(&mut socket, &mut seen, "}").await; // the info object has no inner `}`
@@ -414,7 +414,7 @@ async fn a_refused_stream_as_a_connections_first_request_gets_the_json_error() {
     let server = TestServer::start().await;
     let mut socket = tokio::net::TcpStream::connect(server.addr).await.unwrap();
     socket
-        .write_all(b"GET /api/rooms/general/events HTTP/1.1\r\nHost: x\r\n\r\n")
+        .write_all(b"GET /api/rooms/general/events HTTP/1.1\r\nHost: localhost\r\n\r\n")
         .await
         .unwrap();
     let mut answer = String::new();
