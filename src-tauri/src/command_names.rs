@@ -17,6 +17,8 @@ pub const COMMANDS: &[&str] = &[
     "room_info",
     "list_rooms",
     "room_history",
+    "room_history_after",
+    "search_messages",
     "follow_rooms",
     "open_view",
     "set_view_rooms",

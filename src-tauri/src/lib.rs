@@ -116,6 +116,8 @@ pub fn app_builder<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> 
             rooms::commands::room_info,
             rooms::commands::list_rooms,
             rooms::commands::room_history,
+            rooms::search::room_history_after,
+            rooms::search::search_messages,
             rooms::commands::follow_rooms,
             rooms::commands::open_view,
             rooms::commands::set_view_rooms,

@@ -18,6 +18,8 @@
 //!   keychain;
 //! - [`relay`]: the REST calls made for the UI with a room's session
 //!   (room list, history, one post);
+//! - [`search`]: search and the history after a message, relayed the same
+//!   way;
 //! - [`connection`]: starting, restarting and running each connection's
 //!   follow task;
 //! - [`hub`]: where events meet on their way to the webview (catch-up,
@@ -31,6 +33,7 @@ pub mod hub;
 pub mod join;
 mod live;
 pub mod relay;
+pub mod search;
 pub mod session;
 
 use std::collections::HashMap;
