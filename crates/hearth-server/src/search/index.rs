@@ -258,17 +258,30 @@ mod tests {
                 message(2, "general", "Le Café est ouvert"),
                 message(3, "dev", "a \"quoted\" 100% thing"),
                 message(4, "general", "cafeteria x"),
+                message(5, "dev", "代码今天很好进展 xylophone"),
             ])
             .unwrap();
+        assert_eq!(
+            ids(index.find(&q("xylophone"), None, None, 10).unwrap()),
+            [5]
+        );
         assert_eq!(ids(index.find(&q("天气"), None, None, 10).unwrap()), [1]);
         assert_eq!(ids(index.find(&q("天气很"), None, None, 10).unwrap()), [1]);
         assert_eq!(ids(index.find(&q("CAFÉ"), None, None, 10).unwrap()), [4, 2]);
-        assert_eq!(ids(index.find(&q("x"), None, None, 10).unwrap()), [4]);
-        assert_eq!(ids(index.find(&q("\"quoted\""), None, None, 10).unwrap()), [3]);
-        assert_eq!(ids(index.find(&q("0%"), None, None, 10).unwrap()), [3]);
-        assert_eq!(ids(index.find(&q("cafe est"), None, None, 10).unwrap()), [2]);
+        assert_eq!(ids(index.find(&q("x"), None, None, 10).unwrap()), [5, 4]);
         assert_eq!(
-            ids(index.find(&q("cafe"), None, Some(MessageId::new(4, 0)), 10).unwrap()),
+            ids(index.find(&q("\"quoted\""), None, None, 10).unwrap()),
+            [3]
+        );
+        assert_eq!(ids(index.find(&q("0%"), None, None, 10).unwrap()), [3]);
+        assert_eq!(
+            ids(index.find(&q("cafe est"), None, None, 10).unwrap()),
+            [2]
+        );
+        assert_eq!(
+            ids(index
+                .find(&q("cafe"), None, Some(MessageId::new(4, 0)), 10)
+                .unwrap()),
             [2]
         );
         assert_eq!(ids(index.find(&q("cafe"), None, None, 1).unwrap()), [4]);
