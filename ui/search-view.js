@@ -213,7 +213,9 @@ export class SearchView {
     this.status.textContent = text;
   }
 
+  /** Shows the panel just under the box (the top bar is one row or two). */
   open() {
+    this.panel.style.top = `${Math.round(this.form.getBoundingClientRect().bottom + 6)}px`;
     this.panel.hidden = false;
   }
 
