@@ -55,8 +55,8 @@ struct ServeArgs {
     /// The server's name, shown to clients.
     #[arg(long, env = "HEARTH_NAME", default_value = "Hearth")]
     name: String,
-    /// A name this server is reached by (DNS, a reverse proxy), with or
-    /// without a port; repeatable. Requests whose Host is none of the
+    /// A name or address this server is reached by (DNS, a reverse proxy,
+    /// a NAT), with or without a port; repeatable. Requests whose Host is none of the
     /// server's addresses, its host names or these get 421 (against DNS
     /// rebinding). '*' accepts any Host: that turns the check off.
     #[arg(long, env = "HEARTH_PUBLIC_HOST", value_delimiter = ',')]
