@@ -37,8 +37,8 @@ pub mod guard;
 pub mod limits;
 pub mod metrics;
 pub mod net;
-pub mod private_fs;
 pub mod nicks;
+pub mod private_fs;
 pub mod routes;
 pub mod search;
 pub mod state;
@@ -156,7 +156,9 @@ pub async fn run(
         shutdown_grace: state.config.shutdown_grace,
     };
     let metrics = state.metrics.clone();
-    let bound = listener.local_addr().context("reading the listener's address")?;
+    let bound = listener
+        .local_addr()
+        .context("reading the listener's address")?;
     let guard = guard::Guard::new(&state.config, bound);
     let router = guard::apply(routes::router(state), guard);
     net::serve(
