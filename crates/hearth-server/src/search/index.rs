@@ -9,9 +9,11 @@
 //! removed when it is deleted or trimmed.
 //!
 //! [`find`] reads it: terms of three characters or more go to `MATCH` (each a
-//! quoted phrase, which the trigram tokenizer matches as a substring); shorter
-//! terms, which a trigram index cannot match, are checked with `instr` on
-//! `folded`.
+//! quoted phrase, which the trigram tokenizer matches as a substring), which
+//! narrows the rows; every term is then checked with `instr` on `folded`, so
+//! what is found is exactly what [`SearchQuery::matches`] accepts. Terms
+//! shorter than three characters, which a trigram index cannot match, have
+//! only that check (a scan, newest rows first, that stops at the limit).
 //!
 //! [`LocalIndex`] is a node-local copy for the Redis backend: its own
 //! temporary database (on disk, removed when closed), fed entry by entry in
@@ -98,9 +100,12 @@ pub fn find(
         sql.push_str(" AND message_search MATCH ?");
         args.push(Box::new(phrases.join(" ")));
     }
-    for term in short {
+    // Every term is checked on the folded text too: `MATCH` is only a
+    // filter here (its own folding may fold more than [`fold`] does), and
+    // short terms have nothing else.
+    for term in long.iter().chain(&short) {
         sql.push_str(" AND instr(folded, ?) > 0");
-        args.push(Box::new(term.clone()));
+        args.push(Box::new((*term).clone()));
     }
     if let Some(rooms) = rooms {
         if rooms.is_empty() {
