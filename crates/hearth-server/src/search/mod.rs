@@ -56,16 +56,17 @@ pub struct SearchQuery {
 }
 
 impl SearchQuery {
-    /// Splits `q` at whitespace and folds each term (terms that fold to
-    /// nothing, such as a lone combining mark, are dropped; repeats too).
+    /// Folds `q` and splits it at whitespace (folding keeps whitespace
+    /// whitespace, drops lone combining marks, and may make a space of a
+    /// spacing mark such as `¨`: no term holds one); repeats are dropped.
     pub fn parse(q: &str) -> Result<Self, QueryError> {
         if q.chars().count() > MAX_QUERY_CHARS {
             return Err(QueryError::TooLong);
         }
         let mut terms: Vec<String> = Vec::new();
-        for term in q.split_whitespace().map(fold) {
-            if !term.is_empty() && !terms.contains(&term) {
-                terms.push(term);
+        for term in fold(q).split_whitespace() {
+            if !terms.iter().any(|t| t == term) {
+                terms.push(term.to_owned());
             }
         }
         if terms.is_empty() {
@@ -114,6 +115,7 @@ mod tests {
         assert_eq!(SearchQuery::parse(""), Err(QueryError::Empty));
         assert_eq!(SearchQuery::parse(" \t "), Err(QueryError::Empty));
         assert_eq!(SearchQuery::parse("\u{301}"), Err(QueryError::Empty));
+        assert_eq!(SearchQuery::parse("¨"), Err(QueryError::Empty));
         assert!(SearchQuery::parse(&"é".repeat(200)).is_ok());
         assert_eq!(
             SearchQuery::parse(&"é".repeat(201)),
