@@ -4,4 +4,5 @@
 //! `fuzz/regressions/` through exactly these checks.
 
 pub mod proto_props;
+pub mod search_props;
 pub mod server_props;
