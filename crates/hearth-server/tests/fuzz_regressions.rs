@@ -5,6 +5,8 @@
 
 #[path = "../../../fuzz/src/proto_props.rs"]
 mod proto_props;
+#[path = "../../../fuzz/src/search_props.rs"]
+mod search_props;
 #[path = "../../../fuzz/src/server_props.rs"]
 mod server_props;
 
@@ -55,4 +57,9 @@ fn content_disposition() {
         "content_disposition",
         server_props::check_content_disposition,
     );
+}
+
+#[test]
+fn search_query() {
+    replay("search_query", search_props::check_search_query);
 }
