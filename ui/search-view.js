@@ -13,8 +13,9 @@
  * Keys: Ctrl/Cmd+K anywhere focuses the box (and Ctrl+F in the desktop
  * app, which has no find bar of its own); Enter searches; ArrowDown goes
  * from the box to the results, ArrowUp/ArrowDown between them, Enter
- * opens one; Escape closes the panel and gives focus back. "More results"
- * asks for the page before the last result shown.
+ * opens one; Escape closes the panel and gives focus back, a click
+ * elsewhere closes it too. "More results" asks for the page before the
+ * last result shown.
  *
  * The rules (what may be searched, where terms match, the sentences) are
  * search-rules.js; a message's text only ever becomes text nodes. Opening a
@@ -84,6 +85,10 @@ export class SearchView {
       });
     }
     document.addEventListener('keydown', (e) => this.onGlobalKey(e));
+    document.addEventListener('pointerdown', (e) => {
+      // A click elsewhere closes the panel (focus goes where the click put it).
+      if (!this.panel.hidden && !this.panel.contains(e.target) && !this.form.contains(e.target)) this.close({ refocus: false });
+    });
   }
 
   /** Shown only when the server searches ("search" in its features). */

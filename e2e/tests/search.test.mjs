@@ -84,6 +84,8 @@ describe('search', () => {
     await search(ana, 'zebra');
     assert.equal(await ana.locator('#search-status').textContent(), 'No messages match “zebra”.');
     assert.equal(await ana.locator('#search-results .search-result').count(), 0);
+    await ana.locator('#room-heading').click({ position: { x: 10, y: 10 } }); // a click elsewhere closes the panel
+    assert.equal(await ana.locator('#search-panel').isHidden(), true);
 
     // Paging: 20, then 20 more, with the older ones after.
     await search(ana, 'filler');
