@@ -16,7 +16,7 @@
 //! only that check (a scan, newest rows first, that stops at the limit).
 //!
 //! [`LocalIndex`] is a node-local copy for the Redis backend: its own
-//! temporary database (on disk, removed when closed), fed entry by entry in
+//! temporary database file (with a small page cache, removed when dropped), fed entry by entry in
 //! each room's log order, remembering per room the last entry it applied so
 //! that the relay's notes and a catch-up from the streams can overlap.
 
@@ -144,13 +144,27 @@ pub struct LocalIndex {
     /// One connection: writes come from the relay task, reads from blocking
     /// tasks; each holds the lock for one statement batch.
     conn: Mutex<Connection>,
+    /// The database file, removed when the index is dropped.
+    _file: tempfile::NamedTempFile,
 }
 
+/// Pages of the local index SQLite keeps in memory (KiB): the index lives
+/// on disk, so a node's memory does not grow with the history it indexes.
+const LOCAL_CACHE_KIB: i64 = 1024;
+
 impl LocalIndex {
-    /// A fresh, empty index in a temporary database (SQLite removes it when
-    /// the connection closes).
-    pub fn open_temporary() -> rusqlite::Result<Self> {
-        let conn = Connection::open("")?;
+    /// A fresh, empty index in a file of its own in the system's temporary
+    /// directory (removed when the index is dropped; rebuilt at every start,
+    /// so it needs no durability).
+    pub fn open_temporary() -> anyhow::Result<Self> {
+        let file = tempfile::Builder::new()
+            .prefix("hearth-search-")
+            .suffix(".db")
+            .tempfile()?;
+        let conn = Connection::open(file.path())?;
+        conn.pragma_update(None, "journal_mode", "OFF")?;
+        conn.pragma_update(None, "synchronous", "OFF")?;
+        conn.pragma_update(None, "cache_size", -LOCAL_CACHE_KIB)?;
         conn.execute_batch(SCHEMA)?;
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS search_cursor (
@@ -160,6 +174,7 @@ impl LocalIndex {
         )?;
         Ok(LocalIndex {
             conn: Mutex::new(conn),
+            _file: file,
         })
     }
 

@@ -41,10 +41,10 @@
 //!   upload the sweep forgot. The files a message shares travel with its
 //!   other extras (`x`), so every read path shows them.
 //!
-//! - **Search**: each node keeps its own index ([`LocalIndex`], a temporary
-//!   SQLite database), fed by the relay with every entry of every room
-//!   (loaded or not) and caught up from the streams of every room at start
-//!   and whenever the relay catches up. Results are read back from the
+//! - **Search**: each node keeps its own index (a temporary SQLite file),
+//!   fed from the streams of the rooms the relay saw change (every room at
+//!   start and whenever the relay caught up) by a task of its own
+//!   ([`search`]). Results are read back from the
 //!   message hashes, so an edit or delete the index has not seen yet is
 //!   still shown right; a new message is found once the relay has it.
 //!
@@ -57,6 +57,7 @@
 mod nicks;
 mod relay;
 pub mod scripts;
+mod search;
 #[cfg(test)]
 mod tests;
 
@@ -85,10 +86,11 @@ use super::{
 use crate::broker::embedded::now_ms;
 use crate::config::RedisConfig;
 use crate::metrics::Metrics;
-use crate::search::{LocalIndex, SearchQuery};
+use crate::search::SearchQuery;
 pub use nicks::RedisNicks;
 use relay::RelayCommand;
 use scripts::{Keys, Note, padded};
+use search::SearchFeed;
 
 /// Entries read per `XRANGE` when replaying or catching up.
 const PAGE: usize = 256;
@@ -177,9 +179,8 @@ struct Inner {
     leave_script: redis::Script,
     reap_script: redis::Script,
     sweep_script: redis::Script,
-    /// This node's search index, fed by the relay with every entry of every
-    /// room ([`Inner::on_note`], [`Inner::catch_up`]).
-    search: Arc<LocalIndex>,
+    /// This node's search index and what feeds it ([`search`]).
+    search: SearchFeed,
 }
 
 /// Settings of a Redis broker beyond where Redis is.
@@ -235,7 +236,7 @@ impl RedisBroker {
             leave_script: scripts::presence_leave(),
             reap_script: scripts::presence_reap(),
             sweep_script: scripts::sweep_files(),
-            search: Arc::new(LocalIndex::open_temporary()?),
+            search: SearchFeed::new()?,
         });
         tokio::spawn(relay::run(
             inner.clone(),
@@ -243,6 +244,7 @@ impl RedisBroker {
             relay_rx,
             shutdown.clone(),
         ));
+        tokio::spawn(search::run(inner.clone(), shutdown.clone()));
         tokio::spawn(heartbeat(inner.clone(), shutdown));
         Ok(RedisBroker { inner })
     }
@@ -351,47 +353,8 @@ impl Inner {
                 }
             }
         }
-        self.catch_up_search().await?;
+        self.search.rescan();
         Ok(caught)
-    }
-
-    /// Feeds the search index every entry of every room that it has not
-    /// applied yet (at start, every retained entry). Runs on the relay task
-    /// with [`Inner::catch_up`]; notes that overlap it are skipped by the
-    /// index's per-room cursor.
-    async fn catch_up_search(&self) -> Result<(), BrokerError> {
-        let mut conn = self.conn.clone();
-        let names: Vec<String> = conn
-            .smembers(self.keys.rooms())
-            .await
-            .map_err(|e| self.unavailable("listing rooms", e))?;
-        for room in names.iter().filter_map(|name| RoomName::parse(name).ok()) {
-            let mut after = self
-                .search
-                .cursor(&room)
-                .map_err(|e| BrokerError::Internal(format!("search index: {e}")))?;
-            loop {
-                let page = self.entries_after(&room, after).await?;
-                let full = page.len() == PAGE;
-                after = page.last().map(|entry| entry.id).or(after);
-                self.index(&page);
-                if !full {
-                    break;
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Applies entries to the search index (a failure is logged: search
-    /// misses them until the node restarts, nothing else does).
-    fn index(&self, entries: &[LogEntry]) {
-        if entries.is_empty() {
-            return;
-        }
-        if let Err(e) = self.search.apply_all(entries) {
-            tracing::error!(cause = %e, "updating the search index failed");
-        }
     }
 
     /// Up to [`PAGE`] log entries of `room` after `after` (all from the
@@ -473,8 +436,8 @@ impl Inner {
 
     /// Hands an announced entry to its room, if loaded here.
     fn on_entry(&self, entry: LogEntry) {
-        self.index(std::slice::from_ref(&entry));
         let room = entry.kind.room().clone();
+        self.search.touched(&room);
         if !self.hub.lock().contains_key(&room) {
             return;
         }
@@ -1232,9 +1195,9 @@ impl Broker for RedisBroker {
         limit: usize,
     ) -> Result<Vec<Message>, BrokerError> {
         let inner = &self.inner;
-        // A node that just started (or lost Redis) has not caught its index
-        // up yet: wait a little for that, as new streams do.
-        inner.wait_live().await?;
+        // A node that just started has not caught its index up yet: wait a
+        // little for that, as new streams wait for the relay.
+        inner.search.wait_ready().await?;
         let mut found: Vec<Message> = Vec::with_capacity(limit);
         let mut cursor = before;
         // The index may lag Redis a moment: each hit is read back in its
@@ -1243,7 +1206,7 @@ impl Broker for RedisBroker {
         // may then hold fewer than `limit` even when more exist.
         for _ in 0..SEARCH_ROUNDS {
             let want = limit - found.len();
-            let index = inner.search.clone();
+            let index = inner.search.index.clone();
             let (q, r) = (query.clone(), rooms.map(<[RoomName]>::to_vec));
             let hits =
                 tokio::task::spawn_blocking(move || index.find(&q, r.as_deref(), cursor, want))
@@ -1276,7 +1239,7 @@ impl Broker for RedisBroker {
                     Some(_) => {}
                 }
             }
-            if let Err(e) = inner.search.forget(&gone) {
+            if let Err(e) = inner.search.index.forget(&gone) {
                 tracing::warn!(cause = %e, "dropping trimmed messages from the search index failed");
             }
             if found.len() >= limit || hits.len() < want {
