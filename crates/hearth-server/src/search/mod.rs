@@ -56,16 +56,18 @@ pub struct SearchQuery {
 }
 
 impl SearchQuery {
-    /// Folds `q` and splits it at whitespace (folding keeps whitespace
-    /// whitespace, drops lone combining marks, and may make a space of a
-    /// spacing mark such as `¨`: no term holds one); repeats are dropped.
+    /// Folds `q` and splits it at whitespace and control characters
+    /// (folding keeps whitespace whitespace, drops lone combining marks, and
+    /// may make a space of a spacing mark such as `¨`: no term holds one; a
+    /// message's text holds no control characters but line breaks and tabs,
+    /// so no term needs one); repeats are dropped.
     pub fn parse(q: &str) -> Result<Self, QueryError> {
         if q.chars().count() > MAX_QUERY_CHARS {
             return Err(QueryError::TooLong);
         }
         let mut terms: Vec<String> = Vec::new();
-        for term in fold(q).split_whitespace() {
-            if !terms.iter().any(|t| t == term) {
+        for term in fold(q).split(is_separator) {
+            if !term.is_empty() && !terms.iter().any(|t| t == term) {
                 terms.push(term.to_owned());
             }
         }
@@ -86,6 +88,11 @@ impl SearchQuery {
         let folded = fold(text);
         self.terms.iter().all(|term| folded.contains(term.as_str()))
     }
+}
+
+/// Where `q` splits into terms.
+pub fn is_separator(c: char) -> bool {
+    c.is_whitespace() || c.is_control()
 }
 
 #[cfg(test)]
@@ -116,6 +123,8 @@ mod tests {
         assert_eq!(SearchQuery::parse(" \t "), Err(QueryError::Empty));
         assert_eq!(SearchQuery::parse("\u{301}"), Err(QueryError::Empty));
         assert_eq!(SearchQuery::parse("¨"), Err(QueryError::Empty));
+        assert_eq!(SearchQuery::parse("\0\u{7f}"), Err(QueryError::Empty));
+        assert_eq!(SearchQuery::parse("a\0bcd").unwrap().terms(), ["a", "bcd"]);
         assert!(SearchQuery::parse(&"é".repeat(200)).is_ok());
         assert_eq!(
             SearchQuery::parse(&"é".repeat(201)),

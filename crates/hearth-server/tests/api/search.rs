@@ -243,6 +243,7 @@ async fn bad_queries_are_400_and_a_session_is_needed() {
         ("no q", "".to_owned()),
         ("empty q", "q=".to_owned()),
         ("blank q", "q=%20%09".to_owned()),
+        ("q of control characters", "q=%00%00%00%00".to_owned()),
         ("q over 200 characters", format!("q={long}")),
         ("limit 0", "q=some&limit=0".to_owned()),
         ("limit not a number", "q=some&limit=many".to_owned()),
@@ -256,6 +257,11 @@ async fn bad_queries_are_400_and_a_session_is_needed() {
         let r = raw_search(&server, Some(&ana), &query).await;
         expect_error(r, StatusCode::BAD_REQUEST, case).await;
     }
+    // A control character separates terms (no text holds one).
+    let r = raw_search(&server, Some(&ana), "q=some%00thing").await;
+    assert_eq!(r.status(), StatusCode::OK, "a q with a NUL");
+    let found: Vec<Message> = r.json().await.unwrap();
+    assert_eq!(found.len(), 1);
     let r = raw_search(&server, Some(&ana), &format!("q={exactly}")).await;
     assert_eq!(r.status(), StatusCode::OK, "a q of 200 characters");
     let found: Vec<Message> = r.json().await.unwrap();
