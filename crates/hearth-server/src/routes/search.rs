@@ -2,11 +2,11 @@
 //! the messages, in their current state, whose text holds every term of `q`
 //! (ignoring case and diacritics, as substrings), newest first.
 //!
-//! `q`: 1 to [`MAX_QUERY_CHARS`](crate::search::MAX_QUERY_CHARS) characters with at least one term, else
-//! `400`; `limit`: default [`DEFAULT_LIMIT`], at most [`MAX_LIMIT`] (more is
-//! capped), `0` is `400`; `before`: a message id (the next page starts
-//! below the last result's id); `rooms`: comma-separated room names (at
-//! most [`MAX_ROOMS`]). Which rooms a session may search at all is
+//! `q`: 1 to [`MAX_QUERY_CHARS`](crate::search::MAX_QUERY_CHARS)
+//! characters with at least one term, else `400`; `limit`: default
+//! [`DEFAULT_LIMIT`], at most [`MAX_LIMIT`] (more is capped), `0` is `400`;
+//! `before`: a message id (the next page starts below the last result's
+//! id); `rooms`: comma-separated room names (at most [`MAX_ROOMS`]). Which rooms a session may search at all is
 //! [`readable_rooms`]'s to say. The matching itself is [`crate::search`]'s.
 
 use axum::extract::State;
