@@ -29,11 +29,14 @@ pub const DEFAULT_LIMIT: usize = 20;
 /// The most results per page.
 pub const MAX_LIMIT: usize = 100;
 
-/// Text as search compares it: lowercase, compatibility-decomposed (NFKD),
+/// Text as search compares it: compatibility-decomposed (NFKD), lowercase,
 /// without combining marks. `Café` and `CAFE` both fold to `cafe`; `ﬁ`
-/// folds to `fi`; CJK text is unchanged.
+/// folds to `fi`, `ᵁ` to `u`; CJK text is unchanged. Decomposed before
+/// lowercasing (a compatibility character may decompose to a capital) and
+/// after (a lowercase letter may carry a mark, as `İ`'s does), so folding
+/// folded text changes nothing.
 pub fn fold(text: &str) -> String {
-    text.chars()
+    text.nfkd()
         .flat_map(char::to_lowercase)
         .nfkd()
         .filter(|c| !is_combining_mark(*c))
@@ -105,6 +108,7 @@ mod tests {
         assert_eq!(fold("CAFE\u{301}"), "cafe");
         assert_eq!(fold("Ärger über Öl"), "arger uber ol");
         assert_eq!(fold("ﬁne"), "fine");
+        assert_eq!(fold("ᵁİ"), "ui");
         assert_eq!(fold("今天天气很好"), "今天天气很好");
     }
 
