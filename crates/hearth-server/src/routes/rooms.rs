@@ -20,7 +20,7 @@ use crate::net::PeerAddr;
 use crate::state::AppState;
 
 /// The parts of protocol v1.1 this server has, on every backend.
-pub const FEATURES: &[&str] = &["log", "files", "search"];
+pub const FEATURES: &[&str] = &["log", "files", "nicks", "search"];
 
 pub async fn server_info(
     State(state): State<AppState>,

@@ -702,3 +702,21 @@ async fn a_session_signed_in_while_redis_is_down_cannot_take_a_protected_nick() 
     )
     .await;
 }
+
+#[tokio::test]
+async fn the_server_says_it_protects_nicks() {
+    let server = TestServer::start().await;
+    let info: hearth_proto::ServerInfo = http()
+        .get(server.url("/api/info"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        info.features.iter().any(|f| f == "nicks"),
+        "{:?}",
+        info.features
+    );
+}
