@@ -2,7 +2,10 @@
  * signin-view.js — the web shell: boot, the sign-in screen, sign-out.
  *
  * Owns: `#signin` (`#signin-form`, `#nick`, `#password` shown when the
- * server wants one, `#signin-error`, `#signin-server`), `#boot` while
+ * server wants one, `#signin-error`, `#signin-server`; with the "nicks"
+ * feature also `#protect-nick`, a "Protect this nick" checkbox, and
+ * `#nick-password`, shown when it is ticked or when the server refused the
+ * nick as protected — both made here), `#boot` while
  * starting, and the chat view's `#signout`. At boot it reads the server's
  * info and the session: a valid session goes straight to the chat view
  * (chat.js, with rooms in URLs), otherwise the sign-in screen shows; an
@@ -14,6 +17,7 @@ import { charCount } from './format.js';
 import { Chat } from './chat.js';
 import { urlRouter } from './router.js';
 import { KINDS } from './transport-error.js';
+import { nickPasswordProblem, protectedNickSentence } from './nick-rules.js';
 
 const SESSION_ENDED = 'Your session ended; please sign in again.';
 const BOOT_RETRY_MS = 3_000;
@@ -23,6 +27,9 @@ const MAX_NICK_CHARS = 32;
 export function startWebShell(transport) {
   let info = null;
   let bootTimer = 0;
+  /** The nick the server last refused as protected ('' when none): its nick password is asked for. */
+  let protectedNick = '';
+  addNickPasswordFields();
   const chat = new Chat(transport, {
     router: urlRouter,
     retryButton: true,
@@ -37,6 +44,28 @@ export function startWebShell(transport) {
     $('#password').hidden = !needsPassword;
     $('#password-label').hidden = !needsPassword;
     $('#signin-server').textContent = info?.name && info.name !== 'Hearth' ? `Server: ${info.name}` : '';
+    applyNickPassword();
+  }
+
+  /** Shows the checkbox with the "nicks" feature, and the nick-password field when it is wanted. */
+  function applyNickPassword() {
+    const nicks = Array.isArray(info?.features) && info.features.includes('nicks');
+    const asked = protectedNick !== '';
+    $('#protect-nick-label').hidden = !nicks || asked;
+    const shown = asked || (nicks && $('#protect-nick').checked);
+    $('#nick-password').hidden = !shown;
+    $('#nick-password-label').hidden = !shown;
+    $('#nick-password').autocomplete = asked ? 'current-password' : 'new-password';
+    $('#nick-password-label').textContent = asked ? `Nick password for ${protectedNick}` : 'Nick password (8 to 128 characters)';
+  }
+
+  /** Picking another nick than the refused one stops asking for its nick password. */
+  function onNickInput() {
+    if (protectedNick && $('#nick').value.trim() !== protectedNick) {
+      protectedNick = '';
+      $('#nick-password').value = '';
+      applyNickPassword();
+    }
   }
 
   function showSignIn(message = '') {
@@ -74,15 +103,37 @@ export function startWebShell(transport) {
       nickInput.focus();
       return;
     }
+    const nickPasswordInput = $('#nick-password');
+    const nickPassword = nickPasswordInput.hidden ? '' : nickPasswordInput.value;
+    if (!nickPasswordInput.hidden) {
+      const problem = nickPasswordProblem(nickPassword);
+      if (problem) {
+        errorEl.textContent = problem;
+        nickPasswordInput.focus();
+        return;
+      }
+    }
     const password = $('#password').hidden ? '' : $('#password').value;
     const button = $('#signin-submit');
     button.disabled = true;
     errorEl.textContent = '';
     try {
-      const session = await transport.signIn(nick, password);
+      const session = await transport.signIn(nick, password, { nickPassword });
       $('#password').value = '';
+      nickPasswordInput.value = '';
+      protectedNick = '';
+      $('#protect-nick').checked = false;
+      applyNickPassword();
       await enter(session.nick || nick);
     } catch (err) {
+      if (err.reason === 'nick_protected') {
+        protectedNick = nick;
+        nickPasswordInput.value = '';
+        applyNickPassword();
+        errorEl.textContent = protectedNickSentence(nick, nickPassword !== '');
+        nickPasswordInput.focus();
+        return;
+      }
       const refused = err.kind === KINDS.unauthorized;
       if (refused && $('#password').hidden) {
         // The server wants a password we did not know about.
@@ -139,6 +190,36 @@ export function startWebShell(transport) {
   }
 
   $('#signin-form').addEventListener('submit', onSignIn);
+  $('#nick').addEventListener('input', onNickInput);
+  $('#protect-nick').addEventListener('change', () => {
+    applyNickPassword();
+    if (!$('#nick-password').hidden) $('#nick-password').focus();
+  });
   $('#signout').addEventListener('click', onSignOut);
   boot();
+}
+
+/** Adds the "Protect this nick" checkbox and the nick-password field after the server password. */
+function addNickPasswordFields() {
+  if (document.querySelector('#nick-password')) return;
+  const check = document.createElement('label');
+  check.id = 'protect-nick-label';
+  check.className = 'check';
+  check.hidden = true;
+  const box = document.createElement('input');
+  box.id = 'protect-nick';
+  box.type = 'checkbox';
+  check.append(box, ' Protect this nick');
+  const label = document.createElement('label');
+  label.id = 'nick-password-label';
+  label.htmlFor = 'nick-password';
+  label.hidden = true;
+  const input = document.createElement('input');
+  input.id = 'nick-password';
+  input.name = 'nick-password';
+  input.type = 'password';
+  input.autocomplete = 'new-password';
+  input.hidden = true;
+  input.setAttribute('aria-describedby', 'signin-error');
+  $('#password').after(check, label, input);
 }

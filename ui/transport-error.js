@@ -12,6 +12,8 @@
  * - `retryable`: worth retrying unchanged later (network, 429, 5xx, …).
  * - `retryAfter`: whole seconds to wait before retrying, else null.
  * - `status`: the HTTP status when a server answered, 0 when none did.
+ * - `reason`: the server's `reason` for a refusal when it gave one (a
+ *   refused sign-in: "server_password" or "nick_protected"), else null.
  */
 
 /**
@@ -79,15 +81,16 @@ export class TransportError extends Error {
   /**
    * @param {number} status HTTP status, 0 when no server answered
    * @param {string} message readable text
-   * @param {{retryAfter?: number|null, kind?: string, retryable?: boolean}} [extra]
+   * @param {{retryAfter?: number|null, kind?: string, retryable?: boolean, reason?: string|null}} [extra]
    *   `kind` defaults to the status's kind, `retryable` to the kind's rule.
    */
-  constructor(status, message, { retryAfter = null, kind = null, retryable = null } = {}) {
+  constructor(status, message, { retryAfter = null, kind = null, retryable = null, reason = null } = {}) {
     super(message);
     this.name = 'TransportError';
     this.kind = kind && Object.hasOwn(KINDS, kind) ? kind : kindOfStatus(status);
     this.status = Number(status) || 0;
     this.retryAfter = retryAfter;
+    this.reason = typeof reason === 'string' && reason ? reason : null;
     this.retryable = typeof retryable === 'boolean' ? retryable : RETRYABLE.has(this.kind);
   }
 

@@ -73,9 +73,10 @@ export function createWebTransport() {
       }
     },
 
-    async signIn(nick, password) {
+    async signIn(nick, password, { nickPassword = '' } = {}) {
       const body = { nick };
       if (password) body.password = password;
+      if (nickPassword) body.nick_password = nickPassword;
       const session = (await request('POST', '/api/session', body)).data;
       return signedIn({ ...session, nick: session?.nick || nick });
     },

@@ -23,7 +23,12 @@
  *                               list: "log", "files", …; [] from a v1
  *                               server), max_file_bytes (with "files"), …}
  *   whoAmI()                -> {nick, expires_at} | null
- *   signIn(nick, password)  -> {nick, expires_at}   (password may be '')
+ *   signIn(nick, password, {nickPassword}?) -> {nick, expires_at, protected}
+ *                               (password may be ''; nickPassword, with the
+ *                               "nicks" feature, signs in to a protected nick
+ *                               or protects one nobody protects. A refusal's
+ *                               TransportError has `reason`: "nick_protected"
+ *                               or "server_password")
  *   signOut()               -> undefined
  *   rooms()                 -> [{room, online, last_id}], sorted by name
  *   history(room, beforeId, limit) -> [message], oldest first (beforeId may be null)

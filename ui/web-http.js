@@ -4,7 +4,7 @@
  *
  * Owns: `request` (fetch with the session cookie, a 15 s timeout, JSON in
  * and out) and `errorFrom` (a non-2xx answer as a TransportError with the
- * server's `error` sentence and its `Retry-After`).
+ * server's `error` sentence, its `reason` and its `Retry-After`).
  */
 
 import { TransportError } from './transport-error.js';
@@ -17,14 +17,16 @@ function parseRetryAfter(response) {
   return Math.max(1, Number(value));
 }
 
-/** A TransportError from a non-2xx answer, with the server's `error` text. */
+/** A TransportError from a non-2xx answer, with the server's `error` text and `reason`. */
 export async function errorFrom(response) {
   let message = '';
+  let reason = null;
   try {
     const text = await response.text();
     try {
       const body = JSON.parse(text);
       if (body && typeof body.error === 'string') message = body.error;
+      if (body && typeof body.reason === 'string') reason = body.reason;
     } catch {
       message = text.slice(0, 300);
     }
@@ -32,7 +34,7 @@ export async function errorFrom(response) {
     // the body could not be read; the status says enough
   }
   if (!message) message = `The server answered ${response.status} ${response.statusText}`.trim();
-  return new TransportError(response.status, message, { retryAfter: parseRetryAfter(response) });
+  return new TransportError(response.status, message, { retryAfter: parseRetryAfter(response), reason });
 }
 
 /**
