@@ -210,6 +210,10 @@ pub struct Config {
     /// The wall clock lapses are measured by. A test hook, like
     /// `files_clock`: a test advances it past the lapse instead of waiting.
     pub nicks_clock: LimitsClock,
+    /// The nicks that may delete any message and ban (`--admin`,
+    /// repeatable). An admin acts only from a protected session of the
+    /// nick (signed in with its nick password).
+    pub admins: Vec<String>,
 }
 
 impl Config {
@@ -255,6 +259,7 @@ impl Config {
             limits_clock: LimitsClock::default(),
             nick_lapse: Duration::from_secs(90 * 24 * 3600),
             nicks_clock: LimitsClock::default(),
+            admins: Vec::new(),
         }
     }
 }

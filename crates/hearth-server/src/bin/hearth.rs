@@ -61,6 +61,10 @@ struct ServeArgs {
     /// rebinding). '*' accepts any Host: that turns the check off.
     #[arg(long, env = "HEARTH_PUBLIC_HOST", value_delimiter = ',')]
     public_host: Vec<String>,
+    /// A nick that may delete any message and ban nicks; repeatable. It
+    /// acts only when signed in with its nick password (protected).
+    #[arg(long = "admin", env = "HEARTH_ADMINS", value_delimiter = ',')]
+    admins: Vec<String>,
     /// Require this password for a session. Prefer --password-hash.
     #[arg(
         long,
@@ -187,6 +191,7 @@ impl ServeArgs {
         let mut config = Config::new(self.data.unwrap_or_else(default_data_dir));
         config.name = self.name;
         config.public_hosts = self.public_host;
+        config.admins = self.admins;
         config.password = match (self.password, self.password_hash) {
             (Some(plain), _) => Some(PasswordSetting::Plain(plain)),
             (None, Some(hash)) => Some(PasswordSetting::Hash(hash)),
