@@ -35,9 +35,10 @@ pub use validate::{
     ClientId, Emoji, FileId, FileName, MessageText, Nick, RoomName, ValidationError,
 };
 pub use wire::{
-    AuthMode, Deleted, EditRequest, ErrorBody, FileInfo, Message, PostRequest, Presence,
+    AuthMode, Ban, BanRequest, Deleted, DmRequest, DmResponse, EditRequest, ErrorBody, FileInfo,
+    Message, PostRequest, Presence,
     PresenceChange, Reaction, Ready, ReplyTo, RoomSummary, ServerInfo, SessionRequest,
-    SessionResponse, StreamEvent, Typing,
+    SessionResponse, StreamEnded, StreamEvent, Typing,
 };
 
 /// The port the original chat room listened on, and Hearth's default.

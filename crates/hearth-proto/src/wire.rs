@@ -36,6 +36,10 @@ pub struct SessionResponse {
     /// password). v1.1; absent from older servers.
     #[serde(default)]
     pub protected: bool,
+    /// Whether this session may moderate: an admin nick of the server,
+    /// signed in with its nick password. v1.1; absent from older servers.
+    #[serde(default)]
+    pub admin: bool,
 }
 
 /// `POST /api/rooms/{room}/messages` body.
@@ -235,6 +239,57 @@ pub struct RoomSummary {
     /// Distinct nicks with at least one open stream on the room.
     pub online: usize,
     pub last_id: Option<MessageId>,
+    /// For a direct-message room: the other person's nick. v1.1 "dm".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dm: Option<String>,
+}
+
+/// `POST /api/dm` body: whom to talk to. v1.1 "dm".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DmRequest {
+    pub nick: String,
+}
+
+/// `POST /api/dm` answer: the pair's room (the same whoever asks) and the
+/// other person's nick as they protected it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DmResponse {
+    pub room: RoomName,
+    pub nick: String,
+}
+
+/// `POST /api/bans` body (admins only): ban `nick` for `minutes`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BanRequest {
+    pub nick: String,
+    pub minutes: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// A ban in force: the `POST /api/bans` answer and the items of
+/// `GET /api/bans`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ban {
+    pub nick: String,
+    /// When it ends (RFC 3339).
+    pub until: String,
+    /// The admin who banned.
+    pub by: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// The data of the `ended` event: the last event of a stream whose session
+/// no longer counts (`reason`: `banned`, `signed_out` or `superseded`).
+/// A client should not reconnect with the same session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamEnded {
+    pub reason: String,
+    pub error: String,
+    /// For a ban: when it ends (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<String>,
 }
 
 /// The body of every error answer: `{"error": "..."}`.

@@ -37,6 +37,19 @@ impl AppState {
     pub fn new(shared: Shared) -> Self {
         Self(Arc::new(shared))
     }
+
+    /// Whether `claims` may moderate: a session of one of the configured
+    /// admin nicks (compared by [`crate::nicks::key`]), opened with its
+    /// nick password.
+    pub fn is_admin(&self, claims: &crate::auth::Claims) -> bool {
+        if !claims.protected {
+            return false;
+        }
+        let key = crate::nicks::key(&claims.nick);
+        self.config.admins.iter().any(|admin| {
+            hearth_proto::Nick::parse(admin).is_ok_and(|nick| crate::nicks::key(&nick) == key)
+        })
+    }
 }
 
 impl Deref for AppState {

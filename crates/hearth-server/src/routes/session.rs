@@ -164,6 +164,7 @@ pub async fn create_session(
         expires_at,
         token: token.clone(),
         protected: claims.protected,
+        admin: state.is_admin(&claims),
     };
     Ok((
         StatusCode::CREATED,
@@ -188,6 +189,7 @@ pub async fn current_session(
         "nick": claims.nick,
         "expires_at": expiry(&claims),
         "protected": protected,
+        "admin": protected && state.is_admin(&claims),
     })))
 }
 

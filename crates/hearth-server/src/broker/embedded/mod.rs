@@ -433,6 +433,7 @@ impl Broker for EmbeddedBroker {
                     online: state.map_or(0, |s| s.presence.len()),
                     last_id: state.and_then(|s| s.last_id).or(stored_last),
                     room,
+                    dm: None,
                 }
             })
             .collect();

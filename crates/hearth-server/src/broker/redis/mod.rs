@@ -1275,6 +1275,7 @@ impl Broker for RedisBroker {
                 room,
                 online,
                 last_id,
+                dm: None,
             })
         }))
         .await?;
