@@ -81,16 +81,17 @@ export class TransportError extends Error {
   /**
    * @param {number} status HTTP status, 0 when no server answered
    * @param {string} message readable text
-   * @param {{retryAfter?: number|null, kind?: string, retryable?: boolean, reason?: string|null}} [extra]
+   * @param {{retryAfter?: number|null, kind?: string, retryable?: boolean, reason?: string|null, until?: string|null}} [extra]
    *   `kind` defaults to the status's kind, `retryable` to the kind's rule.
    */
-  constructor(status, message, { retryAfter = null, kind = null, retryable = null, reason = null } = {}) {
+  constructor(status, message, { retryAfter = null, kind = null, retryable = null, reason = null, until = null } = {}) {
     super(message);
     this.name = 'TransportError';
     this.kind = kind && Object.hasOwn(KINDS, kind) ? kind : kindOfStatus(status);
     this.status = Number(status) || 0;
     this.retryAfter = retryAfter;
     this.reason = typeof reason === 'string' && reason ? reason : null;
+    this.until = typeof until === 'string' && until ? until : null;
     this.retryable = typeof retryable === 'boolean' ? retryable : RETRYABLE.has(this.kind);
   }
 

@@ -10,13 +10,14 @@
  *   count; a room first listed later is new since then, all of it counts;
  * - after a room's first `ready` (primed) every new message counts;
  * - a counted message that mentions the reader (mention-rules.js) counts
- *   as a mention too (`mentions`), reset with the count.
+ *   as a mention too (`mentions`), reset with the count; so does every
+ *   counted message of a DM room (listed with `dm`, dm-rules.js).
  *
  * Pure: no DOM, no timers. transport-web.js feeds it and sends `unread`
  * events {room, count, mentions} for the counts it returns.
  */
 
-import { mentionsMe } from './mention-rules.js';
+import { countsAsMention } from './dm-rules.js';
 
 const SEEN_PER_ROOM = 500; // ids remembered per room, to count a message once
 
@@ -34,6 +35,7 @@ export class UnreadCounter {
     this.rooms = new Map();
     this.listedOnce = false;
     this.active = null;
+    this.dms = new Map(); // DM rooms (room -> other nick) of the room lists seen
   }
 
   _room(name) {
@@ -54,10 +56,11 @@ export class UnreadCounter {
     return this.rooms.get(name)?.mentions || 0;
   }
 
-  /** A room list [{room, last_id}]: baselines for rooms seen the first time. */
+  /** A room list [{room, last_id, dm?}]: baselines for rooms seen the first time; which are DMs. */
   listed(list) {
     for (const r of list) {
       if (!r || typeof r.room !== 'string') continue;
+      if (typeof r.dm === 'string' && r.dm) this.dms.set(r.room, r.dm);
       const room = this._room(r.room);
       if (room.baselineId === undefined && !room.primed) {
         room.baselineId = this.listedOnce ? null : (r.last_id ?? null);
@@ -94,7 +97,7 @@ export class UnreadCounter {
     if (msg.room !== this.active && msg.nick !== me
         && (room.primed || room.baselineFound || room.baselineId === null)) {
       room.count += 1;
-      if (mentionsMe(msg, me)) room.mentions += 1;
+      if (countsAsMention(msg, me, this.dms)) room.mentions += 1;
       changed = room.count;
     }
     if (!room.primed && room.baselineId === msg.id) room.baselineFound = true;

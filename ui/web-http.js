@@ -4,7 +4,9 @@
  *
  * Owns: `request` (fetch with the session cookie, a 15 s timeout, JSON in
  * and out) and `errorFrom` (a non-2xx answer as a TransportError with the
- * server's `error` sentence, its `reason` and its `Retry-After`).
+ * server's `error` sentence, its `reason`, a ban's `until` and its
+ * `Retry-After`). A banned refusal (403, `reason: "banned"`) is also told
+ * to the listener set with `onBanned` (the web transport ends the session).
  */
 
 import { TransportError } from './transport-error.js';
@@ -21,12 +23,14 @@ function parseRetryAfter(response) {
 export async function errorFrom(response) {
   let message = '';
   let reason = null;
+  let until = null;
   try {
     const text = await response.text();
     try {
       const body = JSON.parse(text);
       if (body && typeof body.error === 'string') message = body.error;
       if (body && typeof body.reason === 'string') reason = body.reason;
+      if (body && typeof body.until === 'string') until = body.until;
     } catch {
       message = text.slice(0, 300);
     }
@@ -34,7 +38,14 @@ export async function errorFrom(response) {
     // the body could not be read; the status says enough
   }
   if (!message) message = `The server answered ${response.status} ${response.statusText}`.trim();
-  return new TransportError(response.status, message, { retryAfter: parseRetryAfter(response), reason });
+  return new TransportError(response.status, message, { retryAfter: parseRetryAfter(response), reason, until });
+}
+
+let bannedListener = null;
+
+/** `listener(err)` hears every banned refusal of `request` (null: none). */
+export function onBanned(listener) {
+  bannedListener = listener;
 }
 
 /**
@@ -60,7 +71,17 @@ export async function request(method, path, body) {
         ? 'The server did not answer in time.'
         : 'Cannot reach the server.');
     }
-    if (!response.ok) throw await errorFrom(response);
+    if (!response.ok) {
+      const err = await errorFrom(response);
+      if (err.reason === 'banned' && response.status === 403) {
+        try {
+          bannedListener?.(err);
+        } catch (e) {
+          console.error('hearth: banned listener failed', e);
+        }
+      }
+      throw err;
+    }
     if (response.status === 204 || method === 'HEAD') return { status: response.status, data: null };
     let data;
     try {
