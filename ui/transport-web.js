@@ -19,6 +19,13 @@
  * request each. Files (protocol v1.1 "files"): the outbox uploads them (web-upload.js)
  * and posts their ids; fileUrl, download and drag and drop are in
  * web-files.js.
+ *
+ * People (protocol v1.1 "dm", bans): `openDm`, `ban`, `unban` and `bans`
+ * are one request each; the room list's `dm` marks DM rooms, whose
+ * messages count like mentions (unread-rules.js). A session the server
+ * ends (the stream's `ended` event, or any request refused 403 with
+ * `reason: "banned"`, heard through web-http.js's `onBanned`) is passed on
+ * as an `ended` event and the stream stops: no reconnect loop.
  */
 
 import { PAGE_SIZE } from './limits.js';
@@ -26,7 +33,8 @@ import { UnreadCounter } from './unread-rules.js';
 import { download, fileUrl, onDroppedFiles } from './web-files.js';
 import { WebOutbox } from './web-outbox.js';
 import { upload } from './web-upload.js';
-import { request } from './web-http.js';
+import { onBanned, request } from './web-http.js';
+import { banFromError } from './ban-rules.js';
 import { EventStream } from './web-stream.js';
 
 const roomPath = (room) => `/api/rooms/${encodeURIComponent(room)}/messages`;
@@ -131,6 +139,27 @@ export function createWebTransport() {
       await request(on ? 'PUT' : 'DELETE', `${messagePath(room, id)}/reactions/${encodeURIComponent(emoji)}`);
     },
 
+    async openDm(nick) {
+      const data = (await request('POST', '/api/dm', { nick })).data;
+      if (data && typeof data.room === 'string') unread.dms.set(data.room, typeof data.nick === 'string' ? data.nick : nick);
+      return data;
+    },
+
+    async ban(nick, minutes, reason = '') {
+      const body = { nick, minutes };
+      if (reason) body.reason = reason;
+      return (await request('POST', '/api/bans', body)).data;
+    },
+
+    async unban(nick) {
+      await request('DELETE', `/api/bans/${encodeURIComponent(nick)}`);
+    },
+
+    async bans() {
+      const list = (await request('GET', '/api/bans')).data;
+      return Array.isArray(list) ? list : [];
+    },
+
     async typing(room) {
       await request('POST', `/api/rooms/${encodeURIComponent(room)}/typing`);
     },
@@ -149,6 +178,10 @@ export function createWebTransport() {
       handlers = followHandlers;
       stream = new EventStream(rooms, cursor, {
         onEvent: (ev) => {
+          if (ev.event === 'ended') {
+            ended(ev.data);
+            return;
+          }
           if (ev.id) cursor = ev.id;
           if (ev.event === 'message') outbox.seen(ev.data);
           emit('onEvent', ev);
@@ -187,6 +220,19 @@ export function createWebTransport() {
       outbox.reset();
     },
   };
+
+  /** The server ended the session: tell the follower once, then stop everything. */
+  function ended(data) {
+    const follower = handlers;
+    if (!follower) return;
+    transport.close();
+    try {
+      follower.onEvent?.({ event: 'ended', data: data && typeof data === 'object' ? data : { reason: '' }, id: '' });
+    } catch (err) {
+      console.error('hearth: onEvent handler failed', err);
+    }
+  }
+  onBanned((err) => ended(banFromError(err)));
 
   const outbox = new WebOutbox({
     post: (room, text, clientId, replyTo, fileIds) => transport.post(room, text, clientId, replyTo, fileIds),

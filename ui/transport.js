@@ -22,15 +22,41 @@
  *                               default_room, max_text_chars, features (a
  *                               list: "log", "files", …; [] from a v1
  *                               server), max_file_bytes (with "files"), …}
- *   whoAmI()                -> {nick, expires_at} | null
- *   signIn(nick, password, {nickPassword}?) -> {nick, expires_at, protected}
+ *   whoAmI()                -> {nick, expires_at, protected, admin} | null
+ *                               (protected: the nick has a nick password;
+ *                               admin: this session may moderate, i.e. a
+ *                               configured admin nick signed in with its
+ *                               nick password; both false from older
+ *                               servers. A banned session rejects with
+ *                               kind 'forbidden', reason "banned", `until`)
+ *   signIn(nick, password, {nickPassword}?) -> {nick, expires_at, protected, admin}
  *                               (password may be ''; nickPassword, with the
  *                               "nicks" feature, signs in to a protected nick
  *                               or protects one nobody protects. A refusal's
  *                               TransportError has `reason`: "nick_protected"
  *                               or "server_password")
  *   signOut()               -> undefined
- *   rooms()                 -> [{room, online, last_id}], sorted by name
+ *   rooms()                 -> [{room, online, last_id, dm?}], sorted by
+ *                               name; `dm` (protocol v1.1 "dm"): the other
+ *                               person's nick, on the session's own
+ *                               direct-message rooms (`dm-…`) only
+ *   openDm(nick)            -> {room, nick}: the direct-message room of the
+ *                               reader and `nick` (the same whoever asks;
+ *                               created if needed). Refused 409 (kind
+ *                               'conflict', reason "not_protected", a
+ *                               sentence saying who has not protected
+ *                               their nick) unless both nicks are
+ *                               protected; 400 (kind 'invalid') for
+ *                               oneself. The caller then opens the room.
+ *   Moderation (admins only, else 403 kind 'forbidden'):
+ *   ban(nick, minutes, reason?) -> {nick, until (RFC 3339), by, reason?}:
+ *                               bans `nick` for `minutes` (the UI offers
+ *                               15, 60, 1440, 10080); its streams end
+ *                               (`ended`), its requests and sign-ins get
+ *                               403 "banned" until then.
+ *   unban(nick)             -> undefined: lifts the ban.
+ *   bans()                  -> [{nick, until, by, reason?}]: current bans.
+ *               Admins may also deleteMessage any message.
  *   history(room, beforeId, limit) -> [message], oldest first (beforeId may be null)
  *   historyAfter(room, afterId, limit) -> [message], oldest first: up to
  *                               `limit` (1–500) messages after the message
@@ -52,7 +78,7 @@
  *                               outbox (the composer uses `outbox`)
  *   editMessage(room, id, text)  -> the edited message (protocol v1.1
  *                               "log"; the author only, else a 403)
- *   deleteMessage(room, id)      -> undefined (the author only; the
+ *   deleteMessage(room, id)      -> undefined (the author or an admin; the
  *                               stream's `delete` removes it everywhere)
  *   setReaction(room, id, emoji, on) -> undefined (adds the reader's
  *                               reaction when `on`, else removes it)
@@ -119,7 +145,17 @@
  *                                    they come) | unread ({room, count,
  *                                    mentions}: unread messages and, of
  *                                    them, those mentioning the reader;
- *                                    counted by the transport); `id`: the
+ *                                    counted by the transport; every
+ *                                    message of the other person in a DM
+ *                                    counts in `mentions` too) | ended
+ *                                    ({reason: "banned" | "signed_out" |
+ *                                    "superseded", error (a sentence),
+ *                                    until? (RFC 3339, banned)}: the
+ *                                    server ended the session, from the
+ *                                    stream's last event or a request
+ *                                    refused 403 "banned"; the transport
+ *                                    has stopped following and does not
+ *                                    reconnect); `id`: the
  *                                    cursor after a log entry (message, edit,
  *                                    delete, reaction), else ''
  *       onState(state, detail)       'connecting' | 'open' | 'down'; for 'down'

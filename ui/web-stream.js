@@ -5,6 +5,12 @@
  * and sse.js; dead-connection detection, jittered backoff, `Last-Event-ID`
  * resume, early retry on `online` and on the page becoming visible) and
  * `backoffDelay`. transport-web.js creates one per follow().
+ *
+ * A session the server no longer counts ends the loop: the stream's last
+ * event `ended` {reason: "banned" | "signed_out" | "superseded", error,
+ * until?} is passed on and the stream closes without reconnecting; so is a
+ * connection refused with 403 `reason: "banned"` (passed on as the same
+ * `ended` event).
  */
 
 import { SseParser } from './sse.js';
@@ -84,6 +90,11 @@ export class EventStream {
         this.close();
         return;
       }
+      if (outcome.status === 403 && outcome.reason === 'banned') {
+        this._emit('onEvent', { event: 'ended', data: { reason: 'banned', error: outcome.message, until: outcome.until || null }, id: '' });
+        this.close();
+        return;
+      }
       if (outcome.healthy) attempt = 0;
       let delay = backoffDelay(attempt);
       attempt += 1;
@@ -135,7 +146,7 @@ export class EventStream {
       }
       if (!response.ok) {
         const err = await errorFrom(response);
-        return { status: err.status, message: err.message, retryAfter: err.retryAfter };
+        return { status: err.status, message: err.message, retryAfter: err.retryAfter, reason: err.reason, until: err.until };
       }
       touch();
       this.open = true;
@@ -149,6 +160,11 @@ export class EventStream {
             data = JSON.parse(ev.data);
           } catch {
             return; // not JSON: not an event this client knows
+          }
+          if (ev.event === 'ended') { // the session no longer counts: the last event, no reconnect
+            this._emit('onEvent', { event: 'ended', data, id: '' });
+            this.close();
+            return;
           }
           // Log entries carry the stream cursor (their `id:`); other events keep it.
           const id = LOG_ENTRIES.has(ev.event) ? ev.id : '';
