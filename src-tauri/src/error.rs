@@ -11,7 +11,9 @@
 //!
 //! `kind` is one of `KINDS` in `ui/transport-error.js`; `status` is there
 //! only when a server answered, `retry_after` (whole seconds) only when it
-//! sent `Retry-After`. `message` is the sentence the UI shows as is. Causes
+//! sent `Retry-After`, `reason` only when the server gave one
+//! (`nick_protected`, `server_password`, `banned`, `not_protected`, …) and
+//! `until` with `banned` (when the ban ends, RFC 3339). `message` is the sentence the UI shows as is. Causes
 //! that only a developer needs go to the log.
 //!
 //! [`Failure::of`] classifies a `hearth_client::ClientError` once, for the
@@ -21,7 +23,7 @@
 use std::time::Duration;
 
 use hearth_client::ClientError;
-use hearth_proto::ValidationError;
+use hearth_proto::{StreamEnded, ValidationError};
 use serde::ser::SerializeStruct;
 use serde::{Serialize, Serializer};
 
@@ -96,6 +98,7 @@ impl Failure {
             ClientError::Certificate(_) => (ErrorKind::Certificate, None, None),
             ClientError::Protocol(_) => (ErrorKind::Server, None, None),
             ClientError::File(_) => (ErrorKind::Local, None, None),
+            ClientError::Ended(ended) => (ended_kind(&ended.reason), None, None),
             ClientError::Status {
                 status,
                 retry_after,
@@ -135,6 +138,27 @@ pub enum CommandError {
     /// The server refused the password (or the sign-in): a 401.
     #[error("The server refused to sign you in: {0}")]
     SignInRefused(String),
+    /// The nick is protected with a nick password the app does not have
+    /// (someone else's, or the person's own from another device).
+    #[error(
+        "The nick {nick} is protected on this server by someone else (or by you, with a nick password this app does not have). Pick another nick, or type that nick's password if it is yours."
+    )]
+    NickProtected { nick: String },
+    /// The nick password typed for a nick is not the right one.
+    #[error("That is not the nick password of {nick}. Type it again, or pick another nick.")]
+    WrongNickPassword { nick: String },
+    /// The session's nick is banned from the server (a 403 `banned`).
+    #[error("{}", ban_sentence(.message, .until.as_deref()))]
+    Banned {
+        /// The server's `error` text ("you are banned until …: …").
+        message: String,
+        /// When the ban ends (RFC 3339).
+        until: Option<String>,
+    },
+    /// The server ended the session's stream for good (banned, signed
+    /// out, superseded).
+    #[error("{}", capitalize(&.0.error))]
+    Ended(StreamEnded),
     /// The server's TLS certificate was refused.
     #[error("Cannot trust {server}: {detail}.")]
     Certificate { server: String, detail: String },
@@ -148,6 +172,8 @@ pub enum CommandError {
         /// The server's `error` text.
         message: String,
         retry_after: Option<Duration>,
+        /// The server's `reason` (`not_protected`, …), if it gave one.
+        reason: Option<String>,
     },
     /// The server answered something this app cannot read.
     #[error(
@@ -187,6 +213,34 @@ pub enum CommandError {
     File(String),
 }
 
+/// What a banned person reads: the server's sentence, as a sentence.
+fn ban_sentence(message: &str, until: Option<&str>) -> String {
+    let text = capitalize(message.trim());
+    let text = if text.is_empty() {
+        match until {
+            Some(until) => format!("You are banned from this server until {until}"),
+            None => "You are banned from this server".to_owned(),
+        }
+    } else {
+        text
+    };
+    if text.ends_with('.') {
+        text
+    } else {
+        format!("{text}.")
+    }
+}
+
+/// The kind of a stream the server ended: a ban is `forbidden`, a session
+/// signed out or superseded is `unauthorized` (sign in again).
+pub fn ended_kind(reason: &str) -> ErrorKind {
+    if reason == "banned" {
+        ErrorKind::Forbidden
+    } else {
+        ErrorKind::Unauthorized
+    }
+}
+
 fn status_sentence(status: u16, message: &str) -> String {
     if status == 429 {
         format!("The server said: {message} (too many requests: wait a moment)")
@@ -213,16 +267,21 @@ impl CommandError {
                 detail,
             },
             ClientError::File(detail) => CommandError::File(detail),
+            ClientError::Ended(ended) => CommandError::Ended(ended),
             ClientError::Status {
                 status,
                 message,
                 retry_after,
-            } => match status.as_u16() {
-                401 => CommandError::SignInRefused(message),
-                status => CommandError::Status {
+                reason,
+                until,
+            } => match (status.as_u16(), reason.as_deref()) {
+                (403, Some("banned")) => CommandError::Banned { message, until },
+                (401, _) => CommandError::SignInRefused(message),
+                (status, _) => CommandError::Status {
                     status,
                     message,
                     retry_after,
+                    reason,
                 },
             },
         }
@@ -234,9 +293,12 @@ impl CommandError {
             CommandError::Invalid(_) | CommandError::BadInput(_) | CommandError::Address(_) => {
                 ErrorKind::Invalid
             }
-            CommandError::PasswordRequired | CommandError::SignInRefused(_) => {
-                ErrorKind::Unauthorized
-            }
+            CommandError::PasswordRequired
+            | CommandError::SignInRefused(_)
+            | CommandError::NickProtected { .. }
+            | CommandError::WrongNickPassword { .. } => ErrorKind::Unauthorized,
+            CommandError::Banned { .. } => ErrorKind::Forbidden,
+            CommandError::Ended(ended) => ended_kind(&ended.reason),
             CommandError::Certificate { .. } => ErrorKind::Certificate,
             CommandError::Unreachable { .. } | CommandError::Offline(_) => ErrorKind::Network,
             CommandError::Status { status, .. } => ErrorKind::of_status(*status),
@@ -269,7 +331,35 @@ impl CommandError {
     pub fn status(&self) -> Option<u16> {
         match self {
             CommandError::Status { status, .. } => Some(*status),
-            CommandError::SignInRefused(_) => Some(401),
+            CommandError::SignInRefused(_)
+            | CommandError::NickProtected { .. }
+            | CommandError::WrongNickPassword { .. } => Some(401),
+            CommandError::Banned { .. } => Some(403),
+            _ => None,
+        }
+    }
+
+    /// The server's reason (or the app's same word for a refusal it
+    /// recognized), for the UI to branch on: `nick_protected`,
+    /// `server_password`, `banned`, `not_protected`, …
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            CommandError::NickProtected { .. } | CommandError::WrongNickPassword { .. } => {
+                Some("nick_protected")
+            }
+            CommandError::PasswordRequired => Some("server_password"),
+            CommandError::Banned { .. } => Some("banned"),
+            CommandError::Ended(ended) => Some(&ended.reason),
+            CommandError::Status { reason, .. } => reason.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// When a ban ends (RFC 3339), for `banned`.
+    pub fn until(&self) -> Option<&str> {
+        match self {
+            CommandError::Banned { until, .. } => until.as_deref(),
+            CommandError::Ended(ended) => ended.until.as_deref(),
             _ => None,
         }
     }
@@ -294,12 +384,18 @@ fn capitalize(text: &str) -> String {
     }
 }
 
-/// `{kind, message, retryable, status?, retry_after?}`.
+/// `{kind, message, retryable, status?, retry_after?, reason?, until?}`.
 impl Serialize for CommandError {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let status = self.status();
         let retry_after = self.retry_after_secs();
-        let fields = 3 + usize::from(status.is_some()) + usize::from(retry_after.is_some());
+        let reason = self.reason();
+        let until = self.until();
+        let fields = 3
+            + usize::from(status.is_some())
+            + usize::from(retry_after.is_some())
+            + usize::from(reason.is_some())
+            + usize::from(until.is_some());
         let mut out = serializer.serialize_struct("CommandError", fields)?;
         out.serialize_field("kind", &self.kind())?;
         out.serialize_field("message", &self.to_string())?;
@@ -311,6 +407,14 @@ impl Serialize for CommandError {
         match retry_after {
             Some(secs) => out.serialize_field("retry_after", &secs)?,
             None => out.skip_field("retry_after")?,
+        }
+        match reason {
+            Some(reason) => out.serialize_field("reason", reason)?,
+            None => out.skip_field("reason")?,
+        }
+        match until {
+            Some(until) => out.serialize_field("until", until)?,
+            None => out.skip_field("until")?,
         }
         out.end()
     }
@@ -326,6 +430,8 @@ mod tests {
             status: reqwest::StatusCode::from_u16(code).unwrap(),
             message: message.into(),
             retry_after: retry_after.map(Duration::from_secs),
+            reason: None,
+            until: None,
         }
     }
 
@@ -355,6 +461,71 @@ mod tests {
             json!({"kind": "unauthorized", "retryable": false, "status": 401,
                    "message": "The server refused to sign you in: wrong password"})
         );
+    }
+
+    fn with_reason(code: u16, message: &str, reason: &str, until: Option<&str>) -> ClientError {
+        ClientError::Status {
+            status: reqwest::StatusCode::from_u16(code).unwrap(),
+            message: message.into(),
+            retry_after: None,
+            reason: Some(reason.into()),
+            until: until.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn people_refusals_carry_the_servers_reason() {
+        assert_eq!(
+            from(with_reason(
+                403,
+                "you are banned until 2026-12-06T09:00:00Z: spam",
+                "banned",
+                Some("2026-12-06T09:00:00Z")
+            )),
+            json!({"kind": "forbidden", "retryable": false, "status": 403, "reason": "banned",
+                   "until": "2026-12-06T09:00:00Z",
+                   "message": "You are banned until 2026-12-06T09:00:00Z: spam."})
+        );
+        assert_eq!(
+            from(with_reason(
+                409,
+                "bo is not protected",
+                "not_protected",
+                None
+            )),
+            json!({"kind": "conflict", "retryable": false, "status": 409, "reason": "not_protected",
+                   "message": "The server said: bo is not protected"})
+        );
+        let protected =
+            serde_json::to_value(CommandError::NickProtected { nick: "ana".into() }).unwrap();
+        assert_eq!(protected["kind"], json!("unauthorized"));
+        assert_eq!(protected["reason"], json!("nick_protected"));
+        assert_eq!(protected["status"], json!(401));
+        assert!(
+            protected["message"]
+                .as_str()
+                .unwrap()
+                .contains("Pick another nick"),
+            "{protected}"
+        );
+        let ended = from(ClientError::Ended(StreamEnded {
+            reason: "superseded".into(),
+            error: "this session was replaced by a newer one".into(),
+            until: None,
+        }));
+        assert_eq!(
+            ended,
+            json!({"kind": "unauthorized", "retryable": false, "reason": "superseded",
+                   "message": "This session was replaced by a newer one"})
+        );
+        let banned = ClientError::Ended(StreamEnded {
+            reason: "banned".into(),
+            error: "you are banned".into(),
+            until: Some("2026-12-06T09:00:00Z".into()),
+        });
+        assert_eq!(Failure::of(&banned).kind, ErrorKind::Forbidden);
+        assert!(!Failure::of(&banned).retryable);
+        assert_eq!(from(banned)["until"], json!("2026-12-06T09:00:00Z"));
     }
 
     #[test]

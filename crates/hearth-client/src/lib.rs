@@ -18,7 +18,12 @@
 //!   [`Client::fetch_file`] reads a small one (a thumbnail). A message
 //!   sharing uploads is a [`Outgoing`] with `files`, posted by
 //!   [`Client::post_outgoing`] or [`Client::post_outgoing_reliably`].
-//! - [`ClientError`]: status and server text, and whether retrying can help.
+//! - People (v1.1): [`Client::current_session`] (who am I, `admin`,
+//!   `protected`), [`Client::open_dm`], and for admins [`Client::ban`],
+//!   [`Client::unban`], [`Client::bans`].
+//! - [`ClientError`]: status, server text and `reason`, and whether
+//!   retrying can help; a stream the server ended for good (`event:
+//!   ended`) ends [`Client::follow`] with [`ClientError::Ended`].
 //!
 //! - [`tls`]: `https://` rooms, with the system's roots or a pinned
 //!   certificate.
@@ -33,8 +38,9 @@ mod files;
 pub mod tls;
 
 use hearth_proto::{
-    CertFingerprint, EditRequest, ErrorBody, Message, MessageId, PostRequest, RoomName,
-    RoomSummary, ServerInfo, SessionRequest, SessionResponse, StreamEvent,
+    Ban, BanRequest, CertFingerprint, DmRequest, DmResponse, EditRequest, Message, MessageId,
+    PostRequest, RoomName, RoomSummary, ServerInfo, SessionRequest, SessionResponse, StreamEnded,
+    StreamEvent,
 };
 use reqwest::{StatusCode, header};
 use url::Url;
@@ -53,7 +59,18 @@ pub enum ClientError {
         message: String,
         /// `Retry-After`, when the server sent one.
         retry_after: Option<Duration>,
+        /// The server's `reason`, when its error body has one: why a
+        /// sign-in was refused (`nick_protected`, `server_password`), or
+        /// `banned`, `not_protected`.
+        reason: Option<String>,
+        /// For `banned`: when the ban ends (RFC 3339).
+        until: Option<String>,
     },
+    /// The server ended the stream for good (`event: ended`: the session
+    /// was banned, signed out or superseded); following it again with the
+    /// same session is pointless.
+    #[error("{}", .0.error)]
+    Ended(StreamEnded),
     /// No answer: the connection failed, dropped or timed out.
     #[error("cannot reach the server: {0}")]
     Network(String),
@@ -87,7 +104,8 @@ impl ClientError {
             ClientError::Protocol(_)
             | ClientError::InvalidUrl(_)
             | ClientError::Certificate(_)
-            | ClientError::File(_) => false,
+            | ClientError::File(_)
+            | ClientError::Ended(_) => false,
         }
     }
 
@@ -95,6 +113,17 @@ impl ClientError {
     pub fn status(&self) -> Option<StatusCode> {
         match self {
             ClientError::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// The server's `reason` for the refusal (`nick_protected`,
+    /// `server_password`, `banned`, …), when it gave one; for an ended
+    /// stream, why it ended.
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            ClientError::Status { reason, .. } => reason.as_deref(),
+            ClientError::Ended(ended) => Some(&ended.reason),
             _ => None,
         }
     }
@@ -168,7 +197,8 @@ pub enum Followed {
         reason: String,
     },
     /// The server refused the stream for a reason retrying cannot fix (for
-    /// example `401`); following has ended.
+    /// example `401`), or ended it for good ([`ClientError::Ended`]: the
+    /// session was banned, signed out or superseded); following has ended.
     Failed(ClientError),
 }
 
@@ -348,6 +378,60 @@ impl Client {
             .await?;
         self.token = Some(session.token.clone());
         Ok(session)
+    }
+
+    /// `GET /api/session`: who this client's session is now (whether its
+    /// nick is protected, whether it may moderate).
+    pub async fn current_session(&self) -> Result<CurrentSession, ClientError> {
+        let request = self.authorized(self.http.get(self.url("api/session")));
+        Ok(self.call(request).await?.1)
+    }
+
+    /// `POST /api/dm`: the direct-message room of this session's nick and
+    /// `nick` (both must be protected, else `409` `not_protected`).
+    pub async fn open_dm(&self, nick: &str) -> Result<DmResponse, ClientError> {
+        let body = DmRequest {
+            nick: nick.to_owned(),
+        };
+        let request = self
+            .authorized(self.http.post(self.url("api/dm")))
+            .json(&body);
+        Ok(self.call(request).await?.1)
+    }
+
+    /// `POST /api/bans` (admins only, else `403`): bans `nick` for
+    /// `minutes`, with a reason the banned person is shown.
+    pub async fn ban(
+        &self,
+        nick: &str,
+        minutes: u64,
+        reason: Option<&str>,
+    ) -> Result<Ban, ClientError> {
+        let body = BanRequest {
+            nick: nick.to_owned(),
+            minutes,
+            reason: reason.map(str::to_owned),
+        };
+        let request = self
+            .authorized(self.http.post(self.url("api/bans")))
+            .json(&body);
+        Ok(self.call(request).await?.1)
+    }
+
+    /// `DELETE /api/bans/{nick}` (admins only): ends a ban now.
+    pub async fn unban(&self, nick: &str) -> Result<(), ClientError> {
+        let mut url = self.base.clone();
+        url.path_segments_mut()
+            .expect("http URLs have paths")
+            .pop_if_empty()
+            .extend(["api", "bans", nick]);
+        self.send(self.http.delete(url)).await
+    }
+
+    /// `GET /api/bans` (admins only): the bans in force.
+    pub async fn bans(&self) -> Result<Vec<Ban>, ClientError> {
+        let request = self.authorized(self.http.get(self.url("api/bans")));
+        Ok(self.call(request).await?.1)
     }
 
     /// `GET /api/rooms`.
@@ -696,6 +780,13 @@ impl Client {
             .eventsource()
             .filter_map(|item| async move {
                 match item {
+                    // The session no longer counts: the stream's last event.
+                    Ok(event) if event.event == "ended" => Some(Err(
+                        match serde_json::from_str::<StreamEnded>(&event.data) {
+                            Ok(ended) => ClientError::Ended(ended),
+                            Err(e) => ClientError::Protocol(format!("bad ended event: {e}")),
+                        },
+                    )),
                     Ok(event) => match StreamEvent::from_sse(&event.event, &event.data) {
                         Ok(Some(parsed)) => Some(Ok(Received {
                             event: parsed,
@@ -742,6 +833,10 @@ impl Client {
                                     }
                                     yield Followed::Event(received);
                                 }
+                                Err(ClientError::Ended(ended)) => {
+                                    yield Followed::Failed(ClientError::Ended(ended));
+                                    return;
+                                }
                                 Err(e) => {
                                     reason = e.to_string();
                                     break;
@@ -778,19 +873,53 @@ async fn check_status(response: reqwest::Response) -> Result<reqwest::Response, 
         .and_then(|v| v.trim().parse::<u64>().ok())
         .map(Duration::from_secs);
     let text = response.text().await.unwrap_or_default();
-    let message = serde_json::from_str::<ErrorBody>(&text)
-        .map(|b| b.error)
-        .unwrap_or_else(|_| {
+    Err(status_error(status, &text, retry_after))
+}
+
+/// The body of an error answer: `error`, and v1.1's `reason` and `until`.
+#[derive(Debug, serde::Deserialize)]
+struct ErrorAnswer {
+    error: String,
+    #[serde(default)]
+    reason: Option<String>,
+    #[serde(default)]
+    until: Option<String>,
+}
+
+/// The error for an answer with `status` and body `text`.
+fn status_error(status: StatusCode, text: &str, retry_after: Option<Duration>) -> ClientError {
+    let (message, reason, until) = match serde_json::from_str::<ErrorAnswer>(text) {
+        Ok(body) => (body.error, body.reason, body.until),
+        Err(_) => (
             status
                 .canonical_reason()
                 .unwrap_or("request failed")
-                .to_owned()
-        });
-    Err(ClientError::Status {
+                .to_owned(),
+            None,
+            None,
+        ),
+    };
+    ClientError::Status {
         status,
         message,
         retry_after,
-    })
+        reason: reason.filter(|r| !r.is_empty()),
+        until,
+    }
+}
+
+/// `GET /api/session`: who a session is.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CurrentSession {
+    pub nick: String,
+    #[serde(default)]
+    pub expires_at: Option<String>,
+    /// Whether the nick is protected now. v1.1; false from older servers.
+    #[serde(default)]
+    pub protected: bool,
+    /// Whether the session may moderate. v1.1; false from older servers.
+    #[serde(default)]
+    pub admin: bool,
 }
 
 /// A new random `client_id` for a post.
@@ -814,6 +943,52 @@ mod tests {
         assert_eq!(url.as_str(), "http://host:1234/");
         assert!(parse_server_address("ftp://host").is_err());
         assert!(parse_server_address("http://host/r/Bad Room").is_err());
+    }
+
+    #[test]
+    fn an_error_answer_keeps_its_reason() {
+        let refused = status_error(
+            StatusCode::UNAUTHORIZED,
+            r#"{"error": "the nick ana is protected", "reason": "nick_protected"}"#,
+            None,
+        );
+        assert_eq!(refused.reason(), Some("nick_protected"));
+        assert_eq!(refused.status(), Some(StatusCode::UNAUTHORIZED));
+        assert_eq!(
+            refused.to_string(),
+            "the nick ana is protected (HTTP 401 Unauthorized)"
+        );
+        let banned = status_error(
+            StatusCode::FORBIDDEN,
+            r#"{"error": "you are banned until 2026-12-06T09:00:00Z: spam", "reason": "banned", "until": "2026-12-06T09:00:00Z"}"#,
+            None,
+        );
+        assert_eq!(banned.reason(), Some("banned"));
+        let ClientError::Status { until, .. } = &banned else {
+            unreachable!()
+        };
+        assert_eq!(until.as_deref(), Some("2026-12-06T09:00:00Z"));
+        // A v1 body, an empty reason, and a body that is not JSON.
+        for body in [r#"{"error": "no"}"#, r#"{"error": "no", "reason": ""}"#] {
+            let plain = status_error(StatusCode::UNAUTHORIZED, body, None);
+            assert_eq!(plain.reason(), None, "{body}");
+            assert_eq!(plain.to_string(), "no (HTTP 401 Unauthorized)");
+        }
+        let html = status_error(StatusCode::BAD_GATEWAY, "<html>", None);
+        assert_eq!(html.reason(), None);
+        assert_eq!(html.to_string(), "Bad Gateway (HTTP 502 Bad Gateway)");
+    }
+
+    #[test]
+    fn an_ended_stream_is_not_retried() {
+        let ended = ClientError::Ended(StreamEnded {
+            reason: "banned".into(),
+            error: "you are banned until 09:00".into(),
+            until: Some("2026-12-06T09:00:00Z".into()),
+        });
+        assert!(!ended.is_retryable());
+        assert_eq!(ended.reason(), Some("banned"));
+        assert_eq!(ended.to_string(), "you are banned until 09:00");
     }
 
     #[test]
