@@ -4,7 +4,8 @@
  * Owns the rules behind the message actions (message-actions.js) and the
  * composer's modes (composer-modes.js):
  * - `logEnabled(info)`: the server has the room log (info.features has "log").
- * - `canEdit(msg, me)`: only the author edits or deletes a message.
+ * - `canEdit(msg, me)`: only the author edits or deletes a message…
+ * - `canDelete(msg, me, admin)`: …and an admin deletes any message.
  * - `lastOwn(messages, me)`: the message Up-arrow edits (the reader's newest).
  * - `replyTarget(msg)`: what the composer quotes for a reply {id, nick, text}.
  * - `customEmoji(input)`: a typed reaction, as the server accepts it (1 to
@@ -26,6 +27,10 @@ export function logEnabled(info) {
 
 export function canEdit(msg, me) {
   return Boolean(me && msg && typeof msg.id === 'string' && msg.nick === me);
+}
+
+export function canDelete(msg, me, admin = false) {
+  return canEdit(msg, me) || Boolean(admin && me && msg && typeof msg.id === 'string');
 }
 
 /** The reader's newest message of `messages` (oldest first), or null. */

@@ -12,6 +12,7 @@
 
 import { $ } from './dom.js';
 import { Chat } from './chat.js';
+import { endedSentence } from './ban-rules.js';
 import { startWebShell } from './signin-view.js';
 import { createTransport } from './transport.js';
 
@@ -36,7 +37,7 @@ async function startDesktop(transport) {
   const chat = new Chat(transport, {
     router: null,
     retryButton: false, // the app's Rust side reconnects by itself
-    onSessionEnded: () => goHome(DESKTOP_SESSION_ENDED),
+    onSessionEnded: (ended) => goHome(ended ? endedSentence(ended) : DESKTOP_SESSION_ENDED),
   });
 
   /** Opens a saved room (a RoomView of src-tauri) in the chat view. */

@@ -8,7 +8,7 @@
  * Enter saves with `editMessage`, Escape cancels), delete one's own (after
  * an inline confirmation; the stream's `delete` removes it everywhere),
  * reactions (the panel's picker, or a chip toggling the reader's own with
- * `setReaction`), "is typing" pings while the reader types (throttled by
+ * `setReaction`; an admin deletes anyone's message), "is typing" pings while the reader types (throttled by
  * typing-rules.js; failures ignored), and `@` completion (mention-complete.js).
  * The panel is message-actions.js, the composer's mode composer-modes.js.
  *
@@ -20,7 +20,7 @@
  */
 
 import { $ } from './dom.js';
-import { canEdit, lastOwn, logEnabled, replyTarget } from './action-rules.js';
+import { canDelete, canEdit, lastOwn, logEnabled, replyTarget } from './action-rules.js';
 import { ComposerModes } from './composer-modes.js';
 import { knownNicks } from './mention-rules.js';
 import { MentionComplete } from './mention-complete.js';
@@ -36,6 +36,7 @@ export class LogActions {
     this.panel = new MessageActions({
       message: (id) => chat.state.currentRoom?.get(id) || null,
       canEdit: (msg) => canEdit(msg, chat.state.me),
+      canDelete: (msg) => canDelete(msg, chat.state.me, chat.state.session.admin),
       onReply: (msg) => this.reply(msg),
       onEdit: (msg) => this.edit(msg),
       onDelete: (msg) => this.remove(msg),

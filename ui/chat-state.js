@@ -7,7 +7,9 @@
  * transport last sent; whether older history exists; the missed-messages
  * notice), who is typing (typing-rules.js), the outbox entries shown as
  * pending and their status texts, and the stream's state (up, down since
- * when, retrying when) with the connection indicator's text.
+ * when, retrying when) with the connection indicator's text; which rooms
+ * are direct messages (`dms`: room → the other nick, dm-rules.js) and what
+ * the session may do (`session`: {protected, admin}).
  *
  * Messages a stream brings before a room's `ready` are its replay: see
  * room-log.js for what replay and resume mean for kept messages.
@@ -18,6 +20,7 @@
  */
 
 import { isValidRoom } from './format.js';
+import { dmLabel, dmRooms } from './dm-rules.js';
 import { followedRooms } from './left-rooms.js';
 import { Room, entryRoom } from './room-log.js';
 import { TypingTracker } from './typing-rules.js';
@@ -70,6 +73,9 @@ export class ChatState {
     this.current = null;
     this.rooms = new Map();
     this.listed = []; // names from the last room list
+    this.dms = new Map(); // direct-message rooms: room -> the other nick
+    this.openedDms = new Map(); // DMs opened this session (kept until a room list has them)
+    this.session = { protected: false, admin: false };
     this.left = new Set(); // rooms the reader left (left-rooms.js): not shown, not followed
     this.followKey = ''; // followed names + the current room: a change refollows
     this.pending = []; // outbox entries of this session, in order
@@ -109,12 +115,34 @@ export class ChatState {
 
   /* ------------------------------------------------------------ rooms */
 
-  /** A room list from the transport: [{room, online, last_id}]. */
+  /** A room list from the transport: [{room, online, last_id, dm?}]. */
   setListed(list) {
     this.listed = list.map((r) => r.room).filter(isValidRoom);
+    this.dms = dmRooms(list);
+    for (const [room, nick] of this.openedDms) {
+      if (this.dms.has(room)) {
+        this.openedDms.delete(room);
+      } else {
+        this.dms.set(room, nick);
+        if (!this.listed.includes(room)) this.listed.push(room);
+      }
+    }
     for (const r of list) {
       if (isValidRoom(r.room)) this.ensureRoom(r.room).apiOnline = Number(r.online) || 0;
     }
+  }
+
+  /** A DM room just opened (`openDm`): listed and labelled before the next room list says so. */
+  addDm(room, nick) {
+    if (!isValidRoom(room)) return;
+    this.openedDms.set(room, nick);
+    this.dms.set(room, nick);
+    if (!this.listed.includes(room)) this.listed.push(room);
+  }
+
+  /** What the UI calls a room: the other nick for a DM, else its name. */
+  label(name) {
+    return dmLabel(name, this.dms);
   }
 
   /** Names for the room list: the listed ones not left plus the current one, sorted. */

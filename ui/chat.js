@@ -8,7 +8,8 @@
  * messages-view.js, composer-view.js, status-view.js (connection, notices);
  * the outbox's entries go through chat-pending.js, the room log's events
  * through chat-log.js, the reader's log actions through chat-actions.js, files through chat-files.js,
- * search through search-view.js and search-jump.js. It also runs the
+ * search through search-view.js and search-jump.js, people (DMs,
+ * moderation, the session's standing) through chat-people.js. It also runs the
  * view's clocks: the once-a-second tick, the room list refresh, the
  * transient notice.
  *
@@ -25,6 +26,9 @@
  *
  * Leaving a room (left-rooms.js, kept per nick by left-store.js) drops it
  * from the list and the follow set until it is opened again.
+ *
+ * The server may end the session (`ended` from the transport: banned,
+ * signed out, superseded): the shell's `onSessionEnded(ended)` gets it.
  */
 
 import { $, NICK_KEY, remember } from './dom.js';
@@ -32,6 +36,8 @@ import { isValidRoom } from './format.js';
 import { ChatState } from './chat-state.js';
 import { LogActions } from './chat-actions.js';
 import { ChatFiles } from './chat-files.js';
+import { ChatPeople } from './chat-people.js';
+import { banFromError } from './ban-rules.js';
 import { ComposerView } from './composer-view.js';
 import { RoomLogEvents } from './chat-log.js';
 import { roomAfterLeaving, withLeft, withoutLeft } from './left-rooms.js';
@@ -55,8 +61,9 @@ export class Chat {
   /**
    * @param {object} transport see transport.js
    * @param {object} options {router (router.js) or null, retryButton (bool),
-   *   onSessionEnded() (the session is no longer valid: the shell resets
-   *   this chat and shows its own screen)}
+   *   onSessionEnded(ended) (the session is no longer valid: the shell resets
+   *   this chat and shows its own screen; `ended`: the server's
+   *   {reason, error, until?} when it said why, else null)}
    */
   constructor(transport, { router = null, retryButton = true, onSessionEnded }) {
     this.transport = transport;
@@ -81,9 +88,19 @@ export class Chat {
     });
     this.jump = new SearchJump(this); // a search result opened in place
     this.search = new SearchView({
-      search: (q, options) => transport.search(q, options), currentRoom: () => this.state.current, onOpen: (msg) => this.jump.open(msg),
+      search: (q, options) => transport.search(q, options),
+      currentRoom: () => this.state.current,
+      onOpen: (msg) => this.jump.open(msg),
+      roomLabel: (name) => (this.state.dms.has(name) ? `@${this.state.label(name)}` : `#${name}`),
     });
-    this.rooms = new RoomsView({ router, onOpen: (name) => this.openRoom(name), onLeave: (name) => this.leaveRoom(name), onEscape: () => this.composer.focus() });
+    this.people = new ChatPeople(this); // DMs, moderation, the lock by the nick
+    this.rooms = new RoomsView({
+      router,
+      onOpen: (name) => this.openRoom(name),
+      onLeave: (name) => this.leaveRoom(name),
+      onEscape: () => this.composer.focus(),
+      renderPeople: (nicks, me) => this.people.menu.render(nicks, me),
+    });
     this.composer = new ComposerView({ ...this.actions.composerActions, files: this.files.composerFiles });
     this.status = new StatusView({
       retryButton,
@@ -115,6 +132,7 @@ export class Chat {
     if (!this.state.me) return;
     this.rooms.renderTitle(this.state);
     if (this.messages.log !== this.actions.enabled) this.renderMessages(); // the log's actions come or go
+    this.rooms.renderOnline(this.state); // "Message" comes or goes with "dm"
   }
 
   /** Reads the info from the transport for this session. */
@@ -125,8 +143,12 @@ export class Chat {
     }, () => {});
   }
 
-  /** Shows the chat view signed in as `nick`, in `room` (else the URL's, else the default). */
-  async enter(nick, room = null) {
+  /**
+   * Shows the chat view signed in as `nick`, in `room` (else the URL's, else
+   * the default). `session` {protected, admin}: what signIn / whoAmI said
+   * (null: asked of the transport's whoAmI).
+   */
+  async enter(nick, room = null, session = null) {
     this.reset();
     const { state } = this;
     const epoch = this.epoch;
@@ -136,6 +158,12 @@ export class Chat {
     $('#me').textContent = nick;
     $('#boot').hidden = true;
     $('#app').hidden = false;
+    this.people.setSession(session);
+    if (!session) {
+      this.transport.whoAmI().then((who) => {
+        if (epoch === this.epoch && who?.nick === nick) this.people.setSession(who);
+      }, () => {});
+    }
     state.left = loadLeft(nick);
     const asked = room || this.router?.room(); // a room asked for by name is opened, so un-left
     if (asked) this.setLeft(withoutLeft(state.left, asked));
@@ -164,6 +192,7 @@ export class Chat {
     this.actions.reset();
     this.files.reset();
     this.search.close({ refocus: false });
+    this.people.reset();
     this.rooms.clear();
     this.messages.clear();
     this.rooms.closeDrawers();
@@ -172,8 +201,9 @@ export class Chat {
     this.renderComposer();
   }
 
-  sessionEnded() {
-    if (this.state.me) this.onSessionEnded();
+  /** The session is over; `ended`: the server's {reason, error, until?} when it said why. */
+  sessionEnded(ended = null) {
+    if (this.state.me) this.onSessionEnded(ended && typeof ended === 'object' ? ended : null);
   }
 
   setRoomsHeading(text) {
@@ -193,7 +223,8 @@ export class Chat {
 
   renderComposer() {
     const { me, current, maxChars } = this.state;
-    this.composer.render({ me, current, maxChars });
+    const label = current && this.state.dms.has(current) ? this.state.label(current) : current && `#${current}`;
+    this.composer.render({ me, current, maxChars, label });
     this.files.render();
   }
 
@@ -207,7 +238,7 @@ export class Chat {
     const pendings = this.state.pending.filter((p) => p.room === room.name).map((p) => this.state.withStatusText(p, now));
     this.messages.deleted = room.deleted;
     this.messages.log = this.actions.enabled;
-    this.messages.render(room.messages, pendings, `Messages in #${room.name}`, room.newSince);
+    this.messages.render(room.messages, pendings, this.state.dms.has(room.name) ? `Messages with ${this.state.label(room.name)}` : `Messages in #${room.name}`, room.newSince);
     this.renderLoadOlder();
     this.log.renderTyping();
   }
@@ -254,10 +285,12 @@ export class Chat {
       list = await this.transport.rooms();
     } catch (err) {
       if (epoch === this.epoch && err.kind === KINDS.unauthorized) this.sessionEnded();
+      else if (epoch === this.epoch && banFromError(err)) this.sessionEnded(banFromError(err));
       return;
     }
     if (epoch !== this.epoch || !Array.isArray(list)) return;
     this.state.setListed(list);
+    if (this.people.leaveForeignDm()) return; // the URL named a DM room that is not the reader's
     this.rooms.render(this.state);
     this.rooms.renderOnline(this.state);
     this.updateFollow();
@@ -379,6 +412,9 @@ export class Chat {
         }
         break;
       }
+      case 'ended': // the server ended the session (banned, signed out, superseded); the transport stopped
+        this.sessionEnded(data);
+        break;
       case 'unread': {
         const room = state.setUnread(data);
         if (room) this.rooms.renderItem(state, room);
@@ -390,6 +426,7 @@ export class Chat {
         const room = state.presence(event, data);
         if (!room) break;
         this.rooms.renderItem(state, room);
+        this.rooms.renderDms(state); // the other person of a DM is online if present anywhere
         if (room.name === state.current) {
           this.rooms.renderOnline(state);
           this.log.renderTyping(); // one who left stops typing

@@ -96,7 +96,7 @@ export class ComposerView {
   }
 
   /** Enabled only with a signed-in reader and a room on screen. */
-  render({ me, current, maxChars }) {
+  render({ me, current, maxChars, label = null }) {
     this.maxChars = maxChars;
     let reason = '';
     if (!me) reason = 'Sign in to send messages.';
@@ -105,7 +105,7 @@ export class ComposerView {
     $('#send').disabled = Boolean(reason);
     this.disabledReason = reason;
     this._refuse(this.refused);
-    this.box.placeholder = current ? `Message #${current}` : 'Message';
+    this.box.placeholder = current ? `Message ${label || `#${current}`}` : 'Message';
     this.renderCount();
   }
 

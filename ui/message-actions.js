@@ -3,7 +3,8 @@
  *
  * Owns: the inline panel `.msg-panel` a message's menu button
  * (`button.msg-menu`, from message-item.js) opens inside that message:
- * Reply, React, and for the reader's own messages Edit and Delete. React
+ * Reply, React, and for the reader's own messages Edit and Delete (an
+ * admin gets Delete on every message). React
  * turns the panel into a picker (`.reaction-picker`: QUICK_EMOJI buttons
  * `.pick-emoji` and a field for any emoji, `form.custom-emoji`); Delete asks
  * first, inline (`.confirm-delete`; no window.confirm, which a desktop
@@ -12,7 +13,7 @@
  * keyboard and touch reach it as well as a mouse.
  *
  * What the actions do is the caller's (chat-actions.js): `handlers`
- * {message(id) -> the stored message or null, canEdit(msg), onReply(msg),
+ * {message(id) -> the stored message or null, canEdit(msg), canDelete(msg), onReply(msg),
  * onEdit(msg), onDelete(msg), onReact(msg, emoji)}.
  */
 
@@ -94,6 +95,8 @@ export class MessageActions {
         this._button('act-edit', 'Edit', run(handlers.onEdit)),
         this._button('act-delete danger', 'Delete', () => this._confirm(msg)),
       );
+    } else if (handlers.canDelete?.(msg)) {
+      items.push(this._button('act-delete danger', 'Delete', () => this._confirm(msg, { theirs: true })));
     }
     items.push(this._button('act-close', '×', () => this.close(), { 'aria-label': 'Close' }));
     this._fill(...items);
@@ -122,9 +125,9 @@ export class MessageActions {
     this._fill(quick, form, this._button('act-close', '×', () => this.close(), { 'aria-label': 'Close' }));
   }
 
-  _confirm(msg) {
+  _confirm(msg, { theirs = false } = {}) {
     this._fill(
-      h('span', { class: 'confirm-text' }, 'Delete this message for everyone?'),
+      h('span', { class: 'confirm-text' }, theirs ? `Delete this message by ${msg.nick} for everyone?` : 'Delete this message for everyone?'),
       this._button('confirm-delete danger', 'Delete', () => {
         this.close();
         this.handlers.onDelete(msg);

@@ -38,10 +38,12 @@ function when(date, now) {
 export class SearchView {
   /**
    * @param {object} deps {search(q, {rooms, before, limit}) -> Promise<[message]>
-   *   (the transport's), currentRoom() -> name | null, onOpen(message)}
+   *   (the transport's), currentRoom() -> name | null, onOpen(message),
+   *   roomLabel(name) -> "#room" or "@nick" for a direct message (optional)}
    */
-  constructor({ search, currentRoom, onOpen }) {
+  constructor({ search, currentRoom, onOpen, roomLabel = null }) {
     this.search = search;
+    this.roomLabel = roomLabel || ((name) => `#${name}`);
     this.currentRoom = currentRoom;
     this.onOpen = onOpen;
     this.form = $('#search-form');
@@ -199,7 +201,7 @@ export class SearchView {
     const date = new Date(msg.ts);
     const valid = !Number.isNaN(date.getTime());
     const where = h('span', { class: 'search-where' },
-      h('span', { class: 'search-room' }, `#${msg.room}`), ' · ',
+      h('span', { class: 'search-room' }, this.roomLabel(msg.room)), ' · ',
       h('span', { class: 'search-nick' }, String(msg.nick ?? '')),
       valid ? ' · ' : null,
       valid ? h('time', { datetime: date.toISOString(), title: fullTime(date) }, when(date, now)) : null);

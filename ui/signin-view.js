@@ -5,16 +5,23 @@
  * server wants one, `#signin-error`, `#signin-server`; with the "nicks"
  * feature also `#protect-nick`, a "Protect this nick" checkbox, and
  * `#nick-password`, shown when it is ticked or when the server refused the
- * nick as protected — both made here), `#boot` while
+ * nick as protected — both made here; then `#pick-another-nick` clears
+ * the refusal and puts the caret in the nick field), `#boot` while
  * starting, and the chat view's `#signout`. At boot it reads the server's
  * info and the session: a valid session goes straight to the chat view
  * (chat.js, with rooms in URLs), otherwise the sign-in screen shows; an
- * ended session comes back here with a sentence saying so.
+ * ended session comes back here with a sentence saying so (signed out
+ * elsewhere, superseded: ban-rules.js's `endedSentence`); a banned one
+ * shows the banned screen instead (ban-banner.js), as does a banned
+ * session found at boot. A sign-in refused as banned says why and until
+ * when.
  */
 
 import { $, NICK_KEY, recall } from './dom.js';
 import { charCount } from './format.js';
 import { Chat } from './chat.js';
+import { BanBanner } from './ban-banner.js';
+import { banFromError, bannedSentence, endedSentence } from './ban-rules.js';
 import { urlRouter } from './router.js';
 import { KINDS } from './transport-error.js';
 import { nickPasswordProblem, protectedNickSentence } from './nick-rules.js';
@@ -33,11 +40,13 @@ export function startWebShell(transport) {
   const chat = new Chat(transport, {
     router: urlRouter,
     retryButton: true,
-    onSessionEnded: () => {
+    onSessionEnded: (ended) => {
       chat.reset();
-      showSignIn(SESSION_ENDED);
+      if (ended?.reason === 'banned') banner.show(ended);
+      else showSignIn(ended ? endedSentence(ended) : SESSION_ENDED);
     },
   });
+  const banner = new BanBanner({ onSignIn: () => showSignIn('') });
 
   function applyInfo() {
     const needsPassword = info?.auth === 'password';
@@ -57,6 +66,18 @@ export function startWebShell(transport) {
     $('#nick-password-label').hidden = !shown;
     $('#nick-password').autocomplete = asked ? 'current-password' : 'new-password';
     $('#nick-password-label').textContent = asked ? `Nick password for ${protectedNick}` : 'Nick password (8 to 128 characters)';
+    $('#pick-another-nick').hidden = !asked;
+  }
+
+  /** "Pick another nick": the refusal goes, the caret goes to the nick field (its text selected). */
+  function pickAnotherNick() {
+    protectedNick = '';
+    $('#nick-password').value = '';
+    applyNickPassword();
+    $('#signin-error').textContent = '';
+    const nick = $('#nick');
+    nick.focus();
+    nick.select();
   }
 
   /** Picking another nick than the refused one stops asking for its nick password. */
@@ -71,6 +92,7 @@ export function startWebShell(transport) {
   function showSignIn(message = '') {
     $('#boot').hidden = true;
     $('#app').hidden = true;
+    banner.hide();
     $('#signin').hidden = false;
     applyInfo();
     $('#signin-error').textContent = message;
@@ -82,10 +104,12 @@ export function startWebShell(transport) {
     document.title = info?.name || 'Hearth';
   }
 
-  async function enter(nick) {
+  /** The chat view as `nick`; `session`: what signIn / whoAmI said ({protected, admin}). */
+  async function enter(nick, session) {
     $('#signin').hidden = true;
+    banner.hide();
     $('#signin-error').textContent = '';
-    await chat.enter(nick);
+    await chat.enter(nick, null, session);
   }
 
   async function onSignIn(event) {
@@ -124,7 +148,7 @@ export function startWebShell(transport) {
       protectedNick = '';
       $('#protect-nick').checked = false;
       applyNickPassword();
-      await enter(session.nick || nick);
+      await enter(session.nick || nick, session);
     } catch (err) {
       if (err.reason === 'nick_protected') {
         protectedNick = nick;
@@ -132,6 +156,12 @@ export function startWebShell(transport) {
         applyNickPassword();
         errorEl.textContent = protectedNickSentence(nick, nickPassword !== '');
         nickPasswordInput.focus();
+        return;
+      }
+      const ban = banFromError(err);
+      if (ban) {
+        errorEl.textContent = bannedSentence(ban);
+        nickInput.focus();
         return;
       }
       const refused = err.kind === KINDS.unauthorized;
@@ -180,10 +210,15 @@ export function startWebShell(transport) {
       applyInfo();
       const who = await transport.whoAmI();
       if (chat.me) return; // signed in from the form meanwhile
-      if (who && typeof who.nick === 'string') await enter(who.nick);
+      if (who && typeof who.nick === 'string') await enter(who.nick, who);
       else showSignIn('');
     } catch (err) {
       if (chat.me) return;
+      const ban = banFromError(err);
+      if (ban) {
+        banner.show(ban);
+        return;
+      }
       showSignIn(err.isNetwork ? 'Cannot reach the server; retrying…' : err.message);
       bootTimer = setTimeout(boot, BOOT_RETRY_MS);
     }
@@ -196,6 +231,7 @@ export function startWebShell(transport) {
     if (!$('#nick-password').hidden) $('#nick-password').focus();
   });
   $('#signout').addEventListener('click', onSignOut);
+  $('#pick-another-nick').addEventListener('click', pickAnotherNick);
   boot();
 }
 

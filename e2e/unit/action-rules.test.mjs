@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
-import { QUICK_EMOJI, canEdit, customEmoji, lastOwn, logEnabled, replyTarget } from '../../ui/action-rules.js';
+import { QUICK_EMOJI, canDelete, canEdit, customEmoji, lastOwn, logEnabled, replyTarget } from '../../ui/action-rules.js';
 
 const msg = (id, nick, text = id) => ({ id, room: 'general', nick, text, ts: '' });
 
@@ -23,6 +23,14 @@ describe('action rules', () => {
     assert.equal(lastOwn(list, 'ana').id, '2');
     assert.equal(lastOwn(list, 'cy'), null);
     assert.equal(lastOwn([], 'ana'), null);
+  });
+
+  test('the author deletes their own message; an admin deletes anyone\'s', () => {
+    assert.equal(canDelete(msg('a', 'ana'), 'ana'), true);
+    assert.equal(canDelete(msg('a', 'bo'), 'ana'), false);
+    assert.equal(canDelete(msg('a', 'bo'), 'ana', true), true);
+    assert.equal(canDelete(msg('a', 'bo'), null, true), false);
+    assert.equal(canDelete({ nick: 'bo' }, 'ana', true), false, 'a pending entry has no id');
   });
 
   test('a reply quotes the author and a one-line excerpt', () => {
