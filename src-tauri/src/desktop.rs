@@ -323,6 +323,9 @@ impl Desktop {
                 name: "Hearth".to_owned(),
                 redis: plan.redis.clone(),
                 tls,
+                // The host moderates its own server; its session is
+                // protected by the nick password the app keeps.
+                admins: plan.nick.iter().map(|n| n.to_string()).collect(),
             })
             .await
     }

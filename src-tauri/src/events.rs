@@ -13,7 +13,13 @@
 //! {"room_id": "5b0c…", "event": "outbox", "data": {"client_id": "…", "state": "queued", "wait_reason": "network", "retry_at_ms": 1764990000000}}
 //! {"room_id": "5b0c…", "event": "outbox", "data": {"client_id": "…", "state": "sending", "files": [{"name": "cat.png", "size": 52000, "type": "image/png", "sent": 16384}]}}
 //! {"room_id": "5b0c…", "event": "outbox", "data": {"client_id": "…", "state": "sent", "message_id": "…"}}
+//! {"room_id": "5b0c…", "event": "ended", "data": {"reason": "banned", "error": "you are banned until …", "until": "2026-12-06T09:00:00Z"}}
 //! ```
+//!
+//! `ended` is the server's last word on the connection's session (the
+//! stream's `event: ended`, or a reconnect refused `403` `banned`): sent
+//! once per room of the connection, before its `offline` state; the app
+//! does not reconnect with that session.
 //!
 //! The same events go to the home screen's channel (`follow_rooms`: every
 //! room) and to the chat view's (`open_view`: the rooms it follows, after
@@ -22,7 +28,7 @@
 //! [`EventSink`] is implemented for `tauri::ipc::Channel` (the app) and for
 //! tokio mpsc senders (tests), so the forwarding logic runs without Tauri.
 
-use hearth_proto::{Message, StreamEvent};
+use hearth_proto::{Message, StreamEnded, StreamEvent};
 use serde::Serialize;
 
 use crate::error::ErrorKind;
@@ -67,6 +73,9 @@ pub enum LocalEvent {
     },
     /// A queued message moved on.
     Outbox(OutboxUpdate),
+    /// The server ended the connection's session (banned, signed out,
+    /// superseded); the app does not reconnect with it.
+    Ended(StreamEnded),
 }
 
 /// The state of a room's connection.
@@ -251,6 +260,19 @@ mod tests {
             serde_json::to_value(&sent).unwrap(),
             json!({"room_id": "r1", "event": "outbox",
                    "data": {"client_id": "c1", "state": "sent", "message_id": "5-0"}})
+        );
+        let ended = RoomEvent {
+            room_id: "r1".into(),
+            event: AppEvent::Local(LocalEvent::Ended(StreamEnded {
+                reason: "banned".into(),
+                error: "you are banned".into(),
+                until: Some("2026-12-06T09:00:00Z".into()),
+            })),
+        };
+        assert_eq!(
+            serde_json::to_value(&ended).unwrap(),
+            json!({"room_id": "r1", "event": "ended",
+                   "data": {"reason": "banned", "error": "you are banned", "until": "2026-12-06T09:00:00Z"}})
         );
     }
 }

@@ -4,7 +4,9 @@
 //! [`SecretStore`] is the seam: [`Keychain`] is the real store (keyring v3:
 //! the Secret Service on Linux, the Keychain on macOS, the Credential Manager
 //! on Windows), under service [`SERVICE`] and one account per saved room
-//! ([`room_account`]) plus one for the host's password ([`HOST_ACCOUNT`]).
+//! ([`room_account`]), one per nick the app protects on a server
+//! ([`nick_account`]: the nick password it made, [`new_nick_password`]),
+//! plus one for the host's password ([`HOST_ACCOUNT`]).
 //! [`MemorySecrets`] keeps them in memory, for tests of everything else and
 //! for a session where no keychain works (nothing is then remembered).
 //!
@@ -48,6 +50,32 @@ pub fn room_account(server: &str, hosted: bool, room: &str, nick: &str) -> Strin
     } else {
         format!("{}/r/{room} {nick}", server.trim_end_matches('/'))
     }
+}
+
+/// The keychain account of a nick password: the server's base URL and
+/// the nick, e.g. `nick http://10.0.0.2:8989/ ana`; on the server this app
+/// hosts (whose port may change), `nick hosted ana`. One per server and
+/// nick, shared by every room the app joined there as that nick.
+pub fn nick_account(server: Option<&str>, nick: &str) -> String {
+    match server {
+        Some(server) => format!("nick {}/ {nick}", server.trim_end_matches('/')),
+        None => format!("nick hosted {nick}"),
+    }
+}
+
+/// How many characters a nick password the app makes has (the server
+/// takes 8 to 128).
+pub const NICK_PASSWORD_LEN: usize = 24;
+
+/// A new nick password: [`NICK_PASSWORD_LEN`] letters and digits from the
+/// operating system's entropy through `rand`'s CSPRNG (about 143 bits).
+pub fn new_nick_password() -> String {
+    use rand::Rng;
+    rand::rng()
+        .sample_iter(rand::distr::Alphanumeric)
+        .take(NICK_PASSWORD_LEN)
+        .map(char::from)
+        .collect()
 }
 
 /// Why the store failed.
@@ -231,6 +259,28 @@ mod tests {
             room_account("http://127.0.0.1:8990/", true, "dev", "bo"),
             "hosted/r/dev bo"
         );
+    }
+
+    #[test]
+    fn nick_passwords_are_filed_by_server_and_nick() {
+        assert_eq!(
+            nick_account(Some("http://10.0.0.2:8989/"), "ana"),
+            "nick http://10.0.0.2:8989/ ana"
+        );
+        assert_eq!(
+            nick_account(Some("http://10.0.0.2:8989"), "ana"),
+            "nick http://10.0.0.2:8989/ ana"
+        );
+        assert_eq!(nick_account(None, "bo"), "nick hosted bo");
+    }
+
+    #[test]
+    fn nick_passwords_are_long_random_and_alphanumeric() {
+        let a = new_nick_password();
+        let b = new_nick_password();
+        assert_eq!(a.chars().count(), NICK_PASSWORD_LEN);
+        assert!(a.chars().all(|c| c.is_ascii_alphanumeric()), "{a}");
+        assert_ne!(a, b);
     }
 
     #[test]

@@ -52,6 +52,10 @@ pub struct SavedRoom {
     /// `https://` host whose fingerprint the person pasted).
     #[serde(default)]
     pub pin: Option<CertFingerprint>,
+    /// For a direct-message room (protocol v1.1 "dm"): the other person's
+    /// nick. Its messages count as mentions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dm: Option<String>,
 }
 
 impl SavedRoom {
@@ -252,6 +256,7 @@ mod tests {
                     hosted: false,
                     last_seen: Some(MessageId::new(5, 1)),
                     pin: None,
+                    dm: None,
                 })
             })
             .unwrap();

@@ -2,9 +2,11 @@
 //! (config, capabilities): every command of `command_names.rs` is
 //! registered and allowed for the `main` window, other windows and unknown
 //! commands are refused, and errors reach JS as `{kind, message,
-//! retryable, status?, retry_after?}` objects, one kind per way a command
-//! can fail; an attached file's bytes cross as a raw body, and only paths
-//! dropped on the window may be sent.
+//! retryable, status?, retry_after?, reason?, until?}` objects, one kind
+//! per way a command can fail (the people commands' too: a nick someone
+//! else protected, a DM with an unprotected nick, a non-admin's ban, a
+//! banned session); an attached file's bytes cross as a raw body, and only
+//! paths dropped on the window may be sent.
 
 use std::sync::Arc;
 
@@ -276,7 +278,8 @@ fn every_way_a_command_fails_reaches_js_as_its_kind() {
     let error = fails("join_room", json!({"address": locked, "nick": "ana"}));
     assert_eq!(
         error,
-        json!({"kind": "unauthorized", "retryable": false, "message": "This room needs a password. Ask the host for it."})
+        json!({"kind": "unauthorized", "retryable": false, "reason": "server_password",
+               "message": "This room needs a password. Ask the host for it."})
     );
     let error = fails(
         "join_room",
@@ -380,6 +383,193 @@ fn attached_bytes_cross_as_a_raw_body_and_only_dropped_paths_are_sent() {
             .unwrap()
             .contains("was not dropped on the window"),
         "{error}"
+    );
+
+    tauri::async_runtime::block_on(desktop.shutdown());
+}
+
+/// A v1.1 server with protected nicks where ana signs in, is no admin, may
+/// not DM an unprotected bo, and is banned by the time she asks who she is.
+fn people_server(request: &str) -> (u16, &'static str, &'static str) {
+    match request
+        .split_once(" HTTP")
+        .map_or(request, |(line, _)| line)
+    {
+        "GET /api/info" => (
+            200,
+            "",
+            r#"{"name": "Fake", "version": "1", "auth": "none", "rooms": ["general"], "default_room": "general", "protocol": "1.1", "features": ["log", "nicks", "dm"]}"#,
+        ),
+        "POST /api/session" => (
+            201,
+            "",
+            r#"{"token": "t1", "nick": "ana", "protected": true, "admin": false}"#,
+        ),
+        "POST /api/dm" => (
+            409,
+            "",
+            r#"{"error": "bo is not protected: direct messages need both nicks protected", "reason": "not_protected"}"#,
+        ),
+        "POST /api/bans" | "GET /api/bans" | "DELETE /api/bans/bo" => {
+            (403, "", r#"{"error": "only admins may do that"}"#)
+        }
+        "GET /api/session" => (
+            403,
+            "",
+            r#"{"error": "you are banned until 2026-12-06T09:00:00Z: spam", "reason": "banned", "until": "2026-12-06T09:00:00Z"}"#,
+        ),
+        // The event stream: nothing to say.
+        _ => (404, "", r#"{"error": "no such room"}"#),
+    }
+}
+
+#[test]
+fn people_commands_fail_with_the_servers_reason() {
+    let dirs = tempfile::tempdir().unwrap();
+    let app = hearth_desktop::app_builder(mock_builder())
+        .build(hearth_desktop::context())
+        .expect("the app builds");
+    let secrets = MemorySecrets::new();
+    let options = DesktopOptions::new(
+        dirs.path().join("data"),
+        dirs.path().join("config"),
+        Arc::new(secrets.clone()),
+    );
+    let desktop = tauri::async_runtime::block_on(Desktop::open(options)).unwrap();
+    app.manage(desktop.clone());
+    let main = WebviewWindowBuilder::new(&app, "main", Default::default())
+        .build()
+        .unwrap();
+    let nick_accounts = || -> Vec<String> {
+        secrets
+            .accounts()
+            .into_iter()
+            .filter(|a| a.starts_with("nick "))
+            .collect()
+    };
+
+    // Joining a server with protected nicks makes and keeps a nick password.
+    let server = fake_server(people_server);
+    let joined = invoke(
+        &main,
+        "join_room",
+        json!({"address": server, "nick": "ana"}),
+    )
+    .unwrap();
+    let room_id = joined["id"].clone();
+    assert_eq!(
+        nick_accounts(),
+        [format!("nick {}/ ana", server.trim_end_matches('/'))]
+    );
+    let shown = invoke(&main, "nick_password", json!({"roomId": room_id})).unwrap();
+    assert_eq!(shown.as_str().map(str::len), Some(24), "{shown}");
+
+    let error = invoke(&main, "open_dm", json!({"roomId": room_id, "nick": "bo"})).unwrap_err();
+    assert_eq!(
+        error,
+        json!({"kind": "conflict", "retryable": false, "status": 409, "reason": "not_protected",
+               "message": "The server said: bo is not protected: direct messages need both nicks protected"})
+    );
+    let error = invoke(&main, "open_dm", json!({"roomId": room_id, "nick": " "})).unwrap_err();
+    assert_eq!(error["kind"], json!("invalid"), "{error}");
+    for (command, args) in [
+        (
+            "ban_nick",
+            json!({"roomId": room_id, "nick": "bo", "minutes": 60}),
+        ),
+        ("unban_nick", json!({"roomId": room_id, "nick": "bo"})),
+        ("list_bans", json!({"roomId": room_id})),
+    ] {
+        let error = invoke(&main, command, args).unwrap_err();
+        assert_eq!(
+            error,
+            json!({"kind": "forbidden", "retryable": false, "status": 403,
+                   "message": "The server said: only admins may do that"}),
+            "{command}"
+        );
+    }
+    let error = invoke(
+        &main,
+        "ban_nick",
+        json!({"roomId": room_id, "nick": "bo", "minutes": 0}),
+    )
+    .unwrap_err();
+    assert_eq!(error["kind"], json!("invalid"), "{error}");
+    let error = invoke(&main, "who_am_i", json!({"roomId": room_id})).unwrap_err();
+    assert_eq!(
+        error,
+        json!({"kind": "forbidden", "retryable": false, "status": 403, "reason": "banned",
+               "until": "2026-12-06T09:00:00Z",
+               "message": "You are banned until 2026-12-06T09:00:00Z: spam."})
+    );
+
+    // A nick someone else protected: a sentence that says so, and the
+    // password made for the attempt is not kept.
+    let taken = fake_server(|request| {
+        if request.starts_with("GET /api/info") {
+            (
+                200,
+                "",
+                r#"{"name": "Fake", "version": "1", "auth": "none", "rooms": ["general"], "default_room": "general", "features": ["nicks"]}"#,
+            )
+        } else {
+            (
+                401,
+                "",
+                r#"{"error": "the nick bo is protected: sign in with its nick password, or pick another nick", "reason": "nick_protected"}"#,
+            )
+        }
+    });
+    let error = invoke(&main, "join_room", json!({"address": taken, "nick": "bo"})).unwrap_err();
+    assert_eq!(error["kind"], json!("unauthorized"), "{error}");
+    assert_eq!(error["reason"], json!("nick_protected"), "{error}");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("Pick another nick"),
+        "{error}"
+    );
+    let error = invoke(
+        &main,
+        "join_room",
+        json!({"address": taken, "nick": "bo", "nickPassword": "not-bos-password"}),
+    )
+    .unwrap_err();
+    assert_eq!(error["reason"], json!("nick_protected"), "{error}");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("not the nick password of bo"),
+        "{error}"
+    );
+    assert_eq!(
+        nick_accounts().len(),
+        1,
+        "only ana's: {:?}",
+        nick_accounts()
+    );
+
+    // A server before protected nicks gets no nick password.
+    let old = fake_server(|request| {
+        if request.starts_with("GET /api/info") {
+            (
+                200,
+                "",
+                r#"{"name": "Old", "version": "1", "auth": "none", "rooms": ["general"], "default_room": "general"}"#,
+            )
+        } else if request.starts_with("POST /api/session") {
+            (201, "", r#"{"token": "t2", "nick": "cy"}"#)
+        } else {
+            (404, "", r#"{"error": "no"}"#)
+        }
+    });
+    let joined = invoke(&main, "join_room", json!({"address": old, "nick": "cy"})).unwrap();
+    assert_eq!(nick_accounts().len(), 1, "{:?}", nick_accounts());
+    assert_eq!(
+        invoke(&main, "nick_password", json!({"roomId": joined["id"]})).unwrap(),
+        json!(null)
     );
 
     tauri::async_runtime::block_on(desktop.shutdown());

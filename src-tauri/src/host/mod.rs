@@ -53,6 +53,9 @@ pub struct HostConfig {
     pub redis: Option<String>,
     /// Serve HTTPS with this certificate (see [`tls::self_signed`]).
     pub tls: Option<TlsFiles>,
+    /// The nicks that may moderate (delete any message, ban): the host's
+    /// own nick, whose session the app protects with a nick password.
+    pub admins: Vec<String>,
 }
 
 impl HostConfig {
@@ -66,6 +69,7 @@ impl HostConfig {
             name: "Hearth".to_owned(),
             redis: None,
             tls: None,
+            admins: Vec::new(),
         }
     }
 }
@@ -184,6 +188,7 @@ impl Host {
             None => None,
         };
         server_config.tls = config.tls.clone();
+        server_config.admins = config.admins.clone();
         let grace = server_config.shutdown_grace;
         let stop = CancellationToken::new();
         let task = tokio::spawn(hearth_server::run(

@@ -46,8 +46,10 @@ pub async fn probe_server(
         .await
 }
 
-/// Joins a room (and saves it): signs in, keeps the token and password in
-/// the keychain, starts following it.
+/// Joins a room (and saves it): signs in (with the nick password the app
+/// keeps for the server and nick, or a new one, or `nickPassword` if the
+/// person typed theirs), keeps the token and passwords in the keychain,
+/// starts following it.
 #[tauri::command]
 pub async fn join_room(
     desktop: State<'_, Desktop>,
@@ -56,6 +58,7 @@ pub async fn join_room(
     password: Option<String>,
     room: Option<String>,
     fingerprint: Option<String>,
+    nick_password: Option<String>,
 ) -> Result<Joined, CommandError> {
     desktop
         .rooms()
@@ -65,21 +68,24 @@ pub async fn join_room(
             password,
             room,
             fingerprint,
+            nick_password,
         })
         .await
 }
 
 /// Signs the connection of a saved room in again with a password the
-/// person typed; keeps it in the keychain as joining does.
+/// person typed (and their nick password, if they typed it); keeps them
+/// in the keychain as joining does.
 #[tauri::command]
 pub async fn sign_in_again(
     desktop: State<'_, Desktop>,
     room_id: String,
     password: Option<String>,
+    nick_password: Option<String>,
 ) -> Result<SignedIn, CommandError> {
     desktop
         .rooms()
-        .sign_in_again(&room_id, password.as_deref())
+        .sign_in_again(&room_id, password.as_deref(), nick_password.as_deref())
         .await
 }
 

@@ -16,13 +16,16 @@
 //!   the app made on purpose (a room joined or forgotten): nothing could be
 //!   missed then, so it says `resumed`;
 //! - `Failed`: a refused token is renewed once by signing in again with the
-//!   kept password; anything else leaves the rooms offline with the reason.
+//!   kept password; a session the server ended (`event: ended`, or a
+//!   reconnect refused `403` `banned`) is announced to the webview as
+//!   `ended` and never reconnected; anything else leaves the rooms offline
+//!   with the reason.
 
 use std::collections::{BTreeMap, HashSet};
 
 use futures::StreamExt;
-use hearth_client::{Client, Followed, StreamTarget};
-use hearth_proto::{Cursor, MessageId, RoomName, StreamEvent};
+use hearth_client::{Client, ClientError, Followed, StreamTarget};
+use hearth_proto::{Cursor, MessageId, RoomName, StreamEnded, StreamEvent};
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
@@ -30,7 +33,7 @@ use super::address::client_error;
 use super::hub::PAGE_SIZE;
 use super::{Conn, ConnKey, Rooms};
 use crate::error::{CommandError, ErrorKind};
-use crate::events::ConnectionState;
+use crate::events::{AppEvent, ConnectionState, LocalEvent};
 
 impl Rooms {
     /// Opens a connection for every saved room's server and nick, with the
@@ -43,6 +46,9 @@ impl Rooms {
             if !keys.contains(&key) {
                 keys.push(key);
             }
+        }
+        for room in settings.rooms.iter().filter(|r| r.dm.is_some()) {
+            self.shared.hub.set_dm(&room.id, true);
         }
         for key in keys {
             let token = self.stored_token(&key).await;
@@ -306,6 +312,12 @@ impl Follow {
                     }
                 }
             }
+            if let Some(ended) = failure.as_ref().and_then(ended_by) {
+                tracing::info!(server = ?key.server, reason = %ended.reason, "the server ended the session");
+                for id in ids.values() {
+                    hub.emit(id, AppEvent::Local(LocalEvent::Ended(ended.clone())));
+                }
+            }
             let (reason, kind) = match failure {
                 Some(e) => {
                     let err =
@@ -347,6 +359,26 @@ async fn read_back(
         }
     }
     *pending = failed;
+}
+
+/// The session's end, when the server ended it: the stream's `ended`
+/// event, or a stream refused `403` `banned` (its `until` kept).
+fn ended_by(failure: &ClientError) -> Option<StreamEnded> {
+    match failure {
+        ClientError::Ended(ended) => Some(ended.clone()),
+        ClientError::Status {
+            status,
+            message,
+            reason: Some(reason),
+            until,
+            ..
+        } if status.as_u16() == 403 && reason == "banned" => Some(StreamEnded {
+            reason: reason.clone(),
+            error: message.clone(),
+            until: until.clone(),
+        }),
+        _ => None,
+    }
 }
 
 /// The room an event belongs to.

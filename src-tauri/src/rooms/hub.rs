@@ -321,6 +321,12 @@ impl Hub {
         state.send_view_all(room_id, events);
     }
 
+    /// Marks a room as a direct-message room (or not): each message of
+    /// the other person then counts as a mention and notifies as one.
+    pub fn set_dm(&self, room_id: &str, dm: bool) {
+        self.state().rooms.entry(room_id.to_owned()).or_default().dm = dm;
+    }
+
     /// Forgets a room.
     pub fn remove_room(&self, room_id: &str) {
         let total = {
@@ -354,7 +360,8 @@ impl Hub {
             && live
             && m.nick != own_nick
         {
-            let mentioned = mentions_me(m, own_nick);
+            let dm = room.dm;
+            let mentioned = dm || mentions_me(m, own_nick);
             if !viewing {
                 room.unread = room.unread.saturating_add(1);
                 if mentioned {
@@ -363,7 +370,7 @@ impl Hub {
                 unread = Some((room.unread, room.mentions));
             }
             if !focused || (mentioned && !viewing) {
-                notify = Some(notification(m, mentioned));
+                notify = Some(notification(m, mentioned, dm));
             }
         }
         state.emit(room_id, AppEvent::Stream(event));
@@ -442,12 +449,14 @@ fn mentions_me(m: &Message, own_nick: &str) -> bool {
 }
 
 /// The title and body of a message's notification.
-fn notification(m: &Message, mentioned: bool) -> (String, String) {
+fn notification(m: &Message, mentioned: bool, dm: bool) -> (String, String) {
     let mut body: String = m.text.chars().take(NOTIFICATION_CHARS).collect();
     if m.text.chars().count() > NOTIFICATION_CHARS {
         body.push('…');
     }
-    let title = if mentioned {
+    let title = if dm {
+        format!("{} sent you a message", m.nick)
+    } else if mentioned {
         format!("{} mentioned you in #{}", m.nick, m.room)
     } else {
         format!("{} in #{}", m.nick, m.room)
@@ -785,6 +794,23 @@ mod tests {
         let mut reacted = msg("bo", 3);
         reacted.reactions.insert("👍".into(), vec!["ana".into()]);
         assert_eq!(messages, [edited, reacted]);
+    }
+
+    #[test]
+    fn a_direct_message_counts_and_notifies_as_a_mention() {
+        let recorder = Arc::new(Recorder::default());
+        let hub = Hub::new(recorder.clone());
+        let (tx, _rx) = mpsc::unbounded_channel();
+        hub.attach(Arc::new(tx), &[]);
+        hub.set_active(Some("b"));
+        hub.set_dm("a", true);
+        hub.stream_event("a", "Me", message("bo", 1), true);
+        hub.stream_event("a", "Me", message("Me", 2), true); // my own: never counted
+        assert_eq!((hub.unread("a"), hub.unread_mentions("a")), (1, 1));
+        assert_eq!(
+            *recorder.notified.lock().unwrap(),
+            ["bo sent you a message"]
+        );
     }
 
     #[test]

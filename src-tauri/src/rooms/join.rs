@@ -30,6 +30,10 @@ pub struct JoinRequest {
     /// Trust exactly this certificate (a self-signed `https://` host); it
     /// is saved with the room.
     pub fingerprint: Option<String>,
+    /// The nick's password, when the person has one (the nick is theirs,
+    /// protected from another device); default: the one the app keeps, or
+    /// a new one (see [`super::session`]).
+    pub nick_password: Option<String>,
 }
 
 impl JoinRequest {
@@ -62,6 +66,10 @@ impl Rooms {
         if let Some(p) = password {
             check_len(p, "password")?;
         }
+        let nick_password = request.nick_password.as_deref().filter(|p| !p.is_empty());
+        if let Some(p) = nick_password {
+            check_len(p, "nick password")?;
+        }
         let room = match request
             .room
             .as_deref()
@@ -78,7 +86,7 @@ impl Rooms {
             server: Some(server.to_string()),
             nick,
         };
-        self.join_at(key, server, room, password, info.auth, pin)
+        self.join_at(key, server, room, password, info.auth, pin, nick_password)
             .await
     }
 
@@ -97,10 +105,12 @@ impl Rooms {
             AuthMode::None
         };
         let pin = self.shared.pin_of(&key);
-        self.join_at(key, base, room, password, auth, pin).await
+        self.join_at(key, base, room, password, auth, pin, None)
+            .await
     }
 
-    async fn join_at(
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn join_at(
         &self,
         key: ConnKey,
         base: Url,
@@ -108,6 +118,7 @@ impl Rooms {
         password: Option<&str>,
         auth: AuthMode,
         pin: Option<CertFingerprint>,
+        nick_password: Option<&str>,
     ) -> Result<Joined, CommandError> {
         let existing = self.shared.rooms_of(&key);
         let same = existing.iter().find(|r| r.room == room).cloned();
@@ -124,13 +135,14 @@ impl Rooms {
         };
         let current_token = self.shared.conns().get(&key).and_then(|c| c.token.clone());
         let token = match current_token {
-            // Another room of this connection is signed in: share its session.
-            Some(token) if same.is_none() => token,
+            // Another room of this connection is signed in: share its
+            // session (unless the person typed a nick password to use).
+            Some(token) if same.is_none() && nick_password.is_none() => token,
             _ => {
                 if auth == AuthMode::Password && password.is_none() {
                     return Err(CommandError::PasswordRequired);
                 }
-                super::session::sign_in(&base, pin, &key.nick, password.as_deref())
+                self.sign_in(&key, &base, pin, password.as_deref(), nick_password)
                     .await?
                     .token
             }
@@ -157,6 +169,7 @@ impl Rooms {
                 hosted: key.server.is_none(),
                 last_seen: None,
                 pin: pin.filter(|_| key.server.is_some()),
+                dm: None,
             };
             s.rooms.push(saved.clone());
             saved

@@ -36,6 +36,9 @@ pub(super) struct RoomLive {
     pub ready: Option<Ready>,
     /// Messages added since the stream last (re)opened.
     pub since_open: usize,
+    /// A direct-message room: every message of the other person counts
+    /// as a mention.
+    pub dm: bool,
 }
 
 impl Default for RoomLive {
@@ -48,6 +51,7 @@ impl Default for RoomLive {
             recent: BTreeMap::new(),
             ready: None,
             since_open: 0,
+            dm: false,
         }
     }
 }

@@ -20,6 +20,8 @@
 //!   (room list, history, one post);
 //! - [`search`]: search and the history after a message, relayed the same
 //!   way;
+//! - [`people`]: direct messages, bans, who the session is, and the nick
+//!   password the app keeps (protocol v1.1 "nicks", "dm");
 //! - [`connection`]: starting, restarting and running each connection's
 //!   follow task;
 //! - [`hub`]: where events meet on their way to the webview (catch-up,
@@ -32,6 +34,7 @@ pub mod connection;
 pub mod hub;
 pub mod join;
 mod live;
+pub mod people;
 pub mod relay;
 pub mod search;
 pub mod session;
@@ -123,6 +126,9 @@ pub struct RoomView {
     pub connection_key: String,
     pub connection: ConnectionState,
     pub unread: u32,
+    /// For a direct-message room: the other person's nick.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dm: Option<String>,
 }
 
 /// What a caller needs to act in a room with its session.
@@ -208,6 +214,7 @@ impl Rooms {
             connection_key: ConnKey::of(room).id(),
             connection: self.shared.hub.connection_state(&room.id),
             unread: self.shared.hub.unread(&room.id),
+            dm: room.dm.clone(),
         }
     }
 

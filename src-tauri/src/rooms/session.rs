@@ -1,9 +1,19 @@
 //! Sessions: signing a connection in (again), and keeping its token and
 //! password in the OS keychain, one entry per saved room
 //! (`<room URL> <nick>`).
+//!
+//! Protected nicks (protocol v1.1 "nicks"): on a server that has them, the
+//! app signs every nick in with a nick password of its own, made once per
+//! server and nick ([`secrets::new_nick_password`]) and kept in the
+//! keychain ([`secrets::nick_account`]) before it is first sent, so a
+//! person never types it and a restart signs in with nothing typed. The
+//! first sign-in with it protects the nick; [`Rooms::nick_password`] shows
+//! it, to sign in elsewhere. A nick someone else protected is refused
+//! ([`CommandError::NickProtected`]); a nick password typed by the person
+//! (theirs from another device) replaces the kept one once it works.
 
 use hearth_client::Client;
-use hearth_proto::{CertFingerprint, Nick, SessionResponse};
+use hearth_proto::CertFingerprint;
 use serde::Serialize;
 use url::Url;
 
@@ -12,45 +22,167 @@ use super::{ConnKey, Rooms};
 use crate::error::CommandError;
 use crate::secrets::{self, RoomSecret};
 
-/// A session, as the UI's `signIn` answers it.
+/// A session, as the UI's `signIn` and `whoAmI` answer it.
 #[derive(Debug, Clone, Serialize)]
 pub struct SignedIn {
     pub nick: String,
     /// When the session ends (RFC 3339), if the server says.
     pub expires_at: Option<String>,
+    /// Whether the nick is protected (signed in with its nick password).
+    pub protected: bool,
+    /// Whether the session may moderate (an admin nick of the server).
+    pub admin: bool,
 }
 
 /// A new session and a client that uses it.
 pub(super) struct Session {
     pub token: String,
     pub expires_at: Option<String>,
+    pub protected: bool,
+    pub admin: bool,
     pub client: Client,
 }
 
-/// Signs `nick` in at `base`.
-pub(super) async fn sign_in(
-    base: &Url,
-    pin: Option<CertFingerprint>,
-    nick: &Nick,
-    password: Option<&str>,
-) -> Result<Session, CommandError> {
-    let mut client = client_at(base, pin)?;
-    match client.sign_in(nick.as_str(), password).await {
-        Ok(SessionResponse {
-            token, expires_at, ..
-        }) => Ok(Session {
-            token,
-            expires_at,
-            client,
-        }),
-        Err(e) if e.status().map(|s| s.as_u16()) == Some(401) && password.is_none() => {
-            Err(CommandError::PasswordRequired)
-        }
-        Err(e) => Err(client_error(base, e)),
-    }
+/// Where the nick password of a sign-in came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NickPasswordFrom {
+    /// The person typed it (theirs, from another device).
+    Typed,
+    /// The keychain had it.
+    Kept,
+    /// Made just now (and kept) for a nick nobody protects yet.
+    Made,
+}
+
+/// Whether the server at `client` has protected nicks (`"nicks"` in its
+/// features; servers before v1.1 get no nick password).
+async fn has_nicks(client: &Client, base: &Url) -> Result<bool, CommandError> {
+    let info = client.info().await.map_err(|e| client_error(base, e))?;
+    Ok(info.features.iter().any(|f| f == "nicks"))
 }
 
 impl Rooms {
+    /// Signs the connection's nick in at `base`: with the server password
+    /// `password` if any, and, on a server with protected nicks, with a
+    /// nick password: `typed` if the person gave one, else the one the
+    /// keychain keeps for this server and nick, else a new one (kept
+    /// first). The typed one is kept once the server takes it.
+    pub(super) async fn sign_in(
+        &self,
+        key: &ConnKey,
+        base: &Url,
+        pin: Option<CertFingerprint>,
+        password: Option<&str>,
+        typed: Option<&str>,
+    ) -> Result<Session, CommandError> {
+        let mut client = client_at(base, pin)?;
+        let nick = &key.nick;
+        let account = secrets::nick_account(key.server.as_deref(), nick.as_str());
+        let nick_password = if has_nicks(&client, base).await? {
+            self.nick_password_for(&account, typed).await
+        } else {
+            None
+        };
+        let result = client
+            .sign_in_protected(
+                nick.as_str(),
+                password,
+                nick_password.as_ref().map(|(p, _)| p.as_str()),
+            )
+            .await;
+        match result {
+            Ok(session) => {
+                if let Some((typed, NickPasswordFrom::Typed)) = &nick_password
+                    && let Err(e) = secrets::set(&self.shared.secrets, &account, typed).await
+                {
+                    tracing::warn!(cause = %e, "cannot keep the nick password in the keychain");
+                }
+                Ok(Session {
+                    token: session.token,
+                    expires_at: session.expires_at,
+                    protected: session.protected,
+                    admin: session.admin,
+                    client,
+                })
+            }
+            Err(e) if e.reason() == Some("nick_protected") => {
+                match nick_password.map(|(_, from)| from) {
+                    Some(NickPasswordFrom::Typed) => Err(CommandError::WrongNickPassword {
+                        nick: nick.to_string(),
+                    }),
+                    made_or_kept => {
+                        if made_or_kept == Some(NickPasswordFrom::Made) {
+                            // It protects nothing: the nick was someone else's.
+                            let _ = secrets::delete(&self.shared.secrets, &account).await;
+                        }
+                        Err(CommandError::NickProtected {
+                            nick: nick.to_string(),
+                        })
+                    }
+                }
+            }
+            Err(e) if e.status().map(|s| s.as_u16()) == Some(401) && password.is_none() => {
+                Err(CommandError::PasswordRequired)
+            }
+            Err(e) => Err(client_error(base, e)),
+        }
+    }
+
+    /// The nick password to sign in with, and where it came from; `None`
+    /// when the keychain can neither give one nor keep a new one (the nick
+    /// then signs in unprotected rather than protected with a password
+    /// nobody keeps).
+    async fn nick_password_for(
+        &self,
+        account: &str,
+        typed: Option<&str>,
+    ) -> Option<(String, NickPasswordFrom)> {
+        if let Some(typed) = typed.filter(|t| !t.is_empty()) {
+            return Some((typed.to_owned(), NickPasswordFrom::Typed));
+        }
+        match secrets::get(&self.shared.secrets, account).await {
+            Ok(Some(kept)) => return Some((kept, NickPasswordFrom::Kept)),
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(cause = %e, %account, "cannot read the nick password");
+                return None;
+            }
+        }
+        let made = secrets::new_nick_password();
+        match secrets::set(&self.shared.secrets, account, &made).await {
+            Ok(()) => Some((made, NickPasswordFrom::Made)),
+            Err(e) => {
+                tracing::warn!(cause = %e, %account, "cannot keep a nick password; signing in unprotected");
+                None
+            }
+        }
+    }
+
+    /// The nick password the app keeps for the connection of `room_id`
+    /// (to sign in elsewhere, e.g. in a browser); `None` if it keeps none.
+    pub async fn nick_password(&self, room_id: &str) -> Result<Option<String>, CommandError> {
+        let saved = self.saved_room(room_id)?;
+        let key = ConnKey::of(&saved);
+        let account = secrets::nick_account(key.server.as_deref(), key.nick.as_str());
+        Ok(secrets::get(&self.shared.secrets, &account).await?)
+    }
+
+    /// `GET /api/session` with the connection of `room_id`: who it is
+    /// signed in as, whether protected, whether an admin.
+    pub async fn who_am_i(&self, room_id: &str) -> Result<SignedIn, CommandError> {
+        let current = self
+            .with_session(room_id, |client, _| async move {
+                client.current_session().await
+            })
+            .await?;
+        Ok(SignedIn {
+            nick: current.nick,
+            expires_at: current.expires_at,
+            protected: current.protected,
+            admin: current.admin,
+        })
+    }
+
     /// The first token the keychain has for one of the connection's rooms.
     pub(super) async fn stored_token(&self, key: &ConnKey) -> Option<String> {
         for room in self.shared.rooms_of(key) {
@@ -121,7 +253,7 @@ impl Rooms {
     /// password the keychain keeps; every room of it gets the new token.
     pub async fn reauth(&self, key: &ConnKey) -> Result<Client, CommandError> {
         let password = self.kept_password(key).await;
-        let session = self.renew(key, password.as_deref(), None).await?;
+        let session = self.renew(key, password.as_deref(), None, None).await?;
         if let Some(conn) = self.shared.conns().get_mut(key) {
             conn.client = Some(session.client.clone());
         }
@@ -130,13 +262,16 @@ impl Rooms {
     }
 
     /// Signs the connection of `room_id` in again with the password a
-    /// person typed (its session ended, or the password changed); the
-    /// password is kept in the keychain as joining keeps it, and the
-    /// connection restarts with the new session.
+    /// person typed (its session ended, or the password changed) and, if
+    /// they typed one, the nick's password (theirs from another device;
+    /// else the kept one); the passwords are kept in the keychain as
+    /// joining keeps them, and the connection restarts with the new
+    /// session.
     pub async fn sign_in_again(
         &self,
         room_id: &str,
         password: Option<&str>,
+        nick_password: Option<&str>,
     ) -> Result<SignedIn, CommandError> {
         let saved = self.saved_room(room_id)?;
         let key = ConnKey::of(&saved);
@@ -144,11 +279,23 @@ impl Rooms {
         if let Some(p) = password {
             check_len(p, "password")?;
         }
-        let session = self.renew(&key, password, Some(room_id)).await?;
+        let nick_password = nick_password.filter(|p| !p.is_empty());
+        if let Some(p) = nick_password {
+            check_len(p, "nick password")?;
+        }
+        let password = match password {
+            Some(p) => Some(p.to_owned()),
+            None => self.kept_password(&key).await,
+        };
+        let session = self
+            .renew(&key, password.as_deref(), Some(room_id), nick_password)
+            .await?;
         self.restart(&key, true);
         Ok(SignedIn {
             nick: key.nick.to_string(),
             expires_at: session.expires_at,
+            protected: session.protected,
+            admin: session.admin,
         })
     }
 
@@ -158,10 +305,13 @@ impl Rooms {
         key: &ConnKey,
         password: Option<&str>,
         room_id: Option<&str>,
+        nick_password: Option<&str>,
     ) -> Result<Session, CommandError> {
         let base = self.shared.base_of(key).ok_or(CommandError::NotHosting)?;
         let pin = self.shared.pin_of(key);
-        let session = sign_in(&base, pin, &key.nick, password).await?;
+        let session = self
+            .sign_in(key, &base, pin, password, nick_password)
+            .await?;
         if let Some(failure) = self
             .store_session(key, &session.token, password, room_id)
             .await

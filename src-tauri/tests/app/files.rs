@@ -277,9 +277,17 @@ async fn uploaded_then_restarted(keep_session: bool) {
     let account = format!("{}/r/general ana", server.url(""));
     let secret: RoomSecret =
         serde_json::from_str(&secrets.get(&account).unwrap().unwrap()).unwrap();
-    let ana = Client::new(&server.url("/"))
-        .unwrap()
-        .with_token(secret.token.clone().unwrap());
+    // The app protects its nick, so every session of ana owns ana's
+    // uploads; an upload the new session may not use is one made by a
+    // session that was not the protected nick's (before it was protected,
+    // say): here, another unprotected session's.
+    let ana = if keep_session {
+        Client::new(&server.url("/"))
+            .unwrap()
+            .with_token(secret.token.clone().unwrap())
+    } else {
+        server.client("ana-before").await
+    };
     let bytes = b"uploaded by the run that died".to_vec();
     let uploaded = ana
         .upload_bytes(bytes.clone(), "log.txt", None)

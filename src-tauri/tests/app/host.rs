@@ -123,6 +123,7 @@ async fn hosting_takes_the_next_free_port_when_the_first_is_busy() {
             name: "test".into(),
             redis: None,
             tls: None,
+            admins: Vec::new(),
         })
         .await
         .unwrap();
@@ -137,6 +138,7 @@ async fn hosting_takes_the_next_free_port_when_the_first_is_busy() {
             name: "test".into(),
             redis: None,
             tls: None,
+            admins: Vec::new(),
         })
         .await
         .unwrap_err();

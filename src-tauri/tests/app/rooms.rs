@@ -233,7 +233,14 @@ async fn rooms_on_one_server_share_a_session_and_forgetting_deletes_the_secret()
         .await
         .unwrap()
         .room;
-    assert_eq!(secrets.accounts().len(), 2);
+    // One entry per room, and the nick password the app made for ana
+    // there (the nick is protected with it).
+    let nick_account = format!("nick {}/ ana", server.url(""));
+    assert_eq!(secrets.accounts().len(), 3);
+    assert_eq!(
+        secrets.get(&nick_account).unwrap().map(|p| p.len()),
+        Some(hearth_desktop::secrets::NICK_PASSWORD_LEN)
+    );
     let token = |room: &str| -> Option<String> {
         let raw = secrets
             .get(&format!("{}/r/{room} ana", server.url("")))
@@ -266,7 +273,10 @@ async fn rooms_on_one_server_share_a_session_and_forgetting_deletes_the_secret()
     app.desktop.forget_room(&dev.id).await.unwrap();
     assert_eq!(
         secrets.accounts(),
-        [format!("{}/r/general ana", server.url(""))]
+        [
+            format!("{}/r/general ana", server.url("")),
+            nick_account.clone()
+        ]
     );
     let saved = app.desktop.rooms().saved();
     assert_eq!(saved.len(), 1);
@@ -276,8 +286,10 @@ async fn rooms_on_one_server_share_a_session_and_forgetting_deletes_the_secret()
     let err = app.desktop.outbox().enqueue(&dev.id, "gone").unwrap_err();
     assert!(matches!(err, CommandError::UnknownRoom));
 
+    // The nick password stays: the nick is still protected with it there,
+    // and joining again (or signing in elsewhere) needs it.
     app.desktop.forget_room(&general.id).await.unwrap();
-    assert!(secrets.accounts().is_empty());
+    assert_eq!(secrets.accounts(), [nick_account]);
     let settings: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dirs.config().join(FILE_NAME)).unwrap()).unwrap();
     assert_eq!(settings["rooms"], serde_json::json!([]));
@@ -632,7 +644,7 @@ async fn the_chat_view_gets_its_catch_up_and_the_servers_ready_from_rust() {
     assert!(matches!(err, CommandError::Invalid(_)), "{err}");
 
     // Signing the connection in again gives a session and keeps following.
-    let signed = rooms.sign_in_again(&room.id, None).await.unwrap();
+    let signed = rooms.sign_in_again(&room.id, None, None).await.unwrap();
     assert_eq!(signed.nick, "ana");
     app.wait_state(&room.id, "connected").await;
     app.desktop.shutdown().await;
