@@ -85,3 +85,24 @@ test('ordinary rooms may not start with dm-', () => {
   assert.match(roomNameProblem('dm-abc'), /kept for direct messages/);
   assert.equal(roomNameProblem('dmz'), '');
 });
+
+test("the chat state keeps a DM opened this session until a room list has it, and labels it", async () => {
+  const { ChatState } = await import('../../ui/chat-state.js');
+  const state = new ChatState(50);
+  state.setListed([{ room: 'general', online: 1, last_id: null }]);
+  state.addDm('dm-9f2c', 'bo');
+  assert.equal(state.label('dm-9f2c'), 'bo');
+  assert.equal(state.label('general'), 'general');
+  assert.ok(state.shownRooms().includes('dm-9f2c'));
+  // A room list from before the DM was created still shows it…
+  state.setListed([{ room: 'general', online: 1, last_id: null }]);
+  assert.ok(state.listed.includes('dm-9f2c'));
+  assert.equal(state.dms.get('dm-9f2c'), 'bo');
+  // …and once listed by the server, the server's word counts.
+  state.setListed([{ room: 'general', online: 1, last_id: null }, { room: 'dm-9f2c', online: 0, last_id: null, dm: 'Bo' }]);
+  assert.equal(state.label('dm-9f2c'), 'Bo');
+  assert.equal(state.openedDms.size, 0);
+  state.reset();
+  assert.equal(state.dms.size, 0);
+  assert.deepEqual(state.session, { protected: false, admin: false });
+});
