@@ -296,7 +296,7 @@ impl EndWatch {
                 sid: self.claims.sid.clone(),
             });
         }
-        (standing.generation != self.claims.generation).then(|| SessionEnd::Superseded {
+        (standing.generation != self.claims.generation).then_some(SessionEnd::Superseded {
             key,
             generation: standing.generation,
         })
