@@ -20,7 +20,7 @@ use std::cell::{Cell, RefCell};
 
 use hearth_proto::{Deleted, EntryKind, LogEntry, Message, MessageId, RoomName};
 use hearth_server::search::{
-    LocalIndex, MAX_QUERY_CHARS, QueryError, SearchQuery, fold, is_separator,
+    LocalIndex, MAX_QUERY_CHARS, QueryError, RoomScope, SearchQuery, fold, is_separator,
 };
 
 thread_local! {
@@ -87,7 +87,9 @@ pub fn check_search_query(data: &[u8]) {
                 kind: EntryKind::Message(message),
             }])
             .expect("indexed");
-        let hits = index.find(&query, None, None, 1).expect("searched");
+        let hits = index
+            .find(&query, &RoomScope::public(), None, 1)
+            .expect("searched");
         let found = hits.first().is_some_and(|hit| hit.id == id);
         assert_eq!(
             found,

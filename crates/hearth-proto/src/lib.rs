@@ -36,9 +36,8 @@ pub use validate::{
 };
 pub use wire::{
     AuthMode, Ban, BanRequest, Deleted, DmRequest, DmResponse, EditRequest, ErrorBody, FileInfo,
-    Message, PostRequest, Presence,
-    PresenceChange, Reaction, Ready, ReplyTo, RoomSummary, ServerInfo, SessionRequest,
-    SessionResponse, StreamEnded, StreamEvent, Typing,
+    Message, PostRequest, Presence, PresenceChange, Reaction, Ready, ReplyTo, RoomSummary,
+    ServerInfo, SessionRequest, SessionResponse, StreamEnded, StreamEvent, Typing,
 };
 
 /// The port the original chat room listened on, and Hearth's default.

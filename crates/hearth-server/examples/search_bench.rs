@@ -24,7 +24,7 @@ use hearth_proto::{MessageText, Nick, RoomName};
 use hearth_server::broker::embedded::EmbeddedBroker;
 use hearth_server::broker::{Broker, Post};
 use hearth_server::config::{Config, SyncMode};
-use hearth_server::search::SearchQuery;
+use hearth_server::search::{RoomScope, SearchQuery};
 use tokio_util::sync::CancellationToken;
 
 const ROOMS: usize = 100;
@@ -203,7 +203,11 @@ async fn main() -> anyhow::Result<()> {
         let mut found = 0;
         for _ in 0..RUNS {
             let started = Instant::now();
-            found = broker.search(&query, *rooms, None, 20).await?.len();
+            let scope = match rooms {
+                Some(rooms) => RoomScope::Only(rooms.to_vec()),
+                None => RoomScope::public(),
+            };
+            found = broker.search(&query, &scope, None, 20).await?.len();
             times.push(started.elapsed());
         }
         times.sort();

@@ -330,6 +330,9 @@ where
         if standing.generation != claims.generation {
             return Err(ApiError::Unauthorized(Voided::Superseded.to_string()));
         }
+        if let Some(ban) = standing.ban.filter(|b| b.in_force(state.nicks.now_ms())) {
+            return Err(ApiError::banned(&ban));
+        }
         Ok(Session(claims))
     }
 }
@@ -337,7 +340,8 @@ where
 /// Like [`Session`], but a request without a valid token is `None` rather
 /// than an error: the original chat room's routes allow anonymous use, and a
 /// stale cookie (say, after the data dir was reset) must not lock a user out
-/// of that.
+/// of that. A banned nick's session is still refused (`403`): a ban is not
+/// a stale cookie.
 #[derive(Debug, Clone)]
 pub struct MaybeSession(pub Option<Claims>);
 
@@ -349,8 +353,11 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let session = Session::from_request_parts(parts, state).await;
-        Ok(MaybeSession(session.ok().map(|Session(claims)| claims)))
+        match Session::from_request_parts(parts, state).await {
+            Ok(Session(claims)) => Ok(MaybeSession(Some(claims))),
+            Err(banned @ ApiError::Banned { .. }) => Err(banned),
+            Err(_) => Ok(MaybeSession(None)),
+        }
     }
 }
 

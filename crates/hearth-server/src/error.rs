@@ -27,6 +27,18 @@ pub enum ApiError {
     },
     #[error("{0}")]
     Forbidden(String),
+    /// A refusal with its own status whose body also says why, as
+    /// `"reason"` (`409` `not_protected` for a DM with an unprotected nick).
+    #[error("{message}")]
+    Refused {
+        status: StatusCode,
+        message: String,
+        reason: &'static str,
+    },
+    /// `403` for a banned nick: the body says `"reason": "banned"` and
+    /// `"until"` (RFC 3339).
+    #[error("{message}")]
+    Banned { message: String, until: String },
     #[error("{0}")]
     NotFound(String),
     #[error("method not allowed")]
@@ -64,8 +76,9 @@ impl ApiError {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized(_) | ApiError::SignInRefused { .. } => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::Forbidden(_) | ApiError::Banned { .. } => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Refused { status, .. } => *status,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge | ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -81,6 +94,14 @@ impl ApiError {
 
     pub fn unauthorized(message: &str) -> Self {
         ApiError::Unauthorized(message.to_owned())
+    }
+
+    /// The refusal of everything a banned nick asks.
+    pub fn banned(ban: &crate::nicks::BanRecord) -> Self {
+        ApiError::Banned {
+            message: ban.sentence(),
+            until: ban.until(),
+        }
     }
 
     pub fn invalid_room() -> Self {
@@ -105,9 +126,19 @@ impl IntoResponse for ApiError {
             tracing::error!(%cause, "request failed");
         }
         let mut response = match &self {
-            ApiError::SignInRefused { message, reason } => (
+            ApiError::SignInRefused { message, reason }
+            | ApiError::Refused {
+                message, reason, ..
+            } => (
                 status,
                 axum::Json(serde_json::json!({"error": message, "reason": reason})),
+            )
+                .into_response(),
+            ApiError::Banned { message, until } => (
+                status,
+                axum::Json(
+                    serde_json::json!({"error": message, "reason": "banned", "until": until}),
+                ),
             )
                 .into_response(),
             _ => {

@@ -19,7 +19,9 @@
 //! - [`search`]: the message search index (SQLite FTS5, both backends).
 //! - [`auth`]: tokens, the password, the session extractor.
 //! - [`nicks`]: protected nicks (claims, generations, lapse) and revoked
-//!   sessions, stored by each backend.
+//!   sessions, bans, and the ends of sessions announced to every node,
+//!   stored by each backend.
+//! - [`dm`]: direct-message rooms and the one check of who may use a room.
 //! - [`limits`]: rate limits; [`net`]: the accept loop and connection limits.
 //! - [`error`]: `ApiError`, the one place errors become HTTP answers.
 //! - [`guard`]: checks before every route (the `Host`, cross-site writes)
@@ -31,6 +33,7 @@
 pub mod auth;
 pub mod broker;
 pub mod config;
+pub mod dm;
 pub mod error;
 pub mod files;
 pub mod guard;
@@ -58,10 +61,11 @@ use crate::broker::embedded::EmbeddedBroker;
 use crate::broker::redis::{RedisBroker, RedisOptions};
 use crate::config::Backend;
 pub use crate::config::Config;
+use crate::dm::DmStore;
 use crate::limits::RateLimits;
 use crate::metrics::Metrics;
 use crate::net::NetLimits;
-use crate::nicks::{NickStore, Nicks};
+use crate::nicks::{ENDS_CAPACITY, NickStore, Nicks};
 use crate::state::{AppState, Shared};
 
 /// How often idle rate-limit buckets are forgotten.
@@ -90,12 +94,14 @@ pub fn build_state(config: Config) -> anyhow::Result<AppState> {
         .transpose()?;
     let metrics = Arc::new(Metrics::new());
     let shutdown = CancellationToken::new();
-    let (broker, nick_store): (Arc<dyn Broker>, Arc<dyn NickStore>) = match &config.backend {
+    let (ends, _) = tokio::sync::broadcast::channel(ENDS_CAPACITY);
+    type Stores = (Arc<dyn Broker>, Arc<dyn NickStore>, Arc<dyn DmStore>);
+    let (broker, nick_store, dms): Stores = match &config.backend {
         Backend::Embedded => {
             let broker = EmbeddedBroker::open(&config, &shutdown)
                 .with_context(|| format!("opening the history in {}", config.data_dir.display()))?;
             let nicks = Arc::new(broker.nicks());
-            (Arc::new(broker), nicks)
+            (Arc::new(broker), nicks.clone(), nicks)
         }
         Backend::Redis(redis) => {
             let broker = RedisBroker::open(
@@ -109,7 +115,10 @@ pub fn build_state(config: Config) -> anyhow::Result<AppState> {
                 shutdown.clone(),
             )?;
             let nicks = Arc::new(broker.nicks(&redis.key_prefix));
-            (Arc::new(broker), nicks)
+            let client =
+                ::redis::Client::open(redis.url.as_str()).context("reading the Redis URL")?;
+            nicks.listen(client, ends.clone(), shutdown.clone());
+            (Arc::new(broker), nicks.clone(), nicks)
         }
     };
     let files = Arc::new(files::FileStore::open(&config).context("opening the file store")?);
@@ -121,7 +130,9 @@ pub fn build_state(config: Config) -> anyhow::Result<AppState> {
             store: nick_store,
             lapse: config.nick_lapse,
             clock: config.nicks_clock.clone(),
+            ends,
         },
+        dms,
         metrics,
         shutdown,
         broker,

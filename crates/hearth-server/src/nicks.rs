@@ -20,6 +20,13 @@
 //! - **Revoked sessions**: sign-out records the session id until its token
 //!   would have expired, so the token answers `401` everywhere.
 //!
+//! - **Bans** ([`BanRecord`]): an admin bans a nick key until a time; the
+//!   standing of every session of the nick says so, so every request of it
+//!   is refused (`403`) on every node until the ban ends or is lifted.
+//! - **Ended sessions** ([`SessionEnd`]): a sign-out, a protection or a ban
+//!   is announced to every node ([`Nicks::announce`]), and each node's open
+//!   streams of the sessions it ends close with an `ended` event.
+//!
 //! The storage is a [`NickStore`] per backend: the embedded one
 //! (`broker::embedded::nicks`, a table in `hearth.db`) and the Redis one
 //! (`broker::redis::nicks`, a hash per nick shared by every node).
@@ -28,7 +35,10 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
-use hearth_proto::Nick;
+use chrono::{DateTime, SecondsFormat, Utc};
+use hearth_proto::{Nick, StreamEnded};
+use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast;
 
 use crate::broker::BrokerError;
 use crate::config::LimitsClock;
@@ -65,11 +75,108 @@ impl NickClaim {
 }
 
 /// What a request's token is checked against: the nick's generation now (0
-/// when it was never protected) and whether the session was signed out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// when it was never protected), whether the session was signed out, and
+/// the nick's ban, if one was stored (it may have ended: see
+/// [`BanRecord::in_force`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionStanding {
     pub generation: u64,
     pub revoked: bool,
+    pub ban: Option<BanRecord>,
+}
+
+/// A ban of a nick key by an admin.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BanRecord {
+    /// The banned nick's [`key`].
+    pub key: String,
+    /// The nick as the admin named it.
+    pub nick: String,
+    /// When it ends, ms since the Unix epoch.
+    pub until_ms: i64,
+    /// The admin's nick.
+    pub by: String,
+    pub reason: Option<String>,
+}
+
+impl BanRecord {
+    /// Whether the ban still holds at `now_ms`.
+    pub fn in_force(&self, now_ms: i64) -> bool {
+        now_ms < self.until_ms
+    }
+
+    /// When it ends, RFC 3339.
+    pub fn until(&self) -> String {
+        DateTime::<Utc>::from_timestamp_millis(self.until_ms)
+            .unwrap_or_default()
+            .to_rfc3339_opts(SecondsFormat::Secs, true)
+    }
+
+    /// What a refused request of the banned nick says.
+    pub fn sentence(&self) -> String {
+        match &self.reason {
+            Some(reason) => format!("you are banned until {}: {reason}", self.until()),
+            None => format!("you are banned until {}", self.until()),
+        }
+    }
+
+    /// The wire form (`POST /api/bans`, `GET /api/bans`).
+    pub fn to_wire(&self) -> hearth_proto::Ban {
+        hearth_proto::Ban {
+            nick: self.nick.clone(),
+            until: self.until(),
+            by: self.by.clone(),
+            reason: self.reason.clone(),
+        }
+    }
+}
+
+/// Sessions that stopped counting, announced to every node so that their
+/// open streams end ([`Nicks::announce`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SessionEnd {
+    /// Every session of the nick `key`.
+    Banned(BanRecord),
+    /// One session.
+    SignedOut { sid: String },
+    /// Every session of the nick `key` from before `generation`.
+    Superseded { key: String, generation: u64 },
+}
+
+impl SessionEnd {
+    /// Whether this ends the session of `claims`.
+    pub fn ends(&self, claims: &crate::auth::Claims) -> bool {
+        match self {
+            SessionEnd::Banned(ban) => key(&claims.nick) == ban.key,
+            SessionEnd::SignedOut { sid } => claims.sid == *sid,
+            SessionEnd::Superseded {
+                key: nick_key,
+                generation,
+            } => claims.generation < *generation && key(&claims.nick) == *nick_key,
+        }
+    }
+
+    /// The data of the stream's last event.
+    pub fn notice(&self) -> StreamEnded {
+        match self {
+            SessionEnd::Banned(ban) => StreamEnded {
+                reason: "banned".into(),
+                error: ban.sentence(),
+                until: Some(ban.until()),
+            },
+            SessionEnd::SignedOut { .. } => StreamEnded {
+                reason: "signed_out".into(),
+                error: crate::auth::Voided::SignedOut.to_string(),
+                until: None,
+            },
+            SessionEnd::Superseded { .. } => StreamEnded {
+                reason: "superseded".into(),
+                error: crate::auth::Voided::Superseded.to_string(),
+                until: None,
+            },
+        }
+    }
 }
 
 /// Where claims and revoked sessions are kept, one per backend.
@@ -91,6 +198,21 @@ pub trait NickStore: Send + Sync + 'static {
 
     /// The standing of session `sid` of the nick with key `key`.
     async fn standing(&self, key: &str, sid: &str) -> Result<SessionStanding, BrokerError>;
+
+    /// Stores `ban` (replacing an earlier ban of the same key).
+    async fn ban(&self, ban: BanRecord) -> Result<(), BrokerError>;
+
+    /// Lifts the ban of `key`; `false` when there was none.
+    async fn unban(&self, key: &str) -> Result<bool, BrokerError>;
+
+    /// Every stored ban (ended ones may be among them).
+    async fn bans(&self) -> Result<Vec<BanRecord>, BrokerError>;
+
+    /// Tells the other nodes that `end` happened (they pass it to their
+    /// own [`Nicks::ends`]). Nothing to do for a single node.
+    async fn announce(&self, _end: &SessionEnd) -> Result<(), BrokerError> {
+        Ok(())
+    }
 }
 
 /// The server's view of protected nicks: the store, the lapse and the
@@ -101,6 +223,9 @@ pub struct Nicks {
     pub lapse: Duration,
     /// A test hook: the wall clock plus this clock's offset.
     pub clock: LimitsClock,
+    /// Ended sessions, for this node's open streams: fed by
+    /// [`Nicks::announce`] here and by the store's listener from other nodes.
+    pub ends: broadcast::Sender<SessionEnd>,
 }
 
 impl Nicks {
@@ -111,7 +236,22 @@ impl Nicks {
             .map(|d| d.as_millis() as i64)
             .unwrap_or(0)
     }
+
+    /// Ends the open streams of the sessions `end` names, on this node at
+    /// once and on the others through the store. A failure to tell the
+    /// others is logged: their streams then end when they next reconnect
+    /// (every request checks the session's standing).
+    pub async fn announce(&self, end: SessionEnd) {
+        let _ = self.ends.send(end.clone());
+        if let Err(cause) = self.store.announce(&end).await {
+            tracing::warn!(%cause, "could not tell the other nodes that sessions ended");
+        }
+    }
 }
+
+/// How many announced ends a slow stream may fall behind by before it
+/// misses some (it then checks its standing on its next request).
+pub const ENDS_CAPACITY: usize = 256;
 
 /// Hashes a nick password with argon2, off the async runtime.
 pub async fn hash(password: String) -> Result<String, BrokerError> {

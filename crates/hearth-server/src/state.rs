@@ -28,6 +28,8 @@ pub struct Shared {
     pub limits: RateLimits,
     /// Protected nicks and revoked sessions.
     pub nicks: Nicks,
+    /// Direct-message rooms' pairs.
+    pub dms: Arc<dyn crate::dm::DmStore>,
     pub metrics: Arc<Metrics>,
     /// Cancelled when the server shuts down: open streams end themselves.
     pub shutdown: CancellationToken,

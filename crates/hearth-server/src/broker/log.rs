@@ -67,7 +67,8 @@ pub fn decide(
     if deleted && !matches!(change.what, ChangeKind::Delete) {
         return Err(BrokerError::NoSuchMessage);
     }
-    if author_only && message.nick != change.nick.as_str() {
+    let moderated = change.moderator && matches!(change.what, ChangeKind::Delete);
+    if author_only && !moderated && message.nick != change.nick.as_str() {
         return Err(BrokerError::NotYours);
     }
     match &change.what {
@@ -144,7 +145,25 @@ mod tests {
             id: MessageId::new(5, 0),
             nick: Nick::parse(nick).unwrap(),
             what,
+            moderator: false,
         }
+    }
+
+    #[test]
+    fn a_moderator_deletes_but_never_edits_anothers_message() {
+        let moderated = |what| Change {
+            moderator: true,
+            ..change("boss", what)
+        };
+        assert!(matches!(
+            run(stored(false), moderated(ChangeKind::Delete)),
+            Ok(Decision::Apply { deleted: true, .. })
+        ));
+        let edit = ChangeKind::Edit(MessageText::parse("gotcha").unwrap());
+        assert!(matches!(
+            run(stored(false), moderated(edit)),
+            Err(BrokerError::NotYours)
+        ));
     }
 
     fn run(current: Option<Current>, change: Change) -> Result<Decision, BrokerError> {

@@ -36,7 +36,7 @@ use hearth_proto::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::search::SearchQuery;
+use crate::search::{RoomScope, SearchQuery};
 
 pub use event::{SharedEvent, SharedKind};
 
@@ -148,6 +148,8 @@ pub struct Change {
     /// Who asks (the session's nick).
     pub nick: Nick,
     pub what: ChangeKind,
+    /// Asked by an admin: may delete anyone's message (never edit it).
+    pub moderator: bool,
 }
 
 /// What a [`Change`] does.
@@ -292,12 +294,12 @@ pub trait Broker: Send + Sync + 'static {
     ) -> Result<Vec<Message>, BrokerError>;
 
     /// Up to `limit` messages matching `query`, newest first, in their
-    /// current state (deleted ones never): of `rooms` only when given,
+    /// current state (deleted ones never): in the rooms of `rooms`,
     /// older than the message `before` when given. See [`crate::search`].
     async fn search(
         &self,
         query: &SearchQuery,
-        rooms: Option<&[RoomName]>,
+        rooms: &RoomScope,
         before: Option<MessageId>,
         limit: usize,
     ) -> Result<Vec<Message>, BrokerError>;
@@ -315,6 +317,10 @@ pub trait Broker: Send + Sync + 'static {
     /// The record of an upload, `None` when there is none (never made, or
     /// swept).
     async fn file(&self, id: &FileId) -> Result<Option<FileRecord>, BrokerError>;
+
+    /// The rooms of the messages that share upload `id` (who may download
+    /// it follows from them: see `routes::files`).
+    async fn file_rooms(&self, id: &FileId) -> Result<Vec<RoomName>, BrokerError>;
 
     /// Forgets every upload created before `cutoff_ms` that no retained,
     /// undeleted message refers to, and returns their ids: the caller

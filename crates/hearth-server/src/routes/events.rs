@@ -3,7 +3,9 @@
 //!
 //! A stream is: `retry`, the replay, one `ready` and one `presence` per room,
 //! then live events until the client goes, the subscriber lags (it resumes),
-//! or the server shuts down. A resume replays every log entry after its id
+//! the server shuts down, or the session stops counting (signed out,
+//! superseded by a protection, banned: the last event is then `ended`, see
+//! [`EndWatch`]). A DM room of others is `404` ([`crate::dm`]). A resume replays every log entry after its id
 //! (messages, edits, deletes, reactions, each with its log id); a fresh start
 //! replays the newest messages in their current state, and its `ready`
 //! names the newest log id that covers. Frames of live events are the broker's shared
@@ -21,18 +23,22 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use hearth_proto::{
-    Cursor, DEFAULT_REPLAY, MAX_STREAM_ROOMS, MessageId, Nick, Presence, Ready, RoomName,
-    StreamEvent, sse,
+    Cursor, DEFAULT_REPLAY, MAX_STREAM_ROOMS, MessageId, Presence, Ready, RoomName, StreamEvent,
+    sse,
 };
 use serde::Deserialize;
 
-use super::{ApiPath, ApiQuery, room_from_path};
-use crate::auth::Session;
+use tokio::sync::broadcast;
+
+use super::{ApiPath, ApiQuery};
+use crate::auth::{Claims, Session};
 use crate::broker::{Live, RoomRequest, SharedEvent, SharedKind, SubscribeRequest, Subscription};
+use crate::dm;
 use crate::error::ApiError;
 use crate::limits::StreamSlot;
 use crate::metrics::Metrics;
 use crate::net::PeerAddr;
+use crate::nicks::{Nicks, SessionEnd};
 use crate::state::AppState;
 
 /// How a stream writes its events.
@@ -115,7 +121,7 @@ pub async fn room_events(
     headers: HeaderMap,
     ApiQuery(query): ApiQuery<RoomEventsQuery>,
 ) -> Result<Response, ApiError> {
-    let room = room_from_path(&room)?;
+    let room = dm::room_in_path(&state, &claims, &room).await?;
     let replay = parse_replay(query.replay)?;
     let resume_from =
         last_event_id(&headers, query.last_event_id).and_then(|id| id.parse::<MessageId>().ok());
@@ -126,9 +132,9 @@ pub async fn room_events(
             present: true,
         }],
         replay,
-        nick: Some(claims.nick),
+        nick: Some(claims.nick.clone()),
     };
-    open_stream(&state, peer.ip(), request, StreamMode::Room).await
+    open_stream(&state, peer.ip(), request, StreamMode::Room, Some(claims)).await
 }
 
 pub async fn multi_room_events(
@@ -138,7 +144,10 @@ pub async fn multi_room_events(
     headers: HeaderMap,
     ApiQuery(query): ApiQuery<MultiEventsQuery>,
 ) -> Result<Response, ApiError> {
-    let rooms = parse_rooms(query.rooms.as_deref())?;
+    let mut rooms = Vec::new();
+    for room in parse_rooms(query.rooms.as_deref())? {
+        rooms.push(dm::readable(&state, &claims, room).await?);
+    }
     let present = match query.present.as_deref() {
         None => rooms.clone(),
         Some("") => Vec::new(),
@@ -163,22 +172,31 @@ pub async fn multi_room_events(
             })
             .collect(),
         replay,
-        nick: Some(claims.nick),
+        nick: Some(claims.nick.clone()),
     };
-    open_stream(&state, peer.ip(), request, StreamMode::Rooms).await
+    open_stream(&state, peer.ip(), request, StreamMode::Rooms, Some(claims)).await
 }
 
 /// Takes one of `peer`'s stream slots (`429` over the per-address cap),
-/// subscribes and answers with the stream (headers go out at once).
+/// subscribes and answers with the stream (headers go out at once). The
+/// stream of a session ends when the session stops counting.
 pub async fn open_stream(
     state: &AppState,
     peer: IpAddr,
     request: SubscribeRequest,
     mode: StreamMode,
+    session: Option<Claims>,
 ) -> Result<Response, ApiError> {
     let slot = state.limits.open_stream(peer)?;
+    // Watching starts before the subscription: an end announced while it
+    // is made is not missed.
+    let ends = session.map(|claims| EndWatch {
+        ends: state.nicks.ends.subscribe(),
+        nicks: state.nicks.clone(),
+        claims,
+    });
     let subscription = state.broker.subscribe(request).await?;
-    let body = Body::from_stream(event_stream(subscription, mode, state.clone(), slot));
+    let body = Body::from_stream(event_stream(subscription, mode, state.clone(), slot, ends));
     let mut response = body.into_response();
     let headers = response.headers_mut();
     headers.insert(
@@ -233,6 +251,64 @@ enum Wake {
     Lagged,
     Ping,
     Stop,
+    Ended(SessionEnd),
+}
+
+/// A stream's watch for the end of its session: the ends every node
+/// announces ([`Nicks::announce`]), filtered for this session.
+struct EndWatch {
+    ends: broadcast::Receiver<SessionEnd>,
+    nicks: Nicks,
+    claims: Claims,
+}
+
+impl EndWatch {
+    /// The end of this session, when it comes. A watch that fell behind
+    /// the announcements asks the store whether the session still counts.
+    async fn next(&mut self) -> SessionEnd {
+        loop {
+            match self.ends.recv().await {
+                Ok(end) if end.ends(&self.claims) => return end,
+                Ok(_) => {}
+                Err(broadcast::error::RecvError::Lagged(_)) => {
+                    if let Some(end) = self.ask_the_store().await {
+                        return end;
+                    }
+                }
+                Err(broadcast::error::RecvError::Closed) => std::future::pending::<()>().await,
+            }
+        }
+    }
+
+    async fn ask_the_store(&self) -> Option<SessionEnd> {
+        let key = crate::nicks::key(&self.claims.nick);
+        let standing = self
+            .nicks
+            .store
+            .standing(&key, &self.claims.sid)
+            .await
+            .ok()?;
+        if let Some(ban) = standing.ban.filter(|b| b.in_force(self.nicks.now_ms())) {
+            return Some(SessionEnd::Banned(ban));
+        }
+        if standing.revoked {
+            return Some(SessionEnd::SignedOut {
+                sid: self.claims.sid.clone(),
+            });
+        }
+        (standing.generation != self.claims.generation).then_some(SessionEnd::Superseded {
+            key,
+            generation: standing.generation,
+        })
+    }
+}
+
+/// The end of `watch`'s session; never, without a session.
+async fn session_end(watch: &mut Option<EndWatch>) -> SessionEnd {
+    match watch {
+        Some(watch) => watch.next().await,
+        None => std::future::pending().await,
+    }
 }
 
 /// Up to two chunks that make one frame (no allocation for the list).
@@ -263,6 +339,7 @@ fn event_stream(
     mode: StreamMode,
     state: AppState,
     slot: StreamSlot,
+    mut ends: Option<EndWatch>,
 ) -> impl Stream<Item = Result<Bytes, Infallible>> + Send {
     async_stream::stream! {
         let _slot = slot;
@@ -373,9 +450,17 @@ fn event_stream(
                     None => Wake::Stop,
                 },
                 _ = &mut idle => Wake::Ping,
+                end = session_end(&mut ends) => Wake::Ended(end),
             };
             let frames = match wake {
                 Wake::Stop => break,
+                Wake::Ended(end) => {
+                    if mode != StreamMode::Legacy {
+                        let data = serde_json::to_string(&end.notice()).expect("a notice serializes");
+                        yield Ok(Bytes::from(sse::encode_event(None, Some("ended"), &data)));
+                    }
+                    break;
+                }
                 Wake::Lagged => {
                     metrics.subscribers_lagged.inc();
                     break;
@@ -414,8 +499,9 @@ fn event_stream(
 pub async fn legacy_stream(
     state: &AppState,
     peer: IpAddr,
-    nick: Option<Nick>,
+    session: Option<Claims>,
 ) -> Result<Response, ApiError> {
+    let nick = session.as_ref().map(|claims| claims.nick.clone());
     let request = SubscribeRequest {
         rooms: vec![RoomRequest {
             room: RoomName::default_room(),
@@ -425,7 +511,7 @@ pub async fn legacy_stream(
         replay: 0,
         nick,
     };
-    open_stream(state, peer, request, StreamMode::Legacy).await
+    open_stream(state, peer, request, StreamMode::Legacy, session).await
 }
 
 #[cfg(test)]

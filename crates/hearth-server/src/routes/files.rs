@@ -17,8 +17,9 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Deserialize;
 
 use super::ApiPath;
-use crate::auth::Session;
+use crate::auth::{Claims, Session};
 use crate::broker::FileRecord;
+use crate::dm;
 use crate::error::ApiError;
 use crate::files::kind::Kind;
 use crate::files::{FileError, sweep};
@@ -97,10 +98,10 @@ pub async fn upload(
 pub async fn download(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
-    _session: Session,
+    Session(claims): Session,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let record = find(&state, &id).await?;
+    let record = find(&state, &claims, &id).await?;
     let etag = format!("\"{}\"", record.sha256);
     if not_modified(&headers, &etag) {
         return Ok(not_modified_response(&etag));
@@ -153,10 +154,10 @@ pub async fn download(
 pub async fn thumbnail(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
-    _session: Session,
+    Session(claims): Session,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let record = find(&state, &id).await?;
+    let record = find(&state, &claims, &id).await?;
     let Some(thumb_type) = record.thumb_type.clone() else {
         return Err(ApiError::NotFound("this file has no thumbnail".into()));
     };
@@ -186,10 +187,25 @@ pub async fn thumbnail(
 }
 
 /// The record of the upload a path names; `404` for an id that is not one.
-async fn find(state: &AppState, raw: &str) -> Result<FileRecord, ApiError> {
+/// The upload `raw` names, if the session may read it: its uploader may;
+/// anyone else only once a message in a room they may read shares it (so
+/// a file shared only in a DM is the pair's). Otherwise `404`, as for an
+/// id that names nothing.
+async fn find(state: &AppState, claims: &Claims, raw: &str) -> Result<FileRecord, ApiError> {
     let missing = || ApiError::NotFound("no such file".into());
     let id = FileId::parse(raw).map_err(|_| missing())?;
-    state.broker.file(&id).await?.ok_or_else(missing)
+    let record = state.broker.file(&id).await?.ok_or_else(missing)?;
+    if record.session == claims.owner() {
+        return Ok(record);
+    }
+    for room in state.broker.file_rooms(&id).await? {
+        match dm::readable(state, claims, room).await {
+            Ok(_) => return Ok(record),
+            Err(ApiError::NotFound(_)) => {}
+            Err(other) => return Err(other),
+        }
+    }
+    Err(missing())
 }
 
 /// The headers that keep a served file from running in our origin, and

@@ -134,5 +134,5 @@ pub async fn stream(
     if claims.is_none() && state.password.is_some() {
         return Err(ApiError::unauthorized("log in first: POST /login"));
     }
-    legacy_stream(&state, peer.ip(), claims.map(|c| c.nick)).await
+    legacy_stream(&state, peer.ip(), claims).await
 }

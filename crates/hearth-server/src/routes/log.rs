@@ -6,7 +6,9 @@
 //! - `PUT` / `DELETE /api/rooms/{room}/messages/{id}/reactions/{emoji}` → `204`
 //! - `POST /api/rooms/{room}/typing` → `204`
 //!
-//! An id that is not an id names no message: `404`, as for an unknown one.
+//! An id that is not an id names no message: `404`, as for an unknown one;
+//! so does a DM room of others ([`crate::dm`]). An admin may delete any
+//! message.
 //! Who may do what, and what a repeat does, is [`crate::broker::log`]'s.
 
 use axum::extract::rejection::PathRejection;
@@ -15,16 +17,22 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use hearth_proto::{EditRequest, Emoji, MessageId, MessageText, RoomName};
 
-use super::{ApiJson, ApiPath, room_from_path};
-use crate::auth::Session;
+use super::{ApiJson, ApiPath};
+use crate::auth::{Claims, Session};
 use crate::broker::{BrokerError, Change, ChangeKind};
+use crate::dm;
 use crate::error::ApiError;
 use crate::net::PeerAddr;
 use crate::state::AppState;
 
-/// The room and message a path names.
-fn target(room: &str, id: &str) -> Result<(RoomName, MessageId), ApiError> {
-    let room = room_from_path(room)?;
+/// The room and message a path names (a DM room of others names nothing).
+async fn target(
+    state: &AppState,
+    claims: &Claims,
+    room: &str,
+    id: &str,
+) -> Result<(RoomName, MessageId), ApiError> {
+    let room = dm::room_in_path(state, claims, room).await?;
     let id = id
         .parse::<MessageId>()
         .map_err(|_| ApiError::from(BrokerError::NoSuchMessage))?;
@@ -38,7 +46,7 @@ pub async fn edit_message(
     Session(claims): Session,
     ApiJson(request): ApiJson<EditRequest>,
 ) -> Result<Response, ApiError> {
-    let (room, id) = target(&room, &id)?;
+    let (room, id) = target(&state, &claims, &room, &id).await?;
     state.limits.check_post(Some(&claims.sid), peer.ip())?;
     // Empty only for a message that shares files (the log's rules check).
     let text = MessageText::parse_caption(&request.text)?;
@@ -47,6 +55,7 @@ pub async fn edit_message(
         id,
         nick: claims.nick,
         what: ChangeKind::Edit(text),
+        moderator: false,
     };
     let message = state.broker.change(change).await?.message();
     Ok(axum::Json(message).into_response())
@@ -58,13 +67,16 @@ pub async fn delete_message(
     ApiPath((room, id)): ApiPath<(String, String)>,
     Session(claims): Session,
 ) -> Result<Response, ApiError> {
-    let (room, id) = target(&room, &id)?;
+    let (room, id) = target(&state, &claims, &room, &id).await?;
     state.limits.check_post(Some(&claims.sid), peer.ip())?;
+    // An admin may delete anyone's message.
+    let moderator = state.is_admin(&claims);
     let change = Change {
         room,
         id,
         nick: claims.nick,
         what: ChangeKind::Delete,
+        moderator,
     };
     state.broker.change(change).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -101,7 +113,7 @@ async fn react(
 ) -> Result<Response, ApiError> {
     let Path((room, id, emoji)) =
         path.map_err(|_| ApiError::from(hearth_proto::ValidationError::Emoji))?;
-    let (room, id) = target(&room, &id)?;
+    let (room, id) = target(&state, &claims, &room, &id).await?;
     // The path is percent-decoded already.
     let emoji = Emoji::parse(&emoji)?;
     state.limits.check_post(Some(&claims.sid), peer.ip())?;
@@ -110,6 +122,7 @@ async fn react(
         id,
         nick: claims.nick,
         what: ChangeKind::React { emoji, add },
+        moderator: false,
     };
     state.broker.change(change).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -120,7 +133,7 @@ pub async fn typing(
     ApiPath(room): ApiPath<String>,
     Session(claims): Session,
 ) -> Result<Response, ApiError> {
-    let room = room_from_path(&room)?;
+    let room = dm::room_in_path(&state, &claims, &room).await?;
     if state.limits.admit_typing(&claims.sid) {
         state.broker.typing(&room, &claims.nick).await?;
     }

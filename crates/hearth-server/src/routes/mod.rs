@@ -7,6 +7,7 @@
 //! - [`log`]: edits, deletes, reactions and typing (the room log, v1.1)
 //! - [`files`]: uploads and their bytes (`/api/files`, v1.1)
 //! - [`search`]: `GET /api/search` (v1.1)
+//! - [`people`]: direct-message rooms and bans (`/api/dm`, `/api/bans`, v1.1)
 //! - [`events`]: the event streams (`/api/rooms/{room}/events`, `/api/events`)
 //! - [`legacy`]: the original chat room's `/login`, `/post`, `/stream`
 //! - [`ops`]: `/healthz`, `/metrics`
@@ -17,6 +18,7 @@ pub mod files;
 mod legacy;
 mod log;
 mod ops;
+mod people;
 mod rooms;
 mod search;
 mod session;
@@ -136,6 +138,9 @@ pub const ROUTES: &[Route] = &[
     }),
     Route::other("/api/rooms/{room}/typing", || post(log::typing)),
     Route::other("/api/search", || get(search::search)),
+    Route::other("/api/dm", || post(people::open_dm)),
+    Route::other("/api/bans", || post(people::ban).get(people::list_bans)),
+    Route::other("/api/bans/{nick}", || axum::routing::delete(people::unban)),
     // Uploads stream to disk: no body limit but the file limit.
     Route::other("/api/files", || {
         post(files::upload).layer(DefaultBodyLimit::disable())

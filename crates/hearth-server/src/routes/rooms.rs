@@ -1,5 +1,6 @@
 //! Rooms: `/api/info`, `/api/rooms`, history (with the `after` extension),
-//! and posting (with `reply_to`, v1.1).
+//! and posting (with `reply_to`, v1.1). A DM room is only its two
+//! people's: never listed to others, `404` to them ([`crate::dm`]).
 
 use std::time::Instant;
 
@@ -8,19 +9,22 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use hearth_proto::{
     AuthMode, ClientId, DEFAULT_HISTORY_LIMIT, FileId, MAX_FILES_PER_MESSAGE, MAX_HISTORY_LIMIT,
-    MAX_TEXT_CHARS, MessageId, MessageText, PROTOCOL_VERSION, PostRequest, RoomName, ServerInfo,
+    MAX_TEXT_CHARS, MessageId, MessageText, PROTOCOL_VERSION, PostRequest, RoomName, RoomSummary,
+    ServerInfo,
 };
 use serde::Deserialize;
 
-use super::{ApiJson, ApiPath, ApiQuery, room_from_path};
+use super::{ApiJson, ApiPath, ApiQuery};
 use crate::auth::Session;
 use crate::broker::{BrokerError, Post, Posted};
+use crate::dm;
 use crate::error::ApiError;
 use crate::net::PeerAddr;
+use crate::nicks;
 use crate::state::AppState;
 
 /// The parts of protocol v1.1 this server has, on every backend.
-pub const FEATURES: &[&str] = &["log", "files", "nicks", "search"];
+pub const FEATURES: &[&str] = &["log", "files", "nicks", "dm", "moderation", "search"];
 
 pub async fn server_info(
     State(state): State<AppState>,
@@ -34,7 +38,11 @@ pub async fn server_info(
         } else {
             AuthMode::None
         },
-        rooms: rooms.into_iter().map(|r| r.room).collect(),
+        rooms: rooms
+            .into_iter()
+            .map(|r| r.room)
+            .filter(|room| !dm::is_dm(room))
+            .collect(),
         default_room: RoomName::default_room(),
         max_text_chars: MAX_TEXT_CHARS,
         protocol: Some(PROTOCOL_VERSION.to_owned()),
@@ -43,11 +51,35 @@ pub async fn server_info(
     }))
 }
 
+/// Every room but the DM rooms, then the session's own DM rooms, each with
+/// `dm`: the other person's nick.
 pub async fn list_rooms(
     State(state): State<AppState>,
-    _session: Session,
+    Session(claims): Session,
 ) -> Result<Response, ApiError> {
-    Ok(axum::Json(state.broker.rooms().await?).into_response())
+    let all = state.broker.rooms().await?;
+    let own = dm::own_dms(&state, &claims).await?;
+    let key = nicks::key(&claims.nick);
+    let mut listed: Vec<RoomSummary> = all
+        .iter()
+        .filter(|summary| !dm::is_dm(&summary.room))
+        .cloned()
+        .collect();
+    for pair in own {
+        let mut summary = all
+            .iter()
+            .find(|summary| summary.room == pair.room)
+            .cloned()
+            .unwrap_or_else(|| RoomSummary {
+                room: pair.room.clone(),
+                online: 0,
+                last_id: None,
+                dm: None,
+            });
+        summary.dm = Some(pair.other(&key).nick.clone());
+        listed.push(summary);
+    }
+    Ok(axum::Json(listed).into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -61,10 +93,10 @@ pub struct HistoryQuery {
 pub async fn room_history(
     State(state): State<AppState>,
     ApiPath(room): ApiPath<String>,
-    _session: Session,
+    Session(claims): Session,
     ApiQuery(query): ApiQuery<HistoryQuery>,
 ) -> Result<Response, ApiError> {
-    let room = room_from_path(&room)?;
+    let room = dm::room_in_path(&state, &claims, &room).await?;
     let id = |raw: String, name: &str| {
         raw.parse::<MessageId>()
             .map_err(|_| ApiError::BadRequest(format!("{name} is not a valid message id")))
@@ -94,7 +126,7 @@ pub async fn post_message(
     Session(claims): Session,
     ApiJson(request): ApiJson<PostRequest>,
 ) -> Result<Response, ApiError> {
-    let room = room_from_path(&room)?;
+    let room = dm::room_in_path(&state, &claims, &room).await?;
     state.limits.check_post(Some(&claims.sid), peer.ip())?;
     let files = parse_file_ids(&request.files)?;
     let text = if files.is_empty() {

@@ -16,9 +16,10 @@ use serde::Deserialize;
 
 use super::ApiQuery;
 use crate::auth::{Claims, Session};
+use crate::dm;
 use crate::error::ApiError;
 use crate::search::index::MAX_ROOMS;
-use crate::search::{DEFAULT_LIMIT, MAX_LIMIT, SearchQuery};
+use crate::search::{DEFAULT_LIMIT, MAX_LIMIT, RoomScope, SearchQuery};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
@@ -49,11 +50,8 @@ pub async fn search(
         })
         .transpose()?;
     let requested = params.rooms.as_deref().map(parse_rooms).transpose()?;
-    let rooms = readable_rooms(&claims, requested);
-    let messages = state
-        .broker
-        .search(&query, rooms.as_deref(), before, limit)
-        .await?;
+    let rooms = readable_rooms(&state, &claims, requested).await?;
+    let messages = state.broker.search(&query, &rooms, before, limit).await?;
     Ok(axum::Json(messages).into_response())
 }
 
@@ -79,14 +77,32 @@ fn parse_rooms(raw: &str) -> Result<Vec<RoomName>, ApiError> {
     Ok(rooms)
 }
 
-/// The rooms a session's search may look in: `None` for every room.
-///
-/// Today every room is readable by every session, so this returns what was
-/// asked for. **This is the hook for private rooms**: when direct messages
-/// land, it must return the requested rooms the session may read, and
-/// without `rooms=` the list of every room it may read (never `None` while
-/// rooms exist that the session may not read), so that nobody else's DM is
-/// ever searched.
-fn readable_rooms(_claims: &Claims, requested: Option<Vec<RoomName>>) -> Option<Vec<RoomName>> {
-    requested
+/// The rooms a session's search may look in: of the requested ones, those
+/// it may read (another pair's DM room is left out, as a room with no
+/// matches would be); without `rooms=`, every room but the DM rooms, and
+/// its own DM rooms. Nobody else's DM is ever searched.
+async fn readable_rooms(
+    state: &AppState,
+    claims: &Claims,
+    requested: Option<Vec<RoomName>>,
+) -> Result<RoomScope, ApiError> {
+    match requested {
+        Some(rooms) => {
+            let mut readable = Vec::with_capacity(rooms.len());
+            for room in rooms {
+                match dm::readable(state, claims, room).await {
+                    Ok(room) => readable.push(room),
+                    Err(ApiError::NotFound(_)) => {}
+                    Err(other) => return Err(other),
+                }
+            }
+            Ok(RoomScope::Only(readable))
+        }
+        None => {
+            let dms = dm::own_dms(state, claims).await?;
+            Ok(RoomScope::Public {
+                dms: dms.into_iter().map(|dm| dm.room).collect(),
+            })
+        }
+    }
 }

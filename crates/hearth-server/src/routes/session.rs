@@ -16,7 +16,7 @@ use crate::auth::{Claims, Session, clear_session_cookie, session_cookie};
 use crate::broker::BrokerError;
 use crate::error::ApiError;
 use crate::net::PeerAddr;
-use crate::nicks::{self, NICK_PASSWORD_CHARS, NickClaim};
+use crate::nicks::{self, NICK_PASSWORD_CHARS, NickClaim, SessionEnd};
 use crate::state::AppState;
 
 /// Protecting a nick may race another sign-in of it; this many tries.
@@ -80,6 +80,13 @@ pub async fn open_protected_session(
         attempt.succeeded();
     }
     let key = nicks::key(&nick);
+    // A banned nick cannot sign in. (With the store out of reach, the
+    // session is checked on use, like any other.)
+    if let Ok(standing) = state.nicks.store.standing(&key, "").await
+        && let Some(ban) = standing.ban.filter(|b| b.in_force(state.nicks.now_ms()))
+    {
+        return Err(ApiError::banned(&ban));
+    }
     for _ in 0..PROTECT_TRIES {
         let now_ms = state.nicks.now_ms();
         let claim = match state.nicks.store.claim(&key).await {
@@ -127,6 +134,14 @@ pub async fn open_protected_session(
         };
         if state.nicks.store.protect(&key, protected).await? {
             tracing::info!(%nick, generation = generation + 1, "nick protected");
+            // Its earlier sessions' streams end now, on every node.
+            state
+                .nicks
+                .announce(SessionEnd::Superseded {
+                    key: key.clone(),
+                    generation: generation + 1,
+                })
+                .await;
             return Ok(state.tokens.issue_for(nick, generation + 1, true));
         }
         // Someone protected it meanwhile: check the password against theirs.
@@ -207,6 +222,10 @@ pub async fn end_session(
 ) -> Result<Response, ApiError> {
     if let Ok(Session(claims)) = session {
         state.nicks.store.revoke(&claims.sid, claims.exp).await?;
+        state
+            .nicks
+            .announce(SessionEnd::SignedOut { sid: claims.sid })
+            .await;
     }
     let mut headers = HeaderMap::new();
     headers.insert(

@@ -25,7 +25,7 @@ use std::sync::Mutex;
 use hearth_proto::{EntryKind, LogEntry, MessageId, RoomName};
 use rusqlite::{Connection, OptionalExtension, ToSql, params};
 
-use super::{SearchQuery, fold};
+use super::{RoomScope, SearchQuery, fold};
 use crate::broker::embedded::ids::{pack, storable, storable_bound, unpack};
 
 /// Creates the index table (idempotent).
@@ -74,11 +74,12 @@ pub fn apply(conn: &Connection, entry: &LogEntry) -> rusqlite::Result<()> {
 }
 
 /// Up to `limit` messages matching `query`, newest first, older than
-/// `before` when given, in `rooms` when given (at most [`MAX_ROOMS`]).
+/// `before` when given, in the rooms of `rooms` (naming at most
+/// [`MAX_ROOMS`]).
 pub fn find(
     conn: &Connection,
     query: &SearchQuery,
-    rooms: Option<&[RoomName]>,
+    rooms: &RoomScope,
     before: Option<MessageId>,
     limit: usize,
 ) -> rusqlite::Result<Vec<Hit>> {
@@ -107,17 +108,28 @@ pub fn find(
         sql.push_str(" AND instr(folded, ?) > 0");
         args.push(Box::new((*term).clone()));
     }
-    if let Some(rooms) = rooms {
-        if rooms.is_empty() {
-            return Ok(Vec::new());
+    let listed = match rooms {
+        RoomScope::Only(rooms) => {
+            if rooms.is_empty() {
+                return Ok(Vec::new());
+            }
+            sql.push_str(" AND room IN (");
+            rooms
         }
-        let rooms = &rooms[..rooms.len().min(MAX_ROOMS)];
-        sql.push_str(" AND room IN (");
-        sql.push_str(&vec!["?"; rooms.len()].join(","));
+        // DM rooms are the only ones named `dm-…` (see `crate::dm`).
+        RoomScope::Public { dms } => {
+            sql.push_str(" AND (substr(room, 1, 3) <> 'dm-' OR room IN (");
+            dms
+        }
+    };
+    let listed = &listed[..listed.len().min(MAX_ROOMS)];
+    sql.push_str(&vec!["?"; listed.len()].join(","));
+    sql.push(')');
+    if matches!(rooms, RoomScope::Public { .. }) {
         sql.push(')');
-        for room in rooms {
-            args.push(Box::new(room.as_str().to_owned()));
-        }
+    }
+    for room in listed {
+        args.push(Box::new(room.as_str().to_owned()));
     }
     sql.push_str(" ORDER BY rowid DESC LIMIT ?");
     args.push(Box::new(limit as i64));
@@ -233,7 +245,7 @@ impl LocalIndex {
     pub fn find(
         &self,
         query: &SearchQuery,
-        rooms: Option<&[RoomName]>,
+        rooms: &RoomScope,
         before: Option<MessageId>,
         limit: usize,
     ) -> rusqlite::Result<Vec<Hit>> {
@@ -282,31 +294,75 @@ mod tests {
             ])
             .unwrap();
         assert_eq!(
-            ids(index.find(&q("xylophone"), None, None, 10).unwrap()),
+            ids(index
+                .find(&q("xylophone"), &RoomScope::public(), None, 10)
+                .unwrap()),
             [5]
         );
-        assert_eq!(ids(index.find(&q("天气"), None, None, 10).unwrap()), [1]);
-        assert_eq!(ids(index.find(&q("天气很"), None, None, 10).unwrap()), [1]);
-        assert_eq!(ids(index.find(&q("CAFÉ"), None, None, 10).unwrap()), [4, 2]);
-        assert_eq!(ids(index.find(&q("x"), None, None, 10).unwrap()), [5, 4]);
         assert_eq!(
-            ids(index.find(&q("\"quoted\""), None, None, 10).unwrap()),
+            ids(index
+                .find(&q("天气"), &RoomScope::public(), None, 10)
+                .unwrap()),
+            [1]
+        );
+        assert_eq!(
+            ids(index
+                .find(&q("天气很"), &RoomScope::public(), None, 10)
+                .unwrap()),
+            [1]
+        );
+        assert_eq!(
+            ids(index
+                .find(&q("CAFÉ"), &RoomScope::public(), None, 10)
+                .unwrap()),
+            [4, 2]
+        );
+        assert_eq!(
+            ids(index.find(&q("x"), &RoomScope::public(), None, 10).unwrap()),
+            [5, 4]
+        );
+        assert_eq!(
+            ids(index
+                .find(&q("\"quoted\""), &RoomScope::public(), None, 10)
+                .unwrap()),
             [3]
         );
-        assert_eq!(ids(index.find(&q("0%"), None, None, 10).unwrap()), [3]);
         assert_eq!(
-            ids(index.find(&q("cafe est"), None, None, 10).unwrap()),
+            ids(index
+                .find(&q("0%"), &RoomScope::public(), None, 10)
+                .unwrap()),
+            [3]
+        );
+        assert_eq!(
+            ids(index
+                .find(&q("cafe est"), &RoomScope::public(), None, 10)
+                .unwrap()),
             [2]
         );
         assert_eq!(
             ids(index
-                .find(&q("cafe"), None, Some(MessageId::new(4, 0)), 10)
+                .find(
+                    &q("cafe"),
+                    &RoomScope::public(),
+                    Some(MessageId::new(4, 0)),
+                    10
+                )
                 .unwrap()),
             [2]
         );
-        assert_eq!(ids(index.find(&q("cafe"), None, None, 1).unwrap()), [4]);
+        assert_eq!(
+            ids(index
+                .find(&q("cafe"), &RoomScope::public(), None, 1)
+                .unwrap()),
+            [4]
+        );
         let dev = [RoomName::parse("dev").unwrap()];
-        assert_eq!(ids(index.find(&q("a"), Some(&dev), None, 10).unwrap()), [3]);
+        assert_eq!(
+            ids(index
+                .find(&q("a"), &RoomScope::Only(dev.to_vec()), None, 10)
+                .unwrap()),
+            [3]
+        );
     }
 
     #[test]
@@ -321,8 +377,18 @@ mod tests {
         index.apply_all(&[first.clone(), edit]).unwrap();
         // The message again (a note that overlapped a catch-up).
         index.apply_all(&[first]).unwrap();
-        assert!(index.find(&q("old"), None, None, 10).unwrap().is_empty());
-        assert_eq!(ids(index.find(&q("new"), None, None, 10).unwrap()), [1]);
+        assert!(
+            index
+                .find(&q("old"), &RoomScope::public(), None, 10)
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(
+            ids(index
+                .find(&q("new"), &RoomScope::public(), None, 10)
+                .unwrap()),
+            [1]
+        );
         let general = RoomName::parse("general").unwrap();
         assert_eq!(index.cursor(&general).unwrap(), Some(MessageId::new(2, 0)));
         index
@@ -334,6 +400,11 @@ mod tests {
                 }),
             }])
             .unwrap();
-        assert!(index.find(&q("new"), None, None, 10).unwrap().is_empty());
+        assert!(
+            index
+                .find(&q("new"), &RoomScope::public(), None, 10)
+                .unwrap()
+                .is_empty()
+        );
     }
 }

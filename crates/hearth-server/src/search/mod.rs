@@ -17,10 +17,28 @@
 
 pub mod index;
 
+use hearth_proto::RoomName;
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 
 pub use index::LocalIndex;
+
+/// Which rooms a search looks in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RoomScope {
+    /// These rooms only (already checked as readable).
+    Only(Vec<RoomName>),
+    /// Every room that is not a direct-message room, and these DM rooms
+    /// (the session's own).
+    Public { dms: Vec<RoomName> },
+}
+
+impl RoomScope {
+    /// Every room but the DM rooms.
+    pub fn public() -> Self {
+        RoomScope::Public { dms: Vec::new() }
+    }
+}
 
 /// The longest `q` accepted, in characters.
 pub const MAX_QUERY_CHARS: usize = 200;

@@ -19,6 +19,7 @@ mod limits;
 mod multi_room;
 mod nicks;
 mod original_routes;
+mod people;
 mod posting;
 mod ready_race;
 mod room_log;

@@ -63,6 +63,17 @@ pub fn insert(conn: &Connection, file: &FileRecord) -> rusqlite::Result<()> {
 }
 
 /// The record of an upload, if there is one.
+/// The rooms of the messages that share upload `id`.
+pub fn rooms(conn: &Connection, id: &FileId) -> rusqlite::Result<Vec<RoomName>> {
+    let mut stmt = conn.prepare_cached("SELECT DISTINCT room FROM file_refs WHERE file = ?1")?;
+    let rows = stmt.query_map(params![id.as_str()], |r| r.get::<_, String>(0))?;
+    let mut rooms = Vec::new();
+    for room in rows {
+        rooms.extend(RoomName::parse(&room?).ok());
+    }
+    Ok(rooms)
+}
+
 pub fn get(conn: &Connection, id: &FileId) -> rusqlite::Result<Option<FileRecord>> {
     conn.prepare_cached(&format!("SELECT {COLUMNS} FROM files WHERE id = ?1"))?
         .query_row(params![id.as_str()], record_from_row)
@@ -314,6 +325,7 @@ mod tests {
                 id: message.id,
                 nick: Nick::parse("ana").unwrap(),
                 what: ChangeKind::Delete,
+                moderator: false,
             })
             .await
             .unwrap();

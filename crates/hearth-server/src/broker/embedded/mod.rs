@@ -42,7 +42,7 @@ use super::{
     SharedEvent, SubscribeRequest, Subscription,
 };
 use crate::config::Config;
-use crate::search::SearchQuery;
+use crate::search::{RoomScope, SearchQuery};
 use store::{Inserted, Store};
 
 mod files;
@@ -410,14 +410,14 @@ impl Broker for EmbeddedBroker {
     async fn search(
         &self,
         query: &SearchQuery,
-        rooms: Option<&[RoomName]>,
+        rooms: &RoomScope,
         before: Option<MessageId>,
         limit: usize,
     ) -> Result<Vec<Message>, BrokerError> {
         let query = query.clone();
-        let rooms = rooms.map(<[RoomName]>::to_vec);
+        let rooms = rooms.clone();
         self.store
-            .read(move |conn| queries::search(conn, &query, rooms.as_deref(), before, limit))
+            .read(move |conn| queries::search(conn, &query, &rooms, before, limit))
             .await
     }
 
@@ -459,6 +459,11 @@ impl Broker for EmbeddedBroker {
     async fn file(&self, id: &FileId) -> Result<Option<FileRecord>, BrokerError> {
         let id = id.clone();
         self.store.read(move |conn| files::get(conn, &id)).await
+    }
+
+    async fn file_rooms(&self, id: &FileId) -> Result<Vec<RoomName>, BrokerError> {
+        let id = id.clone();
+        self.store.read(move |conn| files::rooms(conn, &id)).await
     }
 
     async fn sweep_files(&self, cutoff_ms: i64) -> Result<Vec<FileId>, BrokerError> {

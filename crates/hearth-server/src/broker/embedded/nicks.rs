@@ -1,7 +1,8 @@
 //! Protected nicks on the embedded backend ([`crate::nicks::NickStore`]):
 //! tables `nick_claims` (one row per protected nick key) and
-//! `revoked_sessions` (signed-out session ids until their tokens expire) in
-//! `hearth.db`.
+//! `revoked_sessions` (signed-out session ids until their tokens expire) and
+//! `bans` (one row per banned nick key) in `hearth.db`; and the pairs of
+//! direct-message rooms ([`crate::dm::DmStore`], table `dm_rooms`).
 //!
 //! One process owns `hearth.db`, so both tables are also held in memory and
 //! every check of a request's token reads memory only. Writes run on the
@@ -18,13 +19,18 @@ use tokio::sync::OnceCell;
 
 use super::store::Store;
 use crate::broker::BrokerError;
-use crate::nicks::{NickClaim, NickStore, SessionStanding};
+use crate::dm::{DmMember, DmRoom, DmStore};
+use crate::nicks::{BanRecord, NickClaim, NickStore, SessionStanding};
 
 #[derive(Default)]
 struct Loaded {
     claims: HashMap<String, NickClaim>,
     /// Session id → expiry (seconds since the Unix epoch).
     revoked: HashMap<String, u64>,
+    /// Nick key → its ban.
+    bans: HashMap<String, BanRecord>,
+    /// DM room name → the room.
+    dms: HashMap<String, DmRoom>,
 }
 
 /// The embedded [`NickStore`]; cheap to clone.
@@ -57,6 +63,20 @@ fn load(conn: &Connection) -> rusqlite::Result<Loaded> {
          CREATE TABLE IF NOT EXISTS revoked_sessions (
              sid TEXT PRIMARY KEY,
              exp INTEGER NOT NULL
+         );
+         CREATE TABLE IF NOT EXISTS dm_rooms (
+             room TEXT PRIMARY KEY,
+             a_key TEXT NOT NULL,
+             a_nick TEXT NOT NULL,
+             b_key TEXT NOT NULL,
+             b_nick TEXT NOT NULL
+         );
+         CREATE TABLE IF NOT EXISTS bans (
+             key TEXT PRIMARY KEY,
+             nick TEXT NOT NULL,
+             until_ms INTEGER NOT NULL,
+             by_nick TEXT NOT NULL,
+             reason TEXT
          );",
     )?;
     conn.execute(
@@ -85,6 +105,35 @@ fn load(conn: &Connection) -> rusqlite::Result<Loaded> {
     })? {
         let (sid, exp) = row?;
         loaded.revoked.insert(sid, exp);
+    }
+    let mut bans = conn.prepare("SELECT key, nick, until_ms, by_nick, reason FROM bans")?;
+    for row in bans.query_map([], |r| {
+        Ok(BanRecord {
+            key: r.get(0)?,
+            nick: r.get(1)?,
+            until_ms: r.get(2)?,
+            by: r.get(3)?,
+            reason: r.get(4)?,
+        })
+    })? {
+        let ban = row?;
+        loaded.bans.insert(ban.key.clone(), ban);
+    }
+    let mut dms = conn.prepare("SELECT a_key, a_nick, b_key, b_nick FROM dm_rooms")?;
+    for row in dms.query_map([], |r| {
+        Ok(DmRoom::new(
+            DmMember {
+                key: r.get(0)?,
+                nick: r.get(1)?,
+            },
+            DmMember {
+                key: r.get(2)?,
+                nick: r.get(3)?,
+            },
+        ))
+    })? {
+        let dm = row?;
+        loaded.dms.insert(dm.room.to_string(), dm);
     }
     Ok(loaded)
 }
@@ -202,6 +251,84 @@ impl NickStore for EmbeddedNicks {
         Ok(SessionStanding {
             generation: loaded.claims.get(key).map_or(0, |c| c.generation),
             revoked: loaded.revoked.contains_key(sid),
+            ban: loaded.bans.get(key).cloned(),
         })
+    }
+
+    async fn ban(&self, ban: BanRecord) -> Result<(), BrokerError> {
+        let loaded = self.loaded().await?;
+        self.store
+            .on_writer(move |conn| -> rusqlite::Result<()> {
+                conn.execute(
+                    "INSERT OR REPLACE INTO bans (key, nick, until_ms, by_nick, reason)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![ban.key, ban.nick, ban.until_ms, ban.by, ban.reason],
+                )?;
+                lock(&loaded).bans.insert(ban.key.clone(), ban);
+                Ok(())
+            })
+            .await?
+            .map_err(store_err)
+    }
+
+    async fn unban(&self, key: &str) -> Result<bool, BrokerError> {
+        let loaded = self.loaded().await?;
+        let key = key.to_owned();
+        self.store
+            .on_writer(move |conn| -> rusqlite::Result<bool> {
+                let removed = conn.execute("DELETE FROM bans WHERE key = ?1", params![key])?;
+                lock(&loaded).bans.remove(&key);
+                Ok(removed > 0)
+            })
+            .await?
+            .map_err(store_err)
+    }
+
+    async fn bans(&self) -> Result<Vec<BanRecord>, BrokerError> {
+        let loaded = self.loaded().await?;
+        let mut bans: Vec<BanRecord> = lock(&loaded).bans.values().cloned().collect();
+        bans.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(bans)
+    }
+}
+
+#[async_trait]
+impl DmStore for EmbeddedNicks {
+    async fn open_dm(&self, dm: &DmRoom) -> Result<(), BrokerError> {
+        let loaded = self.loaded().await?;
+        if lock(&loaded).dms.contains_key(dm.room.as_str()) {
+            return Ok(());
+        }
+        let dm = dm.clone();
+        self.store
+            .on_writer(move |conn| -> rusqlite::Result<()> {
+                let [a, b] = &dm.members;
+                conn.execute(
+                    "INSERT OR IGNORE INTO dm_rooms (room, a_key, a_nick, b_key, b_nick)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![dm.room.as_str(), a.key, a.nick, b.key, b.nick],
+                )?;
+                lock(&loaded).dms.entry(dm.room.to_string()).or_insert(dm);
+                Ok(())
+            })
+            .await?
+            .map_err(store_err)
+    }
+
+    async fn dm(&self, room: &hearth_proto::RoomName) -> Result<Option<DmRoom>, BrokerError> {
+        let loaded = self.loaded().await?;
+        Ok(lock(&loaded).dms.get(room.as_str()).cloned())
+    }
+
+    async fn dms_of(&self, key: &str) -> Result<Vec<DmRoom>, BrokerError> {
+        let loaded = self.loaded().await?;
+        let mut dms: Vec<DmRoom> = lock(&loaded)
+            .dms
+            .values()
+            .filter(|dm| dm.has(key))
+            .cloned()
+            .collect();
+        dms.sort_by(|a, b| a.room.cmp(&b.room));
+        Ok(dms)
     }
 }

@@ -9,7 +9,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::ids::{now_ms, pack, storable, unpack};
 use crate::broker::log::Current;
-use crate::search::{SearchQuery, index};
+use crate::search::{RoomScope, SearchQuery, index};
 
 /// What the store knows of a room.
 #[derive(Debug, Clone, Default)]
@@ -193,7 +193,7 @@ pub fn messages_after(
 pub fn search(
     conn: &Connection,
     query: &SearchQuery,
-    rooms: Option<&[RoomName]>,
+    rooms: &RoomScope,
     before: Option<MessageId>,
     limit: usize,
 ) -> rusqlite::Result<Vec<Message>> {

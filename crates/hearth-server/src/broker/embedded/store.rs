@@ -651,7 +651,8 @@ mod tests {
             .unwrap();
         assert_eq!(version, 4);
         let query = SearchQuery::parse("GRU").unwrap();
-        let hits = index::find(&conn, &query, None, None, 10).unwrap();
+        let hits =
+            index::find(&conn, &query, &crate::search::RoomScope::public(), None, 10).unwrap();
         assert_eq!(
             hits.iter().map(|h| h.id).collect::<Vec<_>>(),
             [MessageId::new(1, 0)]

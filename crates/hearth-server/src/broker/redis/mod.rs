@@ -86,7 +86,7 @@ use super::{
 use crate::broker::embedded::now_ms;
 use crate::config::RedisConfig;
 use crate::metrics::Metrics;
-use crate::search::SearchQuery;
+use crate::search::{RoomScope, SearchQuery};
 pub use nicks::RedisNicks;
 use relay::RelayCommand;
 use scripts::{Keys, Note, padded};
@@ -1190,7 +1190,7 @@ impl Broker for RedisBroker {
     async fn search(
         &self,
         query: &SearchQuery,
-        rooms: Option<&[RoomName]>,
+        rooms: &RoomScope,
         before: Option<MessageId>,
         limit: usize,
     ) -> Result<Vec<Message>, BrokerError> {
@@ -1207,12 +1207,11 @@ impl Broker for RedisBroker {
         for _ in 0..SEARCH_ROUNDS {
             let want = limit - found.len();
             let index = inner.search.index.clone();
-            let (q, r) = (query.clone(), rooms.map(<[RoomName]>::to_vec));
-            let hits =
-                tokio::task::spawn_blocking(move || index.find(&q, r.as_deref(), cursor, want))
-                    .await
-                    .map_err(|e| BrokerError::Internal(format!("search panicked: {e}")))?
-                    .map_err(|e| BrokerError::Internal(format!("search index: {e}")))?;
+            let (q, r) = (query.clone(), rooms.clone());
+            let hits = tokio::task::spawn_blocking(move || index.find(&q, &r, cursor, want))
+                .await
+                .map_err(|e| BrokerError::Internal(format!("search panicked: {e}")))?
+                .map_err(|e| BrokerError::Internal(format!("search index: {e}")))?;
             let Some(last) = hits.last() else {
                 break;
             };
@@ -1326,6 +1325,25 @@ impl Broker for RedisBroker {
     async fn file(&self, id: &FileId) -> Result<Option<FileRecord>, BrokerError> {
         let mut records = self.inner.files(std::slice::from_ref(id)).await?;
         Ok(records.pop().flatten())
+    }
+
+    async fn file_rooms(&self, id: &FileId) -> Result<Vec<RoomName>, BrokerError> {
+        let inner = &self.inner;
+        let mut conn = inner.conn.clone();
+        let messages: Vec<String> = conn
+            .smembers(inner.keys.file_refs(id.as_str()))
+            .await
+            .map_err(|e| inner.unavailable("reading an upload's messages", e))?;
+        // Members are message keys: `P:msg:{room}:{id}`.
+        let prefix = format!("{}:msg:", inner.keys.prefix());
+        let mut rooms: Vec<RoomName> = messages
+            .iter()
+            .filter_map(|key| key.strip_prefix(&prefix)?.rsplit_once(':'))
+            .filter_map(|(room, _)| RoomName::parse(room).ok())
+            .collect();
+        rooms.sort();
+        rooms.dedup();
+        Ok(rooms)
     }
 
     async fn sweep_files(&self, cutoff_ms: i64) -> Result<Vec<FileId>, BrokerError> {

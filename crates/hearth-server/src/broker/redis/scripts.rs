@@ -46,6 +46,11 @@ impl Keys {
     }
 
     /// The prefix of a room's message hashes (a padded id completes it).
+    /// The prefix of every key and channel.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
     pub fn message_prefix(&self, room: &str) -> String {
         format!("{}:msg:{room}:", self.prefix)
     }

@@ -249,6 +249,7 @@ async fn a_message_keeps_its_files_on_every_read_path_of_every_node() {
             id: message.id,
             nick: Nick::parse("ana").unwrap(),
             what: ChangeKind::Edit(MessageText::parse("my photo").unwrap()),
+            moderator: false,
         })
         .await
         .unwrap()
@@ -309,6 +310,7 @@ async fn the_sweep_forgets_old_uploads_once_no_retained_undeleted_message_shares
             id: second.id,
             nick: Nick::parse("ana").unwrap(),
             what: ChangeKind::Delete,
+            moderator: false,
         })
         .await
         .unwrap();
