@@ -2,7 +2,9 @@
  * desktop-core.js — the desktop app's side of its Rust core (Tauri only).
  *
  * Owns: `invoke` (every command call of the desktop UI; a rejection becomes
- * a TransportError of the kind Rust gave), the saved rooms, and the home
+ * a TransportError of the kind Rust gave, with the server's `reason` and a
+ * ban's `until`; one refused "banned" is also told to `bannedListeners`),
+ * the saved rooms, and the home
  * screen's event Channel (`follow_rooms`, every saved room's events as
  * `{room_id, event, data}`), from which it keeps each room's connection
  * state, unread count (Rust counts) and who is online. The home screen
@@ -14,9 +16,10 @@ import { TransportError } from './transport-error.js';
 
 /**
  * A command's rejection as a TransportError. Rust rejects with
- * `{kind, message, retryable, status?, retry_after?}` (CommandError in
- * src-tauri/src/error.rs); anything else (Tauri's own errors, a string) is
- * the app's own failure.
+ * `{kind, message, retryable, status?, retry_after?, reason?, until?}`
+ * (CommandError in src-tauri/src/error.rs; `reason`: the server's, e.g.
+ * "nick_protected", "banned"; `until`: when a ban ends); anything else
+ * (Tauri's own errors, a string) is the app's own failure.
  */
 export function commandError(err) {
   if (err instanceof TransportError) return err;
@@ -25,6 +28,8 @@ export function commandError(err) {
     const extra = { retryAfter: Number.isFinite(err.retry_after) ? err.retry_after : null };
     if (typeof err.retryable === 'boolean') extra.retryable = err.retryable;
     if (Number.isInteger(err.status)) extra.status = err.status;
+    if (typeof err.reason === 'string' && err.reason) extra.reason = err.reason; // nick_protected, banned, …
+    if (typeof err.until === 'string' && err.until) extra.until = err.until; // when a ban ends
     return TransportError.ofKind(err.kind, message, extra);
   }
   let message;
@@ -58,6 +63,7 @@ export class DesktopCore {
     this.rooms = new Map(); // id -> RoomView
     this.live = new Map(); // id -> {connection, unread, mentions, presence: Set|null}
     this.listeners = new Set();
+    this.bannedListeners = new Set(); // (err) => …: a command was refused 403 "banned"
     this.started = null;
     this.ready = false;
     this.ignored = new Set(); // ids of events for rooms that are not saved (forgotten)
@@ -69,7 +75,17 @@ export class DesktopCore {
     return Promise.resolve()
       .then(() => (options ? this.tauri.core.invoke(command, args, options) : this.tauri.core.invoke(command, args)))
       .catch((err) => {
-        throw commandError(err);
+        const error = commandError(err);
+        if (error.reason === 'banned') {
+          for (const listener of [...this.bannedListeners]) {
+            try {
+              listener(error);
+            } catch (e) {
+              console.error('hearth: a banned listener failed', e);
+            }
+          }
+        }
+        throw error;
       });
   }
 

@@ -4,11 +4,16 @@
  * Owns: `#saved-rooms` and `#saved-empty`: one item per saved room with its
  * server, nick, connection state, unread count and, apart, how many of
  * those mention the person ("@2"; all from Rust, through DesktopCore), an Open button and a Forget button that asks once more
- * (forgetting also drops the room's unsent messages).
+ * (forgetting also drops the room's unsent messages), and "Show nick
+ * password": the nick password the app keeps in the keychain for that
+ * server and nick (`nick_password`), with a Copy button, so the person can
+ * sign in as the same nick elsewhere (a browser). DM rooms are named by
+ * the other person ("Direct messages with bo").
  */
 
 import { $, h } from './dom.js';
 import { serverLabel } from './desktop-core.js';
+import { copyWithButton } from './desktop-forms.js';
 
 const CONFIRM_MS = 5000;
 
@@ -38,8 +43,11 @@ export function createSavedRooms(ctx) {
     const li = h('li', { class: 'saved-room', dataset: { roomId: id } });
     const open = h('button', { type: 'button', class: 'open-room primary' }, 'Open');
     const forget = h('button', { type: 'button', class: 'forget-room' }, 'Forget');
+    const reveal = h('button', { type: 'button', class: 'show-nick-password', 'aria-expanded': 'false' }, 'Show nick password');
+    const shown = h('div', { class: 'nick-password', hidden: true });
     open.addEventListener('click', () => openSaved(id));
     forget.addEventListener('click', () => forgetSaved(id, forget));
+    reveal.addEventListener('click', () => toggleNickPassword(id, reveal, shown));
     li.append(
       h('div', { class: 'saved-room-main' },
         h('div', { class: 'saved-room-title' },
@@ -49,14 +57,53 @@ export function createSavedRooms(ctx) {
         h('div', { class: 'saved-room-meta' },
           h('span', { class: 'saved-room-nick' }),
           h('span', { class: 'saved-room-state' }))),
-      h('div', { class: 'saved-room-actions' }, open, forget),
+      h('div', { class: 'saved-room-actions' }, open, reveal, forget),
+      shown,
     );
     return li;
   }
 
+  /** Shows (or hides again) the nick password the app keeps for the room's server and nick. */
+  async function toggleNickPassword(id, button, box) {
+    if (!box.hidden) {
+      box.hidden = true;
+      box.replaceChildren();
+      button.textContent = 'Show nick password';
+      button.setAttribute('aria-expanded', 'false');
+      return;
+    }
+    const room = core.savedRooms().find((r) => r.id === id);
+    if (!room) return;
+    let kept;
+    try {
+      kept = await core.invoke('nick_password', { roomId: id });
+    } catch (err) {
+      kept = undefined;
+      box.replaceChildren(h('span', { class: 'error' }, `The nick password cannot be read: ${err.message}`));
+    }
+    if (typeof kept === 'string' && kept) {
+      const copy = h('button', { type: 'button', class: 'copy-nick-password' }, 'Copy');
+      copy.addEventListener('click', () => copyWithButton(kept, copy));
+      box.replaceChildren(
+        h('span', { class: 'muted' }, `To sign in as ${room.nick} elsewhere (a browser), use this nick password: `),
+        h('code', { class: 'nick-password-value', 'aria-label': `Nick password of ${room.nick}` }, kept),
+        ' ',
+        copy,
+      );
+    } else if (kept === null) {
+      box.replaceChildren(h('span', { class: 'muted' },
+        'No nick password: this server does not protect nicks, or the app could not keep one.'));
+    }
+    box.hidden = false;
+    button.textContent = 'Hide nick password';
+    button.setAttribute('aria-expanded', 'true');
+  }
+
   function updateItem(li, room) {
     const where = serverLabel(room);
-    li.querySelector('.saved-room-name').textContent = `#${room.room} · ${where}`;
+    li.querySelector('.saved-room-name').textContent = room.dm
+      ? `Direct messages with ${room.dm} · ${where}`
+      : `#${room.room} · ${where}`;
     li.querySelector('.saved-room-nick').textContent = `as ${room.nick}`;
     const unread = li.querySelector('.unread');
     const count = Number(room.unread) || 0;

@@ -34,6 +34,19 @@
  * search_messages and room_history_after, relayed by Rust with the bound
  * connection's session.
  *
+ * People (PROTOCOL v1.1 "nicks", "dm", bans): Rust signs every nick in
+ * with a nick password it keeps in the keychain, so `whoAmI` (who_am_i)
+ * and `signIn` (sign_in_again, `{nickPassword}` when the person typed
+ * theirs) answer `protected` and `admin`; `nickPassword()` is the kept one
+ * (nick_password), shown so the person can sign in elsewhere. `openDm`
+ * (open_dm) saves the DM room on the bound connection, so opening it needs
+ * no join; a DM room of the listing (`dm`) that is not saved opens the same
+ * way. `ban`, `unban`, `bans` call ban_nick, unban_nick, list_bans. Rust's
+ * `ended` event (the server ended the session: the stream's last event,
+ * or a reconnect refused 403 "banned"), and any command refused 403
+ * "banned", reach the view once as an `ended` event, and following stops
+ * (Rust does not reconnect with that session).
+ *
  * Files (PROTOCOL v1.1 "files"): `outbox.enqueue(room, text, {files})`
  * hands each attached Blob's bytes to Rust once (`stage_file`, a raw IPC
  * body; Rust keeps them in its spool) and names dropped files by path;
@@ -47,6 +60,7 @@
  * HTML5 drop events do not fire in the app).
  */
 
+import { banFromError } from './ban-rules.js';
 import { DesktopCore, parseEvent } from './desktop-core.js';
 import { KINDS, TransportError } from './transport-error.js';
 
@@ -123,6 +137,8 @@ class TauriTransport {
     this.infos = new Map(); // connection key -> info
     this.outboxSeen = new Map(); // client_id -> last update (enqueue may resolve after it)
     this.drops = null; // {handlers: Set, started: Promise} once someone listens for dropped files
+    this.dms = new Map(); // room name -> the other nick, from the bound server's listing
+    core.bannedListeners.add((err) => this._ended(this.view, banFromError(err)));
     this.outbox = {
       enqueue: (room, text, options) => this._enqueue(room, text, options),
       pending: () => this._pending(),
@@ -140,7 +156,10 @@ class TauriTransport {
   /** Binds the transport to the connection of `room` (a RoomView). */
   bind(room) {
     this.desktop.know(room);
-    if (this.bound?.key !== room.connection_key) this.close();
+    if (this.bound?.key !== room.connection_key) {
+      this.close();
+      this.dms.clear();
+    }
     this.bound = { key: room.connection_key, server: room.server, nick: room.nick, hosted: Boolean(room.hosted) };
   }
 
@@ -192,12 +211,39 @@ class TauriTransport {
     return info;
   }
 
-  async whoAmI() {
-    return this.bound ? { nick: this.bound.nick, expires_at: null } : null;
+  /** The saved room of the bound connection whose session Rust relays with (the one on screen if it can). */
+  _anyId() {
+    const rooms = this.boundRooms();
+    const id = (rooms.find((r) => r.id === this.active) || rooms[0])?.id;
+    if (!id) throw TransportError.ofKind(KINDS.not_found, 'That room is not in your saved rooms any more.');
+    return id;
   }
 
-  /** Signs the bound connection in again (its session ended, or its password changed). */
-  async signIn(nick, password) {
+  /** Who the bound session is ({nick, expires_at, protected, admin}); a banned session rejects. */
+  async whoAmI() {
+    if (!this.bound) return null;
+    const fallback = { nick: this.bound.nick, expires_at: null, protected: false, admin: false };
+    let who;
+    try {
+      who = await this.desktop.invoke('who_am_i', { roomId: this._anyId() });
+    } catch (err) {
+      if (err.reason === 'banned') throw err;
+      return fallback; // unreachable for now: the nick is known all the same
+    }
+    return {
+      nick: String(who?.nick ?? this.bound.nick),
+      expires_at: who?.expires_at ?? null,
+      protected: Boolean(who?.protected),
+      admin: Boolean(who?.admin),
+    };
+  }
+
+  /**
+   * Signs the bound connection in again (its session ended, or a password
+   * changed); `nickPassword`: the nick's password the person typed (else
+   * Rust uses the one it keeps).
+   */
+  async signIn(nick, password, { nickPassword = '' } = {}) {
     const bound = this._need();
     if (String(nick ?? '').trim() !== bound.nick) {
       throw TransportError.ofKind(KINDS.invalid,
@@ -205,7 +251,64 @@ class TauriTransport {
     }
     const roomId = this.boundRooms()[0]?.id;
     if (!roomId) throw TransportError.ofKind(KINDS.not_found, 'That room is not in your saved rooms any more.');
-    return this.desktop.invoke('sign_in_again', { roomId, password: password || null });
+    const args = { roomId, password: password || null };
+    if (nickPassword) args.nickPassword = String(nickPassword);
+    const session = await this.desktop.invoke('sign_in_again', args);
+    return {
+      nick: String(session?.nick ?? bound.nick),
+      expires_at: session?.expires_at ?? null,
+      protected: Boolean(session?.protected),
+      admin: Boolean(session?.admin),
+    };
+  }
+
+  /** The nick password the app keeps for the bound server and nick (to sign in elsewhere), or null. */
+  async nickPassword() {
+    this._need();
+    const kept = await this.desktop.invoke('nick_password', { roomId: this._anyId() });
+    return typeof kept === 'string' && kept ? kept : null;
+  }
+
+  /* ----------------------------------- people (PROTOCOL v1.1 "dm", bans) */
+
+  /** The DM room of the reader and `nick` ({room, nick}); Rust saves it on the bound connection. */
+  async openDm(nick) {
+    this._need();
+    const dm = await this.desktop.invoke('open_dm', { roomId: this._anyId(), nick: String(nick ?? '') });
+    await this.desktop.refreshSaved().catch(() => {});
+    if (dm && typeof dm.room === 'string') {
+      this.dms.set(dm.room, String(dm.nick ?? nick));
+      if (!this._idOf(dm.room) && dm.room_id) {
+        // The listing failed: the answer says enough to open it.
+        const bound = this.bound;
+        this.desktop.know({
+          id: dm.room_id, room: dm.room, dm: String(dm.nick ?? nick), nick: bound.nick,
+          server: bound.server, hosted: bound.hosted, connection_key: bound.key,
+        });
+      }
+    }
+    return { room: String(dm?.room ?? ''), nick: String(dm?.nick ?? nick) };
+  }
+
+  /** Bans `nick` for `minutes` (admins): {nick, until, by, reason?}. */
+  async ban(nick, minutes, reason = '') {
+    this._need();
+    const args = { roomId: this._anyId(), nick: String(nick ?? ''), minutes: Number(minutes) };
+    if (reason) args.reason = String(reason);
+    return this.desktop.invoke('ban_nick', args);
+  }
+
+  /** Lifts the ban of `nick` (admins). */
+  async unban(nick) {
+    this._need();
+    await this.desktop.invoke('unban_nick', { roomId: this._anyId(), nick: String(nick ?? '') });
+  }
+
+  /** The bans in force (admins). */
+  async bans() {
+    this._need();
+    const list = await this.desktop.invoke('list_bans', { roomId: this._anyId() });
+    return Array.isArray(list) ? list : [];
   }
 
   async signOut() {
@@ -229,6 +332,7 @@ class TauriTransport {
           LIST_TIMEOUT_MS, 'The room list did not come in time.');
         for (const r of Array.isArray(list) ? list : []) {
           if (r && typeof r.room === 'string') byName.set(r.room, r);
+          if (r && typeof r.dm === 'string' && r.dm) this.dms.set(r.room, r.dm);
         }
       } catch (err) {
         if (err.kind === KINDS.unauthorized) throw err;
@@ -236,13 +340,16 @@ class TauriTransport {
       }
     }
     if (this.bound.hosted) {
+      // The session's own DM rooms open too (through open_dm).
       const names = new Set(saved.map((r) => r.room));
-      for (const name of [...byName.keys()]) if (!names.has(name)) byName.delete(name);
+      for (const [name, r] of [...byName]) if (!names.has(name) && !r.dm) byName.delete(name);
     }
     for (const r of saved) {
       if (!byName.has(r.room)) {
         const live = this.desktop.live.get(r.id);
-        byName.set(r.room, { room: r.room, online: live?.presence ? live.presence.size : 0, last_id: null });
+        const item = { room: r.room, online: live?.presence ? live.presence.size : 0, last_id: null };
+        if (typeof r.dm === 'string' && r.dm) item.dm = r.dm;
+        byName.set(r.room, item);
       }
     }
     return [...byName.values()].sort((a, b) => (a.room < b.room ? -1 : a.room > b.room ? 1 : 0));
@@ -308,6 +415,10 @@ class TauriTransport {
   async openRoom(name) {
     const bound = this._need();
     if (this._idOf(name)) return null;
+    if (this.dms.has(name)) {
+      await this.openDm(this.dms.get(name)); // saved by Rust as the DM it is
+      if (this._idOf(name)) return null;
+    }
     if (bound.hosted) {
       throw TransportError.ofKind(KINDS.invalid, 'On the server you host, the app can open only the room you share for now.');
     }
@@ -372,6 +483,9 @@ class TauriTransport {
     const { data } = ev;
     const name = this.desktop.room(ev.room_id)?.room ?? data.room;
     switch (ev.event) {
+      case 'ended':
+        this._ended(view, data);
+        return;
       case 'connection': {
         if (data.state === 'offline' && data.kind === KINDS.unauthorized) {
           this._emit(view, 'onAuthError', data.reason || 'The server no longer accepts your session.');
@@ -410,6 +524,24 @@ class TauriTransport {
       }
       default:
         this._emit(view, 'onEvent', { event: ev.event, data, id: '' });
+    }
+  }
+
+  /**
+   * The server ended the session (Rust's `ended` event, once per room of
+   * the connection, or a command refused 403 "banned"): the view hears it
+   * once, as `ended` {reason, error, until?}, and stops following.
+   */
+  _ended(view, data) {
+    if (!view || this.view !== view || !data) return;
+    const handlers = view.handlers;
+    this.close();
+    const ended = { reason: String(data.reason ?? ''), error: String(data.error ?? '') };
+    if (data.until) ended.until = String(data.until);
+    try {
+      handlers.onEvent?.({ event: 'ended', data: ended, id: '' });
+    } catch (err) {
+      console.error('hearth: onEvent handler failed', err);
     }
   }
 
