@@ -213,21 +213,14 @@ pub enum CommandError {
     File(String),
 }
 
-/// What a banned person reads: the server's sentence, as a sentence.
+/// What a banned person reads: the server's own sentence ("you are banned
+/// until <until>: <reason>", which the UI reads the reason out of), or one
+/// of the app's when the server gave none.
 fn ban_sentence(message: &str, until: Option<&str>) -> String {
-    let text = capitalize(message.trim());
-    let text = if text.is_empty() {
-        match until {
-            Some(until) => format!("You are banned from this server until {until}"),
-            None => "You are banned from this server".to_owned(),
-        }
-    } else {
-        text
-    };
-    if text.ends_with('.') {
-        text
-    } else {
-        format!("{text}.")
+    match (message.trim(), until) {
+        ("", Some(until)) => format!("you are banned from this server until {until}"),
+        ("", None) => "you are banned from this server".to_owned(),
+        (text, _) => text.to_owned(),
     }
 }
 
@@ -484,7 +477,7 @@ mod tests {
             )),
             json!({"kind": "forbidden", "retryable": false, "status": 403, "reason": "banned",
                    "until": "2026-12-06T09:00:00Z",
-                   "message": "You are banned until 2026-12-06T09:00:00Z: spam."})
+                   "message": "you are banned until 2026-12-06T09:00:00Z: spam"})
         );
         assert_eq!(
             from(with_reason(

@@ -500,7 +500,7 @@ fn people_commands_fail_with_the_servers_reason() {
         error,
         json!({"kind": "forbidden", "retryable": false, "status": 403, "reason": "banned",
                "until": "2026-12-06T09:00:00Z",
-               "message": "You are banned until 2026-12-06T09:00:00Z: spam."})
+               "message": "you are banned until 2026-12-06T09:00:00Z: spam"})
     );
 
     // A nick someone else protected: a sentence that says so, and the
