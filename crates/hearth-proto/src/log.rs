@@ -179,13 +179,25 @@ pub const HERE: &str = "@here";
 /// a letter, a digit, `_` or `-`; then `"@here"` when it holds `@here` so.
 /// Sorted, each once.
 pub fn mentions<'a>(text: &str, known: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    mentions_folded(text, known, str::to_lowercase)
+}
+
+/// [`mentions`], comparing the text and each nick after `fold` (the server
+/// passes the nicks' key, so a look-alike of a nick mentions it: `@аna`
+/// with a Cyrillic `а` mentions `ana`). `fold` must map `@` to itself.
+pub fn mentions_folded<'a>(
+    text: &str,
+    known: impl IntoIterator<Item = &'a str>,
+    fold: impl Fn(&str) -> String,
+) -> Vec<String> {
     if !text.contains('@') {
         return Vec::new();
     }
     let lower = text.to_lowercase();
+    let folded = fold(text);
     let mut found: Vec<String> = known
         .into_iter()
-        .filter(|nick| mentioned(&lower, &nick.to_lowercase()))
+        .filter(|nick| mentioned(&folded, &fold(nick)))
         .map(str::to_owned)
         .collect();
     found.sort();

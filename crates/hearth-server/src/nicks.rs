@@ -49,7 +49,14 @@ pub const NICK_PASSWORD_CHARS: std::ops::RangeInclusive<usize> = 8..=128;
 /// The key a nick is protected under: the UTS #39 skeleton of its lower
 /// case. Two nicks with the same key are the same nick for protection.
 pub fn key(nick: &Nick) -> String {
-    let lower = nick.as_str().to_lowercase();
+    fold(nick.as_str())
+}
+
+/// Text as [`key`] compares nicks: the skeleton of its lower case. Mentions
+/// compare a text and the nicks this way, so a look-alike of a nick
+/// mentions it.
+pub fn fold(text: &str) -> String {
+    let lower = text.to_lowercase();
     unicode_security::confusable_detection::skeleton(&lower).collect()
 }
 
@@ -298,6 +305,16 @@ mod tests {
         assert_eq!(k("paypal"), k("paypa1"));
         assert_ne!(k("ana"), k("bo"));
         assert_ne!(k("ana"), k("anna"));
+    }
+
+    #[test]
+    fn a_look_alike_of_a_nick_mentions_it() {
+        let known = ["ana", "bo"];
+        let m = |text: &str| hearth_proto::log::mentions_folded(text, known, fold);
+        assert_eq!(m("hi @\u{0430}na"), vec!["ana"], "Cyrillic а");
+        assert_eq!(m("@ANA and @bo"), vec!["ana", "bo"]);
+        assert_eq!(m("@anabel"), Vec::<String>::new());
+        assert_eq!(m("mail@bo.example"), vec!["bo"]);
     }
 
     #[test]

@@ -503,9 +503,10 @@ fn room_mentions(
         return Ok(Vec::new());
     }
     let authors = queries::authors(conn, room)?;
-    Ok(log::mentions(
+    Ok(log::mentions_folded(
         text,
         online.iter().chain(authors.iter()).map(String::as_str),
+        crate::nicks::fold,
     ))
 }
 

@@ -693,9 +693,10 @@ impl Inner {
             .query_async(&mut conn)
             .await
             .map_err(|e| self.unavailable("reading nicks", e))?;
-        Ok(log::mentions(
+        Ok(log::mentions_folded(
             text,
             online.iter().chain(authors.iter()).map(String::as_str),
+            crate::nicks::fold,
         ))
     }
 
