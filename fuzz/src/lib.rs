@@ -6,3 +6,4 @@
 pub mod proto_props;
 pub mod search_props;
 pub mod server_props;
+pub mod session_props;

@@ -1,5 +1,5 @@
 //! Replays the inputs kept under
-//! `fuzz/regressions/{token,legacy_form,log_writes,upload_query,content_disposition}/`
+//! `fuzz/regressions/{token,legacy_form,log_writes,upload_query,content_disposition,search_query,session_body}/`
 //! (crashes the fuzzers found and hand-picked tricky seeds) through the fuzz
 //! targets' own property checks, on stable, in every `cargo test`.
 
@@ -9,6 +9,8 @@ mod proto_props;
 mod search_props;
 #[path = "../../../fuzz/src/server_props.rs"]
 mod server_props;
+#[path = "../../../fuzz/src/session_props.rs"]
+mod session_props;
 
 use std::path::PathBuf;
 
@@ -62,4 +64,9 @@ fn content_disposition() {
 #[test]
 fn search_query() {
     replay("search_query", search_props::check_search_query);
+}
+
+#[test]
+fn session_body() {
+    replay("session_body", session_props::check_session_body);
 }
