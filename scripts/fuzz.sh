@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 seconds="${FUZZ_SECONDS:-60}"
-targets=(validation ids token sse legacy_form log_writes upload_query content_disposition)
+targets=(validation ids token sse legacy_form log_writes upload_query content_disposition search_query session_body)
 if [ "$#" -gt 0 ]; then
     targets=("$@")
 fi
