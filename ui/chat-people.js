@@ -95,7 +95,9 @@ export class ChatPeople {
     const name = chat.state.current;
     if (!isDmName(name) || chat.state.dms.has(name)) return false;
     chat.setLeft(withLeft(chat.state.left, name));
-    chat.showRoom(chat.state.info?.default_room || 'general', { push: false });
+    const room = chat.state.info?.default_room || 'general';
+    chat.showRoom(room, { push: false });
+    chat.router?.show(room, { push: false }); // the address names a room of the reader's
     chat.showTransient('That conversation does not exist, or is not yours.');
     return true;
   }

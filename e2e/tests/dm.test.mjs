@@ -90,7 +90,7 @@ describe('direct messages', () => {
     await boDm.locator('.room-link').click();
     await bo.locator('#room-title', { hasText: /^ana$/ }).waitFor();
     await waitForText(bo, 'psst bo, lunch at noon?');
-    await boDm.locator('.unread[hidden]').waitFor();
+    await boDm.locator('.unread[hidden]').waitFor({ state: 'attached' }); // read: no count
     await send(bo, 'yes, see you there');
     await waitForText(ana, 'yes, see you there');
     await screenshot(ana, 'dm');
