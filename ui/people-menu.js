@@ -126,7 +126,7 @@ export class PeopleMenu {
       maxlength: String(MAX_BAN_REASON_CHARS), autocomplete: 'off',
     });
     const status = h('p', { class: 'ban-status error', role: 'alert' });
-    const submit = h('button', { type: 'submit', class: 'act confirm-ban danger' }, `Ban ${nick}`);
+    const submit = h('button', { type: 'submit', class: 'act confirm-ban danger' }, 'Ban');
     const form = h('form', { class: 'ban-form', novalidate: true }, choices, reason,
       h('div', { class: 'button-row' }, submit, this._button('cancel-ban', 'Cancel', () => this.close())), status);
     form.addEventListener('submit', async (event) => {

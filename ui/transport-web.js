@@ -46,6 +46,7 @@ export function createWebTransport() {
   let handlers = null; // of the current follow()
   let cursor = null; // the last stream cursor seen this session
   let me = null; // the signed-in nick
+  let signingOut = false; // this tab's signOut() is under way
   const unread = new UnreadCounter();
 
   const emit = (name, ...args) => {
@@ -90,7 +91,12 @@ export function createWebTransport() {
     },
 
     async signOut() {
-      await request('DELETE', '/api/session');
+      signingOut = true; // the stream's own `ended` "signed_out" is no news to this tab
+      try {
+        await request('DELETE', '/api/session');
+      } finally {
+        signingOut = false;
+      }
       signedIn(null);
     },
 
@@ -224,7 +230,7 @@ export function createWebTransport() {
   /** The server ended the session: tell the follower once, then stop everything. */
   function ended(data) {
     const follower = handlers;
-    if (!follower) return;
+    if (!follower || (signingOut && data?.reason === 'signed_out')) return;
     transport.close();
     try {
       follower.onEvent?.({ event: 'ended', data: data && typeof data === 'object' ? data : { reason: '' }, id: '' });

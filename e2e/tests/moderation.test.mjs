@@ -3,7 +3,9 @@
 // deletes someone else's message and bans a person for 15 minutes with a
 // reason; the banned person's page shows why and until when (no reconnect
 // loop), and their post is refused; boss sees the ban in the list and
-// lifts it.
+// lifts it. Sessions the server ends otherwise (signed out in another tab,
+// superseded when the nick gets protected elsewhere) go back to sign-in
+// with a sentence saying so.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -130,6 +132,33 @@ describe('moderation', () => {
 
     for (const page of [boss, troll, ana]) assert.deepEqual(page.consoleErrors, []);
     await Promise.all([boss, troll, ana].map((page) => page.context().close()));
+  });
+
+  test('signed out in another tab, or superseded by protecting the nick elsewhere: back to sign-in, saying why', async () => {
+    // Two tabs of one browser share the session cookie.
+    const tab1 = await newPage(browser);
+    await signInAs(tab1, 'dan');
+    const tab2 = await tab1.context().newPage();
+    tab2.consoleErrors = [];
+    tab2.on('pageerror', (err) => tab2.consoleErrors.push(String(err)));
+    await tab2.goto(`${server.url}/r/general`);
+    await waitConnected(tab2);
+    await tab1.locator('#signout').click();
+    await tab1.locator('#signin').waitFor({ state: 'visible' });
+    assert.equal(await tab1.locator('#signin-error').textContent(), '', 'this tab signed out: no news');
+    await tab2.locator('#signin-error', { hasText: 'You were signed out (from another tab or window): sign in again to go on.' }).waitFor();
+    assert.equal(await tab2.locator('#app').isVisible(), false);
+
+    // eve chats unprotected; someone protects "eve" elsewhere: her session ends.
+    const eve = await newPage(browser);
+    await signInAs(eve, 'eve');
+    const protect = await fetch(`${server.url}/api/session`, {
+      method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ nick: 'eve', nick_password: 'eve-secret-42' }),
+    });
+    assert.equal(protect.status, 201);
+    await eve.locator('#signin-error', { hasText: /^Your session ended because your nick was signed in with its nick password elsewhere/ }).waitFor();
+    for (const page of [tab1, tab2, eve]) assert.deepEqual(page.consoleErrors, []);
+    await Promise.all([tab1, eve].map((page) => page.context().close()));
   });
 
   test('a protected nick refused at sign-in: "Pick another nick" clears the refusal', async () => {
