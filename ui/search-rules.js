@@ -150,7 +150,7 @@ export function pieces(text, ranges) {
  * server may have more, `scope` the room searched (null: all rooms).
  */
 export function resultsSentence(q, shown, more, scope = null) {
-  const where = scope ? ` in #${scope}` : '';
+  const where = scope ? ` in ${/^[#@]/.test(scope) ? scope : `#${scope}`}` : ''; // a label ("@bo" for a DM) or a room name
   if (!shown) return `No messages${where} match “${String(q).trim()}”.`;
   const count = shown === 1 ? '1 message' : `${shown} messages`;
   return more ? `${count}${where} so far, newest first.` : `${count}${where}, newest first.`;

@@ -185,7 +185,7 @@ export class SearchView {
     this.shown += list.length;
     const more = list.length >= SEARCH_PAGE;
     this.more.hidden = !more;
-    this.setStatus(resultsSentence(q, this.shown, more, rooms?.[0] ?? null));
+    this.setStatus(resultsSentence(q, this.shown, more, rooms?.[0] ? this.roomLabel(rooms[0]) : null));
     if (before && list.length) this.list.children[first]?.querySelector('.search-result')?.focus();
   }
 

@@ -107,6 +107,7 @@ describe('sentences', () => {
   test('results and their absence', () => {
     assert.equal(resultsSentence(' zebra ', 0, false), 'No messages match “zebra”.');
     assert.equal(resultsSentence('zebra', 0, false, 'general'), 'No messages in #general match “zebra”.');
+    assert.equal(resultsSentence('zebra', 0, false, '@bo'), 'No messages in @bo match “zebra”.', 'a DM is named by the other nick');
     assert.equal(resultsSentence('zebra', 1, false), '1 message, newest first.');
     assert.equal(resultsSentence('zebra', 20, true, 'dev'), '20 messages in #dev so far, newest first.');
   });
