@@ -1,0 +1,36 @@
+//! Reads one secret of Hearth's keychain service (`hearth`) from the OS
+//! keychain, as the desktop app stores it: what the desktop window tests
+//! use to check that a secret is really there (the real Secret Service,
+//! not the app's answer).
+//!
+//! ```sh
+//! cargo run -p hearth-desktop --example keychain -- get 'nick hosted ana'
+//! ```
+//!
+//! Prints the secret and exits 0; exits 2 when there is none, 1 on a
+//! keychain failure.
+
+use hearth_desktop::secrets::{Keychain, SecretStore};
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [command, account] = args.as_slice() else {
+        eprintln!("usage: keychain get <account>");
+        std::process::exit(64);
+    };
+    if command != "get" {
+        eprintln!("usage: keychain get <account>");
+        std::process::exit(64);
+    }
+    match Keychain.get(account) {
+        Ok(Some(secret)) => println!("{secret}"),
+        Ok(None) => {
+            eprintln!("no secret for {account:?}");
+            std::process::exit(2);
+        }
+        Err(e) => {
+            eprintln!("the keychain failed: {e}");
+            std::process::exit(1);
+        }
+    }
+}
