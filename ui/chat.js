@@ -293,6 +293,7 @@ export class Chat {
     if (this.people.leaveForeignDm()) return; // the URL named a DM room that is not the reader's
     this.rooms.render(this.state);
     this.rooms.renderOnline(this.state);
+    if (this.state.dms.has(this.state.current)) this.renderComposer(); // "Message bo", once known
     this.updateFollow();
   }
 

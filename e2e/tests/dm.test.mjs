@@ -94,6 +94,12 @@ describe('direct messages', () => {
     await send(bo, 'yes, see you there');
     await waitForText(ana, 'yes, see you there');
     await screenshot(ana, 'dm');
+    // The DM's address reloads into the DM, named by the other nick.
+    await ana.reload();
+    await waitConnected(ana);
+    await ana.locator('#room-title', { hasText: /^bo$/ }).waitFor();
+    await waitForText(ana, 'yes, see you there');
+    await ana.waitForFunction(() => document.querySelector('#composer-text').placeholder === 'Message bo');
 
     // cy: not in her list, and the server answers 404 for its history, as for no room.
     await cy.locator('#online li.person').first().waitFor();

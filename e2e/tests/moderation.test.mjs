@@ -113,6 +113,15 @@ describe('moderation', () => {
     await text.waitFor({ state: 'visible' });
     assert.match(await text.textContent(), /^You are banned from this server until .*: spamming the room$/);
 
+    // Signing in again meanwhile says the same.
+    const again = await newPage(browser);
+    await again.goto(`${server.url}/r/general`);
+    await again.locator('#nick').fill('troll');
+    await again.locator('#signin-submit').click();
+    await again.locator('#signin-error', { hasText: /^You are banned from this server until .*: spamming the room$/ }).waitFor();
+    assert.equal(await again.locator('#app').isVisible(), false);
+    await again.context().close();
+
     // boss sees the ban in the list and lifts it.
     await boss.locator('#bans-box summary').click();
     const ban = boss.locator('#ban-list li.ban[data-nick="troll"]');
