@@ -157,7 +157,7 @@ describe('the desktop transport', () => {
     const posted = await transport.post('general', 'once', 'k1');
     assert.equal(posted.repeated, false);
     assert.deepEqual(calls.at(-1), ['post_once', { roomId: 'g1', text: 'once', clientId: 'k1' }]);
-    assert.deepEqual(await transport.signIn('ana', 'sesame'), { nick: 'ana', expires_at: null });
+    assert.deepEqual(await transport.signIn('ana', 'sesame'), { nick: 'ana', expires_at: null, protected: false, admin: false });
     assert.deepEqual(calls.at(-1), ['sign_in_again', { roomId: 'g1', password: 'sesame' }]);
     await assert.rejects(transport.signIn('bo', 'x'), (err) => err.kind === 'invalid');
     assert.equal((await transport.info()).default_room, 'general');
