@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 const UNTIL = '2026-12-06T08:15:00Z';
 const requests = [];
 let streamText = '';
+let streamBanned = false; // the next stream is refused 403 "banned"
 const encoder = new TextEncoder();
 
 const sse = (event, data, id = '') => `event: ${event}\n${id ? `id: ${id}\n` : ''}data: ${JSON.stringify(data)}\n\n`;
@@ -19,6 +20,9 @@ before(() => {
   globalThis.fetch = async (url, init = {}) => {
     const method = init.method || 'GET';
     requests.push({ url, method, body: init.body ? JSON.parse(init.body) : null });
+    if (url.startsWith('/api/events') && streamBanned) {
+      return Response.json({ error: `you are banned until ${UNTIL}: spam`, reason: 'banned', until: UNTIL }, { status: 403 });
+    }
     if (url.startsWith('/api/events')) {
       const text = streamText;
       const body = new ReadableStream({
@@ -139,5 +143,23 @@ describe('the web transport, people', () => {
     // Stopped: a second refusal tells no one.
     await assert.rejects(transport.typing('general'));
     assert.equal(events.filter((e) => e.event === 'ended').length, 1);
+  });
+
+  test('a stream refused 403 "banned" is passed on as ended, without retrying', async () => {
+    const { createWebTransport } = await import('../../ui/transport-web.js');
+    const transport = createWebTransport();
+    await transport.signIn('ana', '');
+    const events = [];
+    const states = [];
+    streamBanned = true;
+    requests.length = 0;
+    transport.follow(['general'], { onEvent: (ev) => events.push(ev), onState: (st) => states.push(st) }, ['general']);
+    await tick();
+    streamBanned = false;
+    assert.deepEqual(events, [{ event: 'ended', data: { reason: 'banned', error: `you are banned until ${UNTIL}: spam`, until: UNTIL }, id: '' }]);
+    assert.deepEqual(states, ['connecting']);
+    transport.reconnect();
+    await tick();
+    assert.equal(requests.filter((r) => r.url.startsWith('/api/events')).length, 1);
   });
 });
