@@ -52,7 +52,7 @@ export class ModerationView {
     status.textContent = list.length ? '' : 'Nobody is banned.';
     $('#ban-list').replaceChildren(...list.map((ban) => {
       const li = h('li', { class: 'ban', dataset: { nick: ban.nick } }, h('span', { class: 'ban-line' }, banListLine(ban)));
-      const lift = h('button', { type: 'button', class: 'unban link-btn', 'aria-label': `Lift the ban of ${ban.nick}` }, 'Lift');
+      const lift = h('button', { type: 'button', class: 'unban', 'aria-label': `Lift the ban of ${ban.nick}` }, 'Lift');
       lift.addEventListener('click', async () => {
         lift.disabled = true;
         try {
