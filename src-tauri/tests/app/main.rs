@@ -6,5 +6,6 @@ mod files;
 mod host;
 mod log;
 mod outbox;
+mod people;
 mod rooms;
 mod support;
