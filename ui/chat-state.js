@@ -145,6 +145,11 @@ export class ChatState {
     return dmLabel(name, this.dms);
   }
 
+  /** A room as a sentence names it: "@bo" for a DM, else "#general". */
+  tag(name) {
+    return this.dms.has(name) ? `@${this.dms.get(name)}` : `#${name}`;
+  }
+
   /** Names for the room list: the listed ones not left plus the current one, sorted. */
   shownRooms() {
     return followedRooms(this.listed, this.left, this.current);

@@ -91,7 +91,7 @@ export class Chat {
       search: (q, options) => transport.search(q, options),
       currentRoom: () => this.state.current,
       onOpen: (msg) => this.jump.open(msg),
-      roomLabel: (name) => (this.state.dms.has(name) ? `@${this.state.label(name)}` : `#${name}`),
+      roomLabel: (name) => this.state.tag(name),
     });
     this.people = new ChatPeople(this); // DMs, moderation, the lock by the nick
     this.rooms = new RoomsView({
@@ -330,7 +330,7 @@ export class Chat {
     try {
       warning = await this.transport.openRoom(name);
     } catch (err) {
-      if (epoch === this.epoch) this.showTransient(`Could not open #${name}: ${err.message}`);
+      if (epoch === this.epoch) this.showTransient(`Could not open ${this.state.tag(name)}: ${err.message}`);
       return;
     }
     if (epoch !== this.epoch || !this.state.me) return;

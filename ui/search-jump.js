@@ -61,7 +61,7 @@ export class SearchJump {
       }
       if (stale()) return;
       if (!loaded) {
-        chat.showTransient(`That message is more than ${MAX_BRIDGE} messages back in #${room.name}: scroll up with "Load older messages" to reach it.`);
+        chat.showTransient(`That message is more than ${MAX_BRIDGE} messages back in ${chat.state.tag(room.name)}: scroll up with "Load older messages" to reach it.`);
         return;
       }
       chat.renderMessages();
