@@ -5,7 +5,10 @@
 // server with that nick and no password is refused (401 nick_protected);
 // the password signs in elsewhere, as an admin of the host's own server;
 // the app shows it ("Show nick password"); and after an app restart the
-// nick is signed in again, protected and admin, with nothing typed.
+// nick is signed in again, protected and admin, with nothing typed. On a
+// server it joins, the same: the nick is protected from the first
+// sign-in, and when an admin bans it the window leaves the room and says
+// why and until when (the stream's `ended`, relayed by Rust).
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -14,7 +17,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
-import { apiHistory } from '../support.mjs';
+import { apiHistory, startServer } from '../support.mjs';
 import { AppSession, newProfile, startDriver } from '../webdriver.mjs';
 
 const run = promisify(execFile);
@@ -47,6 +50,12 @@ async function openApp(profile) {
       await driver.stop();
     },
   };
+}
+
+/** Waits until the window painted what the DOM holds now (two animation frames), for a screenshot. */
+async function painted(app) {
+  await app.exec('window.__painted = false; requestAnimationFrame(() => requestAnimationFrame(() => { window.__painted = true; }));');
+  await app.waitFor('return window.__painted === true;', { message: 'a paint' });
 }
 
 const running = 'return document.querySelector("#host-status")?.dataset.running === "true";';
@@ -106,6 +115,7 @@ describe('the app protects the nick it hosts with', () => {
     const value = await app.waitFor(
       'const e = document.querySelector("#saved-rooms li.saved-room .nick-password-value"); return e ? e.textContent : null;');
     assert.equal(value, password);
+    await painted(app);
     await app.screenshot('desktop-nick-password');
     await session.close();
     session = null;
@@ -134,6 +144,70 @@ describe('the app protects the nick it hosts with', () => {
     const me = await signInOverHttp(url, { nick: NICK, nick_password: password });
     const texts = (await apiHistory(url, me.body.token, 'general')).map((m) => [m.nick, m.text]);
     assert.deepEqual(texts.filter(([, t]) => t === 'after the restart'), [[NICK, 'after the restart']]);
+    await painted(app);
     await app.screenshot('desktop-nicks-restart');
+  });
+});
+
+describe('a server the app joins', () => {
+  let server;
+  let session;
+  before(async () => {
+    await run('cargo', ['build', '--quiet', '-p', 'hearth-desktop', '--example', 'keychain'], { cwd: root });
+    server = await startServer({ args: ['--admin', 'boss'] });
+  });
+  after(async () => {
+    await session?.close();
+    await server?.stop();
+  });
+
+  test('the joined nick is protected; a ban ends the session with a sentence', async () => {
+    session = await openApp(newProfile());
+    const { app } = session;
+    await app.waitVisible('#desktop-home');
+    await app.type('#join-address', `${server.url}/r/general`);
+    await app.type('#join-nick', 'ana');
+    await app.click('#join-submit');
+    await app.waitVisible('#app');
+    await app.waitFor(connected);
+    await app.waitFor(shown('#me-lock'), { message: 'the lock of a protected nick' });
+
+    const password = await keychain(`nick ${server.url}/ ana`);
+    assert.match(password, /^[A-Za-z0-9]{24}$/);
+    const impostor = await signInOverHttp(server.url, { nick: 'ana' });
+    assert.equal(impostor.status, 401);
+    assert.equal(impostor.body.reason, 'nick_protected');
+
+    // Someone else's protected nick: the app says so and offers another.
+    await app.click('#home');
+    await app.waitVisible('#desktop-home');
+    const boss = await signInOverHttp(server.url, { nick: 'boss', nick_password: 'the-boss-password' });
+    assert.equal(boss.body.admin, true);
+    await app.type('#join-address', `${server.url}/r/general`);
+    await app.type('#join-nick', 'boss');
+    await app.click('#join-submit');
+    const refusal = await app.waitFor('return document.querySelector("#join-error")?.textContent;');
+    assert.match(refusal, /The nick boss is protected on this server by someone else/);
+    await app.waitVisible('#join-other-nick');
+    await app.waitVisible('#join-nick-password');
+    await painted(app);
+    await app.screenshot('desktop-nick-protected');
+
+    // Back in the room, an admin bans ana: the window says why and until when.
+    await app.click('#saved-rooms li.saved-room .open-room');
+    await app.waitFor(connected);
+    const banned = await fetch(`${server.url}/api/bans`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${boss.body.token}` },
+      body: JSON.stringify({ nick: 'ana', minutes: 60, reason: 'testing bans' }),
+    });
+    assert.equal(banned.status, 201);
+    await app.waitVisible('#desktop-home');
+    const notice = await app.waitFor('return document.querySelector("#desktop-notice")?.textContent;');
+    assert.match(notice, /banned/i);
+    assert.match(notice, /testing bans/);
+    assert.equal(await app.exec('return document.querySelector("#app").hidden;'), true, 'the room view is gone');
+    await painted(app);
+    await app.screenshot('desktop-banned');
   });
 });
