@@ -11,11 +11,18 @@
  * the other person ("Direct messages with bo").
  */
 
+import { formatUntil } from './ban-rules.js';
 import { $, h } from './dom.js';
 import { serverLabel } from './desktop-core.js';
 import { copyWithButton } from './desktop-forms.js';
 
 const CONFIRM_MS = 5000;
+
+/** A server's sentence with its RFC 3339 times (a ban's end) in local time. */
+function localTimes(text) {
+  return String(text).replace(/\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})\b/g,
+    (at) => formatUntil(at));
+}
 
 function connectionText(connection) {
   switch (connection?.state) {
@@ -23,8 +30,10 @@ function connectionText(connection) {
       return ['connected', 'Connected', ''];
     case 'reconnecting':
       return ['reconnecting', 'Reconnecting…', connection.reason || ''];
-    case 'offline':
-      return ['offline', `Offline: ${connection.reason || 'not connected.'}`, connection.reason || ''];
+    case 'offline': {
+      const reason = localTimes(connection.reason || '');
+      return ['offline', `Offline: ${reason || 'not connected.'}`, reason];
+    }
     default:
       return ['connecting', 'Connecting…', ''];
   }
