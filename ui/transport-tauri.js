@@ -40,8 +40,9 @@
  * theirs) answer `protected` and `admin`; `nickPassword()` is the kept one
  * (nick_password), shown so the person can sign in elsewhere. `openDm`
  * (open_dm) saves the DM room on the bound connection, so opening it needs
- * no join; a DM room of the listing (`dm`) that is not saved opens the same
- * way. `ban`, `unban`, `bans` call ban_nick, unban_nick, list_bans. Rust's
+ * no join; a DM room of the listing (`dm`) that is not saved yet (someone
+ * else started it) is saved the same way, so Rust follows it and counts
+ * its messages as mentions. `ban`, `unban`, `bans` call ban_nick, unban_nick, list_bans. Rust's
  * `ended` event (the server ended the session: the stream's last event,
  * or a reconnect refused 403 "banned"), and any command refused 403
  * "banned", reach the view once as an `ended` event, and following stops
@@ -138,6 +139,7 @@ class TauriTransport {
     this.outboxSeen = new Map(); // client_id -> last update (enqueue may resolve after it)
     this.drops = null; // {handlers: Set, started: Promise} once someone listens for dropped files
     this.dms = new Map(); // room name -> the other nick, from the bound server's listing
+    this.dmsSaving = new Set(); // DM rooms of the listing open_dm was asked to save
     core.bannedListeners.add((err) => this._ended(this.view, banFromError(err)));
     this.outbox = {
       enqueue: (room, text, options) => this._enqueue(room, text, options),
@@ -159,6 +161,7 @@ class TauriTransport {
     if (this.bound?.key !== room.connection_key) {
       this.close();
       this.dms.clear();
+      this.dmsSaving.clear();
     }
     this.bound = { key: room.connection_key, server: room.server, nick: room.nick, hosted: Boolean(room.hosted) };
   }
@@ -333,6 +336,13 @@ class TauriTransport {
         for (const r of Array.isArray(list) ? list : []) {
           if (r && typeof r.room === 'string') byName.set(r.room, r);
           if (r && typeof r.dm === 'string' && r.dm) this.dms.set(r.room, r.dm);
+        }
+        // A DM someone else started: saved (open_dm, once per room), so
+        // Rust follows it and counts its messages, as the web client does.
+        for (const [name, nick] of [...this.dms]) {
+          if (this._idOf(name) || this.dmsSaving.has(name)) continue;
+          this.dmsSaving.add(name);
+          await this.openDm(nick).catch(() => {});
         }
       } catch (err) {
         if (err.kind === KINDS.unauthorized) throw err;

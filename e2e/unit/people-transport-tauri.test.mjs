@@ -121,13 +121,25 @@ describe('people over the app transport', () => {
     ]);
   });
 
-  test('rooms pass the listing\'s dm through', async () => {
-    const { transport } = app((command) => (command === 'list_rooms'
-      ? [{ room: 'general', online: 2, last_id: null }, { room: DM_ROOM, online: 1, last_id: null, dm: 'bo' }]
-      : null));
+  test('rooms pass the listing\'s dm through, and save a DM someone else started', async () => {
+    const saved = [{ id: 'r1', room: 'general', connection_key: 'k', server: 'http://s:8989/', nick: 'ana' }];
+    const { transport, calls } = app((command) => {
+      if (command === 'list_rooms') {
+        return [{ room: 'general', online: 2, last_id: null }, { room: DM_ROOM, online: 1, last_id: null, dm: 'bo' }];
+      }
+      if (command === 'open_dm') {
+        saved.push({ id: 'r9', room: DM_ROOM, dm: 'bo', connection_key: 'k', server: 'http://s:8989/', nick: 'ana' });
+        return { room: DM_ROOM, nick: 'bo', room_id: 'r9' };
+      }
+      if (command === 'saved_rooms') return saved;
+      return null;
+    });
     transport.desktop.liveOf('r1').connection = { state: 'connected' };
     const rooms = await transport.rooms();
     assert.deepEqual(rooms.map((r) => [r.room, r.dm ?? null]), [['dm-0123456789abcdef', 'bo'], ['general', null]]);
+    assert.deepEqual(calls.filter(([c]) => c === 'open_dm'), [['open_dm', { roomId: 'r1', nick: 'bo' }]]);
+    await transport.rooms();
+    assert.equal(calls.filter(([c]) => c === 'open_dm').length, 1, 'saved once');
   });
 
   test('the session\'s end reaches the view once, as ended, and following stops', async () => {
