@@ -5,8 +5,9 @@
 //! retryable, status?, retry_after?, reason?, until?}` objects, one kind
 //! per way a command can fail (the people commands' too: a nick someone
 //! else protected, a DM with an unprotected nick, a non-admin's ban, a
-//! banned session); an attached file's bytes cross as a raw body, and only
-//! paths dropped on the window may be sent.
+//! banned session); the search commands check their inputs first and relay
+//! the server's answer; an attached file's bytes cross as a raw body, and
+//! only paths dropped on the window may be sent.
 
 use std::sync::Arc;
 
@@ -570,6 +571,145 @@ fn people_commands_fail_with_the_servers_reason() {
     assert_eq!(
         invoke(&main, "nick_password", json!({"roomId": joined["id"]})).unwrap(),
         json!(null)
+    );
+
+    tauri::async_runtime::block_on(desktop.shutdown());
+}
+
+/// A v1.1 server with search: one result for exactly the query the test
+/// sends, one page after message 17-0 of `general`.
+fn search_server(request: &str) -> (u16, &'static str, &'static str) {
+    const FOUND: &str = r#"[{"id": "18-0", "room": "dev", "nick": "bo", "text": "un café", "ts": "2026-12-06T07:00:00.000Z", "client_id": null}]"#;
+    let line = request
+        .split_once(" HTTP")
+        .map_or(request, |(line, _)| line);
+    match line {
+        "GET /api/info" => (
+            200,
+            "",
+            r#"{"name": "Fake", "version": "1", "auth": "none", "rooms": ["general"], "default_room": "general", "protocol": "1.1", "features": ["log", "search"]}"#,
+        ),
+        "POST /api/session" => (201, "", r#"{"token": "t1", "nick": "ana"}"#),
+        "GET /api/search?q=caf%C3%A9&rooms=dev&before=19-0&limit=5" => (200, "", FOUND),
+        "GET /api/rooms/general/messages?after=17-0&limit=10" => (200, "", FOUND),
+        _ if line.starts_with("GET /api/search") => (200, "", "[]"),
+        _ => (404, "", r#"{"error": "no such room"}"#),
+    }
+}
+
+#[test]
+fn search_commands_check_their_inputs_and_relay_the_server() {
+    let dirs = tempfile::tempdir().unwrap();
+    let app = hearth_desktop::app_builder(mock_builder())
+        .build(hearth_desktop::context())
+        .expect("the app builds");
+    let options = DesktopOptions::new(
+        dirs.path().join("data"),
+        dirs.path().join("config"),
+        Arc::new(MemorySecrets::new()),
+    );
+    let desktop = tauri::async_runtime::block_on(Desktop::open(options)).unwrap();
+    app.manage(desktop.clone());
+    let main = WebviewWindowBuilder::new(&app, "main", Default::default())
+        .build()
+        .unwrap();
+    let server = fake_server(search_server);
+    let joined = invoke(
+        &main,
+        "join_room",
+        json!({"address": server, "nick": "ana"}),
+    )
+    .unwrap();
+    let room_id = joined["id"].clone();
+
+    // What the server answers reaches JS as is.
+    let found = invoke(
+        &main,
+        "search_messages",
+        json!({"roomId": room_id, "q": " café ", "rooms": ["dev"], "before": "19-0", "limit": 5}),
+    )
+    .unwrap();
+    assert_eq!(found[0]["text"], json!("un café"), "{found}");
+    assert_eq!(found[0]["room"], json!("dev"));
+    let none = invoke(
+        &main,
+        "search_messages",
+        json!({"roomId": room_id, "q": "天气"}),
+    )
+    .unwrap();
+    assert_eq!(none, json!([]));
+    let after = invoke(
+        &main,
+        "room_history_after",
+        json!({"roomId": room_id, "after": "17-0", "limit": 10}),
+    )
+    .unwrap();
+    assert_eq!(after[0]["id"], json!("18-0"));
+
+    // Inputs the server would refuse are refused first, with a sentence.
+    let invalid = |command: &str, args: Value, sentence: &str| {
+        let error = invoke(&main, command, args).unwrap_err();
+        assert_eq!(
+            error,
+            json!({"kind": "invalid", "retryable": false, "message": sentence}),
+            "{command}"
+        );
+    };
+    invalid(
+        "search_messages",
+        json!({"roomId": room_id, "q": "  "}),
+        "Type a word to search for.",
+    );
+    invalid(
+        "search_messages",
+        json!({"roomId": room_id, "q": "a".repeat(201)}),
+        "A search can be at most 200 characters long (this one has 201).",
+    );
+    invalid(
+        "search_messages",
+        json!({"roomId": room_id, "q": "x", "rooms": ["Not A Room"]}),
+        "\"Not A Room\" is not a room name.",
+    );
+    invalid(
+        "search_messages",
+        json!({"roomId": room_id, "q": "x", "before": "yesterday"}),
+        "\"yesterday\" is not a message id.",
+    );
+    for limit in [0, 101] {
+        invalid(
+            "search_messages",
+            json!({"roomId": room_id, "q": "x", "limit": limit}),
+            "Ask for 1 to 100 results at a time.",
+        );
+    }
+    invalid(
+        "room_history_after",
+        json!({"roomId": room_id, "after": "nope"}),
+        "\"nope\" is not a message id.",
+    );
+    invalid(
+        "room_history_after",
+        json!({"roomId": room_id, "after": "17-0", "limit": 501}),
+        "Ask for 1 to 500 messages at a time.",
+    );
+    // A room the app does not have, and a server that does not know it.
+    let error = invoke(
+        &main,
+        "search_messages",
+        json!({"roomId": "gone", "q": "x"}),
+    )
+    .unwrap_err();
+    assert_eq!(error["kind"], json!("not_found"), "{error}");
+    let error = invoke(
+        &main,
+        "room_history_after",
+        json!({"roomId": room_id, "after": "1-0"}),
+    )
+    .unwrap_err();
+    assert_eq!(
+        error,
+        json!({"kind": "not_found", "retryable": false, "status": 404,
+               "message": "The server said: no such room"})
     );
 
     tauri::async_runtime::block_on(desktop.shutdown());
