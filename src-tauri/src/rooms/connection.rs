@@ -52,8 +52,14 @@ impl Rooms {
         }
         for key in keys {
             let token = self.stored_token(&key).await;
+            let signed_in = token.is_some();
             self.shared.conns().insert(key.clone(), Conn::new(token));
             self.restart(&key, false);
+            if signed_in && key.server.is_some() {
+                // A session from before the app protected nicks gets protected.
+                let rooms = self.clone();
+                tokio::spawn(async move { rooms.protect_if_needed(key).await });
+            }
         }
     }
 

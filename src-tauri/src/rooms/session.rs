@@ -10,7 +10,9 @@
 //! first sign-in with it protects the nick; [`Rooms::nick_password`] shows
 //! it, to sign in elsewhere. A nick someone else protected is refused
 //! ([`CommandError::NickProtected`]); a nick password typed by the person
-//! (theirs from another device) replaces the kept one once it works.
+//! (theirs from another device) replaces the kept one once it works. A
+//! session kept from before (unprotected) is protected when the app starts
+//! ([`Rooms::protect_if_needed`]).
 
 use hearth_client::Client;
 use hearth_proto::CertFingerprint;
@@ -154,6 +156,36 @@ impl Rooms {
             Err(e) => {
                 tracing::warn!(cause = %e, %account, "cannot keep a nick password; signing in unprotected");
                 None
+            }
+        }
+    }
+
+    /// Protects the connection's nick when its kept session is not
+    /// protected (a room joined before the app protected nicks, or while
+    /// the keychain failed): on a server with protected nicks, signs in
+    /// again with the nick password (kept, or made now) and restarts the
+    /// connection with the new session. Best effort: a failure is logged,
+    /// and the connection goes on as it was.
+    pub(super) async fn protect_if_needed(&self, key: ConnKey) {
+        let client = self.shared.conns().get(&key).and_then(|c| c.client.clone());
+        let (Some(client), Some(base)) = (client, self.shared.base_of(&key)) else {
+            return;
+        };
+        if client.token().is_none() || !matches!(has_nicks(&client, &base).await, Ok(true)) {
+            return;
+        }
+        match client.current_session().await {
+            Ok(current) if !current.protected => {}
+            _ => return, // protected already, or the follow task deals with it
+        }
+        let password = self.kept_password(&key).await;
+        match self.renew(&key, password.as_deref(), None, None).await {
+            Ok(_) => {
+                tracing::info!(server = key.label(), nick = %key.nick, "nick protected");
+                self.restart(&key, true);
+            }
+            Err(e) => {
+                tracing::warn!(cause = %e, server = key.label(), nick = %key.nick, "could not protect the nick");
             }
         }
     }

@@ -11,7 +11,7 @@ use hearth_desktop::host::plan::HostStart;
 use hearth_desktop::rooms::JoinRequest;
 use hearth_desktop::secrets::{MemorySecrets, NICK_PASSWORD_LEN, RoomSecret, SecretStore};
 
-use crate::support::{AppDirs, TestApp, TestServer};
+use crate::support::{AppDirs, TestApp, TestServer, WAIT, client_at};
 
 /// A client of `server` signed in as `nick`, protecting it with `password`.
 async fn protected_client(
@@ -238,5 +238,55 @@ async fn a_dm_is_saved_and_counts_as_a_mention_and_a_ban_ends_the_session() {
     assert!(matches!(err, CommandError::Banned { .. }), "{err}");
     assert_eq!(err.reason(), Some("banned"));
     assert!(err.until().is_some());
+    app.desktop.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_kept_from_before_is_protected_when_the_app_starts() {
+    let data = tempfile::tempdir().unwrap();
+    let server = TestServer::start(data.path(), 0).await;
+    let dirs = AppDirs::new();
+    let secrets = MemorySecrets::new();
+    // What an app from before protected nicks kept: the room, and an
+    // unprotected session of ana.
+    let old = client_at(&server.url("/"), "ana").await;
+    assert!(!old.current_session().await.unwrap().protected);
+    std::fs::create_dir_all(dirs.config()).unwrap();
+    let settings = serde_json::json!({"rooms": [
+        {"id": "r1", "server": format!("{}/", server.url("")), "room": "general", "nick": "ana"}
+    ]});
+    std::fs::write(
+        dirs.config().join("settings.json"),
+        serde_json::to_vec(&settings).unwrap(),
+    )
+    .unwrap();
+    let secret = RoomSecret {
+        token: old.token().map(str::to_owned),
+        password: None,
+    };
+    secrets
+        .set(
+            &format!("{}/r/general ana", server.url("")),
+            &serde_json::to_string(&secret).unwrap(),
+        )
+        .unwrap();
+
+    let app = TestApp::open(&dirs, &secrets).await;
+    // Protecting ends the earlier sessions: the old token stops working.
+    tokio::time::timeout(WAIT, async {
+        while old.current_session().await.is_ok() {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("the nick is protected at start");
+    let who = app.desktop.rooms().who_am_i("r1").await.unwrap();
+    assert!(who.protected, "{who:?}");
+    assert!(
+        secrets
+            .get(&format!("nick {}/ ana", server.url("")))
+            .unwrap()
+            .is_some()
+    );
     app.desktop.shutdown().await;
 }
