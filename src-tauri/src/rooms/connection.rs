@@ -318,6 +318,19 @@ impl Follow {
                     }
                 }
             }
+            // The app signed the connection in again meanwhile (protecting
+            // its nick ends the session this task used): the restart that
+            // follows uses the new one, so this end is no news.
+            tokio::select! {
+                biased;
+                _ = cancel.cancelled() => return,
+                _ = shared.renewing.lock() => {}
+            }
+            let current = shared.conns().get(&key).and_then(|c| c.token.clone());
+            if current.is_some() && current.as_deref() != client.token() {
+                tracing::debug!(server = ?key.server, "the session was renewed; this stream ends quietly");
+                return;
+            }
             if let Some(ended) = failure.as_ref().and_then(ended_by) {
                 tracing::info!(server = ?key.server, reason = %ended.reason, "the server ended the session");
                 for id in ids.values() {

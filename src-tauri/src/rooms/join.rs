@@ -133,6 +133,8 @@ impl Rooms {
             Some(p) => Some(p.to_owned()),
             None => self.kept_password(&key).await,
         };
+        // Until the connection has its token (see `Shared::renewing`).
+        let renewing = self.shared.renewing.lock().await;
         let current_token = self.shared.conns().get(&key).and_then(|c| c.token.clone());
         let token = match current_token {
             // Another room of this connection is signed in: share its
@@ -187,6 +189,7 @@ impl Rooms {
             .entry(key.clone())
             .or_insert_with(|| Conn::new(None))
             .token = Some(token);
+        drop(renewing);
         self.restart(&key, true);
         Ok(Joined {
             room: self.view(&saved),

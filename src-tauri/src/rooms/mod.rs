@@ -157,6 +157,10 @@ pub(crate) struct Shared {
     hosted_base: Mutex<Option<(Url, Option<CertFingerprint>)>>,
     /// Reconnect backoff for event streams.
     follow_policy: RetryPolicy,
+    /// Held while a connection signs in again and takes its new token, so
+    /// a follow task whose stream the server ended meanwhile (protecting a
+    /// nick ends its earlier sessions) can tell that the app renewed it.
+    renewing: tokio::sync::Mutex<()>,
 }
 
 impl Rooms {
@@ -177,6 +181,7 @@ impl Rooms {
                 conns: Mutex::new(HashMap::new()),
                 hosted_base: Mutex::new(None),
                 follow_policy,
+                renewing: tokio::sync::Mutex::new(()),
             }),
         }
     }

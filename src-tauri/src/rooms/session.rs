@@ -341,6 +341,7 @@ impl Rooms {
     ) -> Result<Session, CommandError> {
         let base = self.shared.base_of(key).ok_or(CommandError::NotHosting)?;
         let pin = self.shared.pin_of(key);
+        let _renewing = self.shared.renewing.lock().await;
         let session = self
             .sign_in(key, &base, pin, password, nick_password)
             .await?;

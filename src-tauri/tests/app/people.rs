@@ -10,6 +10,7 @@ use hearth_desktop::events::{AppEvent, ConnectionState, LocalEvent};
 use hearth_desktop::host::plan::HostStart;
 use hearth_desktop::rooms::JoinRequest;
 use hearth_desktop::secrets::{MemorySecrets, NICK_PASSWORD_LEN, RoomSecret, SecretStore};
+use hearth_proto::StreamEvent;
 
 use crate::support::{AppDirs, TestApp, TestServer, WAIT, client_at};
 
@@ -271,7 +272,7 @@ async fn a_session_kept_from_before_is_protected_when_the_app_starts() {
         )
         .unwrap();
 
-    let app = TestApp::open(&dirs, &secrets).await;
+    let mut app = TestApp::open(&dirs, &secrets).await;
     // Protecting ends the earlier sessions: the old token stops working.
     tokio::time::timeout(WAIT, async {
         while old.current_session().await.is_ok() {
@@ -287,6 +288,22 @@ async fn a_session_kept_from_before_is_protected_when_the_app_starts() {
             .get(&format!("nick {}/ ana", server.url("")))
             .unwrap()
             .is_some()
+    );
+    // The app's own stream of the old session ended too, quietly: the
+    // webview hears no `ended`, and the room is connected again.
+    let bo = client_at(&server.url("/"), "bo").await;
+    bo.post(&hearth_proto::RoomName::default_room(), "still here?", "b1")
+        .await
+        .unwrap();
+    let first = app
+        .wait_for("the message, or an ended", |e| {
+            matches!(&e.event, AppEvent::Local(LocalEvent::Ended(_)))
+                || matches!(&e.event, AppEvent::Stream(StreamEvent::Message(m)) if m.text == "still here?")
+        })
+        .await;
+    assert!(
+        matches!(first.event, AppEvent::Stream(StreamEvent::Message(_))),
+        "{first:?}"
     );
     app.desktop.shutdown().await;
 }
