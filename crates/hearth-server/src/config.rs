@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use crate::limits::LimitsClock;
+pub use crate::mdns::Advertising;
 pub use crate::tls::TlsFiles;
 
 /// How hard SQLite works to keep an acknowledged message across a crash.
@@ -141,8 +142,19 @@ pub struct Config {
     /// must use the same one, so a token works on all of them. `None`:
     /// `data_dir/secret.key`, created on first start.
     pub secret_file: Option<PathBuf>,
-    /// The name `/api/info` reports.
+    /// The name `/api/info` reports and the LAN sees (the mDNS instance
+    /// name). `Config::new` says "Hearth"; `hearth serve` defaults to
+    /// [`friendly_name`].
     pub name: String,
+    /// Advertise the server on the LAN (DNS-SD over multicast DNS) when it
+    /// listens on an address others can reach (`--mdns`, on by default).
+    /// [`crate::run`] copies it into `advertising` when it starts.
+    pub mdns: bool,
+    /// The advertising switch and state while the server runs (see
+    /// [`crate::mdns`]): an embedding app keeps a clone before calling
+    /// [`crate::run`] to show "Visible on your network as …" and to switch
+    /// advertising on and off without a restart.
+    pub advertising: Advertising,
     /// Names requests may give in `Host` besides the server's own addresses
     /// and host names (`--public-host`): the name DNS or a reverse proxy
     /// gives it, with or without a port. `"*"` accepts any `Host`, which
@@ -225,6 +237,8 @@ impl Config {
             tls: None,
             secret_file: None,
             name: "Hearth".to_owned(),
+            mdns: true,
+            advertising: Advertising::default(),
             public_hosts: Vec::new(),
             password: None,
             retention_per_room: 10_000,
@@ -261,5 +275,47 @@ impl Config {
             nicks_clock: LimitsClock::default(),
             admins: Vec::new(),
         }
+    }
+}
+
+/// A server name a person recognizes: "ana's room on attic" (the user from
+/// `$USER` or `$USERNAME`, the machine's host name without its domain);
+/// "Hearth on attic" or "ana's room" when one of them is unknown, "Hearth"
+/// when both are.
+pub fn friendly_name() -> String {
+    let user = ["USER", "USERNAME"]
+        .iter()
+        .filter_map(|var| std::env::var(var).ok())
+        .map(|u| u.trim().to_owned())
+        .find(|u| !u.is_empty());
+    let host = gethostname::gethostname().to_string_lossy().into_owned();
+    let host = host.split('.').next().unwrap_or_default().trim().to_owned();
+    let host = (!host.is_empty() && host != "localhost").then_some(host);
+    compose_name(user.as_deref(), host.as_deref())
+}
+
+fn compose_name(user: Option<&str>, host: Option<&str>) -> String {
+    match (user, host) {
+        (Some(user), Some(host)) => format!("{user}'s room on {host}"),
+        (Some(user), None) => format!("{user}'s room"),
+        (None, Some(host)) => format!("Hearth on {host}"),
+        (None, None) => "Hearth".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn friendly_names_fall_back_to_what_is_known() {
+        assert_eq!(
+            compose_name(Some("ana"), Some("attic")),
+            "ana's room on attic"
+        );
+        assert_eq!(compose_name(Some("ana"), None), "ana's room");
+        assert_eq!(compose_name(None, Some("attic")), "Hearth on attic");
+        assert_eq!(compose_name(None, None), "Hearth");
+        assert!(!friendly_name().is_empty());
     }
 }

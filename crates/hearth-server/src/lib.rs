@@ -27,6 +27,8 @@
 //! - [`guard`]: checks before every route (the `Host`, cross-site writes)
 //!   and HSTS/`Secure` cookies over TLS.
 //! - [`tls`]: the optional TLS acceptor (rustls).
+//! - [`mdns`]: advertising the server on the LAN (DNS-SD over multicast
+//!   DNS), withdrawn on stop.
 //! - [`private_fs`]: owner-only files and folders for what the server keeps.
 //! - [`metrics`], [`state`].
 
@@ -38,6 +40,7 @@ pub mod error;
 pub mod files;
 pub mod guard;
 pub mod limits;
+pub mod mdns;
 pub mod metrics;
 pub mod net;
 pub mod nicks;
@@ -70,6 +73,8 @@ use crate::state::{AppState, Shared};
 
 /// How often idle rate-limit buckets are forgotten.
 const LIMITER_SWEEP: Duration = Duration::from_secs(60);
+/// How long `run` waits, at the end, for the mDNS goodbye to leave.
+const MDNS_WITHDRAW: Duration = Duration::from_secs(3);
 
 /// Builds the server's state: opens the store (or starts the Redis broker),
 /// loads the secret, hashes the password. Fails with a readable reason (bad
@@ -149,6 +154,8 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let tls = config.tls.as_ref().map(tls::load).transpose()?;
+    let advertising = config.advertising.clone();
+    advertising.set_enabled(config.mdns);
     let state = build_state(config)?;
     let token = state.shutdown.clone();
     tokio::spawn({
@@ -171,6 +178,17 @@ pub async fn run(
         .local_addr()
         .context("reading the listener's address")?;
     let guard = guard::Guard::new(&state.config, bound);
+    let advertiser = tokio::spawn(mdns::advertise(
+        mdns::Advertisement {
+            name: state.config.name.clone(),
+            bound,
+            password: state.password.is_some(),
+            fingerprint: tls.as_ref().map(|t| t.fingerprint),
+            room: hearth_proto::DEFAULT_ROOM.to_owned(),
+        },
+        advertising,
+        token.clone(),
+    ));
     let router = guard::apply(routes::router(state), guard);
     net::serve(
         listener,
@@ -178,9 +196,18 @@ pub async fn run(
         limits,
         tls.map(|t| t.acceptor),
         metrics,
-        token,
+        token.clone(),
     )
     .await;
+    // The goodbye went out when the token fired; wait until it has left
+    // (bounded), so a process that exits after `run` is withdrawn.
+    token.cancel();
+    if tokio::time::timeout(MDNS_WITHDRAW, advertiser)
+        .await
+        .is_err()
+    {
+        tracing::warn!("the mDNS advertisement was not withdrawn in time");
+    }
     Ok(())
 }
 

@@ -43,6 +43,14 @@ fn duration(raw: &str) -> Result<Duration, String> {
     humantime::parse_duration(raw).map_err(|e| format!("{e} (examples: 500ms, 15s, 30days)"))
 }
 
+fn on_off(raw: &str) -> Result<bool, String> {
+    match raw.to_ascii_lowercase().as_str() {
+        "on" | "true" | "yes" | "1" => Ok(true),
+        "off" | "false" | "no" | "0" => Ok(false),
+        _ => Err("give on or off".to_owned()),
+    }
+}
+
 #[derive(Args)]
 struct ServeArgs {
     /// Address and port to listen on.
@@ -52,9 +60,15 @@ struct ServeArgs {
     /// Default: $XDG_DATA_HOME/hearth or ~/.local/share/hearth.
     #[arg(long, env = "HEARTH_DATA")]
     data: Option<PathBuf>,
-    /// The server's name, shown to clients.
-    #[arg(long, env = "HEARTH_NAME", default_value = "Hearth")]
-    name: String,
+    /// The server's name, shown to clients and on the LAN (mDNS).
+    /// Default: "<user>'s room on <hostname>".
+    #[arg(long, env = "HEARTH_NAME")]
+    name: Option<String>,
+    /// Advertise this server on the LAN (DNS-SD over multicast DNS,
+    /// `_hearth._tcp`) when it listens on an address others can reach:
+    /// on or off.
+    #[arg(long, env = "HEARTH_MDNS", default_value = "on", value_parser = on_off)]
+    mdns: bool,
     /// A name or address this server is reached by (DNS, a reverse proxy,
     /// a NAT), with or without a port; repeatable. Requests whose Host is none of the
     /// server's addresses, its host names or these get 421 (against DNS
@@ -189,7 +203,10 @@ fn default_data_dir() -> PathBuf {
 impl ServeArgs {
     fn into_config(self) -> Config {
         let mut config = Config::new(self.data.unwrap_or_else(default_data_dir));
-        config.name = self.name;
+        config.name = self
+            .name
+            .unwrap_or_else(hearth_server::config::friendly_name);
+        config.mdns = self.mdns;
         config.public_hosts = self.public_host;
         config.admins = self.admins;
         config.password = match (self.password, self.password_hash) {
