@@ -27,6 +27,8 @@
 //!
 //! - [`tls`]: `https://` rooms, with the system's roots or a pinned
 //!   certificate.
+//! - [`discovery`]: the rooms on the LAN (DNS-SD over multicast DNS), as a
+//!   live list.
 //!
 //! Wire types come from `hearth-proto`; this crate adds only transport.
 
@@ -34,6 +36,7 @@ use std::time::Duration;
 
 use eventsource_stream::{EventStreamError, Eventsource};
 use futures::{Stream, StreamExt};
+pub mod discovery;
 mod files;
 pub mod tls;
 
