@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
-import { apiHistory, startServer } from '../support.mjs';
+import { apiHistory, apiPost, startServer } from '../support.mjs';
 import { AppSession, newProfile, startDriver } from '../webdriver.mjs';
 
 const run = promisify(execFile);
@@ -178,6 +178,41 @@ describe('a server the app joins', () => {
     assert.equal(impostor.status, 401);
     assert.equal(impostor.body.reason, 'nick_protected');
 
+    // Direct messages: bo (protected, online in #general) gets a "Message"
+    // from the window; the DM room is saved by Rust and talks both ways.
+    const bo = await signInOverHttp(server.url, { nick: 'bo', nick_password: 'bos-own-password' });
+    assert.equal(bo.status, 201);
+    const online = new AbortController();
+    const stream = await fetch(`${server.url}/api/rooms/general/events`, {
+      headers: { Authorization: `Bearer ${bo.body.token}` },
+      signal: online.signal,
+    });
+    const drain = (async () => {
+      const reader = stream.body.getReader();
+      while (!(await reader.read()).done);
+    })().catch(() => {});
+    await app.click('#online li.person button.person-btn[data-nick="bo"]');
+    await app.click('#online .person-menu .act-message');
+    await app.waitVisible('#dm-list li.room.dm[data-nick="bo"]');
+    const dmRoom = await app.exec('return document.querySelector("#dm-list li.room.dm[data-nick=bo]").dataset.room;');
+    assert.match(dmRoom, /^dm-/);
+    await app.send('hello bo, privately');
+    const dm = await (await fetch(`${server.url}/api/dm`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${bo.body.token}` },
+      body: JSON.stringify({ nick: 'ana' }),
+    })).json();
+    assert.equal(dm.room, dmRoom, 'the same room whoever asks');
+    assert.equal(await app.waitForMessage('hello bo, privately'), 1);
+    const seen = await apiHistory(server.url, bo.body.token, dmRoom);
+    assert.deepEqual(seen.map((m) => [m.nick, m.text]), [['ana', 'hello bo, privately']]);
+    await apiPost(server.url, bo.body.token, dmRoom, 'psst, ana');
+    assert.equal(await app.waitForMessage('psst, ana'), 1);
+    await painted(app);
+    await app.screenshot('desktop-dm');
+    online.abort();
+    await drain;
+
     // Someone else's protected nick: the app says so and offers another.
     await app.click('#home');
     await app.waitVisible('#desktop-home');
@@ -193,8 +228,8 @@ describe('a server the app joins', () => {
     await painted(app);
     await app.screenshot('desktop-nick-protected');
 
-    // Back in the room, an admin bans ana: the window says why and until when.
-    await app.click('#saved-rooms li.saved-room .open-room');
+    // Back in #general, an admin bans ana: the window says why and until when.
+    await app.click('#saved-rooms li.saved-room:first-child .open-room');
     await app.waitFor(connected);
     const banned = await fetch(`${server.url}/api/bans`, {
       method: 'POST',
