@@ -7,7 +7,9 @@
 // the app shows it ("Show nick password"); and after an app restart the
 // nick is signed in again, protected and admin, with nothing typed. On a
 // server it joins, the same: the nick is protected from the first
-// sign-in, and when an admin bans it the window leaves the room and says
+// sign-in; "Message" on a person opens a DM room (saved by Rust) that
+// talks both ways; someone else's nick is refused with "Pick another
+// nick"; and when an admin bans it the window leaves the room and says
 // why and until when (the stream's `ended`, relayed by Rust).
 
 import assert from 'node:assert/strict';
