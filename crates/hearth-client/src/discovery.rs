@@ -269,25 +269,15 @@ fn best_address(addresses: &HashSet<IpAddr>) -> Option<IpAddr> {
         .map(|(_, ip)| ip)
 }
 
-/// The instance part of a full name, unescaped (`Ana\.s room._hearth._tcp.local.`
-/// → `Ana.s room`).
+/// The instance part of a full name (`Ana's room._hearth._tcp.local.` →
+/// `Ana's room`). Received names are not escaped: a dot in the instance
+/// name arrives as a dot.
 fn instance_name(fullname: &str) -> String {
     let lower = fullname.to_ascii_lowercase();
     let end = lower
         .rfind(&format!(".{SERVICE_TYPE}"))
         .unwrap_or(fullname.len());
-    let mut out = String::new();
-    let mut chars = fullname[..end].chars();
-    while let Some(c) = chars.next() {
-        if c == '\\' {
-            if let Some(next) = chars.next() {
-                out.push(next);
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    fullname[..end].to_owned()
 }
 
 #[cfg(test)]
@@ -381,7 +371,7 @@ mod tests {
     }
 
     #[test]
-    fn instance_names_are_unescaped() {
-        assert_eq!(instance_name("a\\.b._hearth._tcp.local."), "a.b");
+    fn instance_names_keep_their_dots() {
+        assert_eq!(instance_name("a.b._hearth._tcp.local."), "a.b");
     }
 }

@@ -67,7 +67,14 @@ struct ServeArgs {
     /// Advertise this server on the LAN (DNS-SD over multicast DNS,
     /// `_hearth._tcp`) when it listens on an address others can reach:
     /// on or off.
-    #[arg(long, env = "HEARTH_MDNS", default_value = "on", value_parser = on_off)]
+    #[arg(
+        long,
+        env = "HEARTH_MDNS",
+        default_value = "on",
+        value_name = "on|off",
+        value_parser = on_off,
+        action = clap::ArgAction::Set
+    )]
     mdns: bool,
     /// A name or address this server is reached by (DNS, a reverse proxy,
     /// a NAT), with or without a port; repeatable. Requests whose Host is none of the
