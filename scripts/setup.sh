@@ -12,8 +12,9 @@ if [[ "${1:-}" == "--test" ]]; then
   # D-Bus); the desktop window runs under Xvfb and is driven by
   # WebKitWebDriver; the web client's tests use Debian's Chromium, driven by
   # playwright-core from npm. The Redis backend's tests start their own
-  # redis-server.
-  packages+=(procps chromium dbus gnome-keyring xvfb xauth webkit2gtk-driver redis-server)
+  # redis-server. The mDNS tests run in a private network namespace
+  # (unshare from util-linux, ip from iproute2).
+  packages+=(procps chromium dbus gnome-keyring xvfb xauth webkit2gtk-driver redis-server util-linux iproute2)
   command -v node >/dev/null 2>&1 || packages+=(nodejs)
   command -v npm >/dev/null 2>&1 || packages+=(npm)
 fi
