@@ -8,7 +8,10 @@
  * password": the nick password the app keeps in the keychain for that
  * server and nick (`nick_password`), with a Copy button, so the person can
  * sign in as the same nick elsewhere (a browser). DM rooms are named by
- * the other person ("Direct messages with bo").
+ * the other person ("Direct messages with bo"). A room whose session is
+ * refused (offline, `unauthorized`: its nick is protected with a password
+ * this app does not have) offers "Sign in again" with a field for the
+ * nick password (`sign_in_again`).
  */
 
 import { formatUntil } from './ban-rules.js';
@@ -54,6 +57,7 @@ export function createSavedRooms(ctx) {
     const forget = h('button', { type: 'button', class: 'forget-room' }, 'Forget');
     const reveal = h('button', { type: 'button', class: 'show-nick-password', 'aria-expanded': 'false' }, 'Show nick password');
     const shown = h('div', { class: 'nick-password', hidden: true });
+    const signin = signInForm(id);
     open.addEventListener('click', () => openSaved(id));
     forget.addEventListener('click', () => forgetSaved(id, forget));
     reveal.addEventListener('click', () => toggleNickPassword(id, reveal, shown));
@@ -68,8 +72,44 @@ export function createSavedRooms(ctx) {
           h('span', { class: 'saved-room-state' }))),
       h('div', { class: 'saved-room-actions' }, open, reveal, forget),
       shown,
+      signin,
     );
     return li;
+  }
+
+  /**
+   * Shown while the room's session is refused (offline, `unauthorized`:
+   * e.g. its nick is protected with a password the keychain lost): signs
+   * in again, with the nick password if the person types it (kept then).
+   */
+  function signInForm(id) {
+    const input = h('input', {
+      id: `saved-nick-password-${id}`, class: 'saved-nick-password', type: 'password',
+      autocomplete: 'current-password', maxlength: '128',
+    });
+    const error = h('span', { class: 'error saved-signin-error', role: 'alert' });
+    const submit = h('button', { type: 'submit', class: 'saved-signin-submit' }, 'Sign in again');
+    const form = h('form', { class: 'saved-signin', hidden: true, novalidate: true },
+      h('label', { for: input.id }, 'Nick password ', h('span', { class: 'muted' }, '(if you have it)')),
+      ' ', input, ' ', submit, ' ', error);
+    form.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      if (submit.disabled) return;
+      submit.disabled = true;
+      error.textContent = '';
+      try {
+        const args = { roomId: id };
+        if (input.value) args.nickPassword = input.value;
+        await core.invoke('sign_in_again', args);
+        input.value = '';
+        await core.refreshSaved().catch(() => {});
+      } catch (err) {
+        error.textContent = err.message;
+      } finally {
+        submit.disabled = false;
+      }
+    });
+    return form;
   }
 
   /** Shows (or hides again) the nick password the app keeps for the room's server and nick. */
@@ -125,6 +165,8 @@ export function createSavedRooms(ctx) {
     mentions.textContent = `@${mentioned}`;
     mentions.setAttribute('aria-label', `${mentioned} ${mentioned === 1 ? 'mention' : 'mentions'} of you`);
     const [state, text, reason] = connectionText(room.connection);
+    const refused = room.connection?.state === 'offline' && room.connection?.kind === 'unauthorized';
+    li.querySelector('.saved-signin').hidden = !refused;
     const stateEl = li.querySelector('.saved-room-state');
     stateEl.dataset.state = state;
     stateEl.textContent = text;

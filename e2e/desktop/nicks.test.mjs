@@ -10,7 +10,9 @@
 // sign-in; "Message" on a person opens a DM room (saved by Rust) that
 // talks both ways; someone else's nick is refused with "Pick another
 // nick"; and when an admin bans it the window leaves the room and says
-// why and until when (the stream's `ended`, relayed by Rust).
+// why and until when (the stream's `ended`, relayed by Rust). A keychain
+// that lost the nick password: the saved room says the nick is protected
+// and signs in again with the password typed once (then kept).
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -31,6 +33,11 @@ const NICK = 'hostess';
 async function keychain(account) {
   const { stdout } = await run(KEYCHAIN_BIN, ['get', account]);
   return stdout.trim();
+}
+
+/** Deletes a secret from the OS keychain (a lost keychain). */
+async function forgetSecret(account) {
+  await run(KEYCHAIN_BIN, ['delete', account]);
 }
 
 async function signInOverHttp(url, body) {
@@ -246,5 +253,52 @@ describe('a server the app joins', () => {
     assert.equal(await app.exec('return document.querySelector("#app").hidden;'), true, 'the room view is gone');
     await painted(app);
     await app.screenshot('desktop-banned');
+  });
+});
+
+describe('a keychain that lost the nick password', () => {
+  const profile = newProfile();
+  let server;
+  let session;
+  before(async () => {
+    await run('cargo', ['build', '--quiet', '-p', 'hearth-desktop', '--example', 'keychain'], { cwd: root });
+    server = await startServer();
+  });
+  after(async () => {
+    await session?.close();
+    await server?.stop();
+  });
+
+  test('the room says the nick is protected and signs in again with the password typed once', async () => {
+    session = await openApp(profile);
+    let { app } = session;
+    await app.waitVisible('#desktop-home');
+    await app.type('#join-address', `${server.url}/r/general`);
+    await app.type('#join-nick', 'cy');
+    await app.click('#join-submit');
+    await app.waitVisible('#app');
+    await app.waitFor(connected);
+    const password = await keychain(`nick ${server.url}/ cy`);
+    await session.close();
+    session = null;
+
+    // A new machine, say: the keychain has nothing of cy any more.
+    await forgetSecret(`nick ${server.url}/ cy`);
+    await forgetSecret(`${server.url}/r/general cy`);
+    session = await openApp(profile);
+    ({ app } = session);
+    await app.waitVisible('#desktop-home');
+    await app.waitVisible('#saved-rooms li.saved-room .saved-signin');
+    const state = await app.text('#saved-rooms li.saved-room .saved-room-state');
+    assert.match(state, /The nick cy is protected on this server/);
+    await painted(app);
+    await app.screenshot('desktop-nick-lost');
+    await app.type('#saved-rooms li.saved-room .saved-nick-password', password);
+    await app.click('#saved-rooms li.saved-room .saved-signin-submit');
+    await app.waitFor('return document.querySelector("#saved-rooms li.saved-room .saved-room-state")?.dataset.state === "connected";');
+    assert.equal(await app.exec('return document.querySelector("#saved-rooms li.saved-room .saved-signin").hidden;'), true);
+    assert.equal(await keychain(`nick ${server.url}/ cy`), password, 'kept again');
+    await painted(app);
+    await app.screenshot('desktop-signed-in-again');
   });
 });

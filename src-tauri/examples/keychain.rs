@@ -5,21 +5,30 @@
 //!
 //! ```sh
 //! cargo run -p hearth-desktop --example keychain -- get 'nick hosted ana'
+//! cargo run -p hearth-desktop --example keychain -- delete 'nick hosted ana'
 //! ```
 //!
-//! Prints the secret and exits 0; exits 2 when there is none, 1 on a
-//! keychain failure.
+//! `get` prints the secret and exits 0, or exits 2 when there is none;
+//! `delete` removes it (a missing one is fine: a lost keychain, for a
+//! test). Either exits 1 on a keychain failure.
 
 use hearth_desktop::secrets::{Keychain, SecretStore};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [command, account] = args.as_slice() else {
-        eprintln!("usage: keychain get <account>");
+        eprintln!("usage: keychain get|delete <account>");
         std::process::exit(64);
     };
+    if command == "delete" {
+        if let Err(e) = Keychain.delete(account) {
+            eprintln!("the keychain failed: {e}");
+            std::process::exit(1);
+        }
+        return;
+    }
     if command != "get" {
-        eprintln!("usage: keychain get <account>");
+        eprintln!("usage: keychain get|delete <account>");
         std::process::exit(64);
     }
     match Keychain.get(account) {

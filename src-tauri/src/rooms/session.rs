@@ -15,7 +15,7 @@
 //! ([`Rooms::protect_if_needed`]).
 
 use hearth_client::Client;
-use hearth_proto::CertFingerprint;
+use hearth_proto::{CertFingerprint, SessionResponse};
 use serde::Serialize;
 use url::Url;
 
@@ -43,6 +43,27 @@ pub(super) struct Session {
     pub protected: bool,
     pub admin: bool,
     pub client: Client,
+}
+
+impl Session {
+    fn of(session: SessionResponse, client: Client) -> Self {
+        Self {
+            token: session.token,
+            expires_at: session.expires_at,
+            protected: session.protected,
+            admin: session.admin,
+            client,
+        }
+    }
+}
+
+/// What the keychain had for a sign-in's nick password.
+enum Found {
+    Password(String, NickPasswordFrom),
+    /// Nothing kept for this server and nick.
+    Nothing,
+    /// The keychain could not be read.
+    Unreadable,
 }
 
 /// Where the nick password of a sign-in came from.
@@ -78,16 +99,36 @@ impl Rooms {
         typed: Option<&str>,
     ) -> Result<Session, CommandError> {
         let mut client = client_at(base, pin)?;
-        let nick = &key.nick;
-        let account = secrets::nick_account(key.server.as_deref(), nick.as_str());
+        let nick = key.nick.as_str();
+        let account = secrets::nick_account(key.server.as_deref(), nick);
         let nick_password = if has_nicks(&client, base).await? {
-            self.nick_password_for(&account, typed).await
+            match self.given_or_kept(&account, typed).await {
+                Found::Password(p, from) => Some((p, from)),
+                Found::Unreadable => None,
+                Found::Nothing => {
+                    // Nothing kept: first sign in without one, which says
+                    // whether the nick is someone else's (a made-up
+                    // password on a protected nick would count as a wrong
+                    // guess and make every sign-in from this address
+                    // wait); then protect it with a new one.
+                    let probe = client.sign_in_protected(nick, password, None).await;
+                    let probe = match probe {
+                        Ok(probe) => probe,
+                        Err(e) => return Err(self.refusal(e, None, key, base, password).await),
+                    };
+                    match self.make_nick_password(&account).await {
+                        Some(made) => Some((made, NickPasswordFrom::Made)),
+                        // The keychain cannot keep one: stay unprotected.
+                        None => return Ok(Session::of(probe, client)),
+                    }
+                }
+            }
         } else {
             None
         };
         let result = client
             .sign_in_protected(
-                nick.as_str(),
+                nick,
                 password,
                 nick_password.as_ref().map(|(p, _)| p.as_str()),
             )
@@ -99,60 +140,66 @@ impl Rooms {
                 {
                     tracing::warn!(cause = %e, "cannot keep the nick password in the keychain");
                 }
-                Ok(Session {
-                    token: session.token,
-                    expires_at: session.expires_at,
-                    protected: session.protected,
-                    admin: session.admin,
-                    client,
-                })
+                Ok(Session::of(session, client))
             }
-            Err(e) if e.reason() == Some("nick_protected") => {
-                match nick_password.map(|(_, from)| from) {
-                    Some(NickPasswordFrom::Typed) => Err(CommandError::WrongNickPassword {
-                        nick: nick.to_string(),
-                    }),
-                    made_or_kept => {
-                        if made_or_kept == Some(NickPasswordFrom::Made) {
-                            // It protects nothing: the nick was someone else's.
-                            let _ = secrets::delete(&self.shared.secrets, &account).await;
-                        }
-                        Err(CommandError::NickProtected {
-                            nick: nick.to_string(),
-                        })
-                    }
-                }
+            Err(e) => {
+                let from = nick_password.map(|(_, from)| from);
+                Err(self.refusal(e, from, key, base, password).await)
             }
-            Err(e) if e.status().map(|s| s.as_u16()) == Some(401) && password.is_none() => {
-                Err(CommandError::PasswordRequired)
-            }
-            Err(e) => Err(client_error(base, e)),
         }
     }
 
-    /// The nick password to sign in with, and where it came from; `None`
-    /// when the keychain can neither give one nor keep a new one (the nick
-    /// then signs in unprotected rather than protected with a password
-    /// nobody keeps).
-    async fn nick_password_for(
+    /// A refused sign-in as the app says it; a password made for it that
+    /// protects nothing (the nick was someone else's) is not kept.
+    async fn refusal(
         &self,
-        account: &str,
-        typed: Option<&str>,
-    ) -> Option<(String, NickPasswordFrom)> {
+        e: hearth_client::ClientError,
+        from: Option<NickPasswordFrom>,
+        key: &ConnKey,
+        base: &Url,
+        password: Option<&str>,
+    ) -> CommandError {
+        let nick = key.nick.to_string();
+        if e.reason() == Some("nick_protected") {
+            return match from {
+                Some(NickPasswordFrom::Typed) => CommandError::WrongNickPassword { nick },
+                made_or_kept => {
+                    if made_or_kept == Some(NickPasswordFrom::Made) {
+                        let account = secrets::nick_account(key.server.as_deref(), &nick);
+                        let _ = secrets::delete(&self.shared.secrets, &account).await;
+                    }
+                    CommandError::NickProtected { nick }
+                }
+            };
+        }
+        if e.status().map(|s| s.as_u16()) == Some(401) && password.is_none() {
+            return CommandError::PasswordRequired;
+        }
+        client_error(base, e)
+    }
+
+    /// The nick password the person typed, else the one the keychain keeps.
+    async fn given_or_kept(&self, account: &str, typed: Option<&str>) -> Found {
         if let Some(typed) = typed.filter(|t| !t.is_empty()) {
-            return Some((typed.to_owned(), NickPasswordFrom::Typed));
+            return Found::Password(typed.to_owned(), NickPasswordFrom::Typed);
         }
         match secrets::get(&self.shared.secrets, account).await {
-            Ok(Some(kept)) => return Some((kept, NickPasswordFrom::Kept)),
-            Ok(None) => {}
+            Ok(Some(kept)) => Found::Password(kept, NickPasswordFrom::Kept),
+            Ok(None) => Found::Nothing,
             Err(e) => {
-                tracing::warn!(cause = %e, %account, "cannot read the nick password");
-                return None;
+                tracing::warn!(cause = %e, %account, "cannot read the nick password; signing in unprotected");
+                Found::Unreadable
             }
         }
+    }
+
+    /// A new nick password, kept in the keychain before it is ever sent;
+    /// `None` when the keychain cannot keep it (the nick then stays
+    /// unprotected rather than protected with a password nobody keeps).
+    async fn make_nick_password(&self, account: &str) -> Option<String> {
         let made = secrets::new_nick_password();
         match secrets::set(&self.shared.secrets, account, &made).await {
-            Ok(()) => Some((made, NickPasswordFrom::Made)),
+            Ok(()) => Some(made),
             Err(e) => {
                 tracing::warn!(cause = %e, %account, "cannot keep a nick password; signing in unprotected");
                 None

@@ -307,3 +307,50 @@ async fn a_session_kept_from_before_is_protected_when_the_app_starts() {
     );
     app.desktop.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_nick_password_is_typed_once_and_kept_again() {
+    let data = tempfile::tempdir().unwrap();
+    let server = TestServer::start_with(data.path(), 0, |c| {
+        c.password_backoff = std::time::Duration::ZERO;
+    })
+    .await;
+    let dirs = AppDirs::new();
+    let secrets = MemorySecrets::new();
+    let mut app = TestApp::open(&dirs, &secrets).await;
+    let room = app.join_connected(&server.url("/"), "ana").await;
+    let nick_account = format!("nick {}/ ana", server.url(""));
+    let password = secrets.get(&nick_account).unwrap().unwrap();
+    app.desktop.shutdown().await;
+    drop(app);
+
+    // The keychain lost everything (a new machine, say): the app cannot
+    // sign ana in, and says why.
+    for account in secrets.accounts() {
+        secrets.delete(&account).unwrap();
+    }
+    let mut app = TestApp::open(&dirs, &secrets).await;
+    let state = app.wait_state(&room.id, "offline").await;
+    let ConnectionState::Offline { reason, kind } = state else {
+        unreachable!()
+    };
+    assert_eq!(kind, ErrorKind::Unauthorized);
+    assert!(reason.contains("The nick ana is protected"), "{reason}");
+    assert_eq!(
+        secrets.get(&nick_account).unwrap(),
+        None,
+        "no useless password kept"
+    );
+
+    // The person types it (from the browser, say) once; it is kept again.
+    let signed = app
+        .desktop
+        .rooms()
+        .sign_in_again(&room.id, None, Some(&password))
+        .await
+        .unwrap();
+    assert!(signed.protected, "{signed:?}");
+    app.wait_state(&room.id, "connected").await;
+    assert_eq!(secrets.get(&nick_account).unwrap(), Some(password));
+    app.desktop.shutdown().await;
+}
