@@ -404,7 +404,7 @@ class TauriTransport {
     return this.desktop.invoke('edit_message', { roomId: this._needId(room), messageId: String(id), text });
   }
 
-  /** The author deletes a message; the stream's `delete` removes it everywhere. */
+  /** The author (or an admin) deletes a message; the stream's `delete` removes it everywhere. */
   async deleteMessage(room, id) {
     await this.desktop.invoke('delete_message', { roomId: this._needId(room), messageId: String(id) });
   }

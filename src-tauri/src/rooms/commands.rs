@@ -215,7 +215,7 @@ pub async fn edit_message(
     desktop.rooms().edit(&room_id, &message_id, &text).await
 }
 
-/// The author deletes a message.
+/// The author (or an admin of the server) deletes a message.
 #[tauri::command]
 pub async fn delete_message(
     desktop: State<'_, Desktop>,
