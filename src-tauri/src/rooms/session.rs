@@ -6,8 +6,10 @@
 //! app signs every nick in with a nick password of its own, made once per
 //! server and nick ([`secrets::new_nick_password`]) and kept in the
 //! keychain ([`secrets::nick_account`]) before it is first sent, so a
-//! person never types it and a restart signs in with nothing typed. The
-//! first sign-in with it protects the nick; [`Rooms::nick_password`] shows
+//! person never types it and a restart signs in with nothing typed. With
+//! none kept, the app first signs in without one (so a nick someone else
+//! protected is refused without a wrong guess that would make the address
+//! wait), then with a new one, which protects the nick; [`Rooms::nick_password`] shows
 //! it, to sign in elsewhere. A nick someone else protected is refused
 //! ([`CommandError::NickProtected`]); a nick password typed by the person
 //! (theirs from another device) replaces the kept one once it works. A
