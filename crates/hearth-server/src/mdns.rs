@@ -57,8 +57,11 @@ pub enum MdnsState {
     Loopback,
     /// Registered; the first announcement has not left yet.
     Starting,
-    /// Announced on the network under this instance name.
-    Visible { name: String },
+    /// Announced on the network under this instance name (another server
+    /// with the same name makes mDNS rename it: `name (2)`). `id` is the
+    /// full name a browser reports (`hearth_client`'s `DiscoveredServer::id`),
+    /// so an app can tell its own room from the others in its list.
+    Visible { name: String, id: String },
     /// Not visible, for this reason (a sentence for a person).
     Failed { reason: String },
 }
@@ -299,7 +302,7 @@ async fn advertise_while_on(
                             tracing::debug!(interface = %on, "announced again");
                         }
                         visible = true;
-                        advertising.set_state(MdnsState::Visible { name: name.clone() });
+                        advertising.set_state(visible_as(&name));
                     }
                 }
                 Ok(DaemonEvent::NameChange(change)) => {
@@ -308,7 +311,7 @@ async fn advertise_while_on(
                         name = instance_of(&fullname);
                         tracing::info!("another server on the network has this name: now visible as {name}");
                         if visible {
-                            advertising.set_state(MdnsState::Visible { name: name.clone() });
+                            advertising.set_state(visible_as(&name));
                         }
                     }
                 }
@@ -331,6 +334,13 @@ async fn advertise_while_on(
     }
     withdraw(daemon, &fullname).await;
     tracing::info!("no longer visible on the network");
+}
+
+fn visible_as(name: &str) -> MdnsState {
+    MdnsState::Visible {
+        name: name.to_owned(),
+        id: format!("{name}.{SERVICE_TYPE}"),
+    }
 }
 
 type Started = (ServiceDaemon, String, mdns_sd::Receiver<DaemonEvent>);

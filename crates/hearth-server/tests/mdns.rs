@@ -33,6 +33,21 @@ const INNER_LIMIT: Duration = Duration::from_secs(120);
 /// How long `--mdns off` is watched, after the control server was found.
 const QUIET: Duration = Duration::from_secs(3);
 
+/// Run by `sh -c` in a new network namespace before `exec "$0" "$@"`: `lo`
+/// up, with multicast and a route for it.
+const NETNS_SETUP: &str = "ip link set lo up && ip link set lo multicast on && \
+     ip route add 224.0.0.0/4 dev lo && exec \"$0\" \"$@\"";
+
+/// Runs a shell command (set-up inside the namespace); panics if it fails.
+fn sh(script: &str) {
+    let out = Command::new("sh").args(["-c", script]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{script}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// `true` inside the private namespace: run the test's body. Outside, runs
 /// this test again in a new namespace (only `lo`, up, with multicast and a
 /// route for 224.0.0.0/4), checks that it passed, and returns `false`.
@@ -75,10 +90,7 @@ fn in_private_netns(test: &str) -> bool {
     let started = Instant::now();
     let mut child = Command::new("unshare")
         .args(["-n", "--", "sh", "-c"])
-        .arg(
-            "ip link set lo up && ip link set lo multicast on && \
-             ip route add 224.0.0.0/4 dev lo && exec \"$0\" \"$@\"",
-        )
+        .arg(NETNS_SETUP)
         .arg(exe)
         .args([test, "--exact", "--nocapture", "--test-threads=1"])
         .env(INNER, "1")
@@ -139,8 +151,27 @@ struct Served {
 
 impl Served {
     async fn start(name: &str, extra: &[&str]) -> Served {
+        Self::spawn(
+            tokio::process::Command::new(env!("CARGO_BIN_EXE_hearth")),
+            name,
+            extra,
+        )
+        .await
+    }
+
+    /// [`Served::start`] in a network namespace of its own (nested in the
+    /// test's), with only its `lo` up: a laptop before it joins a network.
+    async fn start_in_own_netns(name: &str, extra: &[&str]) -> Served {
+        let mut command = tokio::process::Command::new("unshare");
+        command
+            .args(["-n", "--", "sh", "-c", NETNS_SETUP])
+            .arg(env!("CARGO_BIN_EXE_hearth"));
+        Self::spawn(command, name, extra).await
+    }
+
+    async fn spawn(mut command: tokio::process::Command, name: &str, extra: &[&str]) -> Served {
         let data = tempfile::tempdir().unwrap();
-        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_hearth"))
+        let mut child = command
             .arg("serve")
             .args(["--bind", "0.0.0.0:0", "--log", "info", "--name", name])
             .arg("--data")
@@ -386,12 +417,19 @@ fn the_library_switch_withdraws_and_advertises_again() {
         ));
         let visible = MdnsState::Visible {
             name: "Hosted by the app".to_owned(),
+            id: "Hosted by the app._hearth._tcp.local.".to_owned(),
         };
         tokio::time::timeout(FIND, state.wait_for(|s| *s == visible))
             .await
             .expect("visible in time")
             .unwrap();
         let seen = found(&mut events, "Hosted by the app").await;
+        assert_eq!(
+            advertising.state(),
+            visible,
+            "the app can tell its own room by id: {}",
+            seen.id
+        );
 
         // Off: the goodbye goes out at once and the state says so.
         advertising.set_enabled(false);
@@ -426,5 +464,36 @@ fn the_library_switch_withdraws_and_advertises_again() {
             .unwrap();
         stop.cancel();
         server.await.unwrap().unwrap();
+    });
+}
+
+#[test]
+fn a_network_that_comes_up_later_is_announced_on() {
+    if !in_private_netns("a_network_that_comes_up_later_is_announced_on") {
+        return;
+    }
+    runtime().block_on(async {
+        let (_discovery, mut events) = Discovery::start().expect("browsing starts");
+        // The server has no network yet: only its own lo, which the test's
+        // namespace does not share.
+        let server = Served::start_in_own_netns("Laptop", &[]).await;
+        let pid = server.child.id().expect("running");
+        // It joins one: a veth pair between its namespace and the test's
+        // (both private), with IPv4 addresses on each end.
+        let joined = Instant::now();
+        sh(&format!(
+            "ip link add hv0 type veth peer name hv1 netns {pid} && \
+             ip addr add 10.77.0.1/24 dev hv0 && ip link set hv0 up && \
+             nsenter -t {pid} -n sh -c 'ip addr add 10.77.0.2/24 dev hv1 && ip link set hv1 up'"
+        ));
+        let seen = found(&mut events, "Laptop").await;
+        println!("measured: network up to found {:?}", joined.elapsed());
+        assert_eq!(
+            seen.url,
+            format!("http://10.77.0.2:{}/", server.addr.port()),
+            "the address on the new network"
+        );
+        let info = Client::new(&seen.url).unwrap().info().await.expect("joins");
+        assert_eq!(info.name, "Laptop");
     });
 }
