@@ -57,11 +57,13 @@ pub enum MdnsState {
     Loopback,
     /// Registered; the first announcement has not left yet.
     Starting,
-    /// Announced on the network under this instance name (another server
-    /// with the same name makes mDNS rename it: `name (2)`). `id` is the
-    /// full name a browser reports (`hearth_client`'s `DiscoveredServer::id`),
-    /// so an app can tell its own room from the others in its list.
-    Visible { name: String, id: String },
+    /// Announced under this instance name (another server with the same
+    /// name makes mDNS rename it: `name (2)`). `id` is the full name a
+    /// browser reports (`hearth_client`'s `DiscoveredServer::id`), so an app
+    /// can tell its own room from the others in its list. `lan`: announced
+    /// on a network interface others share; `false`: on loopback only (no
+    /// network yet), so only this machine sees it.
+    Visible { name: String, id: String, lan: bool },
     /// Not visible, for this reason (a sentence for a person).
     Failed { reason: String },
 }
@@ -275,7 +277,8 @@ async fn advertise_while_on(
     let mut name = ad.instance_name();
     let first = tokio::time::sleep(FIRST_ANNOUNCE);
     tokio::pin!(first);
-    let mut visible = false;
+    // None until the first announcement; then whether one left on a LAN.
+    let mut lan: Option<bool> = None;
     let mut waiting_first = true;
     loop {
         tokio::select! {
@@ -287,7 +290,7 @@ async fn advertise_while_on(
             }
             _ = &mut first, if waiting_first => {
                 waiting_first = false;
-                if !visible {
+                if lan.is_none() {
                     let reason = "no network interface sent the announcement (multicast may be blocked, or there is no network)".to_owned();
                     tracing::warn!(%reason, "not visible on your network yet");
                     advertising.set_state(MdnsState::Failed { reason });
@@ -296,13 +299,21 @@ async fn advertise_while_on(
             event = monitor.recv_async() => match event {
                 Ok(DaemonEvent::Announce(announced, on)) => {
                     if announced.eq_ignore_ascii_case(&fullname) {
-                        if !visible {
-                            tracing::info!(interface = %on, "visible on your network as {name}");
-                        } else {
-                            tracing::debug!(interface = %on, "announced again");
+                        let interface = on.rsplit_once(':').map_or(on.as_str(), |(_, i)| i);
+                        let here = !is_loopback_interface(interface);
+                        match (lan, here) {
+                            (Some(true), _) | (Some(false), false) => {
+                                tracing::debug!(%interface, "announced again");
+                            }
+                            (_, true) => tracing::info!(%interface, "visible on your network as {name}"),
+                            (None, false) => tracing::info!(
+                                %interface,
+                                "visible on this machine only (no network yet) as {name}"
+                            ),
                         }
-                        visible = true;
-                        advertising.set_state(visible_as(&name));
+                        let now = lan.unwrap_or(false) || here;
+                        lan = Some(now);
+                        advertising.set_state(visible_as(&name, now));
                     }
                 }
                 Ok(DaemonEvent::NameChange(change)) => {
@@ -310,14 +321,14 @@ async fn advertise_while_on(
                         fullname = change.new_name.clone();
                         name = instance_of(&fullname);
                         tracing::info!("another server on the network has this name: now visible as {name}");
-                        if visible {
-                            advertising.set_state(visible_as(&name));
+                        if let Some(lan) = lan {
+                            advertising.set_state(visible_as(&name, lan));
                         }
                     }
                 }
                 Ok(DaemonEvent::Error(e)) => {
                     tracing::warn!(cause = %e, "mDNS error");
-                    if !visible {
+                    if lan.is_none() {
                         advertising.set_state(MdnsState::Failed { reason: e.to_string() });
                     }
                 }
@@ -336,10 +347,19 @@ async fn advertise_while_on(
     tracing::info!("no longer visible on the network");
 }
 
-fn visible_as(name: &str) -> MdnsState {
+fn visible_as(name: &str, lan: bool) -> MdnsState {
     MdnsState::Visible {
         name: name.to_owned(),
         id: format!("{name}.{SERVICE_TYPE}"),
+        lan,
+    }
+}
+
+/// Whether the interface of this name is a loopback one (`lo`).
+fn is_loopback_interface(name: &str) -> bool {
+    match if_addrs::get_if_addrs() {
+        Ok(all) => all.iter().any(|i| i.name == name && i.is_loopback()),
+        Err(_) => name == "lo",
     }
 }
 

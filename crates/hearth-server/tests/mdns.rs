@@ -293,7 +293,7 @@ fn a_server_is_found_joined_and_lost_after_sigterm() {
         assert_eq!(seen.version, "1.1");
         assert_eq!(seen.id, "ana's room on test.box._hearth._tcp.local.");
         assert!(discovery.servers().contains(&seen), "the snapshot has it");
-        let line = server.log_line("visible on your network as").await;
+        let line = server.log_line("visible on this machine only").await;
         assert!(line.contains(name), "{line}");
 
         // The URL it gives is the server: info, a session, a message.
@@ -418,6 +418,7 @@ fn the_library_switch_withdraws_and_advertises_again() {
         let visible = MdnsState::Visible {
             name: "Hosted by the app".to_owned(),
             id: "Hosted by the app._hearth._tcp.local.".to_owned(),
+            lan: false,
         };
         tokio::time::timeout(FIND, state.wait_for(|s| *s == visible))
             .await
@@ -476,7 +477,10 @@ fn a_network_that_comes_up_later_is_announced_on() {
         let (_discovery, mut events) = Discovery::start().expect("browsing starts");
         // The server has no network yet: only its own lo, which the test's
         // namespace does not share.
-        let server = Served::start_in_own_netns("Laptop", &[]).await;
+        let mut server = Served::start_in_own_netns("Laptop", &[]).await;
+        server
+            .log_line("visible on this machine only (no network yet) as Laptop")
+            .await;
         let pid = server.child.id().expect("running");
         // It joins one: a veth pair between its namespace and the test's
         // (both private), with IPv4 addresses on each end.
@@ -495,5 +499,6 @@ fn a_network_that_comes_up_later_is_announced_on() {
         );
         let info = Client::new(&seen.url).unwrap().info().await.expect("joins");
         assert_eq!(info.name, "Laptop");
+        server.log_line("visible on your network as Laptop").await;
     });
 }
