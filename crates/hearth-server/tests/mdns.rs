@@ -12,6 +12,7 @@
 //! No fixed sleeps on success paths: each step waits for its event with a
 //! timeout. The one bounded wait is in `mdns_off_advertises_nothing`, which
 //! must show that something does *not* appear.
+#![cfg(target_os = "linux")]
 
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
