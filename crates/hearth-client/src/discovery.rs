@@ -30,6 +30,9 @@ use tokio::sync::mpsc;
 /// The DNS-SD service type of a Hearth server.
 pub const SERVICE_TYPE: &str = "_hearth._tcp.local.";
 
+/// How long [`Discovery::recheck`] waits for an answer (`mdns-sd`'s default).
+pub const RECHECK_TIMEOUT: std::time::Duration = mdns_sd::VERIFY_TIMEOUT_DEFAULT;
+
 /// Events the channel holds before the browser waits for the reader.
 const EVENT_QUEUE: usize = 64;
 
@@ -122,6 +125,17 @@ impl Discovery {
     pub fn servers(&self) -> Vec<DiscoveredServer> {
         let list = self.servers.lock().unwrap_or_else(|e| e.into_inner());
         list.values().cloned().collect()
+    }
+
+    /// Asks the server `id` to answer now (RFC 6762 §10.4): if it does not
+    /// within [`RECHECK_TIMEOUT`], its records are flushed and
+    /// [`DiscoveryEvent::Lost`] follows. For a server that crashed without
+    /// a goodbye (its records would otherwise last until their TTL, about
+    /// 2 minutes): call it when joining a listed server fails.
+    pub fn recheck(&self, id: &str) -> Result<(), DiscoveryError> {
+        self.daemon
+            .verify(id.to_owned(), RECHECK_TIMEOUT)
+            .map_err(|e| DiscoveryError(e.to_string()))
     }
 
     /// Stops browsing (as dropping does).

@@ -503,3 +503,25 @@ fn a_network_that_comes_up_later_is_announced_on() {
         server.log_line("visible on your network as Laptop").await;
     });
 }
+
+#[test]
+fn a_crashed_server_is_lost_when_rechecked() {
+    if !in_private_netns("a_crashed_server_is_lost_when_rechecked") {
+        return;
+    }
+    runtime().block_on(async {
+        let (discovery, mut events) = Discovery::start().expect("browsing starts");
+        let mut server = Served::start("Crashes", &[]).await;
+        let seen = found(&mut events, "Crashes").await;
+        // kill -9: no goodbye. Its records would last until their TTL.
+        server.child.start_kill().unwrap();
+        server.child.wait().await.unwrap();
+        let asked = Instant::now();
+        discovery.recheck(&seen.id).expect("recheck");
+        lost(&mut events, &seen.id).await;
+        println!(
+            "measured: recheck of a killed server to lost {:?}",
+            asked.elapsed()
+        );
+    });
+}
