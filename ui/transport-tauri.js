@@ -345,7 +345,7 @@ class TauriTransport {
           await this.openDm(nick).catch(() => {});
         }
       } catch (err) {
-        if (err.kind === KINDS.unauthorized) throw err;
+        if (err.kind === KINDS.unauthorized || err.reason === 'banned') throw err; // the session is over
         // unreachable now: the saved rooms are listed all the same
       }
     }

@@ -253,6 +253,13 @@ describe('a server the app joins', () => {
     assert.equal(await app.exec('return document.querySelector("#app").hidden;'), true, 'the room view is gone');
     await painted(app);
     await app.screenshot('desktop-banned');
+
+    // Opening the room again while banned: the window says so again (Rust
+    // keeps the end for a view's catch-up).
+    await app.click('#saved-rooms li.saved-room:first-child .open-room');
+    const again = await app.waitFor(
+      'const n = document.querySelector("#desktop-notice"); return !n.hidden && n.textContent.includes("banned") && document.querySelector("#app").hidden && n.textContent;');
+    assert.match(again, /testing bans/);
   });
 });
 

@@ -142,6 +142,15 @@ describe('people over the app transport', () => {
     assert.equal(calls.filter(([c]) => c === 'open_dm').length, 1, 'saved once');
   });
 
+  test('a banned session\'s room list rejects, so the chat can say why', async () => {
+    const { transport } = app(() => {
+      throw rejection({ kind: 'forbidden', message: 'you are banned until 2026-12-06T09:00:00Z: spam',
+        retryable: false, status: 403, reason: 'banned', until: '2026-12-06T09:00:00Z' });
+    });
+    transport.desktop.liveOf('r1').connection = { state: 'connected' };
+    await assert.rejects(transport.rooms(), (err) => err.reason === 'banned' && err.until === '2026-12-06T09:00:00Z');
+  });
+
   test('the session\'s end reaches the view once, as ended, and following stops', async () => {
     const { transport, calls, channels } = app();
     const events = [];

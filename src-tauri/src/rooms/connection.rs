@@ -33,7 +33,7 @@ use super::address::client_error;
 use super::hub::PAGE_SIZE;
 use super::{Conn, ConnKey, Rooms};
 use crate::error::{CommandError, ErrorKind};
-use crate::events::{AppEvent, ConnectionState, LocalEvent};
+use crate::events::ConnectionState;
 
 impl Rooms {
     /// Opens a connection for every saved room's server and nick, with the
@@ -334,7 +334,7 @@ impl Follow {
             if let Some(ended) = failure.as_ref().and_then(ended_by) {
                 tracing::info!(server = ?key.server, reason = %ended.reason, "the server ended the session");
                 for id in ids.values() {
-                    hub.emit(id, AppEvent::Local(LocalEvent::Ended(ended.clone())));
+                    hub.ended(id, ended.clone());
                 }
             }
             let (reason, kind) = match failure {

@@ -24,7 +24,7 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use hearth_proto::{Message, StreamEvent};
+use hearth_proto::{Message, StreamEnded, StreamEvent};
 
 use super::live::RoomLive;
 use crate::events::{AppEvent, ConnectionState, EventSink, LocalEvent, RoomEvent};
@@ -249,10 +249,23 @@ impl Hub {
         self.state().emit(room_id, event);
     }
 
+    /// Records and announces that the server ended the session of the
+    /// room's connection (kept for a view's catch-up until it connects
+    /// again).
+    pub fn ended(&self, room_id: &str, ended: StreamEnded) {
+        let mut state = self.state();
+        state.rooms.entry(room_id.to_owned()).or_default().ended = Some(ended.clone());
+        state.emit(room_id, AppEvent::Local(LocalEvent::Ended(ended)));
+    }
+
     /// Records and announces a room's connection state.
     pub fn set_state(&self, room_id: &str, connection: ConnectionState) {
         let mut state = self.state();
-        state.rooms.entry(room_id.to_owned()).or_default().state = connection.clone();
+        let room = state.rooms.entry(room_id.to_owned()).or_default();
+        if connection == ConnectionState::Connected {
+            room.ended = None; // a session again
+        }
+        room.state = connection.clone();
         state.emit(room_id, AppEvent::Local(LocalEvent::Connection(connection)));
     }
 
@@ -568,6 +581,32 @@ mod tests {
         assert_eq!(recorder.total.load(Ordering::SeqCst), 0);
         hub.stream_event("a", "me", message("bo", 4), true);
         assert_eq!(hub.unread("a"), 0);
+    }
+
+    #[test]
+    fn a_view_opened_after_the_session_ended_hears_it_until_connected_again() {
+        let hub = Hub::new(Arc::new(Recorder::default()));
+        let ended = StreamEnded {
+            reason: "banned".into(),
+            error: "you are banned".into(),
+            until: None,
+        };
+        hub.ended("a", ended.clone());
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        hub.open_view(Arc::new(tx), &["a".into()]);
+        let events = drain(&mut rx);
+        assert!(
+            events.contains(&AppEvent::Local(LocalEvent::Ended(ended))),
+            "{events:?}"
+        );
+        hub.set_state("a", ConnectionState::Connected);
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        hub.open_view(Arc::new(tx), &["a".into()]);
+        assert!(
+            !drain(&mut rx)
+                .iter()
+                .any(|e| matches!(e, AppEvent::Local(LocalEvent::Ended(_))))
+        );
     }
 
     #[test]

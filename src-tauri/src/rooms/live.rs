@@ -15,7 +15,7 @@
 
 use std::collections::BTreeMap;
 
-use hearth_proto::{EntryKind, Message, MessageId, Presence, Ready, StreamEvent};
+use hearth_proto::{EntryKind, Message, MessageId, Presence, Ready, StreamEnded, StreamEvent};
 
 use super::hub::PAGE_SIZE;
 use crate::events::{AppEvent, ConnectionState, LocalEvent};
@@ -39,6 +39,9 @@ pub(super) struct RoomLive {
     /// A direct-message room: every message of the other person counts
     /// as a mention.
     pub dm: bool,
+    /// The server ended the session of the room's connection (until it
+    /// connects again): a view opened meanwhile hears it in its catch-up.
+    pub ended: Option<StreamEnded>,
 }
 
 impl Default for RoomLive {
@@ -52,6 +55,7 @@ impl Default for RoomLive {
             ready: None,
             since_open: 0,
             dm: false,
+            ended: None,
         }
     }
 }
@@ -139,6 +143,9 @@ impl RoomLive {
     /// state, newest messages, last `ready`, who is online, unread count.
     pub fn catch_up(&self, total: u32) -> Vec<AppEvent> {
         let mut events = vec![AppEvent::Local(LocalEvent::Connection(self.state.clone()))];
+        if let Some(ended) = &self.ended {
+            events.push(AppEvent::Local(LocalEvent::Ended(ended.clone())));
+        }
         events.extend(
             self.recent
                 .values()
