@@ -160,7 +160,7 @@ impl Desktop {
                 rooms,
                 outbox,
                 files: Files::default(),
-                host: Host::new(),
+                host: Host::open(&options.config_dir),
                 tasks: Mutex::new(vec![saver, worker]),
             }),
         })
@@ -204,6 +204,11 @@ impl Desktop {
 
     pub fn hub(&self) -> &Hub {
         &self.inner.hub
+    }
+
+    /// The embedded server (its visibility on the network).
+    pub fn host(&self) -> &Host {
+        &self.inner.host
     }
 
     pub fn settings(&self) -> &SettingsStore {
@@ -320,7 +325,7 @@ impl Desktop {
                 ports: self.inner.host_ports.clone(),
                 data_dir: self.server_data_dir(),
                 password: plan.password.clone(),
-                name: "Hearth".to_owned(),
+                name: self.inner.host.visibility().name(),
                 redis: plan.redis.clone(),
                 tls,
                 // The host moderates its own server; its session is

@@ -14,7 +14,10 @@
 //! - [`desktop`]: [`Desktop`], the core every command calls.
 //! - [`host`]: the embedded server (start/stop, ports); [`host::plan`]: a
 //!   start request checked, its choices kept; [`host::lan`]: LAN links and
-//!   QR codes.
+//!   QR codes; [`host::visibility`]: advertised on the network or not.
+//! - [`discovery`]: "On your network", the servers other machines
+//!   advertise (mDNS), without the app's own; `HEARTH_MDNS=off` turns
+//!   browsing and advertising off.
 //! - [`rooms`]: saved rooms and their connections (registry, addresses,
 //!   joining, sessions, REST relay); [`rooms::connection`] follows each
 //!   connection's multi-room stream; [`rooms::hub`] forwards events, keeps
@@ -39,6 +42,7 @@
 
 pub mod command_names;
 pub mod desktop;
+pub mod discovery;
 pub mod error;
 pub mod events;
 pub mod files;
@@ -109,6 +113,11 @@ pub fn app_builder<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> 
             host::commands::host_stop,
             host::commands::host_status,
             host::commands::save_host_settings,
+            host::commands::watch_host_visibility,
+            host::commands::set_host_visibility,
+            discovery::watch_nearby,
+            discovery::nearby_servers,
+            discovery::recheck_nearby,
             rooms::commands::probe_server,
             rooms::commands::join_room,
             rooms::commands::forget_room,
@@ -224,6 +233,9 @@ fn setup<R: Runtime>(app: &mut tauri::App<R>) -> Result<(), Box<dyn std::error::
     options.notifier = Arc::new(notify::DesktopNotifier::new(handle.clone()));
     let desktop = tauri::async_runtime::block_on(Desktop::open(options))?;
     app.manage(desktop.clone());
+    app.manage(discovery::Nearby::start(
+        desktop.host().visibility().advertising(),
+    ));
     tray::install(&handle);
     quit_on_signal(handle);
     tauri::async_runtime::spawn(async move {

@@ -5,8 +5,14 @@
 //! `invoke('host_stop')`, `invoke('host_status')`,
 //! `invoke('save_host_settings', {startOnLaunch})`; each resolves to a
 //! [`HostStatus`] and rejects with a sentence.
+//! `invoke('watch_host_visibility', {onEvent: new Channel()})` and
+//! `invoke('set_host_visibility', {visible})` resolve to a
+//! [`VisibilityView`] (the first also sends one at every change).
 
 use tauri::State;
+use tauri::ipc::Channel;
+
+use crate::host::visibility::VisibilityView;
 
 use crate::desktop::{Desktop, HostStart, HostStatus};
 use crate::error::CommandError;
@@ -54,4 +60,26 @@ pub async fn save_host_settings(
     start_on_launch: bool,
 ) -> Result<HostStatus, CommandError> {
     desktop.save_host_settings(start_on_launch).await
+}
+
+/// Whether the hosted room is visible on the network: the view now, then
+/// every change on `on_event` (a later call replaces the channel).
+#[tauri::command]
+pub fn watch_host_visibility(
+    desktop: State<'_, Desktop>,
+    on_event: Channel<VisibilityView>,
+) -> VisibilityView {
+    desktop
+        .host()
+        .visibility()
+        .watch(move |view| on_event.send(view).is_ok())
+}
+
+/// Turns advertising on or off (at once while hosting; kept for later).
+#[tauri::command]
+pub fn set_host_visibility(
+    desktop: State<'_, Desktop>,
+    visible: bool,
+) -> Result<VisibilityView, CommandError> {
+    desktop.host().visibility().set_visible(visible)
 }

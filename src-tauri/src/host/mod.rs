@@ -8,12 +8,15 @@
 //! (grace period) and returns; the port is closed and the history stays in
 //! the data dir for the next start. [`plan`] checks a start request and
 //! keeps its choices; [`tls`] makes the self-signed certificate; [`lan`]
-//! lists the addresses other machines can use, and draws their QR codes.
+//! lists the addresses other machines can use, and draws their QR codes;
+//! [`visibility`] is whether (and as what name) the room is advertised on
+//! the network, with the running server's `Advertising` handle.
 
 pub mod commands;
 pub mod lan;
 pub mod plan;
 pub mod tls;
+pub mod visibility;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -47,7 +50,7 @@ pub struct HostConfig {
     pub data_dir: PathBuf,
     /// The server password, if any.
     pub password: Option<String>,
-    /// The server's name (`/api/info`).
+    /// The server's name (`/api/info`, and the name the LAN sees).
     pub name: String,
     /// Store rooms on this Redis instead of in the data dir.
     pub redis: Option<String>,
@@ -59,14 +62,15 @@ pub struct HostConfig {
 }
 
 impl HostConfig {
-    /// The app's choice: every interface, 8989 to 8999, then any port.
+    /// The app's choice: every interface, 8989 to 8999, then any port,
+    /// named "<user>'s room on <host>".
     pub fn lan(data_dir: PathBuf, password: Option<String>) -> Self {
         Self {
             bind: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
             ports: default_ports(),
             data_dir,
             password,
-            name: "Hearth".to_owned(),
+            name: hearth_server::config::friendly_name(),
             redis: None,
             tls: None,
             admins: Vec::new(),
@@ -93,6 +97,8 @@ struct Running {
 #[derive(Default)]
 pub struct Host {
     running: Mutex<Option<Running>>,
+    /// Advertising on the network: the switch, the name, the state.
+    visibility: visibility::Visibility,
 }
 
 /// Where a running server listens.
@@ -133,8 +139,22 @@ impl Hosting {
 }
 
 impl Host {
+    /// A host whose visibility switch lives in memory only (tests).
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A host whose visibility switch is kept in `config_dir`.
+    pub fn open(config_dir: &std::path::Path) -> Self {
+        Self {
+            running: Mutex::default(),
+            visibility: visibility::Visibility::load(config_dir),
+        }
+    }
+
+    /// Whether, and as what, the hosted room is visible on the network.
+    pub fn visibility(&self) -> &visibility::Visibility {
+        &self.visibility
     }
 
     /// Where the server listens, if it runs.
@@ -175,6 +195,8 @@ impl Host {
             .map_err(|e| CommandError::Host(format!("the socket has no address: {e}")))?;
         let mut server_config = hearth_server::Config::new(&config.data_dir);
         server_config.name = config.name.clone();
+        server_config.mdns = self.visibility.wanted();
+        server_config.advertising = self.visibility.advertising().clone();
         server_config.password = config.password.clone().map(PasswordSetting::Plain);
         if let Some(url) = &config.redis {
             server_config.backend = Backend::Redis(RedisConfig::new(url.clone()));

@@ -1,0 +1,367 @@
+//! "On your network": the Hearth servers other machines advertise on the
+//! LAN (mDNS, `hearth_client::discovery`), for the home screen.
+//!
+//! [`Nearby::start`] browses from the app's start to its end. The list it
+//! keeps ([`NearbyList`]) leaves out the app's own hosted room: the hosted
+//! server's [`Advertising`] state says under which id it is visible, and
+//! that id is the one a browser reports. The webview gets the list now and
+//! then every change through one [`Channel`] (`watch_nearby`), each
+//! `{event: "found", data: DiscoveredServer}` (a repeated id replaces the
+//! entry) or `{event: "lost", data: {id}}`.
+//!
+//! `HEARTH_MDNS=off` in the app's environment, read once ([`mdns_allowed`]),
+//! turns off both browsing and advertising: nothing is sent to the
+//! network's multicast group (the window tests set it).
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use hearth_client::discovery::{DiscoveredServer, Discovery, DiscoveryEvent};
+use hearth_server::config::Advertising;
+use hearth_server::mdns::MdnsState;
+use serde::Serialize;
+use tauri::State;
+use tauri::ipc::Channel;
+
+use crate::error::CommandError;
+
+/// The environment variable that turns mDNS off (`off`, `0`, `false`, `no`).
+pub const ENV: &str = "HEARTH_MDNS";
+
+/// Whether the app may advertise and browse (`HEARTH_MDNS` is not `off`),
+/// read once.
+pub fn mdns_allowed() -> bool {
+    static ALLOWED: OnceLock<bool> = OnceLock::new();
+    *ALLOWED.get_or_init(|| allowed_by(std::env::var(ENV).ok().as_deref()))
+}
+
+fn allowed_by(value: Option<&str>) -> bool {
+    !matches!(
+        value.map(|v| v.trim().to_ascii_lowercase()).as_deref(),
+        Some("off" | "0" | "false" | "no")
+    )
+}
+
+/// The servers seen, without the app's own: what the home screen lists.
+#[derive(Debug, Default)]
+pub struct NearbyList {
+    /// Every server seen, by id (the app's own too).
+    seen: BTreeMap<String, DiscoveredServer>,
+    /// The id the app's hosted server is visible under, if it is.
+    own: Option<String>,
+}
+
+impl NearbyList {
+    /// Applies a browser event; returns what the webview should hear (none
+    /// for the app's own room).
+    pub fn apply(&mut self, event: DiscoveryEvent) -> Option<DiscoveryEvent> {
+        let id = match &event {
+            DiscoveryEvent::Found(server) => {
+                self.seen.insert(server.id.clone(), server.clone());
+                &server.id
+            }
+            DiscoveryEvent::Lost { id } => {
+                self.seen.remove(id)?;
+                id
+            }
+        };
+        (self.own.as_ref() != Some(id)).then_some(event)
+    }
+
+    /// The app's hosted server is now visible as `own` (or not at all):
+    /// returns the events that hide it from the list, or show a server that
+    /// is no longer the app's own.
+    pub fn set_own(&mut self, own: Option<String>) -> Vec<DiscoveryEvent> {
+        if own == self.own {
+            return Vec::new();
+        }
+        let before = std::mem::replace(&mut self.own, own);
+        let mut events = Vec::new();
+        if let Some(server) = before.and_then(|id| self.seen.get(&id)) {
+            events.push(DiscoveryEvent::Found(server.clone()));
+        }
+        if let Some(id) = self.own.as_ref().filter(|id| self.seen.contains_key(*id)) {
+            events.push(DiscoveryEvent::Lost { id: id.clone() });
+        }
+        events
+    }
+
+    /// The list as it stands, by name.
+    pub fn servers(&self) -> Vec<DiscoveredServer> {
+        let mut list: Vec<DiscoveredServer> = self
+            .seen
+            .values()
+            .filter(|s| self.own.as_ref() != Some(&s.id))
+            .cloned()
+            .collect();
+        list.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+        list
+    }
+}
+
+/// Whether the app is looking.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum Browsing {
+    /// Looking for rooms on the network.
+    On,
+    /// `HEARTH_MDNS=off`.
+    Off,
+    /// Browsing could not start (a sentence for a person).
+    Failed { reason: String },
+}
+
+/// What `watch_nearby` and `nearby_servers` answer.
+#[derive(Debug, Clone, Serialize)]
+pub struct NearbyStatus {
+    pub browsing: Browsing,
+    /// The servers seen now (without the app's own), by name.
+    pub servers: Vec<DiscoveredServer>,
+}
+
+type Sink = Box<dyn Fn(DiscoveryEvent) -> bool + Send + Sync>;
+
+struct Shared {
+    list: NearbyList,
+    /// The webview's channel; `false` from it means it closed.
+    sink: Option<Sink>,
+}
+
+impl Shared {
+    fn send(&mut self, events: impl IntoIterator<Item = DiscoveryEvent>) {
+        for event in events {
+            if let Some(sink) = &self.sink
+                && !sink(event)
+            {
+                self.sink = None;
+            }
+        }
+    }
+}
+
+/// Browsing for the app's life. Tauri manages one; cheap to clone.
+#[derive(Clone)]
+pub struct Nearby {
+    shared: Arc<Mutex<Shared>>,
+    browsing: Browsing,
+    discovery: Arc<Mutex<Option<Discovery>>>,
+}
+
+impl Nearby {
+    /// Starts browsing (unless `HEARTH_MDNS=off`) on Tauri's async
+    /// runtime, leaving out the server `own` advertises.
+    pub fn start(own: &Advertising) -> Self {
+        let browsing = if mdns_allowed() {
+            match Discovery::start() {
+                Ok(pair) => Ok(pair),
+                Err(e) => Err(Browsing::Failed {
+                    reason: e.to_string(),
+                }),
+            }
+        } else {
+            Err(Browsing::Off)
+        };
+        let nearby = Self {
+            shared: Arc::new(Mutex::new(Shared {
+                list: NearbyList::default(),
+                sink: None,
+            })),
+            browsing: match &browsing {
+                Ok(_) => Browsing::On,
+                Err(state) => state.clone(),
+            },
+            discovery: Arc::new(Mutex::new(None)),
+        };
+        if let Err(Browsing::Failed { reason }) = &browsing {
+            tracing::warn!(cause = %reason, "not looking for rooms on the network");
+        }
+        let Ok((discovery, mut events)) = browsing else {
+            return nearby;
+        };
+        *nearby.discovery.lock().unwrap_or_else(|p| p.into_inner()) = Some(discovery);
+        let shared = nearby.shared.clone();
+        tauri::async_runtime::spawn(async move {
+            while let Some(event) = events.recv().await {
+                let mut shared = shared.lock().unwrap_or_else(|p| p.into_inner());
+                let out = shared.list.apply(event);
+                shared.send(out);
+            }
+        });
+        let shared = nearby.shared.clone();
+        let mut own = own.watch();
+        tauri::async_runtime::spawn(async move {
+            loop {
+                let id = match &*own.borrow_and_update() {
+                    MdnsState::Visible { id, .. } => Some(id.clone()),
+                    _ => None,
+                };
+                {
+                    let mut shared = shared.lock().unwrap_or_else(|p| p.into_inner());
+                    let events = shared.list.set_own(id);
+                    shared.send(events);
+                }
+                if own.changed().await.is_err() {
+                    break;
+                }
+            }
+        });
+        nearby
+    }
+
+    /// The list now, and whether the app is looking.
+    pub fn status(&self) -> NearbyStatus {
+        let shared = self.shared.lock().unwrap_or_else(|p| p.into_inner());
+        NearbyStatus {
+            browsing: self.browsing.clone(),
+            servers: shared.list.servers(),
+        }
+    }
+
+    /// Sends every later change to `sink` (replacing an earlier one) and
+    /// returns the list now: nothing is missed or told twice between them.
+    pub fn watch(&self, sink: Sink) -> NearbyStatus {
+        let mut shared = self.shared.lock().unwrap_or_else(|p| p.into_inner());
+        shared.sink = Some(sink);
+        NearbyStatus {
+            browsing: self.browsing.clone(),
+            servers: shared.list.servers(),
+        }
+    }
+
+    /// Asks the server `id` to answer now; one that does not is lost
+    /// within seconds (a joining attempt that failed).
+    pub fn recheck(&self, id: &str) -> Result<(), CommandError> {
+        match &*self.discovery.lock().unwrap_or_else(|p| p.into_inner()) {
+            Some(discovery) => discovery
+                .recheck(id)
+                .map_err(|e| CommandError::Host(e.to_string())),
+            None => Ok(()),
+        }
+    }
+
+    /// Stops browsing (the app quits).
+    pub fn stop(&self) {
+        if let Some(discovery) = self
+            .discovery
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
+            discovery.stop();
+        }
+    }
+}
+
+// ---- commands ----
+
+/// `invoke('watch_nearby', {onEvent: new Channel()})`: the list now
+/// (`{browsing: {state}, servers}`), then every change on the channel.
+#[tauri::command]
+pub fn watch_nearby(nearby: State<'_, Nearby>, on_event: Channel<DiscoveryEvent>) -> NearbyStatus {
+    nearby.watch(Box::new(move |event| on_event.send(event).is_ok()))
+}
+
+/// `invoke('nearby_servers')`: the list now.
+#[tauri::command]
+pub fn nearby_servers(nearby: State<'_, Nearby>) -> NearbyStatus {
+    nearby.status()
+}
+
+/// `invoke('recheck_nearby', {id})`: a listed server that did not answer
+/// is asked again, and dropped from the list if it stays silent.
+#[tauri::command]
+pub fn recheck_nearby(nearby: State<'_, Nearby>, id: String) -> Result<(), CommandError> {
+    nearby.recheck(&id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server(id: &str, name: &str) -> DiscoveredServer {
+        DiscoveredServer {
+            id: format!("{id}._hearth._tcp.local."),
+            name: name.to_owned(),
+            url: "http://192.168.1.4:8989/".to_owned(),
+            port: 8989,
+            auth_required: false,
+            tls: false,
+            fingerprint: None,
+            room: "general".to_owned(),
+            version: "1.1".to_owned(),
+        }
+    }
+
+    fn lost(id: &str) -> DiscoveryEvent {
+        DiscoveryEvent::Lost {
+            id: format!("{id}._hearth._tcp.local."),
+        }
+    }
+
+    #[test]
+    fn hearth_mdns_off_turns_it_off() {
+        assert!(allowed_by(None));
+        assert!(allowed_by(Some("on")));
+        for off in ["off", "OFF", " 0 ", "false", "no"] {
+            assert!(!allowed_by(Some(off)), "{off}");
+        }
+    }
+
+    #[test]
+    fn the_list_is_sorted_by_name_and_a_repeated_id_replaces_its_entry() {
+        let mut list = NearbyList::default();
+        assert!(
+            list.apply(DiscoveryEvent::Found(server("b", "bo's room")))
+                .is_some()
+        );
+        assert!(
+            list.apply(DiscoveryEvent::Found(server("a", "Ana's room")))
+                .is_some()
+        );
+        let mut moved = server("b", "bo's room");
+        moved.url = "http://192.168.1.9:8989/".to_owned();
+        let out = list.apply(DiscoveryEvent::Found(moved.clone()));
+        assert_eq!(out, Some(DiscoveryEvent::Found(moved.clone())));
+        let names: Vec<_> = list.servers().into_iter().map(|s| s.name).collect();
+        assert_eq!(names, ["Ana's room", "bo's room"]);
+        assert_eq!(list.servers()[1].url, moved.url);
+
+        assert_eq!(list.apply(lost("a")), Some(lost("a")));
+        // A server lost twice (or never seen) is told once.
+        assert_eq!(list.apply(lost("a")), None);
+        assert_eq!(list.servers().len(), 1);
+    }
+
+    #[test]
+    fn the_apps_own_room_is_never_listed() {
+        let mut list = NearbyList::default();
+        let own = server("mine", "my room");
+        let own_id = own.id.clone();
+        list.apply(DiscoveryEvent::Found(server("other", "theirs")));
+
+        // Visible before the browser saw it: its Found is kept back.
+        assert!(list.set_own(Some(own_id.clone())).is_empty());
+        assert_eq!(list.apply(DiscoveryEvent::Found(own.clone())), None);
+        assert_eq!(list.servers().len(), 1);
+        assert_eq!(list.apply(lost("mine")), None);
+
+        // Seen before the host said which id it is: it is taken away.
+        list.set_own(None);
+        assert!(list.apply(DiscoveryEvent::Found(own.clone())).is_some());
+        assert_eq!(list.servers().len(), 2);
+        assert_eq!(list.set_own(Some(own_id.clone())), vec![lost("mine")]);
+        assert_eq!(list.servers().len(), 1);
+        assert!(list.set_own(Some(own_id.clone())).is_empty());
+
+        // Renamed (another server took its name): the old id is a stranger
+        // again (someone else's now), the new one is hidden.
+        let renamed = server("mine (2)", "my room (2)");
+        list.apply(DiscoveryEvent::Found(renamed.clone()));
+        assert_eq!(
+            list.set_own(Some(renamed.id.clone())),
+            vec![DiscoveryEvent::Found(own), lost("mine (2)")]
+        );
+        let names: Vec<_> = list.servers().into_iter().map(|s| s.name).collect();
+        assert_eq!(names, ["my room", "theirs"]);
+    }
+}
