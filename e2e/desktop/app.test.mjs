@@ -39,7 +39,7 @@ describe('hosting a room from the app', () => {
   after(async () => session?.close());
 
   test('the hosted room talks with the outside, both ways', async () => {
-    session = await openApp(newProfile());
+    session = await openApp({ ...newProfile(), HEARTH_MDNS: 'off' });
     const { app } = session;
     await app.waitVisible('#desktop-home');
     // Rust gives the page its page size before any script runs.
@@ -69,7 +69,7 @@ describe('hosting a room from the app', () => {
 });
 
 describe('joining a password-protected server', () => {
-  const profile = newProfile();
+  const profile = { ...newProfile(), HEARTH_MDNS: 'off' };
   let server;
   let session;
   before(async () => {

@@ -123,7 +123,7 @@ async function queueWithImage(app, text, name, image) {
 }
 
 describe('files queued while the server is down', () => {
-  const profile = newProfile();
+  const profile = { ...newProfile(), HEARTH_MDNS: 'off' };
   const downloads = join(profile.XDG_DATA_HOME, '..', 'Downloads');
   profile.HEARTH_DOWNLOAD_DIR = downloads;
   let server;

@@ -72,7 +72,7 @@ const connected = 'return document.querySelector("#connection")?.dataset.state =
 const shown = (css) => `const e = document.querySelector(${JSON.stringify(css)}); return !!e && !e.hidden && !e.closest("[hidden]");`;
 
 describe('the app protects the nick it hosts with', () => {
-  const profile = newProfile();
+  const profile = { ...newProfile(), HEARTH_MDNS: 'off' };
   let session;
   let password;
   before(async () => {
@@ -171,7 +171,7 @@ describe('a server the app joins', () => {
   });
 
   test('the joined nick is protected; a ban ends the session with a sentence', async () => {
-    session = await openApp(newProfile());
+    session = await openApp({ ...newProfile(), HEARTH_MDNS: 'off' });
     const { app } = session;
     await app.waitVisible('#desktop-home');
     await app.type('#join-address', `${server.url}/r/general`);
@@ -264,7 +264,7 @@ describe('a server the app joins', () => {
 });
 
 describe('a keychain that lost the nick password', () => {
-  const profile = newProfile();
+  const profile = { ...newProfile(), HEARTH_MDNS: 'off' };
   let server;
   let session;
   before(async () => {

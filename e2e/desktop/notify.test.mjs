@@ -56,7 +56,7 @@ const SAVED_ITEM = `
   return { unread: badge('.unread'), mentions: badge('.mentions') };`;
 
 describe('notifications while another room is on screen', () => {
-  const profile = newProfile();
+  const profile = { ...newProfile(), HEARTH_MDNS: 'off' };
   const log = join(profile.XDG_CACHE_HOME, '..', 'notify.jsonl');
   let server;
   let driver;
