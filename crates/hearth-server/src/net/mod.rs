@@ -15,8 +15,12 @@
 //! - **Event streams past hyper** ([`direct`]): on plain HTTP, a connection
 //!   whose first request is an event stream is answered without hyper's
 //!   per-connection buffers; every other connection is hyper's.
+//! - **Lingering close** ([`linger`]): a connection the server closes while
+//!   the client still sends (an early `413`) is read to its end for a moment
+//!   first, so the client gets the answer rather than a reset.
 
 pub mod direct;
+mod linger;
 
 use std::future::Future;
 use std::io;
@@ -252,7 +256,7 @@ impl Connection {
             .header_read_timeout(limits.header_read_timeout)
             .to_owned();
         let served = watcher
-            .watch(http.serve_connection(TokioIo::new(io), service))
+            .watch(http.serve_connection(TokioIo::new(linger::Lingering::new(io)), service))
             .await;
         if let Err(e) = served {
             tracing::debug!(cause = %e, %peer, "connection ended with an error");
