@@ -56,6 +56,11 @@ struct ServeArgs {
     /// Address and port to listen on.
     #[arg(long, env = "HEARTH_BIND", default_value = "0.0.0.0:8989")]
     bind: SocketAddr,
+    /// Pending connections the OS queues before the server accepts them
+    /// (a burst of reconnects); the OS lowers it to its own limit, which
+    /// is the default.
+    #[arg(long, env = "HEARTH_BACKLOG", default_value_t = hearth_server::net::DEFAULT_BACKLOG)]
+    backlog: u32,
     /// Directory for history (hearth.db) and the signing secret (secret.key).
     /// Default: $XDG_DATA_HOME/hearth or ~/.local/share/hearth.
     #[arg(long, env = "HEARTH_DATA")]
@@ -297,11 +302,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Err(e) = rlimit::increase_nofile_limit(u64::MAX) {
         tracing::warn!(cause = %e, "could not raise the open-file limit");
     }
-    let bind = args.bind;
+    let (bind, backlog) = (args.bind, args.backlog);
     let config = args.into_config();
-    let listener = tokio::net::TcpListener::bind(bind)
-        .await
-        .with_context(|| format!("binding {bind}"))?;
+    let listener =
+        hearth_server::net::bind(bind, backlog).with_context(|| format!("binding {bind}"))?;
     let local = listener.local_addr()?;
     let scheme = if config.tls.is_some() {
         "https"

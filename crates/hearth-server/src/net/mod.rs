@@ -15,6 +15,9 @@
 //! - **Event streams past hyper** ([`direct`]): on plain HTTP, a connection
 //!   whose first request is an event stream is answered without hyper's
 //!   per-connection buffers; every other connection is hyper's.
+//! - **Listen backlog** ([`bind`]): as long as the OS allows (by default),
+//!   so a burst of reconnecting clients is queued, not dropped (a dropped
+//!   SYN costs the client a 1 s, then 3 s retransmission).
 //! - **Lingering close** ([`linger`]): a connection the server closes while
 //!   the client still sends (an early `413`) is read to its end for a moment
 //!   first, so the client gets the answer rather than a reset.
@@ -102,6 +105,29 @@ fn over_capacity() -> Response {
         .headers_mut()
         .insert(header::CONNECTION, HeaderValue::from_static("close"));
     response
+}
+
+/// The backlog [`bind`] asks for by default: more than any OS allows, so
+/// the OS's own limit applies (Linux: `net.core.somaxconn`, 4096 on current
+/// kernels; macOS: `kern.ipc.somaxconn`).
+pub const DEFAULT_BACKLOG: u32 = 65_535;
+
+/// A listener on `addr` with a backlog of `backlog` pending connections
+/// (the OS may lower it to its limit), `SO_REUSEADDR` on Unix (a restarted
+/// server binds again at once) and, for an IPv6 address, both IPv4 and
+/// IPv6 where the OS allows.
+pub fn bind(addr: SocketAddr, backlog: u32) -> io::Result<TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    #[cfg(unix)]
+    socket.set_reuse_address(true)?;
+    if addr.is_ipv6() {
+        let _ = socket.set_only_v6(false);
+    }
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(i32::try_from(backlog).unwrap_or(i32::MAX))?;
+    TcpListener::from_std(socket.into())
 }
 
 /// Serves `router` on `listener` (over TLS when `tls` is given) until
@@ -356,3 +382,48 @@ impl<S: AsyncWrite> AsyncWrite for StallGuard<S> {
 
 /// The address a connection came from, for handlers.
 pub type PeerAddr = ConnectInfo<SocketAddr>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The backlog the kernel keeps for a listener, as `ss` shows it
+    /// (Send-Q of a listening socket).
+    #[cfg(target_os = "linux")]
+    fn kernel_backlog(port: u16) -> u32 {
+        let out = std::process::Command::new("ss")
+            .args(["-ltnH", &format!("sport = :{port}")])
+            .output()
+            .expect("ss (iproute2) runs");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let line = text
+            .lines()
+            .next()
+            .unwrap_or_else(|| panic!("no listener: {text}"));
+        line.split_whitespace().nth(2).unwrap().parse().unwrap()
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn the_backlog_is_what_was_asked_up_to_the_os_limit() {
+        let somaxconn: u32 = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        let asked = bind("127.0.0.1:0".parse().unwrap(), 1000).unwrap();
+        let port = asked.local_addr().unwrap().port();
+        assert_eq!(kernel_backlog(port), 1000.min(somaxconn));
+        let default = bind("127.0.0.1:0".parse().unwrap(), DEFAULT_BACKLOG).unwrap();
+        let port = default.local_addr().unwrap().port();
+        assert_eq!(kernel_backlog(port), somaxconn, "the OS's limit");
+        // A restarted server binds its port again at once.
+        let addr = default.local_addr().unwrap();
+        let client = std::net::TcpStream::connect(addr).unwrap();
+        let (accepted, _) = default.accept().await.unwrap();
+        drop(accepted);
+        drop(default);
+        drop(client);
+        bind(addr, DEFAULT_BACKLOG).expect("bound again while the old socket lingers");
+    }
+}
