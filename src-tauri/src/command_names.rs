@@ -18,6 +18,8 @@ pub const COMMANDS: &[&str] = &[
     "probe_server",
     "join_room",
     "forget_room",
+    "retry_now",
+    "open_link",
     "saved_rooms",
     "room_info",
     "list_rooms",

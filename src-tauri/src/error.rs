@@ -127,10 +127,10 @@ pub enum CommandError {
     /// Some other input the app cannot use; the text says which and why.
     #[error("{0}")]
     BadInput(String),
-    /// The address pasted is not a server address.
-    #[error(
-        "That is not a Hearth address ({0}). Paste something like http://192.168.1.20:8989, http://host:8989/r/general or host:8989."
-    )]
+    /// The address pasted is not a web address; the text (possibly
+    /// empty) says what is wrong with it, in a person's words
+    /// ([`address_problem`]).
+    #[error("{}", address_sentence(.0))]
     Address(String),
     /// The server wants a password and none was given.
     #[error("This room needs a password. Ask the host for it.")]
@@ -162,8 +162,9 @@ pub enum CommandError {
     /// The server's TLS certificate was refused.
     #[error("Cannot trust {server}: {detail}.")]
     Certificate { server: String, detail: String },
-    /// The server could not be reached.
-    #[error("Cannot reach {server}: {detail}. Check the address and that the host is running.")]
+    /// The server could not be reached; `detail` is the client's text
+    /// (with its causes), read by [`unreachable_sentence`].
+    #[error("{}", unreachable_sentence(.server, .detail))]
     Unreachable { server: String, detail: String },
     /// The server answered with an error status (other than 401).
     #[error("{}", status_sentence(*.status, .message))]
@@ -250,7 +251,7 @@ impl CommandError {
                 server: server.to_owned(),
                 detail,
             },
-            ClientError::InvalidUrl(detail) => CommandError::Address(detail),
+            ClientError::InvalidUrl(detail) => CommandError::Address(address_problem(&detail)),
             ClientError::Certificate(detail) => CommandError::Certificate {
                 server: server.to_owned(),
                 detail,
@@ -369,6 +370,136 @@ impl CommandError {
     }
 }
 
+/// An example of a good address, in every sentence about a bad one.
+pub const EXAMPLE_ADDRESS: &str = "http://192.168.1.20:8989";
+
+fn address_sentence(problem: &str) -> String {
+    if problem.is_empty() {
+        format!("That is not a web address (try {EXAMPLE_ADDRESS}).")
+    } else {
+        format!("That is not a web address: {problem} (try {EXAMPLE_ADDRESS}).")
+    }
+}
+
+/// What is wrong with an address, in a person's words, from the URL
+/// parser's text (`url::ParseError`'s wording); empty when it says nothing
+/// a person could act on.
+pub fn address_problem(detail: &str) -> String {
+    let detail = detail.to_lowercase();
+    let problem = if detail.contains("invalid port") {
+        "the port must be a number up to 65535"
+    } else if detail.contains("empty host") {
+        "it names no computer"
+    } else if detail.contains("invalid domain character")
+        || detail.contains("invalid international domain")
+    {
+        "a computer's name has no spaces or symbols"
+    } else if detail.contains("invalid ipv4") || detail.contains("invalid ipv6") {
+        "that IP address is not complete"
+    } else {
+        ""
+    };
+    problem.to_owned()
+}
+
+/// `host:port` of a base URL (as it was typed when it is no URL).
+fn host_port(server: &str) -> (String, String) {
+    match url::Url::parse(server) {
+        Ok(url) => {
+            let host = url.host_str().unwrap_or(server).to_owned();
+            let at = match url.port_or_known_default() {
+                Some(port) => format!("{host}:{port}"),
+                None => host.clone(),
+            };
+            (host, at)
+        }
+        Err(_) => (server.to_owned(), server.to_owned()),
+    }
+}
+
+/// What a person reads when no answer came from `server` (a base URL),
+/// from the client's error text, which carries the causes' chain
+/// (`error sending request …: client error (Connect): tcp connect error:
+/// Connection refused (os error 111)`). The one place network failures
+/// are worded: commands, the outbox and the connection state all show it.
+pub fn unreachable_sentence(server: &str, detail: &str) -> String {
+    let (host, at) = host_port(server);
+    let https = server.starts_with("https:");
+    let text = detail.to_lowercase();
+    let has = |words: &[&str]| words.iter().any(|w| text.contains(w));
+    if has(&["connection refused", "actively refused"]) {
+        format!(
+            "Nothing answers at {at}: connection refused. Check the address and that the host is running."
+        )
+    } else if has(&[
+        "dns error",
+        "failed to lookup address",
+        "name or service not known",
+        "no address associated",
+        "nodename nor servname",
+        "no such host",
+        "temporary failure in name resolution",
+    ]) {
+        format!("No computer called {host} was found. Check the address.")
+    } else if has(&["timed out", "timeout", "did not answer in time"]) {
+        format!(
+            "{at} did not answer in time. Check the address, and that you are on the same network as the host."
+        )
+    } else if has(&[
+        "network is unreachable",
+        "no route to host",
+        "host is unreachable",
+    ]) {
+        format!(
+            "{at} cannot be reached from this computer (no route to it). Are you on the same network?"
+        )
+    } else if https
+        && has(&[
+            "corrupt message",
+            "invalidcontenttype",
+            "invalid content type",
+            "wrong version number",
+            "peer sent no certificates",
+            "invalid message",
+        ])
+    {
+        format!("{at} does not speak HTTPS. Try http://{at} instead.")
+    } else if !https
+        && has(&[
+            "invalid http version",
+            "invalid http",
+            "http2 error",
+            "frame with invalid size",
+        ])
+    {
+        format!("{at} only speaks HTTPS. Try https://{at} instead.")
+    } else if has(&[
+        "connection reset",
+        "broken pipe",
+        "connection closed",
+        "incomplete message",
+        "unexpected eof",
+    ]) {
+        format!("The connection to {at} was cut. Try again in a moment.")
+    } else {
+        let cause = detail
+            .rsplit(": ")
+            .next()
+            .unwrap_or(detail)
+            .split(" (os error")
+            .next()
+            .unwrap_or(detail)
+            .trim();
+        let cause = cause
+            .strip_prefix("cannot reach the server: ")
+            .unwrap_or(cause);
+        format!(
+            "Cannot reach {at}: {}. Check the address and that the host is running.",
+            cause.to_lowercase()
+        )
+    }
+}
+
 fn capitalize(text: &str) -> String {
     let mut chars = text.chars();
     match chars.next() {
@@ -442,7 +573,7 @@ mod tests {
         assert_eq!(
             from(ClientError::Network("connection refused".into())),
             json!({"kind": "network", "retryable": true, "message":
-                "Cannot reach http://10.0.0.2:8989/: connection refused. Check the address and that the host is running."})
+                "Nothing answers at 10.0.0.2:8989: connection refused. Check the address and that the host is running."})
         );
         assert_eq!(
             from(status(429, "slow down", Some(3))),
@@ -453,6 +584,80 @@ mod tests {
             from(status(401, "wrong password", None)),
             json!({"kind": "unauthorized", "retryable": false, "status": 401,
                    "message": "The server refused to sign you in: wrong password"})
+        );
+    }
+
+    /// The client's texts (with their causes) as a person reads them.
+    #[test]
+    fn network_failures_in_a_persons_words() {
+        let said = |server: &str, detail: &str| {
+            CommandError::from_client(server, ClientError::Network(detail.into())).to_string()
+        };
+        assert_eq!(
+            said(
+                "http://127.0.0.1:1/",
+                "error sending request for url (http://127.0.0.1:1/api/info): client error (Connect): tcp connect error: Connection refused (os error 111)"
+            ),
+            "Nothing answers at 127.0.0.1:1: connection refused. Check the address and that the host is running."
+        );
+        assert_eq!(
+            said(
+                "http://nope.invalid:8989/",
+                "error sending request for url (http://nope.invalid:8989/api/info): client error (Connect): dns error: failed to lookup address information: Name or service not known"
+            ),
+            "No computer called nope.invalid was found. Check the address."
+        );
+        assert_eq!(
+            said(
+                "http://10.9.9.9:8989/",
+                "error sending request for url (http://10.9.9.9:8989/api/info): client error (Connect): operation timed out"
+            ),
+            "10.9.9.9:8989 did not answer in time. Check the address, and that you are on the same network as the host."
+        );
+        assert_eq!(
+            said(
+                "https://10.0.0.2:8989/",
+                "error sending request for url (https://10.0.0.2:8989/api/info): client error (Connect): received corrupt message of type InvalidContentType"
+            ),
+            "10.0.0.2:8989 does not speak HTTPS. Try http://10.0.0.2:8989 instead."
+        );
+        assert_eq!(
+            said(
+                "http://10.0.0.2:8989/",
+                "error sending request for url (http://10.0.0.2:8989/api/info): client error (SendRequest): invalid HTTP version parsed"
+            ),
+            "10.0.0.2:8989 only speaks HTTPS. Try https://10.0.0.2:8989 instead."
+        );
+        assert_eq!(
+            said(
+                "http://10.0.0.2:8989/",
+                "error sending request: client error (Connect): tcp connect error: No route to host (os error 113)"
+            ),
+            "10.0.0.2:8989 cannot be reached from this computer (no route to it). Are you on the same network?"
+        );
+        assert_eq!(
+            said("http://10.0.0.2:8989/", "timed out opening the stream"),
+            "10.0.0.2:8989 did not answer in time. Check the address, and that you are on the same network as the host."
+        );
+        assert_eq!(
+            said("http://h:80/", "something: odd thing (os error 5)"),
+            "Cannot reach h:80: odd thing. Check the address and that the host is running."
+        );
+        // No library wording is left in any of them.
+        assert!(
+            !said(
+                "http://h:1/",
+                "error sending request for url (http://h:1/): x: Connection refused"
+            )
+            .contains("error sending request")
+        );
+        assert_eq!(
+            CommandError::from_client(
+                "http://h/",
+                ClientError::InvalidUrl("invalid port number".into())
+            )
+            .to_string(),
+            "That is not a web address: the port must be a number up to 65535 (try http://192.168.1.20:8989)."
         );
     }
 

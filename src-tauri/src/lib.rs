@@ -121,6 +121,8 @@ pub fn app_builder<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> 
             rooms::commands::probe_server,
             rooms::commands::join_room,
             rooms::commands::forget_room,
+            rooms::commands::retry_now,
+            rooms::commands::open_link,
             rooms::commands::saved_rooms,
             rooms::commands::room_info,
             rooms::commands::list_rooms,

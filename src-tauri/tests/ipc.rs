@@ -86,7 +86,7 @@ fn every_command_is_wired_and_allowed_for_the_main_window_only() {
             json!({"address": "ftp://x", "nick": "ana"})
         ),
         Err(json!({"kind": "invalid", "retryable": false, "message":
-            "That is not a Hearth address (ftp://x: use http://host:port). Paste something like http://192.168.1.20:8989, http://host:8989/r/general or host:8989."
+            "That is not a web address: ftp: is not http:// or https:// (try http://192.168.1.20:8989)."
         }))
     );
     assert_eq!(
@@ -210,7 +210,7 @@ fn every_way_a_command_fails_reaches_js_as_its_kind() {
         error["message"]
             .as_str()
             .unwrap()
-            .starts_with("Cannot reach "),
+            .starts_with(&format!("Nothing answers at {closed}: connection refused.")),
         "{error}"
     );
 

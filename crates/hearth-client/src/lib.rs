@@ -137,11 +137,29 @@ impl From<reqwest::Error> for ClientError {
         if let Some(problem) = tls::certificate_problem(&e) {
             ClientError::Certificate(problem)
         } else if e.is_decode() {
-            ClientError::Protocol(e.to_string())
+            ClientError::Protocol(with_causes(&e))
         } else {
-            ClientError::Network(e.to_string())
+            ClientError::Network(with_causes(&e))
         }
     }
+}
+
+/// An error's text followed by its causes' (`error sending request for
+/// url (…): client error (Connect): tcp connect error: Connection refused
+/// (os error 111)`), so an app can tell a refused connection from a
+/// missing name or a timeout and say so in a person's words.
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 /// The result of a successful post.

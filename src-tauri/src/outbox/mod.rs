@@ -661,6 +661,8 @@ impl Shared {
     }
 
     fn sent(&self, room_id: &str, client_id: &str, message: Message) {
+        // The server is back: its stream need not wait out its backoff.
+        self.rooms.server_answered(room_id);
         if let Err(e) = self.remove(client_id) {
             // Still on disk: the next run finds it in the history.
             tracing::warn!(cause = %e, "removing a sent message from the outbox failed");

@@ -95,6 +95,19 @@ pub async fn forget_room(desktop: State<'_, Desktop>, room_id: String) -> Result
     desktop.forget_room(&room_id).await
 }
 
+/// "Retry now": the room's connection reconnects at once (a stream waiting
+/// out its backoff, or one that stopped).
+#[tauri::command]
+pub async fn retry_now(desktop: State<'_, Desktop>, room_id: String) -> Result<(), CommandError> {
+    desktop.rooms().retry_now(&room_id)
+}
+
+/// Opens an `http(s)` link of a message in the system browser.
+#[tauri::command]
+pub async fn open_link(url: String) -> Result<(), CommandError> {
+    crate::rooms::links::open_link(&url)
+}
+
 /// The saved rooms, with connection state and unread count.
 #[tauri::command]
 pub async fn saved_rooms(desktop: State<'_, Desktop>) -> Result<Vec<RoomView>, CommandError> {

@@ -87,6 +87,36 @@ impl Rooms {
         }
     }
 
+    /// The server of `room_id`'s connection answered a request (the outbox
+    /// posted to it): if its stream is waiting out a backoff, it reconnects
+    /// now. Nothing else changes.
+    pub fn server_answered(&self, room_id: &str) {
+        let Ok(saved) = self.saved_room(room_id) else {
+            return;
+        };
+        let key = ConnKey::of(&saved);
+        if let Some(conn) = self.shared.conns().get(&key) {
+            conn.retry.notify_waiters();
+        }
+    }
+
+    /// "Retry now" on a room: its connection reconnects at once, whether
+    /// it waits out a backoff or stopped (offline, not retrying by itself).
+    pub fn retry_now(&self, room_id: &str) -> Result<(), CommandError> {
+        let saved = self.saved_room(room_id)?;
+        let key = ConnKey::of(&saved);
+        let state = self.shared.hub.connection_state(room_id);
+        match state {
+            ConnectionState::Offline { .. } => self.restart(&key, false),
+            _ => {
+                if let Some(conn) = self.shared.conns().get(&key) {
+                    conn.retry.notify_waiters();
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// (Re)starts the connection's follow task with its current rooms,
     /// resuming each room from its last seen message. `planned`: the app
     /// restarts it on purpose (its rooms changed), so nothing is missed if
@@ -161,6 +191,7 @@ impl Rooms {
             resumed,
             planned,
             cancel: conn.cancel.clone(),
+            retry: conn.retry.clone(),
         };
         drop(conns);
         tokio::spawn(follow.run());
@@ -181,6 +212,8 @@ struct Follow {
     /// Started on purpose by the app (see [`Rooms::restart`]).
     planned: bool,
     cancel: CancellationToken,
+    /// Ends a backoff wait early (see [`Rooms::server_answered`]).
+    retry: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl Follow {
@@ -194,6 +227,7 @@ impl Follow {
             resumed,
             planned,
             cancel,
+            retry,
         } = self;
         let shared = rooms.shared();
         let hub = shared.hub();
@@ -223,12 +257,22 @@ impl Follow {
                 shared.follow_policy().clone(),
             );
             let mut stream = std::pin::pin!(stream);
+            // Between a drop and the next attempt (the client's backoff).
+            let mut waiting = false;
             let failure = loop {
                 let item = tokio::select! {
                     biased;
                     _ = cancel.cancelled() => return,
-                    item = stream.next() => item,
+                    _ = retry.notified(), if waiting => None,
+                    item = stream.next() => Some(item),
                 };
+                // The server answered meanwhile: a new stream, right now,
+                // from the same cursor (the backoff's sleep is dropped).
+                let Some(item) = item else {
+                    tracing::debug!(server = ?key.server, "reconnecting now, before the backoff ends");
+                    break Retry::Now;
+                };
+                waiting = matches!(item, Some(Followed::Reconnecting { .. }));
                 match item {
                     Some(Followed::Connected) => {
                         signed_in_again = false;
@@ -288,11 +332,15 @@ impl Follow {
                             reason,
                         });
                     }
-                    Some(Followed::Failed(e)) => break Some(e),
-                    None => break None,
+                    Some(Followed::Failed(e)) => break Retry::No(Some(e)),
+                    None => break Retry::No(None),
                 }
             };
             dropped = true;
+            let failure = match failure {
+                Retry::Now => continue,
+                Retry::No(failure) => failure,
+            };
             let refused = failure
                 .as_ref()
                 .and_then(|e| e.status())
@@ -350,6 +398,14 @@ impl Follow {
             return;
         }
     }
+}
+
+/// How a stream's run ended.
+enum Retry {
+    /// Asked to reconnect before the backoff ended.
+    Now,
+    /// The stream failed for good (or ended).
+    No(Option<ClientError>),
 }
 
 /// Reads the newest messages up to each room's resume point into the hub;

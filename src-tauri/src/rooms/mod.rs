@@ -23,7 +23,8 @@
 //! - [`people`]: direct messages, bans, who the session is, and the nick
 //!   password the app keeps (protocol v1.1 "nicks", "dm");
 //! - [`connection`]: starting, restarting and running each connection's
-//!   follow task;
+//!   follow task (and "Retry now");
+//! - [`links`]: links in messages, opened in the system browser;
 //! - [`hub`]: where events meet on their way to the webview (catch-up,
 //!   unread counts, notifications); `live.rs`: what it keeps of each room;
 //! - [`commands`]: the Tauri commands.
@@ -33,6 +34,7 @@ pub mod commands;
 pub mod connection;
 pub mod hub;
 pub mod join;
+pub mod links;
 mod live;
 pub mod people;
 pub mod relay;
@@ -99,6 +101,10 @@ struct Conn {
     client: Option<Client>,
     /// Ends the current follow task.
     cancel: CancellationToken,
+    /// Rung when the connection's server answered some other request (the
+    /// outbox delivered, the person asked to retry): a follow task waiting
+    /// out its backoff reconnects at once.
+    retry: Arc<Notify>,
 }
 
 impl Conn {
@@ -107,6 +113,7 @@ impl Conn {
             token,
             client: None,
             cancel: CancellationToken::new(),
+            retry: Arc::new(Notify::new()),
         }
     }
 }

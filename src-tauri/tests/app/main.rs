@@ -7,5 +7,6 @@ mod host;
 mod log;
 mod outbox;
 mod people;
+mod recovery;
 mod rooms;
 mod support;

@@ -37,7 +37,8 @@ async fn probing_reads_the_server_info_and_the_linked_room() {
         .await
         .unwrap_err();
     assert!(
-        err.to_string().starts_with("That is not a Hearth address"),
+        err.to_string()
+            .starts_with("That link names a room Hearth cannot open"),
         "{err}"
     );
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -50,6 +51,22 @@ async fn probing_reads_the_server_info_and_the_linked_room() {
         .await
         .unwrap_err();
     assert!(matches!(err, CommandError::Unreachable { .. }), "{err}");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "Nothing answers at 127.0.0.1:{port}: connection refused. Check the address and that the host is running."
+        )
+    );
+    let err = app
+        .desktop
+        .rooms()
+        .probe("http://nope.invalid:8989", None)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "No computer called nope.invalid was found. Check the address."
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
