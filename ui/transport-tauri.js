@@ -421,6 +421,11 @@ class TauriTransport {
     await this.desktop.invoke('send_typing', { roomId: this._needId(room) });
   }
 
+  /** Mutes (or unmutes) a room's notifications (an app setting Rust honours). */
+  async setRoomMuted(room, muted) {
+    await this.desktop.invoke('set_room_muted', { roomId: this._needId(room), muted: Boolean(muted) });
+  }
+
   /** Makes sure `name` is a saved room of the bound server (joins it if not). */
   async openRoom(name) {
     const bound = this._need();

@@ -50,4 +50,9 @@ pub const COMMANDS: &[&str] = &[
     "save_file",
     "show_in_folder",
     "watch_drops",
+    "watch_platform",
+    "desktop_settings",
+    "save_desktop_settings",
+    "set_room_muted",
+    "quit_app",
 ];

@@ -33,6 +33,8 @@
 //! - [`settings`]: non-secret settings in the config dir.
 //! - [`error`]: [`error::CommandError`], a kind and a sentence for a person.
 //! - [`tray`], [`notify`]: the desktop around the app (best effort).
+//! - [`platform`]: one instance, `hearth://` links, closing to the tray,
+//!   start at login, a notification's room opened.
 //! - [`command_names`]: the command list, shared with `build.rs`.
 //!
 //! Each concern folder has a `commands.rs` with its `#[tauri::command]`s;
@@ -49,6 +51,7 @@ pub mod files;
 pub mod host;
 pub mod notify;
 pub mod outbox;
+pub mod platform;
 pub mod rooms;
 pub mod secrets;
 pub mod settings;
@@ -63,7 +66,7 @@ pub use desktop::{Desktop, DesktopOptions};
 /// Starts the desktop app (the binary's `main`).
 pub fn run() {
     init_tracing();
-    let built = app_builder(tauri::Builder::default())
+    let built = app_builder(desktop_plugins(tauri::Builder::default()))
         .setup(|app| {
             setup(app)?;
             Ok(())
@@ -87,6 +90,42 @@ pub fn run() {
     });
 }
 
+/// The plugins of the real app only: one instance (registered first, as
+/// its README asks; its `deep-link` feature hands a second launch's
+/// `hearth://` link to the deep-link plugin before the callback runs), then
+/// [`platform_plugins`]. Not in [`app_builder`]: on the mock runtime of the
+/// tests, a second app in one process would find the first and exit.
+fn desktop_plugins(builder: tauri::Builder<tauri::Wry>) -> tauri::Builder<tauri::Wry> {
+    let builder = builder.plugin(tauri_plugin_single_instance::init(|app, argv, _cwd| {
+        tracing::info!(
+            args = argv.len().saturating_sub(1),
+            "a second launch: showing this window"
+        );
+        tray::show_main(app);
+    }));
+    platform_plugins(builder)
+}
+
+/// Deep links, the window's size and position, start at login: all used
+/// from Rust only (the webview is granted none of their permissions).
+/// Generic so the capability test can build them on the mock runtime.
+pub fn platform_plugins<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
+    use tauri_plugin_window_state::StateFlags;
+    builder
+        .plugin(tauri_plugin_deep_link::init())
+        .plugin(
+            // Not VISIBLE: a window hidden in the tray at quit comes back shown.
+            tauri_plugin_window_state::Builder::new()
+                .with_state_flags(StateFlags::SIZE | StateFlags::POSITION | StateFlags::MAXIMIZED)
+                .build(),
+        )
+        .plugin(
+            tauri_plugin_autostart::Builder::new()
+                .app_name("Hearth")
+                .build(),
+        )
+}
+
 /// The app's Tauri context: `../tauri.conf.json`, the embedded `ui/`, the
 /// capabilities. Generic over the runtime so a test can use the mock one.
 pub fn context<R: Runtime>() -> tauri::Context<R> {
@@ -98,9 +137,11 @@ pub fn context<R: Runtime>() -> tauri::Context<R> {
 /// build it on Tauri's mock runtime and manage a `Desktop` of its own.
 pub fn app_builder<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
     builder
+        .manage(platform::Platform::default())
         .plugin(tauri_plugin_notification::init())
         .plugin(tauri_plugin_opener::init())
         .plugin(page_limits())
+        .plugin(platform::page_script())
         .register_asynchronous_uri_scheme_protocol(files::SCHEME, |ctx, request, responder| {
             let app = ctx.app_handle().clone();
             tauri::async_runtime::spawn(async move {
@@ -153,16 +194,30 @@ pub fn app_builder<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> 
             files::commands::save_file,
             files::commands::show_in_folder,
             files::commands::watch_drops,
+            platform::commands::watch_platform,
+            platform::commands::desktop_settings,
+            platform::commands::save_desktop_settings,
+            platform::commands::set_room_muted,
+            platform::commands::quit_app,
         ])
         .on_window_event(|window, event| {
             if window.label() != tray::MAIN_WINDOW {
+                return;
+            }
+            if let WindowEvent::CloseRequested { api, .. } = event
+                && platform::close_to_tray(window)
+            {
+                api.prevent_close();
                 return;
             }
             let Some(desktop) = window.try_state::<Desktop>() else {
                 return;
             };
             match event {
-                WindowEvent::Focused(focused) => desktop.set_focused(*focused),
+                WindowEvent::Focused(focused) => {
+                    desktop.set_focused(*focused);
+                    platform::set_focused(window.app_handle(), *focused);
+                }
                 WindowEvent::DragDrop(drop) => {
                     let scale = window.scale_factor().unwrap_or(1.0);
                     desktop.files().drops().forward(drop, scale);
@@ -238,7 +293,11 @@ fn setup<R: Runtime>(app: &mut tauri::App<R>) -> Result<(), Box<dyn std::error::
     app.manage(discovery::Nearby::start(
         desktop.host().visibility().advertising(),
     ));
-    tray::install(&handle);
+    let do_not_disturb = desktop.settings().get().desktop.do_not_disturb;
+    let tray = tray::install(&handle, do_not_disturb);
+    app.state::<platform::Platform>().set_tray_available(tray);
+    notify::listen_for_clicks(&handle);
+    follow_links(&handle);
     quit_on_signal(handle);
     tauri::async_runtime::spawn(async move {
         match desktop.start_hosting_if_asked().await {
@@ -248,6 +307,39 @@ fn setup<R: Runtime>(app: &mut tauri::App<R>) -> Result<(), Box<dyn std::error::
         }
     });
     Ok(())
+}
+
+/// `hearth://` links: the one the app was launched with, and those the OS
+/// or a second launch hands over later, go to the page
+/// ([`platform::Platform::open_links`]). On Linux and Windows the scheme is
+/// also registered at run time where no installer did it (a debug build,
+/// an AppImage), as the deep-link plugin's docs advise.
+fn follow_links<R: Runtime>(app: &tauri::AppHandle<R>) {
+    use tauri_plugin_deep_link::DeepLinkExt;
+    let Some(deep_link) = app.try_state::<tauri_plugin_deep_link::DeepLink<R>>() else {
+        return; // the mock runtime's tests have no deep-link plugin
+    };
+    #[cfg(any(windows, target_os = "linux"))]
+    {
+        #[cfg(target_os = "linux")]
+        let unregistered = cfg!(debug_assertions) || app.env().appimage.is_some();
+        #[cfg(windows)]
+        let unregistered = cfg!(debug_assertions);
+        if unregistered && let Err(e) = deep_link.register_all() {
+            tracing::warn!(cause = %e, "cannot register hearth:// links with the desktop");
+        }
+    }
+    let platform = app.state::<platform::Platform>();
+    if let Ok(Some(urls)) = deep_link.get_current() {
+        platform.open_links(urls.iter().map(url::Url::as_str));
+    }
+    let handle = app.clone();
+    app.deep_link().on_open_url(move |event| {
+        let urls = event.urls();
+        handle
+            .state::<platform::Platform>()
+            .open_links(urls.iter().map(url::Url::as_str));
+    });
 }
 
 /// SIGTERM (logout, `kill`) and SIGINT quit the app the normal way, so

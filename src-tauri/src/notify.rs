@@ -4,6 +4,20 @@
 //! Notifications are unreliable on some Linux desktops (shown by nothing,
 //! or without a sound): a failure is logged, never raised.
 //!
+//! Nothing is shown while "do not disturb" is on (the tray's switch), nor
+//! for a muted room (`settings.desktop`). The hub names a message's room
+//! only in the title (`… in #room`, `… sent you a message` for a DM), so
+//! the saved room is found from it: a room name that several saved rooms
+//! share (on different servers) is muted only when all of them are.
+//!
+//! A click on a notification opens its room: the notification carries the
+//! room's id (`extra.room_id`) and `tauri-plugin-notification` reports the
+//! click (`tap`) where the notification server does (Linux: the
+//! `ActionInvoked` "default" action of the Desktop Notifications spec;
+//! Windows while the toast is on screen; macOS). Where no click arrives,
+//! the window coming back into focus after a notification shown while it
+//! was away opens that room ([`crate::platform::focused`]).
+//!
 //! With `HEARTH_NOTIFY_LOG=<file>` set, each notification request is also
 //! appended to that file as one JSON line, `{"title": …, "body": …}`, before
 //! it is shown: the desktop window tests read it instead of needing a
@@ -13,11 +27,17 @@ use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::PathBuf;
 
-use tauri::{AppHandle, Runtime};
+use tauri::{AppHandle, Manager, Runtime};
 use tauri_plugin_notification::NotificationExt;
 
+use crate::desktop::Desktop;
+use crate::platform::Platform;
 use crate::rooms::hub::Notifier;
+use crate::settings::{DesktopSettings, SavedRoom};
 use crate::tray;
+
+/// The notification's extra field naming its saved room.
+pub const ROOM_ID_EXTRA: &str = "room_id";
 
 /// The environment variable naming the [`NotifyLog`] file.
 pub const NOTIFY_LOG_ENV: &str = "HEARTH_NOTIFY_LOG";
@@ -73,19 +93,24 @@ impl<R: Runtime> DesktopNotifier<R> {
 
 impl<R: Runtime> Notifier for DesktopNotifier<R> {
     fn notify_message(&self, title: &str, body: &str) {
-        if let Some(log) = &self.log {
-            log.record(title, body);
+        let Some(desktop) = self.app.try_state::<Desktop>() else {
+            return;
+        };
+        let settings = desktop.settings().get();
+        let Some(room_id) = decide(title, &settings.rooms, &settings.desktop) else {
+            tracing::debug!(%title, "a notification silenced (do not disturb, or a muted room)");
+            return;
+        };
+        if let Some(platform) = self.app.try_state::<Platform>() {
+            platform.notified(room_id.clone());
         }
-        let shown = self
-            .app
-            .notification()
-            .builder()
-            .title(title)
-            .body(body)
-            .show();
-        if let Err(e) = shown {
-            tracing::warn!(cause = %e, "cannot show a notification");
-        }
+        show_with(
+            &self.app,
+            self.log.as_ref(),
+            title,
+            body,
+            room_id.as_deref(),
+        );
     }
 
     fn unread_changed(&self, total: u32) {
@@ -101,9 +126,146 @@ impl<R: Runtime> Notifier for DesktopNotifier<R> {
     }
 }
 
+/// Whether a message notification is shown, and for which saved room:
+/// `None` when silenced, `Some(room id or None when unsure)` otherwise.
+pub fn decide(
+    title: &str,
+    rooms: &[SavedRoom],
+    desktop: &DesktopSettings,
+) -> Option<Option<String>> {
+    if desktop.do_not_disturb {
+        return None;
+    }
+    let candidates: Vec<&SavedRoom> = if let Some(nick) = title.strip_suffix(" sent you a message")
+    {
+        rooms
+            .iter()
+            .filter(|r| r.dm.as_deref() == Some(nick))
+            .collect()
+    } else if let Some((_, room)) = title.rsplit_once(" in #") {
+        rooms
+            .iter()
+            .filter(|r| r.dm.is_none() && r.room.as_str() == room)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    if !candidates.is_empty()
+        && candidates
+            .iter()
+            .all(|r| desktop.muted_rooms.contains(&r.id))
+    {
+        return None;
+    }
+    Some(match candidates.as_slice() {
+        [only] => Some(only.id.clone()),
+        _ => None,
+    })
+}
+
+/// Shows a notification of the app itself (not of a room), recorded in
+/// the `HEARTH_NOTIFY_LOG` file when set.
+pub fn show<R: Runtime>(app: &AppHandle<R>, title: &str, body: &str) {
+    show_with(app, NotifyLog::from_env().as_ref(), title, body, None);
+}
+
+fn show_with<R: Runtime>(
+    app: &AppHandle<R>,
+    log: Option<&NotifyLog>,
+    title: &str,
+    body: &str,
+    room_id: Option<&str>,
+) {
+    if let Some(log) = log {
+        log.record(title, body);
+    }
+    let mut builder = app.notification().builder().title(title).body(body);
+    if let Some(room_id) = room_id {
+        builder = builder.extra(ROOM_ID_EXTRA, room_id);
+    }
+    if let Err(e) = builder.show() {
+        tracing::warn!(cause = %e, "cannot show a notification");
+    }
+}
+
+/// Opens the room of a clicked notification (where the platform reports
+/// clicks: see the module doc).
+pub fn listen_for_clicks<R: Runtime>(app: &AppHandle<R>) {
+    let handle = app.clone();
+    let listening = app.notification().on_action(move |action| {
+        if action.action_id() != "tap" {
+            return;
+        }
+        let room_id = action
+            .notification()
+            .and_then(|n| n.extra().get(ROOM_ID_EXTRA))
+            .and_then(|v| v.as_str())
+            .map(str::to_owned);
+        tracing::info!(room = ?room_id, "a notification was clicked");
+        crate::platform::notification_clicked(&handle, room_id);
+    });
+    if let Err(e) = listening {
+        tracing::warn!(cause = %e, "notification clicks are not reported");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hearth_proto::{Nick, RoomName};
+
+    fn room(id: &str, server: &str, name: &str, dm: Option<&str>) -> SavedRoom {
+        SavedRoom {
+            id: id.into(),
+            server: server.into(),
+            room: RoomName::parse(name).unwrap(),
+            nick: Nick::parse("ana").unwrap(),
+            hosted: false,
+            last_seen: None,
+            pin: None,
+            dm: dm.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn muted_rooms_and_do_not_disturb_silence_notifications() {
+        let rooms = vec![
+            room("a", "http://h1:1/", "dev", None),
+            room("b", "http://h2:1/", "dev", None),
+            room("c", "http://h1:1/", "ops", None),
+            room("d", "http://h1:1/", "dm-x", Some("bo")),
+        ];
+        let mut desktop = DesktopSettings::default();
+        assert_eq!(
+            decide("bo in #ops", &rooms, &desktop),
+            Some(Some("c".into()))
+        );
+        assert_eq!(
+            decide("bo sent you a message", &rooms, &desktop),
+            Some(Some("d".into()))
+        );
+        // Two saved rooms are called dev: shown, room unknown.
+        assert_eq!(
+            decide("bo mentioned you in #dev", &rooms, &desktop),
+            Some(None)
+        );
+
+        desktop.muted_rooms.insert("c".into());
+        desktop.muted_rooms.insert("d".into());
+        desktop.muted_rooms.insert("a".into());
+        assert_eq!(decide("bo in #ops", &rooms, &desktop), None);
+        assert_eq!(decide("bo sent you a message", &rooms, &desktop), None);
+        // Only one of the two dev rooms is muted: still shown.
+        assert_eq!(decide("bo in #dev", &rooms, &desktop), Some(None));
+        desktop.muted_rooms.insert("b".into());
+        assert_eq!(decide("bo in #dev", &rooms, &desktop), None);
+
+        let dnd = DesktopSettings {
+            do_not_disturb: true,
+            ..DesktopSettings::default()
+        };
+        assert_eq!(decide("bo in #ops", &rooms, &dnd), None);
+    }
 
     #[test]
     fn the_log_gets_one_json_line_per_request() {

@@ -1,13 +1,15 @@
 //! Non-secret settings, as one JSON file in the app's config dir
 //! (`settings.json`): the saved rooms (server URL, room, nick, last message
 //! seen) and the host's choices (start hosting on launch, whether a password
-//! is set, the nick and room the host joins). Secrets are in
+//! is set, the nick and room the host joins) and the desktop's (tray, start
+//! at login, do not disturb, muted rooms). Secrets are in
 //! [`crate::secrets`], never here.
 //!
 //! [`SettingsStore`] holds the settings in memory and writes them whole,
 //! atomically (temporary file, fsync, rename). Saving the last-seen ids of a
 //! busy room is debounced by [`SettingsStore::update_later`] and a saver task.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -30,6 +32,37 @@ pub struct Settings {
     pub rooms: Vec<SavedRoom>,
     #[serde(default)]
     pub host: HostSettings,
+    #[serde(default)]
+    pub desktop: DesktopSettings,
+}
+
+/// How the app behaves on the desktop (`src/platform.rs` applies these).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DesktopSettings {
+    /// Closing the window hides it and Hearth keeps running in the tray.
+    /// `None`: never chosen, so on wherever a tray icon could be created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_in_tray: Option<bool>,
+    /// Start Hearth when the person logs in (the autostart plugin).
+    #[serde(default)]
+    pub start_at_login: bool,
+    /// No notifications at all while on (the tray's switch).
+    #[serde(default)]
+    pub do_not_disturb: bool,
+    /// Saved rooms (by id) whose messages never notify.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub muted_rooms: BTreeSet<String>,
+    /// The first close to the tray said where Hearth went.
+    #[serde(default)]
+    pub tray_notice_shown: bool,
+}
+
+impl DesktopSettings {
+    /// Whether closing the window keeps Hearth in the tray, given whether a
+    /// tray icon exists: never without one (the app could not be reached).
+    pub fn keeps_in_tray(&self, tray_available: bool) -> bool {
+        tray_available && self.keep_in_tray.unwrap_or(true)
+    }
 }
 
 /// A room the user joined, local (hosted by this app) or remote.
@@ -271,5 +304,19 @@ mod tests {
             Settings::default()
         );
         assert!(dir.path().join("settings.json.bad").exists());
+    }
+
+    #[test]
+    fn desktop_settings_default_to_the_tray_where_there_is_one() {
+        let old: Settings = serde_json::from_str(r#"{"rooms": [], "host": {}}"#).unwrap();
+        assert_eq!(old.desktop, DesktopSettings::default());
+        assert!(old.desktop.keeps_in_tray(true));
+        assert!(!old.desktop.keeps_in_tray(false));
+        assert!(!old.desktop.start_at_login && !old.desktop.do_not_disturb);
+        let off = DesktopSettings {
+            keep_in_tray: Some(false),
+            ..DesktopSettings::default()
+        };
+        assert!(!off.keeps_in_tray(true));
     }
 }

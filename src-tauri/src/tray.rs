@@ -1,13 +1,15 @@
-//! The tray icon: Show / Hide / Quit, and an unread marker (a red dot on
-//! the icon, the count in the tooltip and, where the tray shows one, the
-//! title).
+//! The tray icon: Show / Hide / Do not disturb / Quit, and an unread marker
+//! (a red dot on the icon, the count in the tooltip and, where the tray
+//! shows one, the title). "Quit" really quits (hosting stops cleanly);
+//! closing the window only hides it while "keep running in the tray" is on
+//! ([`crate::platform::close_to_tray`]).
 //!
 //! Trays are unreliable on Linux desktops (GNOME shows none without the
 //! AppIndicator extension), so every call here logs a failure and carries
 //! on: the app works without a tray.
 
 use tauri::image::Image;
-use tauri::menu::{Menu, MenuItem};
+use tauri::menu::{CheckMenuItem, Menu, MenuItem};
 use tauri::tray::TrayIconBuilder;
 use tauri::{AppHandle, Manager, Runtime};
 
@@ -15,19 +17,47 @@ use tauri::{AppHandle, Manager, Runtime};
 pub const TRAY_ID: &str = "hearth";
 /// The main window's label.
 pub const MAIN_WINDOW: &str = "main";
+/// The "Do not disturb" menu item's id.
+const DND_ID: &str = "dnd";
 
-/// Adds the tray icon. A failure (no tray on this desktop) is logged.
-pub fn install<R: Runtime>(app: &AppHandle<R>) {
-    if let Err(e) = try_install(app) {
-        tracing::warn!(cause = %e, "no tray icon");
+/// The tray's "Do not disturb" switch, kept to mirror the setting.
+struct DndItem<R: Runtime>(CheckMenuItem<R>);
+
+/// Adds the tray icon; `do_not_disturb` is the switch's state. A failure
+/// (no tray on this desktop) is logged; returns whether the icon exists.
+pub fn install<R: Runtime>(app: &AppHandle<R>, do_not_disturb: bool) -> bool {
+    match try_install(app, do_not_disturb) {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::warn!(cause = %e, "no tray icon");
+            false
+        }
     }
 }
 
-fn try_install<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
+/// Shows the tray's "Do not disturb" switch as `on`.
+pub fn set_do_not_disturb<R: Runtime>(app: &AppHandle<R>, on: bool) {
+    if let Some(item) = app.try_state::<DndItem<R>>()
+        && let Err(e) = item.0.set_checked(on)
+    {
+        tracing::debug!(cause = %e, "cannot update the tray menu");
+    }
+}
+
+fn try_install<R: Runtime>(app: &AppHandle<R>, do_not_disturb: bool) -> tauri::Result<()> {
     let show = MenuItem::with_id(app, "show", "Show Hearth", true, None::<&str>)?;
     let hide = MenuItem::with_id(app, "hide", "Hide", true, None::<&str>)?;
+    let dnd = CheckMenuItem::with_id(
+        app,
+        DND_ID,
+        "Do not disturb",
+        true,
+        do_not_disturb,
+        None::<&str>,
+    )?;
     let quit = MenuItem::with_id(app, "quit", "Quit", true, None::<&str>)?;
-    let menu = Menu::with_items(app, &[&show, &hide, &quit])?;
+    let menu = Menu::with_items(app, &[&show, &hide, &dnd, &quit])?;
+    app.manage(DndItem(dnd));
     let mut tray = TrayIconBuilder::with_id(TRAY_ID)
         .menu(&menu)
         .tooltip("Hearth")
@@ -41,7 +71,8 @@ fn try_install<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
                     tracing::warn!(cause = %e, "cannot hide the window");
                 }
             }
-            "quit" => app.exit(0),
+            DND_ID => toggle_do_not_disturb(app),
+            "quit" => crate::platform::quit(app),
             _ => {}
         });
     if let Some(icon) = app.default_window_icon() {
@@ -49,6 +80,21 @@ fn try_install<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
     }
     tray.build(app)?;
     Ok(())
+}
+
+/// The tray's switch was clicked: the setting follows its new state.
+fn toggle_do_not_disturb<R: Runtime>(app: &AppHandle<R>) {
+    let Some(desktop) = app.try_state::<crate::Desktop>() else {
+        return;
+    };
+    let on = app
+        .try_state::<DndItem<R>>()
+        .and_then(|item| item.0.is_checked().ok())
+        .unwrap_or(!desktop.settings().get().desktop.do_not_disturb);
+    tracing::info!(on, "do not disturb");
+    if let Err(e) = desktop.settings().update(|s| s.desktop.do_not_disturb = on) {
+        tracing::warn!(cause = %e, "cannot save do not disturb");
+    }
 }
 
 /// Shows, unminimizes and focuses the main window.
