@@ -4,7 +4,14 @@
  * Owns: `#host-form` and what it shows: start/stop, nick, password (kept
  * in the system keychain by Rust), start on launch, HTTPS and its
  * certificate fingerprint, the advanced Redis address, and while hosting
- * the LAN links with copy buttons and the QR code of the first link.
+ * the LAN links with copy buttons and the QR code of the first link (the
+ * settings fold away while hosting, so links and code fit the window).
+ *
+ * Visibility on the network (`#host-visibility`): live from Rust
+ * (`watch_host_visibility`, the server's mDNS state on a Channel): "Visible
+ * on your network as …", "Visible on this machine only", or why not; the
+ * switch (`set_host_visibility`) takes effect at once and is kept. When
+ * discovery may not work, the text says why and the links stay the way in.
  *
  * The QR code (an SVG document made by Rust) is parsed with DOMParser and
  * imported as nodes, without scripts, handlers or links; nothing here uses
@@ -56,6 +63,39 @@ function linkItem(link) {
 }
 
 /**
+ * What the host screen says about visibility, from Rust's
+ * `{visible, allowed, name, mdns: {state, …}}` and whether hosting runs.
+ * Returns {state, text}; `state` is a word for `data-state`.
+ */
+export function visibilityText(view, running) {
+  const name = view?.name || 'your room';
+  const mdns = view?.mdns || { state: 'stopped' };
+  const state = mdns.state || 'stopped';
+  if (!running || state === 'stopped') {
+    if (view && !view.allowed) return { state: 'off', text: 'Hosting will not be listed on your network (turned off for this run: HEARTH_MDNS=off).' };
+    return view?.visible === false
+      ? { state: 'off', text: 'Hosting will not be listed on your network: share a link instead.' }
+      : { state: 'stopped', text: `When you host, people on your network see it as “${name}”.` };
+  }
+  switch (state) {
+    case 'visible':
+      return mdns.lan
+        ? { state: 'visible', text: `Visible on your network as “${mdns.name || name}”.` }
+        : { state: 'local', text: 'Visible on this machine only: no network yet. People can join with a link once this computer is on a network.' };
+    case 'starting':
+      return { state: 'starting', text: `Becoming visible on your network as “${name}”…` };
+    case 'failed':
+      return { state: 'failed', text: `Not visible on your network: ${mdns.reason}. People can still join with a link or the QR code below.` };
+    case 'loopback':
+      return { state: 'off', text: 'Not visible: the server listens on this computer only.' };
+    default:
+      return view && !view.allowed
+        ? { state: 'off', text: 'Not visible on your network (turned off for this run: HEARTH_MDNS=off). Share a link or the QR code below.' }
+        : { state: 'off', text: 'Not visible on your network: turned off. Share a link or the QR code below.' };
+  }
+}
+
+/**
  * The hosting panel. `ctx`: {core (DesktopCore), openRoom(roomView)}.
  * Returns {refresh() -> HostStatus, scheduleRefresh(), status(), busy(),
  * waitForLaunch()}.
@@ -68,6 +108,7 @@ export function createHostPanel(ctx) {
   let launching = false; // start on launch asked for, not running yet
   let refreshTimer = 0;
   let linksKey = '';
+  let visibility = null; // the last VisibilityView from Rust
 
   function render(status) {
     if (status) host = status;
@@ -94,6 +135,9 @@ export function createHostPanel(ctx) {
       if (s.start_on_launch) parts.push(h('span', null, ' Hosting starts when Hearth starts.'));
     }
     el.replaceChildren(...parts);
+
+    $('#host-settings').hidden = running;
+    renderVisibility();
 
     $('#host-start').hidden = running;
     $('#host-stop').hidden = !running;
@@ -137,6 +181,42 @@ export function createHostPanel(ctx) {
       ? `No network address found: only this computer can reach the room${s.local_url ? ` (${s.local_url})` : ''}.`
       : '';
     $('#host-open').hidden = !running || !s.room_id;
+  }
+
+  function renderVisibility() {
+    const { state, text } = visibilityText(visibility, Boolean(host?.running));
+    const box = $('#host-visibility');
+    box.dataset.state = state;
+    $('#host-visibility-text').textContent = text;
+    const toggle = $('#host-visible');
+    toggle.checked = visibility ? Boolean(visibility.visible) : true;
+    toggle.disabled = !visibility || !visibility.allowed;
+  }
+
+  async function watchVisibility() {
+    try {
+      const channel = new core.tauri.core.Channel();
+      channel.onmessage = (view) => {
+        visibility = view;
+        renderVisibility();
+      };
+      visibility = await core.invoke('watch_host_visibility', { onEvent: channel });
+    } catch (err) {
+      $('#host-error').textContent = err.message;
+    }
+    renderVisibility();
+  }
+
+  async function onVisibleChange() {
+    const toggle = $('#host-visible');
+    const wanted = toggle.checked;
+    try {
+      visibility = await core.invoke('set_host_visibility', { visible: wanted });
+    } catch (err) {
+      toggle.checked = !wanted;
+      $('#host-error').textContent = err.message;
+    }
+    renderVisibility();
   }
 
   async function refresh() {
@@ -258,6 +338,8 @@ export function createHostPanel(ctx) {
     $('#host-redis').dataset.edited = 'true';
   });
   $('#host-open').addEventListener('click', onOpen);
+  $('#host-visible').addEventListener('change', onVisibleChange);
+  watchVisibility();
 
   return { refresh, scheduleRefresh, status: () => host, waitForLaunch };
 }

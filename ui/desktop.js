@@ -5,8 +5,9 @@
  * Owns: `#desktop-home`, the start screen, and moving between it and the
  * chat view: `startDesktopShell(transport, {open})` shows it and returns
  * `{showHome(message)}`. Its three panels live in their own modules:
- * hosting (desktop-host.js), joining by address (desktop-join.js) and the
- * saved rooms (desktop-saved.js). It also keeps the chat view's `#home`
+ * hosting (desktop-host.js), joining by address (desktop-join.js), the
+ * saved rooms (desktop-saved.js) and the rooms on the LAN
+ * (desktop-discovery.js). It also keeps the chat view's `#home`
  * badge (unread messages in rooms of other connections; Rust counts them).
  *
  * It calls the Tauri commands through `transport.desktop` (DesktopCore in
@@ -16,6 +17,7 @@
  */
 
 import { $, NICK_KEY, recall } from './dom.js';
+import { createNearbyList } from './desktop-discovery.js';
 import { createHostPanel } from './desktop-host.js';
 import { bindJoinForm } from './desktop-join.js';
 import { createSavedRooms } from './desktop-saved.js';
@@ -67,6 +69,7 @@ export async function startDesktopShell(transport, chatApi) {
   const host = createHostPanel({ core, openRoom });
   const saved = createSavedRooms({ core, setNotice, openRoom, afterForget: () => host.refresh() });
   bindJoinForm({ core, openRoom });
+  createNearbyList({ core }).start();
 
   /** Shows the home screen (app.js has closed the chat view). */
   function showHome(message = '', { refresh = true } = {}) {
