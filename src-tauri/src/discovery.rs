@@ -94,7 +94,7 @@ impl NearbyList {
             .filter(|s| self.own.as_ref() != Some(&s.id))
             .cloned()
             .collect();
-        list.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+        list.sort_by_key(|s| s.name.to_lowercase());
         list
     }
 }

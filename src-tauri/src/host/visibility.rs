@@ -62,7 +62,7 @@ pub struct VisibilityView {
 }
 
 /// The switch, its file, and the running server's advertising handle.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Visibility {
     /// `None`: kept in memory only (tests).
     path: Option<PathBuf>,
@@ -70,17 +70,6 @@ pub struct Visibility {
     advertising: Advertising,
     /// The task that forwards state changes to the host screen.
     watcher: Mutex<Option<tauri::async_runtime::JoinHandle<()>>>,
-}
-
-impl Default for Visibility {
-    fn default() -> Self {
-        Self {
-            path: None,
-            settings: Arc::default(),
-            advertising: Advertising::default(),
-            watcher: Mutex::default(),
-        }
-    }
 }
 
 impl Visibility {
