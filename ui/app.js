@@ -36,7 +36,7 @@ async function startDesktop(transport) {
   };
   const chat = new Chat(transport, {
     router: null,
-    retryButton: false, // the app's Rust side reconnects by itself
+    retryButton: true, // "Retry now": Rust's retry_now (it also reconnects by itself)
     onSessionEnded: (ended) => goHome(ended ? endedSentence(ended) : DESKTOP_SESSION_ENDED),
   });
 
@@ -62,10 +62,10 @@ async function startDesktop(transport) {
   }
 }
 
-function start() {
+async function start() {
   let transport;
   try {
-    transport = createTransport();
+    transport = await createTransport();
   } catch (err) {
     showBootError(err.message);
     return;

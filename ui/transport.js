@@ -4,7 +4,7 @@
  * Owns: the ONE description of the transport interface (below; issue 12's
  * contract) and choosing the transport. The chat core (chat.js and its
  * modules) talks to a Hearth server only through the object
- * `createTransport()` returns; it never calls fetch and never asks which
+ * `createTransport()` resolves to; it never calls fetch and never asks which
  * transport runs (only the entry point, app.js, reads `kind`, to pick the
  * shell). In a browser that is transport-web.js; in the Tauri desktop app
  * (`window.__TAURI__` exists) transport-tauri.js, whose Rust side reads the
@@ -204,17 +204,21 @@
  * them only for equality).
  */
 
-import { createTauriTransport } from './transport-tauri.js';
 import { createWebTransport } from './transport-web.js';
 
 export { TransportError } from './transport-error.js';
 
-/** Returns the transport for this environment. */
-export function createTransport() {
+/**
+ * Resolves to the transport for this environment. The desktop transport
+ * (and the desktop code it imports) is loaded only in the app: browsers
+ * never download it.
+ */
+export async function createTransport() {
   if (typeof window !== 'undefined' && window.__TAURI__) {
     if (!window.__TAURI__.core?.invoke || !window.__TAURI__.core?.Channel) {
       throw new Error('This desktop build does not expose the Tauri API (app.withGlobalTauri).');
     }
+    const { createTauriTransport } = await import('./transport-tauri.js');
     return createTauriTransport(window.__TAURI__);
   }
   return createWebTransport();

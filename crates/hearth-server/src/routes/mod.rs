@@ -154,8 +154,13 @@ pub const ROUTES: &[Route] = &[
     Route::event_stream("/stream", || get(legacy::stream)),
     Route::other("/healthz", || get(ops::healthz)),
     Route::other("/metrics", || get(ops::metrics)),
-    Route::other("/", || get(web::index)),
-    Route::other("/r/{room}", || get(web::room_page)),
+    Route::other("/", || get(web::index).layer(web::compression())),
+    Route::other("/r/{room}", || {
+        get(web::room_page).layer(web::compression())
+    }),
+    Route::other("/v/{version}/{*path}", || {
+        get(web::versioned_asset).layer(web::compression())
+    }),
 ];
 
 /// Whether `path` names an event-stream route of [`ROUTES`]. A path this
@@ -190,7 +195,7 @@ pub fn router(state: AppState) -> Router {
         .fold(Router::new(), |router, route| {
             router.route(route.path, (route.handlers)())
         })
-        .fallback(web::asset_or_not_found)
+        .fallback(axum::routing::any(web::asset_or_not_found).layer(web::compression()))
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(body_limit))
         // Spans name the path only: query strings can hold tokens.

@@ -190,3 +190,99 @@ async fn signing_out_clears_the_cookie() {
         "{cookie}"
     );
 }
+
+/// What a browser's reload costs: the page answers `304` to its `ETag`,
+/// its script, style sheet and icon are named under a version and kept for
+/// a year; text is compressed when the browser accepts it.
+#[tokio::test]
+async fn the_web_client_is_cached_and_compressed() {
+    let server = TestServer::start().await;
+    let first = http().get(server.url("/")).send().await.unwrap();
+    assert_eq!(first.status(), StatusCode::OK);
+    let etag = first.headers()["etag"].to_str().unwrap().to_owned();
+    assert_eq!(first.headers()["cache-control"], "no-cache");
+    let page = first.text().await.unwrap();
+    let script = page
+        .split('"')
+        .find(|s| s.starts_with("/v/") && s.ends_with("/app.js"))
+        .unwrap_or_else(|| panic!("the page names a versioned app.js: {page}"))
+        .to_owned();
+    assert!(!page.contains("\"/app.js\""), "no unversioned script left");
+    assert!(
+        !page.contains("\"/favicon.svg\""),
+        "the icon is versioned too"
+    );
+
+    let reload = http()
+        .get(server.url("/"))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reload.status(), StatusCode::NOT_MODIFIED);
+    assert!(reload.bytes().await.unwrap().is_empty());
+
+    let asset = http().get(server.url(&script)).send().await.unwrap();
+    assert_eq!(asset.status(), StatusCode::OK);
+    let cache = asset.headers()["cache-control"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        cache.contains("immutable") && cache.contains("max-age=31536000"),
+        "{cache}"
+    );
+    let plain = asset.bytes().await.unwrap();
+    // A module it imports by a relative path is under the same version.
+    let sibling = script.replace("/app.js", "/transport.js");
+    let sibling = http().get(server.url(&sibling)).send().await.unwrap();
+    assert_eq!(sibling.status(), StatusCode::OK);
+    assert!(
+        sibling.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("immutable")
+    );
+    // An older version's page still gets today's files, not kept.
+    let stale = http()
+        .get(server.url("/v/0000/app.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stale.status(), StatusCode::OK);
+    assert_eq!(stale.headers()["cache-control"], "no-cache");
+
+    // Compressed for a browser that accepts it (the client here does not
+    // decompress, so the bytes on the wire are what it reads).
+    let gzipped = http()
+        .get(server.url(&script))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gzipped.headers()["content-encoding"], "gzip");
+    let wire = gzipped.bytes().await.unwrap();
+    assert!(
+        wire.len() < plain.len() / 2,
+        "{} of {}",
+        wire.len(),
+        plain.len()
+    );
+    let br = http()
+        .get(server.url("/"))
+        .header("accept-encoding", "br, gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(br.headers()["content-encoding"], "br");
+    // The event streams are never compressed.
+    let token = server.signed_in("ana").await.token().unwrap().to_owned();
+    let stream = http()
+        .get(server.url("/api/rooms/general/events"))
+        .bearer_auth(&token)
+        .header("accept-encoding", "gzip, br")
+        .send()
+        .await
+        .unwrap();
+    assert!(!stream.headers().contains_key("content-encoding"));
+}
