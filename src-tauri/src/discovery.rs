@@ -13,7 +13,7 @@
 //! turns off both browsing and advertising: nothing is sent to the
 //! network's multicast group (the window tests set it).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use hearth_client::discovery::{DiscoveredServer, Discovery, DiscoveryEvent};
@@ -49,6 +49,11 @@ pub struct NearbyList {
     seen: BTreeMap<String, DiscoveredServer>,
     /// The id the app's hosted server is visible under, if it is.
     own: Option<String>,
+    /// Ids the hosted server was visible under before (it stopped, or was
+    /// switched off): still hidden until the browser hears they are gone,
+    /// so a goodbye that arrives after the state changed does not show the
+    /// app's own room for a moment.
+    retired: BTreeSet<String>,
 }
 
 impl NearbyList {
@@ -61,29 +66,42 @@ impl NearbyList {
                 &server.id
             }
             DiscoveryEvent::Lost { id } => {
-                self.seen.remove(id)?;
+                let retired = self.retired.remove(id);
+                if self.seen.remove(id).is_none() || retired {
+                    return None;
+                }
                 id
             }
         };
-        (self.own.as_ref() != Some(id)).then_some(event)
+        (!self.hidden(id)).then_some(event)
+    }
+
+    fn hidden(&self, id: &str) -> bool {
+        self.own.as_deref() == Some(id) || self.retired.contains(id)
     }
 
     /// The app's hosted server is now visible as `own` (or not at all):
-    /// returns the events that hide it from the list, or show a server that
-    /// is no longer the app's own.
+    /// returns the event that hides it from the list, if it was listed. The
+    /// id it had before stays hidden until it is lost.
     pub fn set_own(&mut self, own: Option<String>) -> Vec<DiscoveryEvent> {
         if own == self.own {
             return Vec::new();
         }
-        let before = std::mem::replace(&mut self.own, own);
-        let mut events = Vec::new();
-        if let Some(server) = before.and_then(|id| self.seen.get(&id)) {
-            events.push(DiscoveryEvent::Found(server.clone()));
+        let listed = own
+            .as_deref()
+            .is_some_and(|id| self.seen.contains_key(id) && !self.hidden(id));
+        if let Some(before) = std::mem::replace(&mut self.own, own) {
+            self.retired.insert(before);
         }
-        if let Some(id) = self.own.as_ref().filter(|id| self.seen.contains_key(*id)) {
-            events.push(DiscoveryEvent::Lost { id: id.clone() });
+        let Some(id) = self.own.clone() else {
+            return Vec::new();
+        };
+        self.retired.remove(&id);
+        if listed {
+            vec![DiscoveryEvent::Lost { id }]
+        } else {
+            Vec::new()
         }
-        events
     }
 
     /// The list as it stands, by name.
@@ -91,7 +109,7 @@ impl NearbyList {
         let mut list: Vec<DiscoveredServer> = self
             .seen
             .values()
-            .filter(|s| self.own.as_ref() != Some(&s.id))
+            .filter(|s| !self.hidden(&s.id))
             .cloned()
             .collect();
         list.sort_by_key(|s| s.name.to_lowercase());
@@ -346,22 +364,38 @@ mod tests {
         assert_eq!(list.apply(lost("mine")), None);
 
         // Seen before the host said which id it is: it is taken away.
-        list.set_own(None);
+        let mut list = NearbyList::default();
+        list.apply(DiscoveryEvent::Found(server("other", "theirs")));
         assert!(list.apply(DiscoveryEvent::Found(own.clone())).is_some());
         assert_eq!(list.servers().len(), 2);
         assert_eq!(list.set_own(Some(own_id.clone())), vec![lost("mine")]);
         assert_eq!(list.servers().len(), 1);
         assert!(list.set_own(Some(own_id.clone())).is_empty());
 
-        // Renamed (another server took its name): the old id is a stranger
-        // again (someone else's now), the new one is hidden.
+        // Hosting stops: its goodbye may reach the browser after the state
+        // changed; the room stays hidden until then, and is not told twice.
+        assert!(list.set_own(None).is_empty());
+        assert_eq!(list.servers().len(), 1);
+        assert_eq!(list.apply(DiscoveryEvent::Found(own.clone())), None);
+        assert_eq!(list.apply(lost("mine")), None);
+        // Gone, then seen again: someone else's now (or hosting again, which
+        // hides it once the host says so).
+        assert!(list.apply(DiscoveryEvent::Found(own.clone())).is_some());
+        assert_eq!(list.servers().len(), 2);
+        assert_eq!(list.set_own(Some(own_id.clone())), vec![lost("mine")]);
+
+        // Visible under another name (mDNS renamed it): the new id is
+        // hidden, the old one until it is lost.
         let renamed = server("mine (2)", "my room (2)");
         list.apply(DiscoveryEvent::Found(renamed.clone()));
         assert_eq!(
             list.set_own(Some(renamed.id.clone())),
-            vec![DiscoveryEvent::Found(own), lost("mine (2)")]
+            vec![lost("mine (2)")]
         );
         let names: Vec<_> = list.servers().into_iter().map(|s| s.name).collect();
-        assert_eq!(names, ["my room", "theirs"]);
+        assert_eq!(names, ["theirs"]);
+        assert_eq!(list.apply(lost("mine")), None);
+        assert!(list.apply(DiscoveryEvent::Found(own)).is_some());
+        assert_eq!(list.servers().len(), 2);
     }
 }
