@@ -117,8 +117,9 @@ pub fn set_room_muted(
     })
 }
 
-/// Quits Hearth (as the tray's "Quit" does): hosting stops cleanly.
+/// Quits Hearth (as the tray's "Quit" does): hosting stops cleanly. The
+/// exit is requested from a task, after this command has answered.
 #[tauri::command]
 pub fn quit_app<R: Runtime>(app: AppHandle<R>) {
-    super::quit(&app);
+    tauri::async_runtime::spawn(async move { super::quit(&app) });
 }
