@@ -20,6 +20,7 @@ pub const COMMANDS: &[&str] = &[
     "forget_room",
     "retry_now",
     "open_link",
+    "launch_problem",
     "saved_rooms",
     "room_info",
     "list_rooms",

@@ -500,6 +500,23 @@ pub fn unreachable_sentence(server: &str, detail: &str) -> String {
     }
 }
 
+/// Why a stream dropped, for a person: its client's reason (a
+/// `ClientError`'s text, or "the server closed the stream") about the
+/// server at `server`.
+pub fn stream_drop_sentence(server: &str, reason: &str) -> String {
+    match reason.strip_prefix("cannot reach the server: ") {
+        Some(detail) => unreachable_sentence(server, detail),
+        None => {
+            let text = capitalize(reason.trim());
+            if text.ends_with('.') {
+                text
+            } else {
+                format!("{text}.")
+            }
+        }
+    }
+}
+
 fn capitalize(text: &str) -> String {
     let mut chars = text.chars();
     match chars.next() {
@@ -642,6 +659,17 @@ mod tests {
         assert_eq!(
             said("http://h:80/", "something: odd thing (os error 5)"),
             "Cannot reach h:80: odd thing. Check the address and that the host is running."
+        );
+        assert_eq!(
+            stream_drop_sentence(
+                "http://127.0.0.1:9/",
+                "cannot reach the server: error sending request for url (http://127.0.0.1:9/api/events): client error (Connect): tcp connect error: Connection refused (os error 111)"
+            ),
+            "Nothing answers at 127.0.0.1:9: connection refused. Check the address and that the host is running."
+        );
+        assert_eq!(
+            stream_drop_sentence("http://h:1/", "the server closed the stream"),
+            "The server closed the stream."
         );
         // No library wording is left in any of them.
         assert!(

@@ -49,6 +49,7 @@ pub mod error;
 pub mod events;
 pub mod files;
 pub mod host;
+pub mod launch;
 pub mod notify;
 pub mod outbox;
 pub mod platform;
@@ -140,6 +141,7 @@ pub fn app_builder<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> 
         .manage(platform::Platform::default())
         .plugin(tauri_plugin_notification::init())
         .plugin(tauri_plugin_opener::init())
+        .plugin(rooms::links::navigation_guard())
         .plugin(page_limits())
         .plugin(platform::page_script())
         .register_asynchronous_uri_scheme_protocol(files::SCHEME, |ctx, request, responder| {
@@ -164,6 +166,7 @@ pub fn app_builder<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> 
             rooms::commands::forget_room,
             rooms::commands::retry_now,
             rooms::commands::open_link,
+            launch::launch_problem,
             rooms::commands::saved_rooms,
             rooms::commands::room_info,
             rooms::commands::list_rooms,
@@ -302,7 +305,10 @@ fn setup<R: Runtime>(app: &mut tauri::App<R>) -> Result<(), Box<dyn std::error::
     tauri::async_runtime::spawn(async move {
         match desktop.start_hosting_if_asked().await {
             Some(Ok(status)) => tracing::info!(port = ?status.port, "hosting on launch"),
-            Some(Err(e)) => tracing::error!(cause = %e, "could not start hosting on launch"),
+            Some(Err(e)) => {
+                tracing::error!(cause = %e, "could not start hosting on launch");
+                launch::hosting_failed(&e);
+            }
             None => {}
         }
     });

@@ -32,7 +32,7 @@ use url::Url;
 use super::address::client_error;
 use super::hub::PAGE_SIZE;
 use super::{Conn, ConnKey, Rooms};
-use crate::error::{CommandError, ErrorKind};
+use crate::error::{CommandError, ErrorKind, stream_drop_sentence};
 use crate::events::ConnectionState;
 
 impl Rooms {
@@ -329,7 +329,7 @@ impl Follow {
                         set_all(ConnectionState::Reconnecting {
                             attempt,
                             retry_in_ms: u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
-                            reason,
+                            reason: stream_drop_sentence(client.base_url().as_str(), &reason),
                         });
                     }
                     Some(Followed::Failed(e)) => break Retry::No(Some(e)),

@@ -40,7 +40,9 @@ pub fn open_link(link: &str) -> Result<(), CommandError> {
             .append(true)
             .open(&log)
             .map_err(|e| CommandError::Storage(e.to_string()))?;
-        writeln!(file, "{url}").map_err(|e| CommandError::Storage(e.to_string()))?;
+        // One write per line: concurrent requests do not interleave.
+        file.write_all(format!("{url}\n").as_bytes())
+            .map_err(|e| CommandError::Storage(e.to_string()))?;
         return Ok(());
     }
     tauri_plugin_opener::open_url(url.as_str(), None::<&str>).map_err(|e| {
@@ -49,9 +51,57 @@ pub fn open_link(link: &str) -> Result<(), CommandError> {
     })
 }
 
+/// A plugin that keeps the webview on the app, whatever the page does (a
+/// link the page did not catch, a dropped URL, a form): a navigation to
+/// anything but the app's own pages is refused (and logged). Links open
+/// through [`open_link`] instead.
+pub fn navigation_guard<R: tauri::Runtime>() -> tauri::plugin::TauriPlugin<R> {
+    tauri::plugin::Builder::new("hearth-navigation")
+        .on_navigation(|_webview, url| {
+            let app = is_app_page(url);
+            if !app {
+                tracing::warn!(%url, "a navigation away from the app was refused");
+            }
+            app
+        })
+        .build()
+}
+
+/// The app's own pages: `tauri://localhost/…` (Linux, macOS) and
+/// `http(s)://tauri.localhost/…` (Windows), and `about:blank`.
+pub fn is_app_page(url: &Url) -> bool {
+    match url.scheme() {
+        "tauri" => true,
+        "about" => url.path() == "blank",
+        "http" | "https" => url.host_str() == Some("tauri.localhost"),
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_webview_stays_on_the_app() {
+        for app in [
+            "tauri://localhost/",
+            "tauri://localhost/index.html#x",
+            "http://tauri.localhost/",
+            "about:blank",
+        ] {
+            assert!(is_app_page(&Url::parse(app).unwrap()), "{app}");
+        }
+        for away in [
+            "https://example.org/docs",
+            "http://127.0.0.1:8989/",
+            "file:///etc/passwd",
+            "http://localhost:1430/",
+            "data:text/html,x",
+        ] {
+            assert!(!is_app_page(&Url::parse(away).unwrap()), "{away}");
+        }
+    }
 
     #[test]
     fn only_web_links_open() {
