@@ -127,6 +127,7 @@ describe('a desktop app people keep open all day', () => {
   let driver;
   let app;
   let pid;
+  let size;
   before(async () => {
     assert.deepEqual(appPids(), [], 'no Hearth app runs before the test');
     server = await startServer({ args: ['--mdns', 'off'] });
@@ -207,12 +208,70 @@ describe('a desktop app people keep open all day', () => {
     assert.equal(await app.waitForMessage('posted while the window was closed'), 1);
     await app.screenshot('desktop-back-from-tray');
 
+    // A size of its own, to be found again after the restart.
+    await app.cmd('POST', '/window/rect', { width: 1100, height: 760 });
+    size = await app.waitFor(`const w = window.innerWidth, h = window.innerHeight;
+      return w > 1000 ? [w, h] : null;`, { message: 'the window is resized' });
+
     // A second close hides again without a second notice.
     x11('close', pid);
     await waitUntil(() => x11('state', pid) !== '2', 'the window hides again');
     assert.equal(notifications(log).filter((n) => n.title === 'Hearth is still running').length, 1);
 
     // Quit (the tray menu's action, as a command) ends the process.
+    await app.exec('window.__TAURI__.core.invoke("quit_app"); return true;').catch(() => {});
+    await waitUntil(() => appPids().length === 0, 'the app process ends', 30000);
+    app = null;
+  });
+
+  test('after a restart: the window size is kept; a muted room and do not disturb notify nothing', async () => {
+    await driver.stop();
+    driver = await startDriver({ ...profile, HEARTH_NOTIFY_LOG: log });
+    app = await AppSession.open(driver);
+    [pid] = await waitUntil(() => appPids().length === 1 && appPids(), 'the app process');
+    await app.waitVisible('#desktop-settings');
+    assert.deepEqual(await app.exec('return [window.innerWidth, window.innerHeight];'), size,
+      'the size and position of the last run');
+    const token = await apiToken(server.url, 'bo');
+
+    /** Opens #dev, closes the window, posts `text`; waits until the hidden page has it. */
+    async function postWhileClosed(text) {
+      await app.click('#saved-rooms li.saved-room .open-room');
+      await app.waitFor('return document.querySelector("#connection")?.dataset.state === "connected";');
+      x11('close', pid);
+      await waitUntil(() => x11('state', pid) !== '2', 'the window hides');
+      await apiPost(server.url, token, 'dev', text);
+      assert.equal(await app.waitForMessage(text), 1);
+    }
+    /** A second launch brings the window back; then the home screen. */
+    async function comeBack() {
+      assert.equal((await launchAgain(env)).code, 0);
+      await waitUntil(() => x11('state', pid) === '2', 'the window is shown again');
+      await app.click('#home');
+      await app.waitVisible('#desktop-home');
+    }
+
+    await app.click('#saved-rooms li.saved-room .mute-room');
+    await app.waitFor('return document.querySelector(".mute-room")?.getAttribute("aria-pressed") === "true";');
+    await app.screenshot('desktop-room-muted');
+    await postWhileClosed('while the room was muted');
+    await comeBack();
+    await app.click('#saved-rooms li.saved-room .mute-room');
+    await app.waitFor('return document.querySelector(".mute-room")?.getAttribute("aria-pressed") === "false";');
+
+    await app.click('#do-not-disturb');
+    await app.waitFor('return window.__TAURI__.core.invoke("desktop_settings").then((s) => s.do_not_disturb);');
+    await postWhileClosed('while do not disturb was on');
+    await comeBack();
+    await app.click('#do-not-disturb');
+    await app.waitFor('return window.__TAURI__.core.invoke("desktop_settings").then((s) => !s.do_not_disturb);');
+
+    await postWhileClosed('heard again');
+    await waitUntil(() => notifications(log).find((n) => n.body === 'heard again'), 'a notification again');
+    const bodies = notifications(log).map((n) => n.body);
+    assert.ok(!bodies.includes('while the room was muted'), 'a muted room does not notify');
+    assert.ok(!bodies.includes('while do not disturb was on'), 'do not disturb silences');
+
     await app.exec('window.__TAURI__.core.invoke("quit_app"); return true;').catch(() => {});
     await waitUntil(() => appPids().length === 0, 'the app process ends', 30000);
     app = null;
