@@ -39,6 +39,7 @@ import { ChatFiles } from './chat-files.js';
 import { ChatPeople } from './chat-people.js';
 import { banFromError } from './ban-rules.js';
 import { ComposerView } from './composer-view.js';
+import { setMessageActions } from './context-menu.js';
 import { RoomLogEvents } from './chat-log.js';
 import { roomAfterLeaving, withLeft, withoutLeft } from './left-rooms.js';
 import { loadLeft, saveLeft } from './left-store.js';
@@ -75,6 +76,10 @@ export class Chat {
     this.pending = new PendingMessages(this);
     this.log = new RoomLogEvents(this);
     this.actions = new LogActions(this); // the log's actions: reply, edit, delete, react, typing, @
+    setMessageActions(() => (this.actions.enabled ? { // the app's right-click menu (context-menu.js)
+      panel: this.actions.panel, message: (id) => this.state.currentRoom?.get(id) || null,
+      canEdit: (msg) => this.actions.panel.handlers.canEdit(msg), canDelete: (msg) => this.actions.panel.handlers.canDelete(msg),
+    } : null));
     this.files = new ChatFiles(this); // attach, drop, paste; thumbnails, the viewer, downloads
     this.messages = new MessageList({
       scroller: $('#scroller'), list: $('#messages'), loadOlder: $('#load-older'), jumpNew: $('#jump-new'), typing: $('#typing'),

@@ -13,6 +13,9 @@
  */
 
 import { TransportError } from './transport-error.js';
+import { installContextMenu } from './context-menu.js';
+import { guardWebview } from './desktop-links.js';
+import { watchLaunch } from './desktop-launch.js';
 
 /**
  * A command's rejection as a TransportError. Rust rejects with
@@ -91,6 +94,12 @@ export class DesktopCore {
 
   /** Attaches the Channel (once per page): follow_rooms. Resolves the saved rooms. */
   start() {
+    if (!this.started && typeof document !== 'undefined') {
+      // The page stays on the app: links to the browser, the app's own right-click menu.
+      guardWebview({ open: (url) => this.invoke('open_link', { url }) });
+      installContextMenu();
+      setTimeout(() => watchLaunch(this), 0); // hosting at launch that failed: why, on the home screen
+    }
     if (!this.started) {
       this.started = (async () => {
         const channel = new this.tauri.core.Channel();

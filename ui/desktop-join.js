@@ -13,6 +13,11 @@
  * `nick_protected`) is said in a sentence, with "Pick another nick" and a
  * field for that nick's password, for a person who has it from another
  * device (`#join-nick-password`, made here, sent as `nickPassword`).
+ *
+ * Errors are Rust's sentences as they come (src-tauri/src/error.rs words
+ * them: "That is not a web address…", "Nothing answers at …"); one goes
+ * away when the address or nick is edited, a join succeeds, or the home
+ * screen is left.
  */
 
 import { $, NICK_KEY, h, remember } from './dom.js';
@@ -138,7 +143,14 @@ export function bindJoinForm(ctx) {
   }
 
   $('#join-form').addEventListener('submit', onJoin);
-  $('#join-nick').addEventListener('input', () => nickPassword.show(false));
+  $('#join-nick').addEventListener('input', () => {
+    nickPassword.show(false);
+    $('#join-error').textContent = '';
+  });
+  // An old error does not wait on the home screen for the next visit.
+  new MutationObserver(() => {
+    if ($('#desktop-home').hidden) $('#join-error').textContent = '';
+  }).observe($('#desktop-home'), { attributes: true, attributeFilter: ['hidden'] });
   $('#join-address').addEventListener('input', () => {
     if ($('#join-password').value === '') showPassword(false);
     $('#join-error').textContent = '';

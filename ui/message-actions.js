@@ -50,6 +50,25 @@ export class MessageActions {
     this._main(msg);
   }
 
+  /**
+   * One action of message `id` (element `el`), as the app's right-click
+   * menu asks (context-menu.js): 'reply' and 'edit' at once; 'react' and
+   * 'delete' open this panel at its picker or its confirmation.
+   */
+  run(id, el, action) {
+    const msg = this.handlers.message(id);
+    if (!msg) return;
+    if (action === 'reply') this.handlers.onReply(msg);
+    else if (action === 'edit' && this.handlers.canEdit(msg)) this.handlers.onEdit(msg);
+    else if (action === 'react' || action === 'delete') {
+      if (this.id !== id || !this.panel?.isConnected) this.toggle(id, el);
+      if (!this.panel) return;
+      if (action === 'react') this._picker(msg);
+      else if (this.handlers.canEdit(msg)) this._confirm(msg);
+      else if (this.handlers.canDelete?.(msg)) this._confirm(msg, { theirs: true });
+    }
+  }
+
   /** Closes the open panel; `refocus`: focus goes back to its menu button. */
   close(refocus = true) {
     const panel = this.panel;

@@ -15,6 +15,7 @@
  * the reader picks to `onOpen(name)`, the one to leave to `onLeave(name)`.
  */
 
+import { titleUnread, windowTitle } from './title-rules.js';
 import { $, h } from './dom.js';
 import { isValidRoom, suggestRoom } from './format.js';
 import { onlineAnywhere, roomNameProblem, splitShown } from './dm-rules.js';
@@ -214,9 +215,14 @@ export class RoomsView {
     $('#room-title').textContent = label;
     $('#room-heading .hash').textContent = dm ? '@' : '#';
     const unread = state.unreadTotal;
-    const base = state.info?.name || 'Hearth';
-    const where = state.current ? `${dm ? '@' : '#'}${label} · ` : '';
-    document.title = `${unread ? `(${unread}) ` : ''}${where}${base}`;
+    const focused = typeof document.hasFocus !== 'function' || document.hasFocus();
+    document.title = windowTitle({ unread: titleUnread(unread, state.currentRoom?.unread, focused), room: label, dm });
+    if (!this.titleState) {
+      // Focus changes what the title counts (the room on screen, unread while away).
+      window.addEventListener('focus', () => this.renderTitle(this.titleState));
+      window.addEventListener('blur', () => this.renderTitle(this.titleState));
+    }
+    this.titleState = state;
     const badge = $('#unread-total');
     badge.hidden = unread === 0;
     badge.textContent = unread ? String(unread) : '';

@@ -4,7 +4,8 @@
  * Owns: `#connection[data-state]` ('connected' | 'reconnecting' |
  * 'offline') with its "Retry now" button (`#reconnect-now`, when the shell
  * has one), the dimming of stale presence (`#app.stale`), and
- * `#notice-bar` (`#notice` lines, `#notice-dismiss`). The texts come from
+ * `#notice-bar` (`#notice` lines, `#notice-dismiss`); `#connection-why`
+ * (made here, after `#connection`): why the room is offline, in words. The texts come from
  * ChatState (chat-state.js); this view only shows them, redrawing nothing
  * that did not change.
  */
@@ -37,6 +38,14 @@ export class StatusView {
     el.dataset.state = st;
     el.textContent = text;
     el.title = st === 'connected' ? '' : error;
+    // Why it is offline, in words (a final 'Offline' has it in the notice bar).
+    let why = document.querySelector('#connection-why');
+    if (!why) {
+      why = h('span', { id: 'connection-why', class: 'connection-why', role: 'status' });
+      el.after(why);
+    }
+    why.textContent = st === 'offline' && text !== 'Offline' && error ? error : '';
+    why.hidden = !why.textContent;
     // Presence shown while the stream is down may be out of date: dim it.
     $('#app').classList.toggle('stale', st !== 'connected');
     $('#reconnect-now').hidden = st !== 'offline' || !navigator.onLine || !this.retryButton;

@@ -337,6 +337,7 @@ class TauriTransport {
           if (r && typeof r.room === 'string') byName.set(r.room, r);
           if (r && typeof r.dm === 'string' && r.dm) this.dms.set(r.room, r.dm);
         }
+        this.lastListed = { key: this.bound?.key, rooms: [...byName.values()] };
         // A DM someone else started: saved (open_dm, once per room), so
         // Rust follows it and counts its messages, as the web client does.
         for (const [name, nick] of [...this.dms]) {
@@ -348,6 +349,10 @@ class TauriTransport {
         if (err.kind === KINDS.unauthorized || err.reason === 'banned') throw err; // the session is over
         // unreachable now: the saved rooms are listed all the same
       }
+    }
+    if (!byName.size && this.lastListed?.key === this.bound?.key) {
+      // Offline (or the list failed): the last list, so no room drops out of the sidebar.
+      for (const r of this.lastListed.rooms) byName.set(r.room, r);
     }
     if (this.bound.hosted) {
       // The session's own DM rooms open too (through open_dm).
@@ -470,8 +475,18 @@ class TauriTransport {
     this._call('open_view', { roomIds: ids, onEvent: channel }, failed(view));
   }
 
+  /** "Retry now": the bound connection reconnects at once (Rust's `retry_now`). */
   reconnect() {
-    // Rust reconnects by itself.
+    const rooms = this.boundRooms();
+    const room = (rooms.find((r) => r.id === this.active) || rooms[0])?.room;
+    if (room) this.retryNow(room);
+  }
+
+  /** "Retry now" on `room` (a name of the bound connection): reconnects at once. */
+  retryNow(room) {
+    const id = this._idOf(room);
+    if (!id) return Promise.resolve();
+    return this.desktop.invoke('retry_now', { roomId: id }).catch((err) => console.error('hearth: retry_now failed', err));
   }
 
   close() {

@@ -217,6 +217,11 @@ export function createWebTransport() {
       stream?.reconnect();
     },
 
+    /** "Retry now" on a room: the one stream carries every room. */
+    retryNow() {
+      stream?.reconnect();
+    },
+
     close() {
       stream?.close();
       stream = null;
