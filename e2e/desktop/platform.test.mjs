@@ -3,10 +3,12 @@
 // hearth://join link given to a second launch joins the room in the first
 // (and a link to anything but an http(s) server is refused in words);
 // closing the window keeps Hearth running in the tray with its streams
-// alive; "Quit" ends the process.
+// alive, hosting too; "Quit" ends the process and the hosting; the window's
+// size survives a restart; a muted room and do not disturb stay quiet.
 //
-// Nothing here hosts (hosting binds 0.0.0.0): the room is a `hearth serve`
-// on 127.0.0.1 with --mdns off, and the app runs with HEARTH_MDNS=off.
+// The joined room is a `hearth serve` on 127.0.0.1 with --mdns off. The app
+// runs with HEARTH_MDNS=off: the last test hosts (on 0.0.0.0) and must not
+// advertise on the real network.
 // The window is closed the way a window manager does it: a WM_DELETE_WINDOW
 // client message to the app's X window (python3 + libX11 through ctypes).
 
@@ -261,6 +263,8 @@ describe('a desktop app people keep open all day', () => {
 
     await app.click('#do-not-disturb');
     await app.waitFor('return window.__TAURI__.core.invoke("desktop_settings").then((s) => s.do_not_disturb);');
+    await app.exec('document.querySelector("#desktop-settings").scrollIntoView(); return true;');
+    await app.screenshot('desktop-settings');
     await postWhileClosed('while do not disturb was on');
     await comeBack();
     await app.click('#do-not-disturb');
@@ -275,5 +279,28 @@ describe('a desktop app people keep open all day', () => {
     await app.exec('window.__TAURI__.core.invoke("quit_app"); return true;').catch(() => {});
     await waitUntil(() => appPids().length === 0, 'the app process ends', 30000);
     app = null;
+  });
+
+  test('hosting goes on while the window is in the tray, and stops when Hearth quits', async () => {
+    await driver.stop();
+    driver = await startDriver({ ...profile, HEARTH_NOTIFY_LOG: log });
+    app = await AppSession.open(driver);
+    [pid] = await waitUntil(() => appPids().length === 1 && appPids(), 'the app process');
+    await app.type('#host-nick', 'host');
+    await app.click('#host-start');
+    await app.waitFor('return document.querySelector("#host-status")?.dataset.running === "true";');
+    const port = await app.waitFor('return document.querySelector("#host-status")?.dataset.port;');
+    const hosted = `http://127.0.0.1:${port}`;
+    assert.equal((await fetch(`${hosted}/api/info`)).status, 200);
+
+    x11('close', pid);
+    await waitUntil(() => x11('state', pid) !== '2', 'the window hides');
+    const token = await apiToken(hosted, 'guest');
+    await apiPost(hosted, token, 'general', 'the host is in the tray');
+
+    await app.exec('window.__TAURI__.core.invoke("quit_app"); return true;').catch(() => {});
+    await waitUntil(() => appPids().length === 0, 'the app process ends', 30000);
+    app = null;
+    await assert.rejects(fetch(`${hosted}/api/info`), 'hosting stopped with the app');
   });
 });
