@@ -248,7 +248,11 @@ export function createWebTransport() {
   const outbox = new WebOutbox({
     post: (room, text, clientId, replyTo, fileIds) => transport.post(room, text, clientId, replyTo, fileIds),
     upload,
-    onUpdate: (update) => emit('onOutbox', update),
+    onUpdate: (update) => {
+      // The server took a post: a stream waiting out its backoff retries now.
+      if (update.state === 'sent') stream?.reconnect();
+      emit('onOutbox', update);
+    },
     onAuthError: (message) => {
       const ended = handlers;
       transport.close(); // the session is over: no more posts, no stream
