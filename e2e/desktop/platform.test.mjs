@@ -254,7 +254,7 @@ describe('a desktop app people keep open all day', () => {
     }
 
     await app.click('#saved-rooms li.saved-room .mute-room');
-    await app.waitFor('return document.querySelector(".mute-room")?.getAttribute("aria-pressed") === "true";');
+    await app.waitFor('const b = document.querySelector(".mute-room"); return b?.getAttribute("aria-pressed") === "true" && b.textContent === "Muted";');
     await app.screenshot('desktop-room-muted');
     await postWhileClosed('while the room was muted');
     await comeBack();
