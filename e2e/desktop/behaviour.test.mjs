@@ -8,10 +8,11 @@
 //   stays on the app; window.open too;
 // - right-click shows the app's own menu (a message's actions), or none;
 // - an empty room says so; the title counts unread messages;
-// - a room whose server is down says why, and "Retry now" reconnects.
+// - a room whose server is down says why, and "Retry now" reconnects;
+// - hosting asked for at launch that cannot start says why on the home screen.
 
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
@@ -138,5 +139,35 @@ describe('what a new user runs into', () => {
     await app.click('#reconnect-now');
     await app.waitFor('return document.querySelector("#connection")?.dataset.state === "connected";', { timeout: 5000 });
     assert.equal(await app.exec('return document.querySelector("#connection-why").hidden;'), true);
+  });
+});
+
+describe('hosting at launch that cannot start', () => {
+  // The hosted server's data dir is a file: hosting fails at launch (the
+  // same as a data dir that cannot be written).
+  const profile = { ...newProfile(), HEARTH_MDNS: 'off' };
+  const config = join(profile.XDG_CONFIG_HOME, 'chat.hearth.desktop');
+  const data = join(profile.XDG_DATA_HOME, 'chat.hearth.desktop');
+  let driver;
+  let app;
+  before(async () => {
+    mkdirSync(config, { recursive: true });
+    writeFileSync(join(config, 'settings.json'), JSON.stringify({ host: { start_on_launch: true } }));
+    mkdirSync(data, { recursive: true });
+    writeFileSync(join(data, 'server'), 'not a folder');
+    driver = await startDriver(profile);
+    app = await AppSession.open(driver);
+  });
+  after(async () => {
+    await app?.close();
+    await driver?.stop();
+  });
+
+  test('the home screen says why', async () => {
+    await app.waitVisible('#desktop-home');
+    const notice = await app.waitFor(
+      'const n = document.querySelector("#desktop-notice"); return !n.hidden && n.textContent;',
+      { message: 'the launch failure on the home screen' });
+    assert.match(notice, /^Hosting did not start with Hearth: ./);
   });
 });
