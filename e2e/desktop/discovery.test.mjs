@@ -136,7 +136,8 @@ function inPrivateNamespace() {
     let app;
     const servers = [];
     before(async () => {
-      driver = await startDriver(newProfile());
+      // The host's default name is "<user>'s room on <host>".
+      driver = await startDriver({ ...newProfile(), USER: 'ana' });
       app = await AppSession.open(driver);
     });
     after(async () => {
@@ -153,7 +154,7 @@ function inPrivateNamespace() {
       await app.click('#host-start');
       await app.waitFor('return document.querySelector("#host-status")?.dataset.running === "true";');
       await app.waitFor('return document.querySelector("#host-visibility")?.dataset.state === "visible";', { timeout: 15000 });
-      assert.match(await app.text('#host-visibility-text'), /^Visible on your network as “.+”\.$/);
+      assert.match(await app.text('#host-visibility-text'), /^Visible on your network as “ana's room on .+”\.$/);
       assert.match(await app.text('#host-links'), /http:\/\/10\.77\.0\.1:\d+\/r\/general/);
       // The links and the QR code are above the fold of the 1000×700 window.
       const fold = await app.exec(`
