@@ -15,7 +15,8 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, readFileSync, readdirSync, readlinkSync, realpathSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, realpathSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
@@ -24,6 +25,8 @@ import { APP_BIN, AppSession, newProfile, startDriver } from '../webdriver.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const APP = realpathSync(APP_BIN);
+// The system's Python (python3-dbus and python3-gi are Debian packages).
+const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 
 /** The pids of running Hearth app processes (this binary). */
 function appPids() {
@@ -102,7 +105,7 @@ else:
 `;
 
 function x11(action, pid) {
-  return execFileSync('python3', ['-c', X11, action, String(pid)], { encoding: 'utf8' }).trim();
+  return execFileSync(PYTHON, ['-c', X11, action, String(pid)], { encoding: 'utf8' }).trim();
 }
 
 /** Starts the app binary a second time, as a person (or the desktop, with a link) would. */
@@ -302,5 +305,128 @@ describe('a desktop app people keep open all day', () => {
     await waitUntil(() => appPids().length === 0, 'the app process ends', 30000);
     app = null;
     await assert.rejects(fetch(`${hosted}/api/info`), 'hosting stopped with the app');
+  });
+});
+
+// A stand-in notification server on the test's D-Bus session
+// (org.freedesktop.Notifications, the Desktop Notifications spec): prints
+// each Notify as a JSON line, and "clicks" (ActionInvoked "default") the
+// ones whose body says "click me", as a person clicking the notification.
+const NOTIFICATIONS = String.raw`
+import dbus, dbus.service, dbus.mainloop.glib, json
+from gi.repository import GLib
+dbus.mainloop.glib.DBusGMainLoop(set_as_default=True)
+bus = dbus.SessionBus()
+IFACE = 'org.freedesktop.Notifications'
+class Server(dbus.service.Object):
+    def __init__(self):
+        super().__init__(bus, '/org/freedesktop/Notifications')
+        self.count = 0
+    @dbus.service.method(IFACE, in_signature='susssasa{sv}i', out_signature='u')
+    def Notify(self, app, replaces, icon, summary, body, actions, hints, timeout):
+        self.count += 1
+        nid = self.count
+        print(json.dumps({'app': str(app), 'summary': str(summary), 'body': str(body), 'actions': [str(a) for a in actions]}), flush=True)
+        if 'click me' in body and 'default' in actions:
+            GLib.timeout_add(200, lambda: (self.ActionInvoked(nid, 'default'), False)[1])
+        return nid
+    @dbus.service.method(IFACE, in_signature='', out_signature='as')
+    def GetCapabilities(self):
+        return ['actions', 'body']
+    @dbus.service.method(IFACE, in_signature='', out_signature='ssss')
+    def GetServerInformation(self):
+        return ('hearth-test', 'hearth', '1', '1.2')
+    @dbus.service.method(IFACE, in_signature='u', out_signature='')
+    def CloseNotification(self, nid):
+        self.NotificationClosed(nid, 3)
+    @dbus.service.signal(IFACE, signature='us')
+    def ActionInvoked(self, nid, key):
+        pass
+    @dbus.service.signal(IFACE, signature='uu')
+    def NotificationClosed(self, nid, reason):
+        pass
+server = Server()
+name = dbus.service.BusName(IFACE, bus)
+print('ready', flush=True)
+GLib.MainLoop().run()
+`;
+
+const hasPythonDbus = (() => {
+  try {
+    execFileSync(PYTHON, ['-c', 'import dbus, dbus.mainloop.glib; from gi.repository import GLib'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+describe('a notification, as a notification server shows it', () => {
+  const profile = { ...newProfile(), HEARTH_MDNS: 'off' };
+  let server;
+  let daemon;
+  let driver;
+  let app;
+  const shown = [];
+  before(async () => {
+    if (!hasPythonDbus) return;
+    server = await startServer({ args: ['--mdns', 'off'] });
+    daemon = spawn(PYTHON, ['-c', NOTIFICATIONS], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let buffered = '';
+    const ready = new Promise((resolve) => {
+      daemon.stdout.on('data', (chunk) => {
+        buffered += chunk;
+        const lines = buffered.split('\n');
+        buffered = lines.pop();
+        for (const line of lines) {
+          if (line === 'ready') resolve();
+          else if (line) shown.push(JSON.parse(line));
+        }
+      });
+    });
+    await ready;
+  });
+  after(async () => {
+    await app?.close();
+    await driver?.stop();
+    daemon?.kill();
+    await server?.stop();
+  });
+
+  test('is from "Hearth" (the packaged binary\'s name), and a click opens its room', { skip: !hasPythonDbus && 'needs python3-dbus and python3-gi' }, async () => {
+    // The packages install the binary as Hearth (mainBinaryName); the
+    // notification's app name is the executable's name.
+    const bin = join(mkdtempSync(join(tmpdir(), 'hearth-bin-')), 'Hearth');
+    copyFileSync(APP_BIN, bin);
+    chmodSync(bin, 0o755);
+    driver = await startDriver(profile);
+    const session = await fetch(`${driver.base}/session`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ capabilities: { alwaysMatch: { 'tauri:options': { application: bin } } } }),
+    }).then((r) => r.json());
+    driver.noteChildren();
+    app = new AppSession(driver.base, session.value.sessionId);
+
+    for (const room of ['a', 'b']) {
+      await app.waitVisible('#desktop-home');
+      await app.type('#join-address', `${server.url}/r/${room}`);
+      await app.type('#join-nick', 'ana');
+      await app.click('#join-submit');
+      await app.waitFor(`return !document.querySelector("#app").hidden && document.querySelector("#room-title")?.textContent === "${room}";`);
+      if (room === 'a') await app.click('#home');
+    }
+    await app.waitFor('return document.querySelector("#connection")?.dataset.state === "connected";');
+
+    const token = await apiToken(server.url, 'bo');
+    await apiPost(server.url, token, 'a', '@ana click me');
+    const note = await waitUntil(() => shown.find((n) => n.body === '@ana click me'), 'the notification is shown');
+    assert.equal(note.app, 'Hearth');
+    assert.equal(note.summary, 'bo mentioned you in #a');
+    assert.ok(note.actions.includes('default'), 'a click on it is asked for');
+    // The server reports the click: room a comes on screen.
+    await app.waitFor('return !document.querySelector("#app").hidden && document.querySelector("#room-title")?.textContent === "a";',
+      { message: 'room a opens' });
+    assert.equal(await app.waitForMessage('@ana click me'), 1);
+    await app.screenshot('desktop-notification-clicked');
   });
 });
