@@ -190,7 +190,9 @@ export function createHostPanel(ctx) {
     $('#host-visibility-text').textContent = text;
     const toggle = $('#host-visible');
     toggle.checked = visibility ? Boolean(visibility.visible) : true;
-    toggle.disabled = !visibility || !visibility.allowed;
+    toggle.disabled = !visibility;
+    // Under HEARTH_MDNS=off the switch could not do anything: the text says why.
+    toggle.closest('label').hidden = Boolean(visibility && !visibility.allowed);
   }
 
   async function watchVisibility() {
