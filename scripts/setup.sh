@@ -14,7 +14,10 @@ if [[ "${1:-}" == "--test" ]]; then
   # playwright-core from npm. The Redis backend's tests start their own
   # redis-server. The mDNS tests run in a private network namespace
   # (unshare from util-linux, ip from iproute2).
+  # The platform window test closes the window through libX11 (python3
+  # ctypes) and stands in for a notification server (python3-dbus, -gi).
   packages+=(procps chromium dbus gnome-keyring xvfb xauth webkit2gtk-driver redis-server util-linux iproute2)
+  packages+=(python3 python3-dbus python3-gi libx11-6)
   command -v node >/dev/null 2>&1 || packages+=(nodejs)
   command -v npm >/dev/null 2>&1 || packages+=(npm)
 fi
