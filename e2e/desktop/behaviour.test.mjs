@@ -113,6 +113,15 @@ describe('what a new user runs into', () => {
     assert.equal(await app.exec('return window.open("https://example.org/other");'), null);
     assert.deepEqual(await waitOpened(log, 2), ['https://example.org/docs', 'https://example.org/other']);
     assert.equal(await app.exec('return location.href;'), before, 'the webview did not navigate');
+    // What the page does not catch, Rust's navigation guard refuses: the
+    // window keeps the app (the tests below go on using it).
+    await app.exec('location.href = "https://example.org/away"; return 1;');
+    const form = 'const f = document.createElement("form"); f.method = "get"; f.action = "https://example.org/form";'
+      + ' document.body.append(f); f.submit(); return 1;';
+    await app.exec(form);
+    await app.waitFor('return document.readyState === "complete" && !!document.querySelector("#composer-text");');
+    assert.equal(await app.exec('return location.href;'), before);
+    assert.deepEqual(opened(log), ['https://example.org/docs', 'https://example.org/other'], 'nothing else was opened');
     assert.equal(await app.exec('return !!document.querySelector("#composer-text");'), true);
   });
 
