@@ -61,7 +61,7 @@ if (!process.env[INNER]) {
     child.stderr.pipe(process.stderr);
     const [code] = await once(child, 'exit');
     assert.equal(code, 0, 'the run inside the private network namespace failed (its report is above)');
-    assert.match(report, /^# pass 2$/m, 'the inner run did not pass both tests');
+    assert.match(report, /^# pass 3$/m, 'the inner run did not pass every test');
     assert.match(report, /^# fail 0$/m);
   });
 } else {
@@ -106,10 +106,10 @@ function inPrivateNamespace() {
     return {
       port,
       fingerprint,
-      async stop() {
+      async stop(signal = 'SIGTERM') {
         if (child.exitCode !== null || child.signalCode !== null) return;
         const exited = once(child, 'exit');
-        child.kill('SIGTERM');
+        child.kill(signal);
         await exited;
       },
     };
@@ -220,6 +220,17 @@ function inPrivateNamespace() {
       await app.waitFor(`return !${names}.includes("Bo's room");`, { timeout: 15000 });
       const left = Date.now() - stopping;
       console.error(`# Bo's room appeared in the list ${appeared} ms after its server started; left it ${left} ms after SIGTERM`);
+    });
+
+    test('a server that crashed (no goodbye) leaves the list once joining it fails', async () => {
+      const eve = await serve("Eve's room");
+      await app.waitFor(isListed("Eve's room"), { timeout: 15000 });
+      await eve.stop('SIGKILL');
+      const clicked = Date.now();
+      await app.click('#nearby-list .nearby-server[data-name="Eve\'s room"] .nearby-join');
+      await app.waitFor('return document.querySelector("#join-error")?.textContent.length > 0;');
+      await app.waitFor(`return !${names}.includes("Eve's room");`, { timeout: 20000 });
+      console.error(`# a crashed server left the list ${Date.now() - clicked} ms after the failed join`);
     });
   });
 }
