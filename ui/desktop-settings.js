@@ -166,6 +166,11 @@
     settings = await invoke('desktop_settings');
     renderSettings();
     new MutationObserver(renderMutes).observe($('#saved-rooms'), { childList: true, subtree: true });
+    // The tray's "Do not disturb" changes the setting behind the page's back.
+    window.addEventListener('focus', async () => {
+      settings = await invoke('desktop_settings').catch(() => settings);
+      renderSettings();
+    });
   }
 
   if (document.readyState === 'loading') {

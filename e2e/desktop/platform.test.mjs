@@ -108,6 +108,23 @@ function x11(action, pid) {
   return execFileSync(PYTHON, ['-c', X11, action, String(pid)], { encoding: 'utf8' }).trim();
 }
 
+/**
+ * Closes the app's window as a window manager would, and waits until it is
+ * no longer shown. The message is sent again each second while the window
+ * stays up (GTK may not have been listening yet).
+ */
+async function closeWindow(pid) {
+  let sent = 0;
+  await waitUntil(() => {
+    if (x11('state', pid) !== '2') return true;
+    if (Date.now() - sent > 1000) {
+      assert.equal(x11('close', pid), 'sent');
+      sent = Date.now();
+    }
+    return false;
+  }, 'the window hides');
+}
+
 /** Starts the app binary a second time, as a person (or the desktop, with a link) would. */
 async function launchAgain(env, args = []) {
   const child = spawn(APP_BIN, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -188,8 +205,7 @@ describe('a desktop app people keep open all day', () => {
     await app.waitFor('return document.querySelector("#connection")?.dataset.state === "connected";');
     assert.equal(x11('state', pid), '2', 'the window is shown');
 
-    assert.equal(x11('close', pid), 'sent');
-    await waitUntil(() => x11('state', pid) !== '2', 'the window hides');
+    await closeWindow(pid);
     assert.deepEqual(appPids(), [pid], 'the app still runs');
     const notice = await waitUntil(
       () => notifications(log).find((n) => n.title === 'Hearth is still running'),
@@ -219,8 +235,7 @@ describe('a desktop app people keep open all day', () => {
       return w > 1000 ? [w, h] : null;`, { message: 'the window is resized' });
 
     // A second close hides again without a second notice.
-    x11('close', pid);
-    await waitUntil(() => x11('state', pid) !== '2', 'the window hides again');
+    await closeWindow(pid);
     assert.equal(notifications(log).filter((n) => n.title === 'Hearth is still running').length, 1);
 
     // Quit (the tray menu's action, as a command) ends the process.
@@ -243,8 +258,7 @@ describe('a desktop app people keep open all day', () => {
     async function postWhileClosed(text) {
       await app.click('#saved-rooms li.saved-room .open-room');
       await app.waitFor('return document.querySelector("#connection")?.dataset.state === "connected";');
-      x11('close', pid);
-      await waitUntil(() => x11('state', pid) !== '2', 'the window hides');
+      await closeWindow(pid);
       await apiPost(server.url, token, 'dev', text);
       assert.equal(await app.waitForMessage(text), 1);
     }
@@ -296,8 +310,7 @@ describe('a desktop app people keep open all day', () => {
     const hosted = `http://127.0.0.1:${port}`;
     assert.equal((await fetch(`${hosted}/api/info`)).status, 200);
 
-    x11('close', pid);
-    await waitUntil(() => x11('state', pid) !== '2', 'the window hides');
+    await closeWindow(pid);
     const token = await apiToken(hosted, 'guest');
     await apiPost(hosted, token, 'general', 'the host is in the tray');
 
@@ -305,6 +318,33 @@ describe('a desktop app people keep open all day', () => {
     await waitUntil(() => appPids().length === 0, 'the app process ends', 30000);
     app = null;
     await assert.rejects(fetch(`${hosted}/api/info`), 'hosting stopped with the app');
+  });
+
+  test('a hearth://join link the app is started with waits for the home screen, then joins', async () => {
+    // No other Hearth runs now (one instance per D-Bus session); a new profile.
+    assert.deepEqual(appPids(), []);
+    const fresh = { ...newProfile(), HEARTH_MDNS: 'off' };
+    const coldDriver = await startDriver(fresh);
+    try {
+      const link = `hearth://join?url=${encodeURIComponent(server.url)}&room=cold`;
+      const opened = await fetch(`${coldDriver.base}/session`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ capabilities: { alwaysMatch: { 'tauri:options': { application: APP_BIN, args: [link] } } } }),
+      }).then((r) => r.json());
+      coldDriver.noteChildren();
+      const cold = new AppSession(coldDriver.base, opened.value.sessionId);
+      // No nick yet: the form has the address and asks for one.
+      const error = await cold.waitFor('return document.querySelector("#join-error")?.textContent;');
+      assert.match(error, /Type a nickname/);
+      assert.equal(await cold.exec('return document.querySelector("#join-address").value;'), `${server.url}/r/cold`);
+      await cold.type('#join-nick', 'cy');
+      await cold.click('#join-submit');
+      await cold.waitFor('return !document.querySelector("#app").hidden && document.querySelector("#room-title")?.textContent === "cold";');
+      await cold.close();
+    } finally {
+      await coldDriver.stop();
+    }
   });
 });
 
