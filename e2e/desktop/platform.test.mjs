@@ -25,11 +25,15 @@ import { APP_BIN, AppSession, newProfile, startDriver } from '../webdriver.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const APP = realpathSync(APP_BIN);
+let PROFILE_CONFIG = '';
 // The system's Python (python3-dbus and python3-gi are Debian packages).
 const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 
-/** The pids of running Hearth app processes (this binary). */
-function appPids() {
+/**
+ * The pids of running Hearth app processes of this binary and this
+ * profile (other tests may run other copies meanwhile, on their own D-Bus).
+ */
+function appPids(configHome = PROFILE_CONFIG) {
   const pids = [];
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
@@ -37,7 +41,9 @@ function appPids() {
       const exe = readlinkSync(`/proc/${name}/exe`);
       const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
       const state = stat.slice(stat.lastIndexOf(')') + 2)[0];
-      if (exe === APP && state !== 'Z') pids.push(Number(name));
+      if (exe !== APP || state === 'Z') continue;
+      const environ = readFileSync(`/proc/${name}/environ`, 'utf8').split('\0');
+      if (environ.includes(`XDG_CONFIG_HOME=${configHome}`)) pids.push(Number(name));
     } catch {
       // gone, or not ours to read
     }
@@ -143,6 +149,7 @@ function notifications(log) {
 
 describe('a desktop app people keep open all day', () => {
   const profile = { ...newProfile(), HEARTH_MDNS: 'off' };
+  PROFILE_CONFIG = profile.XDG_CONFIG_HOME;
   const log = join(profile.XDG_CACHE_HOME, '..', 'notify.jsonl');
   const env = { ...process.env, ...profile, HEARTH_NOTIFY_LOG: log };
   let server;
@@ -321,7 +328,7 @@ describe('a desktop app people keep open all day', () => {
   });
 
   test('a hearth://join link the app is started with waits for the home screen, then joins', async () => {
-    // No other Hearth runs now (one instance per D-Bus session); a new profile.
+    // The first app has quit (one Hearth per D-Bus session); a new profile.
     assert.deepEqual(appPids(), []);
     const fresh = { ...newProfile(), HEARTH_MDNS: 'off' };
     const coldDriver = await startDriver(fresh);
