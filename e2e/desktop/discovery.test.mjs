@@ -150,6 +150,12 @@ function inPrivateNamespace() {
       await app.waitVisible('#desktop-home');
       await app.waitVisible('#nearby-empty');
       assert.match(await app.text('#nearby-empty'), /No rooms found on your network yet/);
+      // Every name the list ever shows, from now to the end (the app's own
+      // room must never be one, not even for a moment).
+      await app.exec(`window.__everListed = new Set();
+        new MutationObserver(() => {
+          for (const e of document.querySelectorAll("#nearby-list .nearby-server")) window.__everListed.add(e.dataset.name);
+        }).observe(document.querySelector("#nearby-list"), { childList: true, subtree: true });`);
       await app.type('#host-nick', 'host');
       await app.click('#host-start');
       await app.waitFor('return document.querySelector("#host-status")?.dataset.running === "true";');
@@ -231,6 +237,16 @@ function inPrivateNamespace() {
       await app.waitFor('return document.querySelector("#join-error")?.textContent.length > 0;');
       await app.waitFor(`return !${names}.includes("Eve's room");`, { timeout: 20000 });
       console.error(`# a crashed server left the list ${Date.now() - clicked} ms after the failed join`);
+
+      // Hosting stops (its goodbye reaches the browser after the state
+      // changed) and starts again: the app's own room was never listed.
+      await app.click('#host-stop');
+      await app.waitFor('return document.querySelector("#host-status")?.dataset.running === "false";');
+      await app.click('#host-start');
+      await app.waitFor('return document.querySelector("#host-visibility")?.dataset.state === "visible";', { timeout: 15000 });
+      const own = (await app.text('#host-visibility-text')).match(/“(.+)”/)[1];
+      const ever = await app.exec('return [...window.__everListed];');
+      assert.deepEqual(ever.sort(), ["Bo's room", "Cy's room", "Dee's room", "Eve's room"], `own: ${own}`);
     });
   });
 }

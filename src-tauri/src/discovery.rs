@@ -16,8 +16,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, OnceLock};
 
+use crate::host::visibility::Visibility;
 use hearth_client::discovery::{DiscoveredServer, Discovery, DiscoveryEvent};
-use hearth_server::config::Advertising;
 use hearth_server::mdns::MdnsState;
 use serde::Serialize;
 use tauri::State;
@@ -42,13 +42,25 @@ fn allowed_by(value: Option<&str>) -> bool {
     )
 }
 
+/// What the app's own hosted server is doing on the network.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Own {
+    /// Not advertised.
+    #[default]
+    None,
+    /// Announcing under this instance name, not yet confirmed: a browser
+    /// may hear the announcement before the server says it is visible.
+    Starting(String),
+    /// Visible under this id (what a browser reports as the server's id).
+    Visible(String),
+}
+
 /// The servers seen, without the app's own: what the home screen lists.
 #[derive(Debug, Default)]
 pub struct NearbyList {
     /// Every server seen, by id (the app's own too).
     seen: BTreeMap<String, DiscoveredServer>,
-    /// The id the app's hosted server is visible under, if it is.
-    own: Option<String>,
+    own: Own,
     /// Ids the hosted server was visible under before (it stopped, or was
     /// switched off): still hidden until the browser hears they are gone,
     /// so a goodbye that arrives after the state changed does not show the
@@ -60,48 +72,82 @@ impl NearbyList {
     /// Applies a browser event; returns what the webview should hear (none
     /// for the app's own room).
     pub fn apply(&mut self, event: DiscoveryEvent) -> Option<DiscoveryEvent> {
-        let id = match &event {
+        match event {
             DiscoveryEvent::Found(server) => {
-                self.seen.insert(server.id.clone(), server.clone());
-                &server.id
+                let was_shown = self.seen.get(&server.id).map(|s| !self.hidden(s));
+                let shown = !self.hidden(&server);
+                let id = server.id.clone();
+                self.seen.insert(id.clone(), server.clone());
+                match (was_shown, shown) {
+                    (_, true) => Some(DiscoveryEvent::Found(server)),
+                    (Some(true), false) => Some(DiscoveryEvent::Lost { id }),
+                    _ => None,
+                }
             }
             DiscoveryEvent::Lost { id } => {
-                let retired = self.retired.remove(id);
-                if self.seen.remove(id).is_none() || retired {
-                    return None;
-                }
-                id
+                let removed = self.seen.remove(&id);
+                let shown = removed.as_ref().is_some_and(|s| !self.hidden(s));
+                self.retired.remove(&id);
+                shown.then_some(DiscoveryEvent::Lost { id })
             }
-        };
-        (!self.hidden(id)).then_some(event)
+        }
     }
 
-    fn hidden(&self, id: &str) -> bool {
-        self.own.as_deref() == Some(id) || self.retired.contains(id)
+    fn hidden(&self, server: &DiscoveredServer) -> bool {
+        self.retired.contains(&server.id)
+            || match &self.own {
+                Own::None => false,
+                Own::Starting(name) => &server.name == name,
+                Own::Visible(id) => &server.id == id,
+            }
     }
 
-    /// The app's hosted server is now visible as `own` (or not at all):
-    /// returns the event that hides it from the list, if it was listed. The
-    /// id it had before stays hidden until it is lost.
-    pub fn set_own(&mut self, own: Option<String>) -> Vec<DiscoveryEvent> {
+    fn shown_ids(&self) -> BTreeSet<String> {
+        self.seen
+            .values()
+            .filter(|s| !self.hidden(s))
+            .map(|s| s.id.clone())
+            .collect()
+    }
+
+    /// The app's hosted server is now `own`: returns the events that take
+    /// it off the list (or put back a server that turned out not to be
+    /// it). An id it was visible under stays hidden until it is lost.
+    pub fn set_own(&mut self, own: Own) -> Vec<DiscoveryEvent> {
         if own == self.own {
             return Vec::new();
         }
-        let listed = own
-            .as_deref()
-            .is_some_and(|id| self.seen.contains_key(id) && !self.hidden(id));
-        if let Some(before) = std::mem::replace(&mut self.own, own) {
-            self.retired.insert(before);
+        let before = self.shown_ids();
+        match (&self.own, &own) {
+            (Own::Visible(id), _) => {
+                self.retired.insert(id.clone());
+            }
+            // Stopped or switched off while announcing: what was heard of
+            // it is the app's own. (Visible under another name: the one it
+            // tried is someone else's.)
+            (Own::Starting(name), Own::None) => {
+                let heard: Vec<String> = self
+                    .seen
+                    .values()
+                    .filter(|s| &s.name == name)
+                    .map(|s| s.id.clone())
+                    .collect();
+                self.retired.extend(heard);
+            }
+            _ => {}
         }
-        let Some(id) = self.own.clone() else {
-            return Vec::new();
-        };
-        self.retired.remove(&id);
-        if listed {
-            vec![DiscoveryEvent::Lost { id }]
-        } else {
-            Vec::new()
+        if let Own::Visible(id) = &own {
+            self.retired.remove(id);
         }
+        self.own = own;
+        let after = self.shown_ids();
+        let lost = before
+            .difference(&after)
+            .map(|id| DiscoveryEvent::Lost { id: id.clone() });
+        let found = after
+            .difference(&before)
+            .map(|id| DiscoveryEvent::Found(self.seen[id].clone()));
+        lost.chain(found).collect()
     }
 
     /// The list as it stands, by name.
@@ -109,12 +155,25 @@ impl NearbyList {
         let mut list: Vec<DiscoveredServer> = self
             .seen
             .values()
-            .filter(|s| !self.hidden(&s.id))
+            .filter(|s| !self.hidden(s))
             .cloned()
             .collect();
         list.sort_by_key(|s| s.name.to_lowercase());
         list
     }
+}
+
+/// The instance name a server named `name` announces (as
+/// `hearth_server::mdns` cuts it).
+fn instance_name(name: &str) -> String {
+    hearth_server::mdns::Advertisement {
+        name: name.to_owned(),
+        bound: std::net::SocketAddr::from(([0, 0, 0, 0], 0)),
+        password: false,
+        fingerprint: None,
+        room: String::new(),
+    }
+    .instance_name()
 }
 
 /// Whether the app is looking.
@@ -167,8 +226,9 @@ pub struct Nearby {
 
 impl Nearby {
     /// Starts browsing (unless `HEARTH_MDNS=off`) on Tauri's async
-    /// runtime, leaving out the server `own` advertises.
-    pub fn start(own: &Advertising) -> Self {
+    /// runtime, leaving out the server the app hosts (`own`: its
+    /// advertisement and name).
+    pub fn start(own: &Visibility) -> Self {
         let browsing = if mdns_allowed() {
             match Discovery::start() {
                 Ok(pair) => Ok(pair),
@@ -206,16 +266,18 @@ impl Nearby {
             }
         });
         let shared = nearby.shared.clone();
-        let mut own = own.watch();
+        let name = own.name_source();
+        let mut own = own.advertising().watch();
         tauri::async_runtime::spawn(async move {
             loop {
-                let id = match &*own.borrow_and_update() {
-                    MdnsState::Visible { id, .. } => Some(id.clone()),
-                    _ => None,
+                let now = match &*own.borrow_and_update() {
+                    MdnsState::Visible { id, .. } => Own::Visible(id.clone()),
+                    MdnsState::Starting => Own::Starting(instance_name(&name())),
+                    _ => Own::None,
                 };
                 {
                     let mut shared = shared.lock().unwrap_or_else(|p| p.into_inner());
-                    let events = shared.list.set_own(id);
+                    let events = shared.list.set_own(now);
                     shared.send(events);
                 }
                 if own.changed().await.is_err() {
@@ -354,48 +416,68 @@ mod tests {
     fn the_apps_own_room_is_never_listed() {
         let mut list = NearbyList::default();
         let own = server("mine", "my room");
-        let own_id = own.id.clone();
+        let visible = || Own::Visible(own.id.clone());
         list.apply(DiscoveryEvent::Found(server("other", "theirs")));
 
-        // Visible before the browser saw it: its Found is kept back.
-        assert!(list.set_own(Some(own_id.clone())).is_empty());
+        // Heard while the host is still announcing: held back by its name;
+        // then the host says which id it is.
+        assert!(list.set_own(Own::Starting("my room".into())).is_empty());
         assert_eq!(list.apply(DiscoveryEvent::Found(own.clone())), None);
+        assert!(list.set_own(visible()).is_empty());
         assert_eq!(list.servers().len(), 1);
-        assert_eq!(list.apply(lost("mine")), None);
-
-        // Seen before the host said which id it is: it is taken away.
-        let mut list = NearbyList::default();
-        list.apply(DiscoveryEvent::Found(server("other", "theirs")));
-        assert!(list.apply(DiscoveryEvent::Found(own.clone())).is_some());
-        assert_eq!(list.servers().len(), 2);
-        assert_eq!(list.set_own(Some(own_id.clone())), vec![lost("mine")]);
-        assert_eq!(list.servers().len(), 1);
-        assert!(list.set_own(Some(own_id.clone())).is_empty());
 
         // Hosting stops: its goodbye may reach the browser after the state
         // changed; the room stays hidden until then, and is not told twice.
-        assert!(list.set_own(None).is_empty());
-        assert_eq!(list.servers().len(), 1);
+        assert!(list.set_own(Own::None).is_empty());
         assert_eq!(list.apply(DiscoveryEvent::Found(own.clone())), None);
+        assert_eq!(list.servers().len(), 1);
         assert_eq!(list.apply(lost("mine")), None);
-        // Gone, then seen again: someone else's now (or hosting again, which
-        // hides it once the host says so).
+        // Gone, then seen again while not hosting: someone else's now.
         assert!(list.apply(DiscoveryEvent::Found(own.clone())).is_some());
         assert_eq!(list.servers().len(), 2);
-        assert_eq!(list.set_own(Some(own_id.clone())), vec![lost("mine")]);
+        // Seen before the host said which id it is: taken away.
+        assert_eq!(list.set_own(visible()), vec![lost("mine")]);
+        assert_eq!(list.servers().len(), 1);
+        assert!(list.set_own(visible()).is_empty());
 
-        // Visible under another name (mDNS renamed it): the new id is
-        // hidden, the old one until it is lost.
-        let renamed = server("mine (2)", "my room (2)");
-        list.apply(DiscoveryEvent::Found(renamed.clone()));
+        // Stopped while announcing: what was heard under its name stays
+        // hidden until it is lost.
+        let mut list = NearbyList::default();
+        list.set_own(Own::Starting("my room".into()));
+        assert_eq!(list.apply(DiscoveryEvent::Found(own.clone())), None);
+        assert!(list.set_own(Own::None).is_empty());
+        assert!(list.servers().is_empty());
+        assert_eq!(list.apply(lost("mine")), None);
+    }
+
+    #[test]
+    fn a_stranger_with_the_name_the_host_tried_is_listed_once_the_host_is_renamed() {
+        let mut list = NearbyList::default();
+        let stranger = server("my room", "my room");
+        list.apply(DiscoveryEvent::Found(stranger.clone()));
+        // While announcing, the same name is taken for the app's own.
         assert_eq!(
-            list.set_own(Some(renamed.id.clone())),
-            vec![lost("mine (2)")]
+            list.set_own(Own::Starting("my room".into())),
+            vec![lost("my room")]
+        );
+        // mDNS renamed the host's server: the first one was a stranger.
+        let renamed = server("my room (2)", "my room (2)");
+        assert_eq!(
+            list.apply(DiscoveryEvent::Found(renamed.clone())),
+            Some(DiscoveryEvent::Found(renamed.clone()))
+        );
+        assert_eq!(
+            list.set_own(Own::Visible(renamed.id.clone())),
+            vec![lost("my room (2)"), DiscoveryEvent::Found(stranger)]
         );
         let names: Vec<_> = list.servers().into_iter().map(|s| s.name).collect();
-        assert_eq!(names, ["theirs"]);
-        assert_eq!(list.apply(lost("mine")), None);
-        assert!(list.apply(DiscoveryEvent::Found(own)).is_some());
-        assert_eq!(list.servers().len(), 2);
+        assert_eq!(names, ["my room"]);
+    }
+
+    #[test]
+    fn instance_names_are_cut_as_the_server_cuts_them() {
+        assert_eq!(instance_name(" ana's room "), "ana's room");
+        assert_eq!(instance_name("").as_str(), "Hearth");
+        assert_eq!(instance_name(&"é".repeat(40)).len(), 62);
     }
 }

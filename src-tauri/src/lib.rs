@@ -293,9 +293,7 @@ fn setup<R: Runtime>(app: &mut tauri::App<R>) -> Result<(), Box<dyn std::error::
     options.notifier = Arc::new(notify::DesktopNotifier::new(handle.clone()));
     let desktop = tauri::async_runtime::block_on(Desktop::open(options))?;
     app.manage(desktop.clone());
-    app.manage(discovery::Nearby::start(
-        desktop.host().visibility().advertising(),
-    ));
+    app.manage(discovery::Nearby::start(desktop.host().visibility()));
     let do_not_disturb = desktop.settings().get().desktop.do_not_disturb;
     let tray = tray::install(&handle, do_not_disturb);
     app.state::<platform::Platform>().set_tray_available(tray);

@@ -108,11 +108,13 @@ impl Visibility {
 
     /// The hosted server's name: the custom one, else the friendly default.
     pub fn name(&self) -> String {
-        self.settings()
-            .name
-            .map(|n| n.trim().to_owned())
-            .filter(|n| !n.is_empty())
-            .unwrap_or_else(hearth_server::config::friendly_name)
+        name_of(&self.settings())
+    }
+
+    /// [`Self::name`], for a task that outlives this borrow.
+    pub fn name_source(&self) -> impl Fn() -> String + Send + Sync + 'static {
+        let settings = self.settings.clone();
+        move || name_of(&read(&settings))
     }
 
     /// Turns the switch on or off (at once while hosting) and keeps it.
@@ -173,16 +175,20 @@ fn read(settings: &Mutex<VisibilitySettings>) -> VisibilitySettings {
     settings.lock().unwrap_or_else(|p| p.into_inner()).clone()
 }
 
+fn name_of(settings: &VisibilitySettings) -> String {
+    settings
+        .name
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(str::to_owned)
+        .unwrap_or_else(hearth_server::config::friendly_name)
+}
+
 fn view_of(settings: &VisibilitySettings, mdns: MdnsState) -> VisibilityView {
     let name = match &mdns {
         MdnsState::Visible { name, .. } => name.clone(),
-        _ => settings
-            .name
-            .as_deref()
-            .map(str::trim)
-            .filter(|n| !n.is_empty())
-            .map(str::to_owned)
-            .unwrap_or_else(hearth_server::config::friendly_name),
+        _ => name_of(settings),
     };
     VisibilityView {
         visible: settings.visible,
