@@ -9,6 +9,8 @@
 // - right-click shows the app's own menu (a message's actions), or none;
 // - an empty room says so; the title counts unread messages;
 // - a room whose server is down says why, and "Retry now" reconnects;
+//   back after an outage, the queued message goes and the room is connected
+//   at once (not after the stream's backoff) and stays in the sidebar;
 // - hosting asked for at launch that cannot start says why on the home screen.
 
 import assert from 'node:assert/strict';
@@ -148,6 +150,22 @@ describe('what a new user runs into', () => {
     await app.click('#reconnect-now');
     await app.waitFor('return document.querySelector("#connection")?.dataset.state === "connected";', { timeout: 5000 });
     assert.equal(await app.exec('return document.querySelector("#connection-why").hidden;'), true);
+  });
+
+  test('back after an outage: the queued message is sent and the room is connected at once, still listed', async () => {
+    const { port, data } = server;
+    await server.stop();
+    await app.waitFor('return document.querySelector("#connection")?.dataset.state !== "connected";');
+    await app.send('typed while the server was down');
+    await app.waitFor('return !!document.querySelector("#messages .message.pending");');
+    server = await startServer({ port, data });
+    // The outbox delivers within its own backoff; the stream must not wait
+    // out its backoff after that (Rust ends it when the server answers).
+    await app.waitFor('return !document.querySelector("#messages .message.pending");', { timeout: 40000 });
+    await app.waitFor('return document.querySelector("#connection")?.dataset.state === "connected";',
+      { timeout: 2000, message: 'connected right after the message was sent' });
+    assert.equal(await app.waitForMessage('typed while the server was down'), 1);
+    assert.equal(await app.exec('return !!document.querySelector(\'#room-list li.room[data-room="quiet"]\');'), true);
   });
 });
 
