@@ -252,6 +252,13 @@ impl CommandError {
                 detail,
             },
             ClientError::InvalidUrl(detail) => CommandError::Address(address_problem(&detail)),
+            // Not a certificate at all: the server speaks plain HTTP.
+            ClientError::Certificate(detail) if plain_http_answer(&detail) => {
+                CommandError::Unreachable {
+                    server: server.to_owned(),
+                    detail,
+                }
+            }
             ClientError::Certificate(detail) => CommandError::Certificate {
                 server: server.to_owned(),
                 detail,
@@ -400,6 +407,12 @@ pub fn address_problem(detail: &str) -> String {
         ""
     };
     problem.to_owned()
+}
+
+/// Whether a TLS failure is a plain HTTP answer to the TLS handshake.
+fn plain_http_answer(detail: &str) -> bool {
+    let text = detail.to_lowercase();
+    text.contains("corrupt message") || text.contains("invalidcontenttype")
 }
 
 /// `host:port` of a base URL (as it was typed when it is no URL).
@@ -670,6 +683,14 @@ mod tests {
         assert_eq!(
             stream_drop_sentence("http://h:1/", "the server closed the stream"),
             "The server closed the stream."
+        );
+        assert_eq!(
+            CommandError::from_client(
+                "https://10.0.0.2:8989/",
+                ClientError::Certificate("the secure connection failed: received corrupt message of type InvalidContentType".into())
+            )
+            .to_string(),
+            "10.0.0.2:8989 does not speak HTTPS. Try http://10.0.0.2:8989 instead."
         );
         // No library wording is left in any of them.
         assert!(

@@ -28,6 +28,20 @@ async fn probing_reads_the_server_info_and_the_linked_room() {
         .unwrap();
     assert_eq!(probe.server, server.url("/"));
     assert_eq!(probe.room.unwrap().as_str(), "dev");
+    // https:// to a server that speaks plain HTTP.
+    let err = app
+        .desktop
+        .rooms()
+        .probe(&format!("https://{}", server.addr), None)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{} does not speak HTTPS. Try http://{} instead.",
+            server.addr, server.addr
+        )
+    );
     assert_eq!(probe.info.auth, AuthMode::None);
 
     let err = app
