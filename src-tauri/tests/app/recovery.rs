@@ -104,3 +104,30 @@ async fn retry_now_reconnects_without_waiting_for_the_backoff() {
     assert!(app.desktop.rooms().retry_now("no such room").is_err());
     app.desktop.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_to_a_server_that_speaks_https_says_so() {
+    let dirs = AppDirs::new();
+    let secrets = MemorySecrets::new();
+    let app = TestApp::open(&dirs, &secrets).await;
+    let status = app
+        .desktop
+        .host_start(hearth_desktop::desktop::HostStart {
+            https: Some(true),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let port = status.port.expect("hosting");
+    let err = app
+        .desktop
+        .rooms()
+        .probe(&format!("http://127.0.0.1:{port}"), None)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!("127.0.0.1:{port} only speaks HTTPS. Try https://127.0.0.1:{port} instead.")
+    );
+    app.desktop.shutdown().await;
+}
