@@ -123,7 +123,7 @@ function inPrivateNamespace() {
     const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1',
       '-nodes', '-days', '2', '-subj', '/CN=dee.local', '-addext', 'subjectAltName=IP:127.0.0.1',
       '-keyout', key, '-out', cert]);
-    assert.equal(made.status, 0, `openssl: ${made.stderr}`);
+    assert.equal(made.status, 0, `openssl (the Debian package openssl, a dependency of ca-certificates) could not make a certificate: ${made.error ?? made.stderr}`);
     return { cert, key };
   }
 
