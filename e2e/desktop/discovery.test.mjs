@@ -10,8 +10,10 @@
 // pair whose two ends are both inside, 10.77.0.1 on `hv0`: a "network" the
 // host screen can show links for) with its own D-Bus, keyring and Xvfb,
 // and checks that run's result; inside, it refuses to run if any other
-// interface is visible. It needs root (CI runs as root), util-linux and
-// iproute2. Without them it fails and says why, rather than skip quietly.
+// interface is visible (and the default route leads only into hv0, so
+// WebKit counts as online). It needs root (CI runs as root), util-linux,
+// iproute2 and openssl (a certificate for the https server). Without them
+// it fails and says why, rather than skip quietly.
 
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
