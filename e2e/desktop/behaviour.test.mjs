@@ -124,6 +124,17 @@ describe('what a new user runs into', () => {
     await app.waitFor('return document.readyState === "complete" && !!document.querySelector("#composer-text");');
     assert.equal(await app.exec('return location.href;'), before);
     assert.deepEqual(opened(log), ['https://example.org/docs', 'https://example.org/other'], 'nothing else was opened');
+    // A middle click opens the browser too; a URL dropped on the page loads nothing.
+    const middle = await app.exec(`const a = document.querySelector('#messages a[href="https://example.org/docs"]');
+      const ev = new MouseEvent('auxclick', { bubbles: true, cancelable: true, button: 1 });
+      return !a.dispatchEvent(ev);`);
+    assert.equal(middle, true, 'the middle click was taken over');
+    assert.equal((await waitOpened(log, 3))[2], 'https://example.org/docs');
+    const dropped = await app.exec(`const dt = new DataTransfer(); dt.setData('text/uri-list', 'https://example.org/dropped');
+      const ev = new DragEvent('drop', { bubbles: true, cancelable: true, dataTransfer: dt });
+      return !document.querySelector('#messages').dispatchEvent(ev);`);
+    assert.equal(dropped, true, 'the drop was refused');
+    assert.equal(await app.exec('return location.href;'), before);
     assert.equal(await app.exec('return !!document.querySelector("#composer-text");'), true);
   });
 
