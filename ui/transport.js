@@ -196,6 +196,8 @@
  *               dragenter/dragover/dragleave/drop on `element`; app:
  *               Tauri's drag-drop event (paths).
  *   reconnect()  sync. Retry the stream now if waiting (may be a no-op).
+ *   retryNow(room)  "Retry now" on a room: its stream reconnects at once
+ *                (the app: Rust's retry_now; the web: reconnect()).
  *   close()      sync. Stop following: no more handler calls (web: the
  *               session's cursor, counts and outbox loop are dropped too).
  *
