@@ -201,6 +201,50 @@ fn view_of(settings: &VisibilitySettings, mdns: MdnsState) -> VisibilityView {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::host::{Host, HostConfig};
+
+    /// Waits until the view `watch` sends says `want` (on loopback nothing
+    /// is ever sent to the network).
+    async fn wait_for(
+        views: &mut tokio::sync::mpsc::UnboundedReceiver<VisibilityView>,
+        want: MdnsState,
+    ) {
+        tokio::time::timeout(std::time::Duration::from_secs(10), async {
+            while let Some(view) = views.recv().await {
+                if view.mdns == want {
+                    return;
+                }
+            }
+            panic!("the watcher ended");
+        })
+        .await
+        .unwrap_or_else(|_| panic!("never {want:?}"));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_running_server_follows_the_switch_and_a_watcher_sees_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let host = Host::new();
+        host.visibility().set_visible(false).unwrap();
+        let (tx, mut views) = tokio::sync::mpsc::unbounded_channel();
+        let now = host.visibility().watch(move |view| tx.send(view).is_ok());
+        assert_eq!(now.mdns, MdnsState::Stopped);
+        assert!(!now.visible);
+
+        let mut config = HostConfig::lan(dir.path().to_owned(), None);
+        config.bind = "127.0.0.1".parse().unwrap();
+        config.ports = vec![0];
+        config.name = host.visibility().name();
+        host.start(config).await.unwrap();
+        // Switched off before the start: the server starts with mDNS off.
+        wait_for(&mut views, MdnsState::Off).await;
+        // Switched on while it runs: it would advertise, but listens on
+        // loopback only, so it says why not.
+        host.visibility().set_visible(true).unwrap();
+        wait_for(&mut views, MdnsState::Loopback).await;
+        host.stop().await.unwrap();
+        wait_for(&mut views, MdnsState::Stopped).await;
+    }
 
     #[test]
     fn the_switch_is_kept_in_its_own_file_and_a_custom_name_wins() {
