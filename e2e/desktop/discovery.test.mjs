@@ -152,6 +152,7 @@ function inPrivateNamespace() {
       await app.waitVisible('#desktop-home');
       await app.waitVisible('#nearby-empty');
       assert.match(await app.text('#nearby-empty'), /No rooms found on your network yet/);
+      await app.screenshot('desktop-on-your-network-empty');
       // Every name the list ever shows, from now to the end (the app's own
       // room must never be one, not even for a moment).
       await app.exec(`window.__everListed = new Set();
