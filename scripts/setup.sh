@@ -16,7 +16,7 @@ if [[ "${1:-}" == "--test" ]]; then
   # (unshare from util-linux, ip from iproute2).
   # The platform window test closes the window through libX11 (python3
   # ctypes) and stands in for a notification server (python3-dbus, -gi).
-  packages+=(procps chromium dbus gnome-keyring xvfb xauth webkit2gtk-driver redis-server util-linux iproute2)
+  packages+=(procps chromium dbus gnome-keyring xvfb xauth webkit2gtk-driver redis-server util-linux iproute2 openssl)
   packages+=(python3 python3-dbus python3-gi libx11-6)
   command -v node >/dev/null 2>&1 || packages+=(nodejs)
   command -v npm >/dev/null 2>&1 || packages+=(npm)
