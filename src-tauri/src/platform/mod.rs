@@ -164,7 +164,7 @@ pub fn close_to_tray<R: Runtime>(window: &Window<R>) -> bool {
         notify::show(
             app,
             "Hearth is still running",
-            "Hearth keeps your rooms open in the tray. Choose Quit in the tray menu to stop it.",
+            "Hearth keeps your rooms open in the tray. Open Hearth again (or use its tray icon) to bring the window back; Quit in the tray menu stops it.",
         );
         let saved = desktop
             .settings()
