@@ -33,7 +33,7 @@ use tauri_plugin_notification::NotificationExt;
 use crate::desktop::Desktop;
 use crate::platform::Platform;
 use crate::rooms::hub::Notifier;
-use crate::settings::{DesktopSettings, SavedRoom};
+use crate::settings::DesktopSettings;
 use crate::tray;
 
 /// The notification's extra field naming its saved room.
@@ -92,25 +92,18 @@ impl<R: Runtime> DesktopNotifier<R> {
 }
 
 impl<R: Runtime> Notifier for DesktopNotifier<R> {
-    fn notify_message(&self, title: &str, body: &str) {
+    fn notify_message(&self, room_id: &str, title: &str, body: &str) {
         let Some(desktop) = self.app.try_state::<Desktop>() else {
             return;
         };
-        let settings = desktop.settings().get();
-        let Some(room_id) = decide(title, &settings.rooms, &settings.desktop) else {
+        if !decide(room_id, &desktop.settings().get().desktop) {
             tracing::debug!(%title, "a notification silenced (do not disturb, or a muted room)");
             return;
-        };
-        if let Some(platform) = self.app.try_state::<Platform>() {
-            platform.notified(room_id.clone());
         }
-        show_with(
-            &self.app,
-            self.log.as_ref(),
-            title,
-            body,
-            room_id.as_deref(),
-        );
+        if let Some(platform) = self.app.try_state::<Platform>() {
+            platform.notified(Some(room_id.to_owned()));
+        }
+        show_with(&self.app, self.log.as_ref(), title, body, Some(room_id));
     }
 
     fn unread_changed(&self, total: u32) {
@@ -126,41 +119,10 @@ impl<R: Runtime> Notifier for DesktopNotifier<R> {
     }
 }
 
-/// Whether a message notification is shown, and for which saved room:
-/// `None` when silenced, `Some(room id or None when unsure)` otherwise.
-pub fn decide(
-    title: &str,
-    rooms: &[SavedRoom],
-    desktop: &DesktopSettings,
-) -> Option<Option<String>> {
-    if desktop.do_not_disturb {
-        return None;
-    }
-    let candidates: Vec<&SavedRoom> = if let Some(nick) = title.strip_suffix(" sent you a message")
-    {
-        rooms
-            .iter()
-            .filter(|r| r.dm.as_deref() == Some(nick))
-            .collect()
-    } else if let Some((_, room)) = title.rsplit_once(" in #") {
-        rooms
-            .iter()
-            .filter(|r| r.dm.is_none() && r.room.as_str() == room)
-            .collect()
-    } else {
-        Vec::new()
-    };
-    if !candidates.is_empty()
-        && candidates
-            .iter()
-            .all(|r| desktop.muted_rooms.contains(&r.id))
-    {
-        return None;
-    }
-    Some(match candidates.as_slice() {
-        [only] => Some(only.id.clone()),
-        _ => None,
-    })
+/// Whether a message notification of the saved room `room_id` is shown:
+/// not under "do not disturb", not for a muted room.
+pub fn decide(room_id: &str, desktop: &DesktopSettings) -> bool {
+    !desktop.do_not_disturb && !desktop.muted_rooms.contains(room_id)
 }
 
 /// Shows a notification of the app itself (not of a room), recorded in
@@ -212,59 +174,22 @@ pub fn listen_for_clicks<R: Runtime>(app: &AppHandle<R>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hearth_proto::{Nick, RoomName};
-
-    fn room(id: &str, server: &str, name: &str, dm: Option<&str>) -> SavedRoom {
-        SavedRoom {
-            id: id.into(),
-            server: server.into(),
-            room: RoomName::parse(name).unwrap(),
-            nick: Nick::parse("ana").unwrap(),
-            hosted: false,
-            last_seen: None,
-            pin: None,
-            dm: dm.map(str::to_owned),
-        }
-    }
 
     #[test]
     fn muted_rooms_and_do_not_disturb_silence_notifications() {
-        let rooms = vec![
-            room("a", "http://h1:1/", "dev", None),
-            room("b", "http://h2:1/", "dev", None),
-            room("c", "http://h1:1/", "ops", None),
-            room("d", "http://h1:1/", "dm-x", Some("bo")),
-        ];
         let mut desktop = DesktopSettings::default();
-        assert_eq!(
-            decide("bo in #ops", &rooms, &desktop),
-            Some(Some("c".into()))
-        );
-        assert_eq!(
-            decide("bo sent you a message", &rooms, &desktop),
-            Some(Some("d".into()))
-        );
-        // Two saved rooms are called dev: shown, room unknown.
-        assert_eq!(
-            decide("bo mentioned you in #dev", &rooms, &desktop),
-            Some(None)
-        );
-
-        desktop.muted_rooms.insert("c".into());
-        desktop.muted_rooms.insert("d".into());
+        assert!(decide("a", &desktop));
         desktop.muted_rooms.insert("a".into());
-        assert_eq!(decide("bo in #ops", &rooms, &desktop), None);
-        assert_eq!(decide("bo sent you a message", &rooms, &desktop), None);
-        // Only one of the two dev rooms is muted: still shown.
-        assert_eq!(decide("bo in #dev", &rooms, &desktop), Some(None));
-        desktop.muted_rooms.insert("b".into());
-        assert_eq!(decide("bo in #dev", &rooms, &desktop), None);
-
+        assert!(!decide("a", &desktop), "a muted room");
+        assert!(
+            decide("b", &desktop),
+            "another room of the same name is not muted"
+        );
         let dnd = DesktopSettings {
             do_not_disturb: true,
             ..DesktopSettings::default()
         };
-        assert_eq!(decide("bo in #ops", &rooms, &dnd), None);
+        assert!(!decide("b", &dnd));
     }
 
     #[test]

@@ -40,9 +40,10 @@ const NOTIFICATION_CHARS: usize = 200;
 /// The desktop around the app: notifications and the tray's unread marker.
 /// Implementations must not fail loudly: log and carry on.
 pub trait Notifier: Send + Sync + 'static {
-    /// A message from someone else arrived while the window is unfocused,
-    /// or one that mentions the person while another room is on screen.
-    fn notify_message(&self, title: &str, body: &str);
+    /// A message from someone else arrived in `room_id` (a saved room's
+    /// id) while the window is unfocused, or one that mentions the person
+    /// while another room is on screen.
+    fn notify_message(&self, room_id: &str, title: &str, body: &str);
     /// The number of unread messages in all rooms changed.
     fn unread_changed(&self, total: u32);
 }
@@ -52,7 +53,7 @@ pub trait Notifier: Send + Sync + 'static {
 pub struct NoNotifier;
 
 impl Notifier for NoNotifier {
-    fn notify_message(&self, _title: &str, _body: &str) {}
+    fn notify_message(&self, _room_id: &str, _title: &str, _body: &str) {}
     fn unread_changed(&self, _total: u32) {}
 }
 
@@ -404,7 +405,7 @@ impl Hub {
             self.notifier.unread_changed(total);
         }
         if let Some((title, body)) = notify {
-            self.notifier.notify_message(&title, &body);
+            self.notifier.notify_message(room_id, &title, &body);
         }
     }
 
@@ -491,7 +492,7 @@ mod tests {
     }
 
     impl Notifier for Recorder {
-        fn notify_message(&self, title: &str, _body: &str) {
+        fn notify_message(&self, _room_id: &str, title: &str, _body: &str) {
             self.notified.lock().unwrap().push(title.to_owned());
         }
         fn unread_changed(&self, total: u32) {
