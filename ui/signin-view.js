@@ -14,7 +14,8 @@
  * elsewhere, superseded: ban-rules.js's `endedSentence`); a banned one
  * shows the banned screen instead (ban-banner.js), as does a banned
  * session found at boot. A sign-in refused as banned says why and until
- * when.
+ * when. `#open-in-app` is a `hearth://join` link to this room, for people
+ * who have the desktop app.
  */
 
 import { $, NICK_KEY, recall } from './dom.js';
@@ -29,6 +30,11 @@ import { nickPasswordProblem, protectedNickSentence } from './nick-rules.js';
 const SESSION_ENDED = 'Your session ended; please sign in again.';
 const BOOT_RETRY_MS = 3_000;
 const MAX_NICK_CHARS = 32;
+
+/** The desktop app's link that joins `room` on the server at `origin`. */
+export function appLink(origin, room) {
+  return `hearth://join?url=${encodeURIComponent(`${origin}/`)}&room=${encodeURIComponent(room)}`;
+}
 
 /** Starts the web client on `transport` (the web transport). */
 export function startWebShell(transport) {
@@ -49,6 +55,7 @@ export function startWebShell(transport) {
   const banner = new BanBanner({ onSignIn: () => showSignIn('') });
 
   function applyInfo() {
+    $('#open-in-app').href = appLink(location.origin, urlRouter.room() ?? info?.default_room ?? 'general');
     const needsPassword = info?.auth === 'password';
     $('#password').hidden = !needsPassword;
     $('#password-label').hidden = !needsPassword;
