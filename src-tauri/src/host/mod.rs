@@ -272,7 +272,10 @@ fn log_end(ended: Result<anyhow::Result<()>, tokio::task::JoinError>) {
 pub async fn bind_first_free(ip: IpAddr, ports: &[u16]) -> Result<TcpListener, CommandError> {
     let mut last = None;
     for &port in ports {
-        match TcpListener::bind(SocketAddr::new(ip, port)).await {
+        match hearth_server::net::bind(
+            SocketAddr::new(ip, port),
+            hearth_server::net::DEFAULT_BACKLOG,
+        ) {
             Ok(listener) => return Ok(listener),
             Err(e) => {
                 tracing::debug!(%ip, port, cause = %e, "port not available");
