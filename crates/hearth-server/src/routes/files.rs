@@ -188,9 +188,11 @@ pub async fn thumbnail(
 
 /// The record of the upload a path names; `404` for an id that is not one.
 /// The upload `raw` names, if the session may read it: its uploader may;
-/// anyone else only once a message in a room they may read shares it (so
-/// a file shared only in a DM is the pair's). Otherwise `404`, as for an
-/// id that names nothing.
+/// so may anyone when no message shares it (not yet, or no longer: its
+/// unguessable id is the only way to name it, as before DMs); once messages
+/// share it, only a session that may read one of their rooms (so a file
+/// shared only in a DM is the pair's). Otherwise `404`, as for an id that
+/// names nothing.
 async fn find(state: &AppState, claims: &Claims, raw: &str) -> Result<FileRecord, ApiError> {
     let missing = || ApiError::NotFound("no such file".into());
     let id = FileId::parse(raw).map_err(|_| missing())?;
@@ -198,7 +200,11 @@ async fn find(state: &AppState, claims: &Claims, raw: &str) -> Result<FileRecord
     if record.session == claims.owner() {
         return Ok(record);
     }
-    for room in state.broker.file_rooms(&id).await? {
+    let rooms = state.broker.file_rooms(&id).await?;
+    if rooms.is_empty() {
+        return Ok(record);
+    }
+    for room in rooms {
         match dm::readable(state, claims, room).await {
             Ok(_) => return Ok(record),
             Err(ApiError::NotFound(_)) => {}
