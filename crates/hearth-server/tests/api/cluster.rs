@@ -6,14 +6,13 @@
 //! message that got a `201` (or the `200` of a retry) reaches every
 //! subscriber exactly once, in id order.
 
-use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use futures::StreamExt;
 use hearth_client::{Client, StreamTarget};
 use hearth_proto::{Message, MessageId, StreamEvent};
-use hearth_server::config::{Backend, Config, RedisConfig};
+use hearth_server::config::{Backend, RedisConfig};
 use reqwest::StatusCode;
 use tempfile::TempDir;
 use tokio::sync::watch;
@@ -21,39 +20,8 @@ use tokio::task::JoinHandle;
 
 use crate::support::*;
 
-/// One Redis and a shared secret: what every node of a cluster is given.
-struct Cluster {
-    redis: RedisServer,
-    secret: PathBuf,
-    _dir: TempDir,
-}
-
+/// Nodes of a [`Cluster`] that run as their own processes.
 impl Cluster {
-    fn new() -> Cluster {
-        let dir = tempfile::tempdir().unwrap();
-        Cluster {
-            redis: RedisServer::start(&dir.path().join("redis")),
-            secret: dir.path().join("cluster-secret.key"),
-            _dir: dir,
-        }
-    }
-
-    fn config(&self, dir: &TempDir) -> Config {
-        let mut config = test_config(dir);
-        let mut redis = RedisConfig::new(self.redis.url());
-        redis.presence_ttl = Duration::from_secs(2);
-        config.backend = Backend::Redis(redis);
-        config.secret_file = Some(self.secret.clone());
-        config
-    }
-
-    /// A node in this process.
-    async fn node(&self) -> TestServer {
-        let dir = tempfile::tempdir().unwrap();
-        let config = self.config(&dir);
-        TestServer::start_in(dir, config).await
-    }
-
     /// A node as its own `hearth serve` process (so it can be SIGKILLed),
     /// with a presence TTL of 1 s, so its users leave soon after it dies.
     async fn child_node(&self, data: &TempDir) -> ChildServer {

@@ -604,17 +604,8 @@ async fn the_original_login_form_refuses_a_protected_nick() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn protection_and_sign_out_hold_on_every_node_of_a_cluster() {
-    let shared = tempfile::tempdir().unwrap();
-    let redis = RedisServer::start(&shared.path().join("redis"));
-    let secret = shared.path().join("cluster-secret.key");
-    let node = || async {
-        let dir = tempfile::tempdir().unwrap();
-        let mut config = test_config(&dir);
-        config.backend = Backend::Redis(RedisConfig::new(redis.url()));
-        config.secret_file = Some(secret.clone());
-        TestServer::start_in(dir, config).await
-    };
-    let (a, b) = (node().await, node().await);
+    let cluster = Cluster::new();
+    let (a, b) = (cluster.node().await, cluster.node().await);
     // Someone is "ana" on B; the owner protects the nick on A.
     let impostor = token(&signed_in(sign_in(&b, json!({"nick": "ana"})).await, "on B").await);
     assert_eq!(rooms_status(&b, &impostor).await, StatusCode::OK);

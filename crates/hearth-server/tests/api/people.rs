@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use hearth_server::config::{Backend, LimitsClock, RedisConfig};
+use hearth_server::config::LimitsClock;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -493,17 +493,8 @@ async fn signing_out_or_protecting_the_nick_ends_open_streams() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dms_and_bans_hold_on_every_node_of_a_cluster() {
-    let shared = tempfile::tempdir().unwrap();
-    let redis = RedisServer::start(&shared.path().join("redis"));
-    let secret = shared.path().join("cluster-secret.key");
-    let node = || async {
-        let dir = tempfile::tempdir().unwrap();
-        let mut config = test_config(&dir);
-        config.backend = Backend::Redis(RedisConfig::new(redis.url()));
-        config.secret_file = Some(secret.clone());
-        config.admins = vec!["boss".into()];
-        TestServer::start_in(dir, config).await
-    };
+    let cluster = Cluster::new();
+    let node = || cluster.node_with(|c| c.admins = vec!["boss".into()]);
     let (a, b) = (node().await, node().await);
     let (url_a, url_b) = (a.url(""), b.url(""));
     let ana = protected(&url_a, "ana").await;

@@ -9,7 +9,6 @@
 
 use hearth_client::Client;
 use hearth_proto::{Message, MessageId};
-use hearth_server::config::{Backend, RedisConfig};
 use reqwest::StatusCode;
 
 use crate::support::*;
@@ -323,23 +322,14 @@ async fn history_after_a_message_is_oldest_first() {
 
 #[tokio::test]
 async fn a_message_posted_on_one_node_is_found_on_another() {
-    let dir = tempfile::tempdir().unwrap();
-    let redis = RedisServer::start(&dir.path().join("redis"));
-    let secret = dir.path().join("cluster-secret.key");
-    let node = || {
-        let data = tempfile::tempdir().unwrap();
-        let mut config = test_config(&data);
-        config.backend = Backend::Redis(RedisConfig::new(redis.url()));
-        config.secret_file = Some(secret.clone());
-        TestServer::start_in(data, config)
-    };
-    let a = node().await;
+    let cluster = Cluster::new();
+    let a = cluster.node().await;
     let ana = a.signed_in("ana").await;
     // Stored before node B starts: B's index catches up from the streams.
     let early = post(&ana, "dev", "früh gesagt").await;
     let edited = post(&ana, "general", "draft text").await;
 
-    let b = node().await;
+    let b = cluster.node().await;
     let bo = b.signed_in("bo").await;
     let found = eventually("B finds what A stored before B started", || async {
         let found = bo.search("FRUH", &[], None, None).await.ok()?;

@@ -2,6 +2,7 @@
 //! raw SSE streams.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use futures::{Stream, StreamExt};
@@ -450,4 +451,44 @@ pub async fn expect_error(
         .unwrap_or_else(|| panic!("{case}: error body has no \"error\" string: {body}"));
     assert!(!error.trim().is_empty(), "{case}: empty error text");
     error.to_owned()
+}
+
+/// One Redis and a shared secret: what every node of a cluster is given.
+pub struct Cluster {
+    pub redis: RedisServer,
+    pub secret: PathBuf,
+    _dir: TempDir,
+}
+
+impl Cluster {
+    pub fn new() -> Cluster {
+        let dir = tempfile::tempdir().unwrap();
+        Cluster {
+            redis: RedisServer::start(&dir.path().join("redis")),
+            secret: dir.path().join("cluster-secret.key"),
+            _dir: dir,
+        }
+    }
+
+    pub fn config(&self, dir: &TempDir) -> Config {
+        let mut config = test_config(dir);
+        let mut redis = RedisConfig::new(self.redis.url());
+        redis.presence_ttl = Duration::from_secs(2);
+        config.backend = Backend::Redis(redis);
+        config.secret_file = Some(self.secret.clone());
+        config
+    }
+
+    /// A node in this process.
+    pub async fn node(&self) -> TestServer {
+        self.node_with(|_| {}).await
+    }
+
+    /// A node in this process, after `configure` adjusts its config.
+    pub async fn node_with(&self, configure: impl FnOnce(&mut Config)) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = self.config(&dir);
+        configure(&mut config);
+        TestServer::start_in(dir, config).await
+    }
 }
