@@ -11,6 +11,7 @@
 //!     --server-pid 1234 --label hearth-embedded --json files.json
 //! ```
 
+mod desktop;
 mod files;
 mod http;
 mod payload;
@@ -45,6 +46,9 @@ enum Command {
     /// download it back (checked byte for byte), then one reads slowly,
     /// while the server's memory is sampled.
     Files(Box<files::FilesArgs>),
+    /// The desktop app's memory: PSS of the app and its WebKit processes
+    /// under Xvfb, with a room open.
+    Desktop(Box<desktop::DesktopArgs>),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -52,5 +56,6 @@ fn main() -> anyhow::Result<()> {
         Command::Run(args) => run::main(*args),
         Command::Report(args) => report::main(args),
         Command::Files(args) => files::main(*args),
+        Command::Desktop(args) => desktop::main(*args),
     }
 }
