@@ -133,7 +133,7 @@ export class PendingMessages {
     const { chat } = this;
     const entry = this.discard(clientId);
     if (!entry) return;
-    const original = entry.replyTo ? chat.state.ensureRoom(entry.room).get(entry.replyTo) : null;
+    const original = chat.state.replyOf(entry); // also when the cap dropped it since
     if (original && entry.room === chat.state.current) chat.actions.reply(original); // still a reply
     chat.composer.edit(entry.text);
   }

@@ -2,7 +2,7 @@
  * chat-state.js — what the chat view knows, and the rules that change it.
  *
  * Owns: the rooms of the signed-in session (room-log.js: messages oldest
- * first, deduplicated by id, trimmed to a bound, changed by the room log's
+ * first, deduplicated by id, capped (cap-rules.js), changed by the room log's
  * edit / delete / reaction entries; online nicks; the unread count the
  * transport last sent; whether older history exists; the missed-messages
  * notice), who is typing (typing-rules.js), the outbox entries shown as
@@ -22,14 +22,13 @@
 import { isValidRoom } from './format.js';
 import { dmLabel, dmRooms } from './dm-rules.js';
 import { followedRooms } from './left-rooms.js';
+import { oldestToDrop } from './cap-rules.js';
 import { Room, entryRoom } from './room-log.js';
 import { TypingTracker } from './typing-rules.js';
 
 export { Room };
 
 export const MAX_FOLLOW = 50; // rooms per multi-room stream (the server's limit)
-export const KEEP_OFFSCREEN = 300; // messages kept for rooms not on screen
-export const KEEP_ONSCREEN = 2_000; // messages kept for the room on screen
 export const OFFLINE_AFTER_MS = 3_000; // "Reconnecting…" turns into "Offline" after this
 export const MISSED = 'You may have missed messages while disconnected.';
 
@@ -258,15 +257,16 @@ export class ChatState {
   }
 
   /**
-   * Trims a room after a message was added: the room on screen only while
-   * the reader is at the bottom, with slack so it happens in batches.
+   * Drops a room's oldest messages over the cap (cap-rules.js): a room off
+   * screen at once; the room on screen only while the reader is at the
+   * bottom (`atBottom`), never while older history is loading into it.
    * Returns how many of its oldest messages were dropped.
    */
-  trimAfterAdd(room, { atBottom }) {
-    if (room.name === this.current) {
-      return room.messages.length > KEEP_ONSCREEN + 200 && atBottom ? room.trim(KEEP_ONSCREEN) : 0;
-    }
-    return room.messages.length > KEEP_OFFSCREEN + 100 ? room.trim(KEEP_OFFSCREEN) : 0;
+  trim(room, { atBottom = false } = {}) {
+    const n = oldestToDrop(room.messages.length, {
+      onScreen: room.name === this.current, atBottom, loading: room.loadingOlder,
+    });
+    return n ? room.trim(room.messages.length - n) : 0;
   }
 
   /** A page of older history (oldest first); returns the new messages. */
@@ -430,10 +430,23 @@ export class ChatState {
     return { entry, removed: false };
   }
 
-  /** The entry with its `statusText` (and `reply`, the message it answers if loaded) set, for the message view. */
+  /**
+   * The entry with its `statusText` and `reply` set, for the message view.
+   * `reply`: the message it answers as loaded; once that is dropped by the
+   * cap, the copy seen before (the entry still shows its quote); null once
+   * it is deleted.
+   */
   withStatusText(entry, now) {
     entry.statusText = statusText(entry, { streamUp: this.stream.up, now });
-    entry.reply = entry.replyTo ? this.ensureRoom(entry.room).get(entry.replyTo) : null;
+    entry.reply = this.replyOf(entry);
     return entry;
+  }
+
+  /** The message a pending entry answers (see `withStatusText`), or null. */
+  replyOf(entry) {
+    if (!entry.replyTo) return null;
+    const room = this.ensureRoom(entry.room);
+    if (room.deleted.has(entry.replyTo)) return null;
+    return room.get(entry.replyTo) || (entry.reply?.id === entry.replyTo ? entry.reply : null);
   }
 }

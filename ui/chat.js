@@ -88,6 +88,7 @@ export class Chat {
       onDiscard: (clientId) => this.pending.discard(clientId),
       onEdit: (clientId) => this.pending.edit(clientId),
       onReplyMissing: () => this.showTransient('The original message is not loaded: load older messages to see it.'),
+      onAtBottom: () => this.trimShown(),
       ...this.actions.listActions,
       ...this.files.listActions,
     });
@@ -350,7 +351,9 @@ export class Chat {
     if (name !== this.state.current) this.actions.reset();
     const room = this.state.ensureRoom(name); // its unread count is the transport's until setActive
     room.newSince = firstUnreadId(room.messages, room.unread, this.state.me);
+    const left = this.state.currentRoom;
     this.state.current = name;
+    if (left && left !== room) this.state.trim(left); // off screen now: down to the cap
     this.transport.setActive(name);
     if (push) this.router?.show(name, { push: true });
     this.renderAll();
@@ -456,11 +459,22 @@ export class Chat {
     if (updated && onScreen) this.messages.replace(updated);
     if (!fresh) return;
     if (room.name !== this.state.current) {
-      this.state.trimAfterAdd(room, { atBottom: false });
+      this.state.trim(room);
       return;
     }
     this.messages.append(msg, { forceScroll: Boolean(pending) });
-    const dropped = this.state.trimAfterAdd(room, { atBottom: this.messages.atBottom() });
+    this.trimShown();
+  }
+
+  /**
+   * The room on screen over the cap (cap-rules.js) while the reader is at
+   * the bottom: its oldest messages go, from the state and the list. Called
+   * after a new message and when the reader is back at the bottom.
+   */
+  trimShown() {
+    const room = this.state.currentRoom;
+    if (!room) return;
+    const dropped = this.state.trim(room, { atBottom: this.messages.atBottom() });
     if (dropped) {
       this.messages.dropOldest(dropped);
       this.renderLoadOlder();
@@ -471,11 +485,12 @@ export class Chat {
     const room = this.state.currentRoom;
     if (!room || room.loadingOlder || !room.messages.length) return;
     const epoch = this.epoch;
-    room.loadingOlder = true;
+    const oldest = room.messages[0].id;
+    room.loadingOlder = true; // no trimming meanwhile: the page joins `oldest`
     this.renderLoadOlder();
     try {
-      const older = await this.transport.history(room.name, room.messages[0].id, this.transport.pageSize);
-      if (epoch !== this.epoch) return;
+      const older = await this.transport.history(room.name, oldest, this.transport.pageSize);
+      if (epoch !== this.epoch || room.messages[0]?.id !== oldest) return; // the room changed meanwhile: a page that may not join
       const fresh = this.state.addOlder(room, older);
       if (room.name === this.state.current) this.messages.prepend(fresh);
     } catch (err) {
@@ -488,6 +503,8 @@ export class Chat {
     } finally {
       room.loadingOlder = false;
       if (epoch === this.epoch) this.renderLoadOlder();
+      if (epoch === this.epoch && room.name === this.state.current) this.trimShown(); // the reader went back down meanwhile
+      else if (epoch === this.epoch) this.state.trim(room); // another room is on screen now
     }
   }
 }

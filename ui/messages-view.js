@@ -26,6 +26,9 @@
  *   already there; otherwise the "New messages ↓" button appears.
  * - Prepending older messages keeps what the reader sees in place;
  *   scrolling up to the top loads them too (the button stays, for keys).
+ * - The list holds what the room keeps (cap-rules.js): chat.js drops the
+ *   oldest (`dropOldest`) after a new message or when the reader is back
+ *   at the bottom (`onAtBottom`), never while they are scrolled up.
  * - Between the messages: `h3.day-sep[data-day]` before the first message
  *   of each day ("Today", "Yesterday", a date: reading-rules.js), and
  *   `.unread-line` before the first unread message of a room just opened.
@@ -80,7 +83,7 @@ function daySeparator(day, ts, now) {
 export class MessageList {
   /**
    * @param {object} els {scroller, list, loadOlder, jumpNew, typing}
-   * @param {object} actions {onLoadOlder(), onDiscard(clientId), onEdit(clientId), onReplyMissing(),
+   * @param {object} actions {onLoadOlder(), onDiscard(clientId), onEdit(clientId), onReplyMissing(), onAtBottom(),
    *   and for the log's actions onMenu(id, el), onReact(id, emoji, on)}
    */
   constructor({ scroller, list, loadOlder, jumpNew, typing }, actions) {
@@ -103,7 +106,10 @@ export class MessageList {
     this.today = dayKey(Date.now()); // the day the separators' labels were made on
     let lastTop = scroller.scrollTop;
     scroller.addEventListener('scroll', () => {
-      if (this.atBottom()) this.jumpNew.hidden = true;
+      if (this.atBottom()) {
+        this.jumpNew.hidden = true;
+        this.actions.onAtBottom?.(); // the controller may drop what is over the cap now
+      }
       const top = scroller.scrollTop;
       const canLoad = !this.loadOlderBtn.hidden && !this.loadOlderBtn.disabled;
       if (top < lastTop && top <= LOAD_OLDER_PX && canLoad) this.actions.onLoadOlder();
@@ -250,8 +256,12 @@ export class MessageList {
     else s.scrollTop = s.scrollHeight - fromBottom;
   }
 
-  /** Drops the `n` oldest stored messages (and what stood between them) from the DOM. */
+  /**
+   * Drops the `n` oldest stored messages (and what stood between them:
+   * day separators, the unread line) from the DOM; the bottom stays in view.
+   */
   dropOldest(n) {
+    const stick = this.atBottom();
     for (let left = n; left > 0;) {
       const first = this.list.firstElementChild;
       if (!first || first.classList.contains('pending')) break;
@@ -259,6 +269,7 @@ export class MessageList {
       first.remove();
     }
     this._relayout();
+    if (stick) this.scrollToBottom();
   }
 
   addPending(entry) {

@@ -2,8 +2,9 @@
  * room-log.js — one room's messages, kept as the room's log says.
  *
  * Owns: `Room` (the messages of a room oldest first, deduplicated by id,
- * trimmed to a bound, plus what chat-state.js keeps per room) and the rules
- * that apply the log's entries to it (protocol v1.1, "The room log"):
+ * trimmed to the bound cap-rules.js sets, plus what chat-state.js keeps
+ * per room) and the rules that apply the log's entries to it (protocol
+ * v1.1, "The room log"):
  *
  * - `edit` (the whole message after the edit): the text, `edited_ts` and
  *   `mentions` change in place; position, author, time, reply and
@@ -84,11 +85,18 @@ export class Room {
     return fresh;
   }
 
-  /** Keeps the `keep` newest messages; returns how many were dropped. */
+  /**
+   * Keeps the `keep` newest messages (older ones can be loaded again:
+   * `hasOlder`); returns how many were dropped. The unread line's message
+   * dropped, there is no line any more.
+   */
   trim(keep) {
     const extra = this.messages.length - keep;
     if (extra <= 0) return 0;
-    for (const m of this.messages.splice(0, extra)) this.ids.delete(m.id);
+    for (const m of this.messages.splice(0, extra)) {
+      this.ids.delete(m.id);
+      if (this.newSince === m.id) this.newSince = null;
+    }
     this.hasOlder = true;
     return extra;
   }

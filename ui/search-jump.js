@@ -10,17 +10,20 @@
  * loaded: a few messages before it (`history`) and pages after it
  * (`historyAfter`) until a page meets a loaded message or the newest. A
  * message more than MAX_BRIDGE messages older than what is loaded is not
- * opened (a sentence says so): the room would hold more than it keeps.
+ * opened (a sentence says so): the room would hold too much. While it
+ * loads, the room is not trimmed (`loadingOlder`, cap-rules.js).
  *
  * Part of the controller (chat.js): it works on the Chat it is given.
  */
 
-import { KEEP_ONSCREEN } from './chat-state.js';
 import { KINDS } from './transport-error.js';
 
 const CONTEXT = 10; // messages shown before the one opened
 const BRIDGE_PAGE = 200; // messages per `historyAfter` page
-const MAX_BRIDGE = KEEP_ONSCREEN; // at most this many loaded to reach a result
+// At most this many loaded to reach a result. More than the cap
+// (cap-rules.js) for a while: the reader is not at the bottom, and the
+// excess goes once they are back there.
+const MAX_BRIDGE = 2_000;
 const PRIMED_WAIT_MS = 10_000; // how long a room just opened may take to replay its newest messages
 const POLL_MS = 50;
 
@@ -52,12 +55,17 @@ export class SearchJump {
     if (!room.ids.has(msg.id)) {
       let loaded;
       try {
+        room.loadingOlder = true; // no trimming meanwhile: what is loaded joins the oldest message kept
+        chat.renderLoadOlder();
         loaded = await this.around(room, msg);
       } catch (err) {
         if (stale()) return;
         if (err.kind === KINDS.unauthorized) chat.sessionEnded();
         else chat.showTransient(`Could not open that message: ${err.message}`);
         return;
+      } finally {
+        room.loadingOlder = false;
+        if (epoch === chat.epoch && room.name === chat.state.current) chat.renderLoadOlder();
       }
       if (stale()) return;
       if (!loaded) {

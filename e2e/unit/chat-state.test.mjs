@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
 import {
-  ChatState, KEEP_OFFSCREEN, KEEP_ONSCREEN, MAX_FOLLOW, MISSED, statusText,
+  ChatState, MAX_FOLLOW, MISSED, statusText,
 } from '../../ui/chat-state.js';
 
 const PAGE = 50;
@@ -58,31 +58,7 @@ describe('messages', () => {
     assert.equal(state.rooms.size, 0);
   });
 
-  test('rooms off screen are trimmed in batches, to the newest', () => {
-    const state = signedIn('general');
-    const room = state.ensureRoom('other');
-    let dropped = 0;
-    let last;
-    for (let i = 0; i < KEEP_OFFSCREEN + 101; i++) {
-      last = msg('other');
-      state.addMessage(last);
-      dropped += state.trimAfterAdd(room, { atBottom: false });
-    }
-    assert.equal(dropped, 101);
-    assert.equal(room.messages.length, KEEP_OFFSCREEN);
-    assert.equal(room.messages.at(-1).id, last.id);
-    assert.equal(room.ids.size, KEEP_OFFSCREEN, 'dropped ids are forgotten');
-    assert.equal(room.hasOlder, true);
-  });
-
-  test('the room on screen is trimmed only while the reader is at the bottom', () => {
-    const state = signedIn('general');
-    const room = state.ensureRoom('general');
-    for (let i = 0; i < KEEP_ONSCREEN + 201; i++) state.addMessage(msg('general'));
-    assert.equal(state.trimAfterAdd(room, { atBottom: false }), 0);
-    assert.equal(state.trimAfterAdd(room, { atBottom: true }), 201);
-    assert.equal(room.messages.length, KEEP_ONSCREEN);
-  });
+  // Trimming to the cap: e2e/unit/cap-rules.test.mjs.
 
   test('a history page shorter than the page size means there is no older one', () => {
     const state = signedIn();
