@@ -12,7 +12,12 @@
 #                     hearth-embedded hearth-redis-1 hearth-redis-2 nchan flask
 #   BENCH_SCENARIOS   scenarios to run (default: all four of the report)
 #                     room-1k big-room-10k rooms-100x100 idle-10k, and
-#                     smoke (100 subscribers, 20 messages: checks the set-up)
+#                     smoke (100 subscribers, 20 messages: checks the set-up);
+#                     issue 17's, run on their own: connect-1k connect-10k
+#                     (fresh connects all at once), storm-10k (10,000
+#                     streams cut, 20 messages posted, all back at once with
+#                     Last-Event-ID) and storm-restart-10k (the same with the
+#                     server restarted on its data dir; Hearth rows only)
 #   BENCH_OUT         result directory (default: bench/results/<today>)
 #   BENCH_SERVER_CPUS CPUs for the servers (default: 0 when there are 2+)
 #   BENCH_GEN_CPUS    CPUs for the load generator (default: 1 when there are 2+)
@@ -25,7 +30,7 @@ cd "$(dirname "$0")/.."
 root="$PWD"
 
 all_peers="hearth-embedded hearth-redis-1 hearth-redis-2 nchan flask"
-all_scenarios="room-1k big-room-10k rooms-100x100 idle-10k smoke"
+all_scenarios="room-1k big-room-10k rooms-100x100 idle-10k smoke connect-1k connect-10k storm-10k storm-restart-10k"
 peers="${BENCH_PEERS:-$all_peers}"
 scenarios="${BENCH_SCENARIOS:-room-1k big-room-10k rooms-100x100 idle-10k}"
 out="${BENCH_OUT:-bench/results/$(date +%Y-%m-%d)}"
@@ -130,6 +135,7 @@ start_redis() { # -> $redis_port, $redis_pid
 
 start_hearth() { # name [extra flags...] -> $hearth_port, $hearth_pid
   local name="$1"; shift
+  restart_extra=("$@")
   hearth_port="$(free_port)"
   mkdir -p "$work/$name"
   # shellcheck disable=SC2086
@@ -193,11 +199,13 @@ start_peer() {
 
 scenario_flags() {
   case "$1" in
-    room-1k) echo "--subscribers 1000 --messages 200 --rate 50 --publishers 2 --rooms 1" ;;
-    big-room-10k) echo "--subscribers 10000 --messages 200 --rate 20 --publishers 2 --rooms 1" ;;
-    rooms-100x100) echo "--subscribers 10000 --messages 1000 --rate 100 --publishers 4 --rooms 100" ;;
-    idle-10k) echo "--subscribers 10000 --messages 0 --idle-secs 10" ;;
-    smoke) echo "--subscribers 100 --messages 20 --rate 10 --publishers 2 --rooms 1 --idle-secs 1" ;;
+    room-1k) echo "--subscribers 1000 --messages 200 --rate 50 --publishers 2 --rooms 1 --connect-batch 500" ;;
+    big-room-10k) echo "--subscribers 10000 --messages 200 --rate 20 --publishers 2 --rooms 1 --connect-batch 500" ;;
+    rooms-100x100) echo "--subscribers 10000 --messages 1000 --rate 100 --publishers 4 --rooms 100 --connect-batch 500" ;;
+    idle-10k) echo "--subscribers 10000 --messages 0 --idle-secs 10 --connect-batch 500" ;;
+    connect-1k) echo "--subscribers 1000 --messages 0 --connect-batch 0" ;;
+    connect-10k) echo "--subscribers 10000 --messages 0 --connect-batch 0" ;;
+    smoke) echo "--subscribers 100 --messages 20 --rate 10 --publishers 2 --rooms 1 --idle-secs 1 --connect-batch 500" ;;
   esac
 }
 
@@ -209,12 +217,51 @@ for scenario in $scenarios; do
       echo "bench: $scenario / $peer: skipped (the original room has one channel, no rooms)"
       continue
     fi
+    if [[ "$scenario" == storm-restart-10k && "$peer" != hearth-embedded && "$peer" != hearth-redis-1 ]]; then
+      echo "bench: $scenario / $peer: skipped (restarts one Hearth node)"
+      continue
+    fi
+    if [[ "$scenario" == storm-* && "$peer" == flask ]]; then
+      echo "bench: $scenario / $peer: skipped (the original room cannot resume)"
+      continue
+    fi
     echo "bench: $scenario / $peer"
     start_peer
     sleep 1
+    if [[ "$scenario" == storm-* ]]; then
+      storm_flags=()
+      if [[ "$scenario" == storm-restart-10k ]]; then
+        # Stops the Hearth node and starts it again on the same port and
+        # data dir; prints the new pid (the storm measures that process).
+        restart="$work/restart.sh"
+        cat >"$restart" <<RESTART
+set -e
+kill -TERM $hearth_pid
+while kill -0 $hearth_pid 2>/dev/null; do sleep 0.05; done
+taskset -c "$server_cpus" "$hearth" serve --bind "127.0.0.1:$hearth_port" --data "$work/hearth" \
+  --post-rate 100000 --post-burst 100000 --ip-post-rate 100000 --ip-post-burst 100000 \
+  --session-rate 100000 --session-burst 100000 --max-connections 50000 --max-streams-per-ip 0 --log warn \
+  ${BENCH_HEARTH_FLAGS:-} ${restart_extra[*]+$(printf '%q ' "${restart_extra[@]}")} >>"$(log_of hearth)" 2>&1 </dev/null &
+echo \$! >"$work/restarted.pid"
+for i in \$(seq 200); do (exec 3<>/dev/tcp/127.0.0.1/$hearth_port) 2>/dev/null && break; sleep 0.05; done
+cat "$work/restarted.pid"
+RESTART
+        storm_flags=(--restart-cmd "bash $restart")
+      fi
+      if ! on_gen "$bench" storm --mode "${run_flags[1]}" --target "${run_flags[3]}" "${pid_flags[@]}" \
+        --subscribers 10000 --before 1 --missed 20 --size 64 --timeout 60 "${storm_flags[@]}" \
+        --label "$peer" --scenario "$scenario" --json "$out/$scenario--$peer.json" \
+        2>&1 | tee "$(log_of bench)"; then
+        echo "bench: $scenario / $peer failed (see $(log_of bench))" >&2
+      fi
+      [[ -f "$work/restarted.pid" ]] && { pids+=("$(cat "$work/restarted.pid")"); rm -f "$work/restarted.pid"; }
+      stop_all
+      sleep 2
+      continue
+    fi
     # shellcheck disable=SC2046
     if ! on_gen "$bench" run "${run_flags[@]}" "${pid_flags[@]}" $(scenario_flags "$scenario") \
-      --size 64 --connect-batch 500 --connect-timeout 60 --drain-secs 15 \
+      --size 64 --connect-timeout 60 --drain-secs 15 \
       --label "$peer" --scenario "$scenario" --json "$out/$scenario--$peer.json" \
       2>&1 | tee "$(log_of bench)"; then
       echo "bench: $scenario / $peer failed (see $(log_of bench))" >&2

@@ -7,6 +7,8 @@
 //! hearth-bench run --target http://127.0.0.1:8989 -n 1000 -m 200 -r 50 \
 //!     --server-pid 1234 --label hearth-embedded --scenario room-1k --json out.json
 //! hearth-bench report bench/results/2026-12-01 --svg docs/bench.svg
+//! hearth-bench storm --target http://127.0.0.1:8989 -n 10000 --missed 20 \
+//!     --server-pid 1234 --label hearth-embedded --json storm.json
 //! hearth-bench files --target http://127.0.0.1:8989 -n 10 --size-mib 25 \
 //!     --server-pid 1234 --label hearth-embedded --json files.json
 //! ```
@@ -14,6 +16,7 @@
 mod desktop;
 mod files;
 mod http;
+mod netstat;
 mod payload;
 mod procstat;
 mod publish;
@@ -21,6 +24,7 @@ mod report;
 mod results;
 mod run;
 mod sse;
+mod storm;
 
 use clap::{Parser, Subcommand};
 
@@ -46,6 +50,10 @@ enum Command {
     /// download it back (checked byte for byte), then one reads slowly,
     /// while the server's memory is sampled.
     Files(Box<files::FilesArgs>),
+    /// A reconnect storm (issue 17): N subscribers stream a room, all
+    /// connections are cut (and the server optionally restarted), messages
+    /// are posted meanwhile, then all reconnect at once with Last-Event-ID.
+    Storm(Box<storm::StormArgs>),
     /// The desktop app's memory: PSS of the app and its WebKit processes
     /// under Xvfb, with a room open.
     Desktop(Box<desktop::DesktopArgs>),
@@ -56,6 +64,7 @@ fn main() -> anyhow::Result<()> {
         Command::Run(args) => run::main(*args),
         Command::Report(args) => report::main(args),
         Command::Files(args) => files::main(*args),
+        Command::Storm(args) => storm::main(*args),
         Command::Desktop(args) => desktop::main(*args),
     }
 }

@@ -517,6 +517,8 @@ mod tests {
                 ready: 100,
                 failed: 0,
                 first_error: None,
+                per_subscriber_ms: None,
+                kernel: None,
             },
             publish: Publish {
                 attempted: messages,
@@ -562,6 +564,7 @@ mod tests {
                 cpu_share_posting: 0.02,
                 rss_kb: 5000,
             },
+            kernel: None,
             notes: vec![],
         }
     }

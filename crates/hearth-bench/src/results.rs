@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
+use crate::netstat::ListenCounters;
 use crate::procstat::Machine;
 use crate::publish::Mode;
 
@@ -27,6 +28,10 @@ pub struct RunResult {
     pub delivery: Delivery,
     pub server: Option<Server>,
     pub generator: Generator,
+    /// The kernel's listen-queue counters over the whole run (see
+    /// [`Connect::kernel`] for the connect burst alone).
+    #[serde(default)]
+    pub kernel: Option<ListenCounters>,
     /// Warnings about how far the numbers can be trusted.
     pub notes: Vec<String>,
 }
@@ -57,6 +62,15 @@ pub struct Connect {
     pub ready: u64,
     pub failed: u64,
     pub first_error: Option<String>,
+    /// Each subscriber's time from the start of the connect phase until it
+    /// streamed (a SYN the server's listener dropped shows as 1 s or 3 s).
+    #[serde(default)]
+    pub per_subscriber_ms: Option<Latency>,
+    /// The kernel's listen-queue counters over the connect phase
+    /// (`nstat`'s `TcpExtListenOverflows`, `TcpExtListenDrops`,
+    /// `TcpExtTCPSynRetrans`).
+    #[serde(default)]
+    pub kernel: Option<ListenCounters>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -199,6 +213,21 @@ pub fn table(r: &RunResult) -> String {
             r.connect.ready, r.connect.failed, r.connect.secs
         ),
     );
+    if let Some(l) = &r.connect.per_subscriber_ms {
+        row(
+            "  each subscriber (ms)",
+            format!(
+                "p50 {:.1}  p90 {:.1}  p99 {:.1}  max {:.1}",
+                l.p50, l.p90, l.p99, l.max
+            ),
+        );
+    }
+    row(
+        "  kernel while connecting",
+        r.connect
+            .kernel
+            .map_or_else(|| "unknown (no /proc/net/netstat)".into(), |k| k.describe()),
+    );
     if let Some(e) = &r.connect.first_error {
         row("  first connect error", e.clone());
     }
@@ -305,6 +334,11 @@ pub fn table(r: &RunResult) -> String {
             "{} CPUs ({}), {} MB; generator on CPUs {}",
             r.machine.cpus, r.machine.cpu_model, r.machine.mem_total_mb, r.machine.generator_cpus
         ),
+    );
+    row(
+        "kernel, whole run",
+        r.kernel
+            .map_or_else(|| "unknown (no /proc/net/netstat)".into(), |k| k.describe()),
     );
     for n in &r.notes {
         row("NOTE", n.clone());

@@ -15,6 +15,7 @@ use tokio::sync::{oneshot, watch};
 use tokio::time::Instant;
 
 use crate::http::Target;
+use crate::netstat::ListenCounters;
 use crate::procstat;
 use crate::publish::{self, Mode};
 use crate::results::{
@@ -70,7 +71,7 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 1)]
     pub sub_sessions: u64,
     /// Subscribers connecting at once; the next batch starts when a batch
-    /// is streaming.
+    /// is streaming (0: all of them at once).
     #[arg(long, default_value_t = 500)]
     pub connect_batch: u64,
     /// Seconds a batch may take to be streaming.
@@ -256,8 +257,13 @@ pub async fn run(args: RunArgs) -> Result<RunResult> {
     let mut ready_per_room = vec![0u64; args.rooms as usize];
     let mut subs_per_room = vec![0u64; args.rooms as usize];
     let (mut ready, mut failed, mut first_connect_error) = (0u64, 0u64, None);
+    let mut per_subscriber_us: Vec<u32> = Vec::with_capacity(args.subscribers as usize);
+    let kernel_start = ListenCounters::read();
     let connect_start = Instant::now();
-    let batch = args.connect_batch.max(1);
+    let batch = match args.connect_batch {
+        0 => args.subscribers.max(1),
+        n => n,
+    };
     let mut i = 0;
     while i < args.subscribers {
         let end = (i + batch).min(args.subscribers);
@@ -282,6 +288,7 @@ pub async fn run(args: RunArgs) -> Result<RunResult> {
                 addr: target.addr,
                 request,
                 ready_on,
+                started: connect_start,
             };
             handles.push(tokio::spawn(sse::run(
                 spec,
@@ -294,7 +301,8 @@ pub async fn run(args: RunArgs) -> Result<RunResult> {
         let deadline = Instant::now() + Duration::from_secs_f64(args.connect_timeout);
         for (room, rx) in waits {
             match tokio::time::timeout_at(deadline, rx).await {
-                Ok(Ok(Ok(()))) => {
+                Ok(Ok(Ok(micros))) => {
+                    per_subscriber_us.push(micros.min(u64::from(u32::MAX)) as u32);
                     ready += 1;
                     ready_per_room[room as usize] += 1;
                 }
@@ -313,6 +321,12 @@ pub async fn run(args: RunArgs) -> Result<RunResult> {
         i = end;
     }
     let connect_secs = secs_since(connect_start);
+    let connect_kernel = ListenCounters::since(kernel_start);
+    if let Some(k) = connect_kernel
+        && k.listen_overflows + k.listen_drops > 0
+    {
+        notes.push(format!("while connecting: {}", k.describe()));
+    }
     if failed > 0 {
         notes.push(format!("{failed} subscribers never streamed"));
     }
@@ -499,6 +513,8 @@ pub async fn run(args: RunArgs) -> Result<RunResult> {
             ready,
             failed,
             first_error: first_connect_error,
+            per_subscriber_ms: Some(Latency::from_micros(&mut per_subscriber_us)),
+            kernel: connect_kernel,
         },
         publish: Publish {
             attempted,
@@ -534,6 +550,7 @@ pub async fn run(args: RunArgs) -> Result<RunResult> {
             drain_secs,
         },
         server,
+        kernel: ListenCounters::since(kernel_start),
         generator: Generator {
             cpu_secs_total: gen_total,
             cpu_secs_posting: gen_posting,

@@ -50,7 +50,14 @@ pub struct Spec {
     pub addr: SocketAddr,
     pub request: Arc<[u8]>,
     pub ready_on: ReadyOn,
+    /// When the burst this subscriber is part of started: it reports the
+    /// time from then until it streams.
+    pub started: tokio::time::Instant,
 }
+
+/// A subscriber's answer once streaming (µs since [`Spec::started`]), or
+/// why it could not get there.
+pub type Ready = Result<u64, String>;
 
 /// What one subscriber saw.
 #[derive(Debug, Default)]
@@ -148,7 +155,7 @@ impl Receiver<'_> {
 pub async fn run(
     spec: Spec,
     shared: Arc<Shared>,
-    ready: oneshot::Sender<Result<(), String>>,
+    ready: oneshot::Sender<Ready>,
     mut stop: watch::Receiver<bool>,
 ) -> Outcome {
     let per_room = shared.messages.div_ceil(shared.rooms) as usize;
@@ -189,10 +196,7 @@ pub async fn run(
 
 /// Connects and reads; returns `Ok(())` only if stopped from outside (via
 /// the select in [`run`]); a stream that ends is an error.
-async fn stream(
-    rx: &mut Receiver<'_>,
-    ready: &mut Option<oneshot::Sender<Result<(), String>>>,
-) -> Result<()> {
+async fn stream(rx: &mut Receiver<'_>, ready: &mut Option<oneshot::Sender<Ready>>) -> Result<()> {
     let mut sock = TcpStream::connect(rx.spec.addr)
         .await
         .with_context(|| format!("connect {}", rx.spec.addr))?;
@@ -230,7 +234,7 @@ async fn stream(
     if rx.spec.ready_on == ReadyOn::Head
         && let Some(tx) = ready.take()
     {
-        let _ = tx.send(Ok(()));
+        let _ = tx.send(Ok(since(rx.spec.started)));
     }
     let mut done = feed(rx, &mut decoder, &buf[head_len..filled], ready)?;
     buf.truncate(4096);
@@ -248,7 +252,7 @@ fn feed(
     rx: &mut Receiver<'_>,
     decoder: &mut BodyDecoder,
     bytes: &[u8],
-    ready: &mut Option<oneshot::Sender<Result<(), String>>>,
+    ready: &mut Option<oneshot::Sender<Ready>>,
 ) -> Result<bool> {
     if bytes.is_empty() {
         return Ok(false);
@@ -258,9 +262,13 @@ fn feed(
     if rx.saw_ready_line
         && let Some(tx) = ready.take()
     {
-        let _ = tx.send(Ok(()));
+        let _ = tx.send(Ok(since(rx.spec.started)));
     }
     Ok(done)
+}
+
+fn since(started: tokio::time::Instant) -> u64 {
+    started.elapsed().as_micros().min(u128::from(u64::MAX)) as u64
 }
 
 #[cfg(test)]
@@ -285,6 +293,7 @@ mod tests {
             addr: "127.0.0.1:1".parse().unwrap(),
             request: Arc::from(&b""[..]),
             ready_on: ReadyOn::ReadyEvent,
+            started: tokio::time::Instant::now(),
         };
         let shared = Shared {
             messages: 10,
