@@ -2,8 +2,9 @@
  * message-item.js — the elements of one message in the list.
  *
  * Owns: the DOM of a single `.message` (messages-view.js places them):
- * - stored: `.message[data-id]` with `.meta` (`.nick`, `<time class=time>`),
- *   then, when it replies to one, `button.reply-quote[data-reply-to]` (the
+ * - stored: `.message[data-id]` with `.nick` and `<time class=time>` (its
+ *   first line: CSS places them; no wrapper, to keep a message's nodes
+ *   few), then, when it replies to one, `button.reply-quote[data-reply-to]` (the
  *   quoted author and text; a click asks `onReply(id)` to show the
  *   original), `.text` (markdown-dom.js), and when there are any
  *   `.extras` with `span.edited` ("(edited)", the edit time as its title)
@@ -37,12 +38,15 @@ function timeEl(date) {
   }, valid ? shortTime(date) : '');
 }
 
-/** The frame every message shares: grouping data and the meta line. */
+/**
+ * The frame every message shares: grouping data, then its nick and time
+ * straight in the message (no wrapper: CSS lays them out as its first line).
+ */
 function shell(nick, date, extraClass, own) {
   const el = h('div', { class: `message${extraClass}${own ? ' own' : ''}` });
   el.dataset.nick = nick;
   el.dataset.ts = String(date.getTime());
-  el.append(h('div', { class: 'meta' }, h('span', { class: 'nick' }, nick), ' ', timeEl(date)));
+  el.append(h('span', { class: 'nick' }, nick), ' ', timeEl(date));
   return el;
 }
 
@@ -102,13 +106,13 @@ export function messageEl(msg, context, { onReply, onMenu, onReact, files: fileA
         onMenu(model.id, el);
       }
     });
-    el.querySelector('.meta').append(h('button', {
+    el.append(h('button', {
       type: 'button', class: 'msg-menu', 'aria-label': `Actions for the message by ${model.nick}`,
       'aria-haspopup': 'true', 'aria-expanded': 'false', title: 'Reply, react, edit…',
       onclick: () => onMenu(model.id, el),
     }, '⋯'));
   }
-  if (model.mentioned) el.querySelector('.meta').append(' ', h('span', { class: 'sr-only' }, 'Mentions you'));
+  if (model.mentioned) el.append(' ', h('span', { class: 'sr-only' }, 'Mentions you'));
   if (model.reply) el.append(replyQuote(model.reply, onReply));
   const files = fileActions ? filesOf(msg) : [];
   if (model.text || !files.length) {
