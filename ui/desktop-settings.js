@@ -44,6 +44,8 @@
       await goHome();
       const error = $('#join-error');
       $('#join-address').value = ev.address;
+      // A link's nick (`&nick=`) only fills an empty field: the nick last used wins.
+      if (ev.nick && !$('#join-nick').value.trim()) $('#join-nick').value = ev.nick;
       if ($('#join-nick').value.trim()) {
         error.textContent = '';
         $('#join-form').requestSubmit();

@@ -32,6 +32,9 @@
 //! - [`secrets`]: tokens and passwords in the OS keychain.
 //! - [`settings`]: non-secret settings in the config dir.
 //! - [`error`]: [`error::CommandError`], a kind and a sentence for a person.
+//! - [`memory`]: the webview's and the process's memory settings (issue
+//!   17), each with why and what it saved; `HEARTH_MEMORY_DEFAULTS` turns
+//!   them off one by one.
 //! - [`tray`], [`notify`]: the desktop around the app (best effort).
 //! - [`platform`]: one instance, `hearth://` links, closing to the tray,
 //!   start at login, a notification's room opened.
@@ -50,6 +53,7 @@ pub mod events;
 pub mod files;
 pub mod host;
 pub mod launch;
+pub mod memory;
 pub mod notify;
 pub mod outbox;
 pub mod platform;
@@ -66,8 +70,14 @@ pub use desktop::{Desktop, DesktopOptions};
 
 /// Starts the desktop app (the binary's `main`).
 pub fn run() {
+    // Before GTK and before any thread: some levers are read only at start.
+    let levers = memory::Levers::from_env();
+    memory::at_process_start(levers);
     init_tracing();
+    tracing::info!(levers = ?levers.names_on(), "memory settings");
+    memory::keep_trimming(levers);
     let built = app_builder(desktop_plugins(tauri::Builder::default()))
+        .plugin(memory::webview_plugin(levers))
         .setup(|app| {
             setup(app)?;
             Ok(())

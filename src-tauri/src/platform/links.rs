@@ -1,5 +1,8 @@
-//! `hearth://` links: `hearth://join?url=<server url>[&room=<room>]`, read
-//! and checked before anything joins. Only `http://` and `https://`
+//! `hearth://` links: `hearth://join?url=<server url>[&room=<room>][&nick=<nick>]`,
+//! read and checked before anything joins. A link's `nick` only fills an
+//! empty nick field (the nick the person last used wins); it lets a link
+//! made for one person, or a script (`hearth-bench desktop`), join a
+//! fresh copy of the app without typing. Only `http://` and `https://`
 //! servers are accepted; everything else is refused with a sentence for a
 //! person (shown on the home screen).
 
@@ -21,6 +24,9 @@ pub struct JoinLink {
     pub server: String,
     /// The room the link names (`room=`, or `/r/<room>` in `url`).
     pub room: Option<String>,
+    /// The nick the link suggests (`nick=`), checked as a nick.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nick: Option<String>,
 }
 
 /// Reads a `hearth://` link; `Err` is a sentence saying what is wrong.
@@ -78,6 +84,14 @@ pub fn parse(link: &str) -> Result<JoinLink, String> {
         ),
         None => None,
     };
+    let nick = match param("nick") {
+        Some(nick) => Some(
+            hearth_proto::Nick::parse(&nick)
+                .map_err(|e| format!("The Hearth link's nick is not a nick: {e}"))?
+                .to_string(),
+        ),
+        None => None,
+    };
     let address = match &room {
         Some(room) => format!("{}/r/{room}", server_url.origin().ascii_serialization()),
         None => server.clone(),
@@ -86,6 +100,7 @@ pub fn parse(link: &str) -> Result<JoinLink, String> {
         address,
         server,
         room,
+        nick,
     })
 }
 
@@ -103,6 +118,9 @@ mod tests {
         assert_eq!(plain.address, "https://chat.example.org/r/general");
         assert_eq!(plain.room, None);
         assert!(parse("hearth:join?url=http://h:1").is_ok());
+        assert_eq!(plain.nick, None);
+        let named = parse("hearth://join?url=http://h:1&room=dev&nick=%20ana%20").unwrap();
+        assert_eq!(named.nick.as_deref(), Some("ana"));
     }
 
     #[test]
@@ -126,6 +144,10 @@ mod tests {
                 "not a room name",
             ),
             ("hearth://delete?url=http://h:1", "only join rooms"),
+            (
+                &format!("hearth://join?url=http://h:1&nick={}", "n".repeat(200)),
+                "not a nick",
+            ),
             ("https://example.org/", "not a Hearth link"),
         ] {
             let err = parse(link).unwrap_err();

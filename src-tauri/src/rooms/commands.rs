@@ -172,6 +172,9 @@ pub async fn follow_rooms(
     desktop: State<'_, Desktop>,
     on_event: Channel<RoomEvent>,
 ) -> Result<Following, CommandError> {
+    // The page asks this just before it shows the home screen
+    // (ui/desktop.js): `hearth-bench desktop` times start-up to this line.
+    tracing::info!("the home screen follows the rooms");
     Ok(Following {
         rooms: desktop.follow_rooms(Arc::new(on_event)),
         page_size: PAGE_SIZE,
@@ -187,6 +190,7 @@ pub async fn open_view(
     on_event: Channel<RoomEvent>,
 ) -> Result<(), CommandError> {
     desktop.open_view(Arc::new(on_event), &room_ids);
+    tracing::info!(rooms = room_ids.len(), "the chat view opened");
     Ok(())
 }
 
