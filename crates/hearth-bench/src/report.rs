@@ -1,7 +1,10 @@
 //! The `report` subcommand: reads the JSON files of several runs and writes
 //! the markdown tables (one per scenario, one row per peer) and an SVG chart
 //! (p99 latency, deliveries per second, server memory per stream), for
-//! docs/BENCHMARKS.md. The SVG is written by hand: a few rectangles and
+//! docs/BENCHMARKS.md. Connect bursts (`connect-*`) get a table of their own
+//! (time until all stream, each subscriber's time, the kernel's listen-queue
+//! counters), storms ([`crate::storm`]) another, and both a chart of their
+//! own (`--storm-svg`). The SVG is written by hand: a few rectangles and
 //! labels need no plotting library.
 
 use std::collections::BTreeMap;
@@ -12,6 +15,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 
 use crate::results::RunResult;
+use crate::storm::{self, StormResult};
 
 #[derive(Debug, Clone, Args)]
 pub struct ReportArgs {
@@ -28,10 +32,26 @@ pub struct ReportArgs {
     /// given).
     #[arg(long)]
     pub svg_link: Option<String>,
+    /// Write the chart of connect bursts and storms here (when there are
+    /// any).
+    #[arg(long)]
+    pub storm_svg: Option<PathBuf>,
+    /// How the markdown links to that chart (default: the path as given).
+    #[arg(long)]
+    pub storm_svg_link: Option<String>,
 }
 
 /// Scenarios and peers sort in this order first, the others after, by name.
-const SCENARIO_ORDER: &[&str] = &["room-1k", "big-room-10k", "rooms-100x100", "idle-10k"];
+const SCENARIO_ORDER: &[&str] = &[
+    "room-1k",
+    "big-room-10k",
+    "rooms-100x100",
+    "idle-10k",
+    "connect-1k",
+    "connect-10k",
+    "storm-10k",
+    "storm-restart-10k",
+];
 const PEER_ORDER: &[&str] = &[
     "hearth-embedded",
     "hearth-redis-1",
@@ -47,7 +67,12 @@ fn rank(order: &[&str], name: &str) -> (usize, String) {
     )
 }
 
-fn read_inputs(inputs: &[PathBuf]) -> Result<Vec<RunResult>> {
+/// A connect burst: its own table and chart.
+fn is_connect(scenario: &str) -> bool {
+    scenario.starts_with("connect-")
+}
+
+fn read_inputs(inputs: &[PathBuf]) -> Result<(Vec<RunResult>, Vec<StormResult>)> {
     let mut files = Vec::new();
     for input in inputs {
         if input.is_dir() {
@@ -62,15 +87,40 @@ fn read_inputs(inputs: &[PathBuf]) -> Result<Vec<RunResult>> {
         }
     }
     files.sort();
-    let mut runs = Vec::new();
+    let (mut runs, mut storms) = (Vec::new(), Vec::new());
     for f in files {
         let text = std::fs::read_to_string(&f).with_context(|| format!("{}", f.display()))?;
-        match serde_json::from_str::<RunResult>(&text) {
-            Ok(r) => runs.push(r),
-            Err(e) => eprintln!("skipping {}: not a result file ({e})", f.display()),
+        let is_storm = serde_json::from_str::<serde_json::Value>(&text)
+            .is_ok_and(|v| v["kind"] == storm::KIND);
+        let parsed = if is_storm {
+            serde_json::from_str::<StormResult>(&text).map(|s| storms.push(s))
+        } else {
+            serde_json::from_str::<RunResult>(&text).map(|r| runs.push(r))
+        };
+        if let Err(e) = parsed {
+            eprintln!("skipping {}: not a result file ({e})", f.display());
         }
     }
-    Ok(runs)
+    Ok((runs, storms))
+}
+
+/// Storms by scenario, then peer; a later one replaces an earlier one.
+fn group_storms(storms: Vec<StormResult>) -> Vec<StormResult> {
+    type Key = ((usize, String), (usize, String));
+    let mut by: BTreeMap<Key, StormResult> = BTreeMap::new();
+    for s in storms {
+        let key = (
+            rank(SCENARIO_ORDER, &s.scenario),
+            rank(PEER_ORDER, &s.label),
+        );
+        if by
+            .get(&key)
+            .is_none_or(|old| old.started_unix <= s.started_unix)
+        {
+            by.insert(key, s);
+        }
+    }
+    by.into_values().collect()
 }
 
 /// Runs grouped by scenario, each group's runs by peer; a later run of the
@@ -100,13 +150,213 @@ fn mb(kb: u64) -> String {
     format!("{:.0}", kb as f64 / 1024.0)
 }
 
+/// A connect burst's table: how long until all stream, each subscriber's
+/// time, the kernel's listen-queue counters, the server's CPU.
+fn connect_table(md: &mut String, runs: &[RunResult]) {
+    let c = &runs[0].config;
+    let at_once = if c.connect_batch >= c.subscribers {
+        "all at once".to_string()
+    } else {
+        format!("in batches of {}", c.connect_batch)
+    };
+    let _ = writeln!(
+        md,
+        "{} fresh subscribers connecting {at_once}; no messages.\n",
+        c.subscribers
+    );
+    md.push_str("| Peer | Streaming | All streaming s | Each subscriber ms (p50 / p99 / max) | Listen overflows | Listen drops | SYN retransmits | Server CPU s connecting | Server CPU µs per connect |\n");
+    md.push_str("|---|--:|--:|--:|--:|--:|--:|--:|--:|\n");
+    for r in runs {
+        let each = r.connect.per_subscriber_ms.map_or("–".into(), |l| {
+            format!("{} / {} / {}", f(l.p50, 0), f(l.p99, 0), f(l.max, 0))
+        });
+        let k = |v: fn(&crate::netstat::ListenCounters) -> u64| {
+            r.connect
+                .kernel
+                .as_ref()
+                .map_or("–".into(), |k| v(k).to_string())
+        };
+        let (cpu, per) = r.server.as_ref().map_or(("–".into(), "–".into()), |s| {
+            (
+                f(s.cpu_secs_connect, 2),
+                f(s.cpu_secs_connect * 1e6 / r.connect.ready.max(1) as f64, 0),
+            )
+        });
+        let _ = writeln!(
+            md,
+            "| {} | {}/{} | {} | {} | {} | {} | {} | {} | {} |",
+            r.label,
+            r.connect.ready,
+            c.subscribers,
+            f(r.connect.secs, 2),
+            each,
+            k(|k| k.listen_overflows),
+            k(|k| k.listen_drops),
+            k(|k| k.syn_retrans),
+            cpu,
+            per
+        );
+    }
+}
+
+/// The storms' table.
+pub fn storm_markdown(storms: &[StormResult]) -> String {
+    let mut md = String::new();
+    if storms.is_empty() {
+        return md;
+    }
+    md.push_str("### Reconnect storms\n\n");
+    md.push_str("| Scenario | Peer | Subscribers | Missed messages | Server restarted | All streaming again s | All caught up s | Each caught up ms (p50 / p99 / max) | Lost | Dup. | Server CPU s in the storm (share of a core) | Listen overflows / drops / SYN retransmits |\n");
+    md.push_str("|---|---|--:|--:|---|--:|--:|--:|--:|--:|--:|--:|\n");
+    for s in storms {
+        let l = &s.per_subscriber_caught_up_ms;
+        let _ = writeln!(
+            md,
+            "| {} | {} | {}/{} | {} | {} | {} | {} | {} / {} / {} | {} | {} | {} | {} |",
+            s.scenario,
+            s.label,
+            s.caught_up,
+            s.subscribers,
+            s.missed,
+            if s.restarted { "yes" } else { "no" },
+            f(s.streaming_secs, 2),
+            s.caught_up_secs.map_or("not all".into(), |v| f(v, 2)),
+            f(l.p50, 0),
+            f(l.p99, 0),
+            f(l.max, 0),
+            s.lost,
+            s.duplicates,
+            match (s.server_cpu_secs, s.server_cpu_share) {
+                (Some(c), Some(share)) => format!("{} ({:.0}%)", f(c, 2), share * 100.0),
+                _ => "–".into(),
+            },
+            s.kernel.map_or("–".into(), |k| format!(
+                "{} / {} / {}",
+                k.listen_overflows, k.listen_drops, k.syn_retrans
+            )),
+        );
+    }
+    let notes: Vec<String> = storms
+        .iter()
+        .flat_map(|s| {
+            s.notes
+                .iter()
+                .map(move |n| format!("- {} / {}: {n}", s.scenario, s.label))
+        })
+        .collect();
+    if !notes.is_empty() {
+        let _ = writeln!(md, "\nNotes from the runs:\n\n{}", notes.join("\n"));
+    }
+    md.push('\n');
+    md
+}
+
+/// The chart of connect bursts and storms: time, and the server's CPU.
+pub fn storm_svg(groups: &[(String, Vec<RunResult>)], storms: &[StormResult]) -> String {
+    let mut peers: Vec<String> = Vec::new();
+    let connects: Vec<&(String, Vec<RunResult>)> =
+        groups.iter().filter(|(s, _)| is_connect(s)).collect();
+    for label in connects
+        .iter()
+        .flat_map(|(_, runs)| runs.iter().map(|r| &r.label))
+        .chain(storms.iter().map(|s| &s.label))
+    {
+        if !peers.contains(label) {
+            peers.push(label.clone());
+        }
+    }
+    peers.sort_by_key(|p| rank(PEER_ORDER, p));
+    let mut names: Vec<String> = connects.iter().map(|(s, _)| s.clone()).collect();
+    for s in storms {
+        if !names.contains(&s.scenario) {
+            names.push(s.scenario.clone());
+        }
+    }
+    let value = |name: &str,
+                 peer: &str,
+                 storm_value: &dyn Fn(&StormResult) -> Option<f64>,
+                 run_value: &dyn Fn(&RunResult) -> Option<f64>| {
+        if let Some((_, runs)) = connects.iter().find(|(s, _)| s == name) {
+            return runs.iter().find(|r| r.label == peer).and_then(run_value);
+        }
+        storms
+            .iter()
+            .find(|s| s.scenario == name && s.label == peer)
+            .and_then(storm_value)
+    };
+    let table = |storm_value: &dyn Fn(&StormResult) -> Option<f64>,
+                 run_value: &dyn Fn(&RunResult) -> Option<f64>|
+     -> Vec<Vec<Option<f64>>> {
+        names
+            .iter()
+            .map(|n| {
+                peers
+                    .iter()
+                    .map(|p| value(n, p, storm_value, run_value))
+                    .collect()
+            })
+            .collect()
+    };
+    let time = Panel {
+        title: "seconds until every subscriber streams (connect) or has every missed message (storm); lower is better",
+        groups: names.clone(),
+        values: table(&|s| s.caught_up_secs, &|r| Some(r.connect.secs)),
+        marks: vec![],
+        labels: None,
+        log: false,
+    };
+    let cpu = Panel {
+        title: "server CPU seconds over the burst (lower is better)",
+        groups: names.clone(),
+        values: table(&|s| s.server_cpu_secs, &|r| {
+            Some(r.server.as_ref()?.cpu_secs_connect)
+        }),
+        marks: vec![],
+        labels: None,
+        log: false,
+    };
+    let (w, panel_h, legend_h) = (960.0, 260.0, 40.0);
+    let h = legend_h + 2.0 * panel_h;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" font-family="sans-serif">"#
+    );
+    let _ = writeln!(s, "<rect width=\"{w}\" height=\"{h}\" fill=\"#fff\"/>");
+    for (i, p) in peers.iter().enumerate() {
+        let x = 20.0 + i as f64 * 220.0;
+        let _ = writeln!(
+            s,
+            r#"<rect x="{x}" y="12" width="14" height="14" fill="{}"/><text x="{}" y="24" font-size="12">{}</text>"#,
+            COLORS[i % COLORS.len()],
+            x + 20.0,
+            esc(p)
+        );
+    }
+    for (i, p) in [time, cpu].iter().enumerate() {
+        draw_panel(
+            &mut s,
+            p,
+            &peers,
+            20.0,
+            legend_h + i as f64 * panel_h,
+            w - 60.0,
+            panel_h,
+        );
+    }
+    s.push_str("</svg>\n");
+    s
+}
+
 /// The markdown tables.
 pub fn markdown(groups: &[(String, Vec<RunResult>)], svg_link: Option<&str>) -> String {
     let mut md = String::new();
     for (scenario, runs) in groups {
         let c = &runs[0].config;
         let _ = writeln!(md, "### {scenario}\n");
-        if c.messages > 0 {
+        if is_connect(scenario) {
+            connect_table(&mut md, runs);
+        } else if c.messages > 0 {
             let _ = writeln!(
                 md,
                 "{} subscribers in {} room(s); {} messages of {} bytes at {} msg/s from {} publisher(s).\n",
@@ -401,10 +651,12 @@ pub fn svg(groups: &[(String, Vec<RunResult>)]) -> String {
         ),
         log: false,
     };
+    let held: Vec<&(String, Vec<RunResult>)> =
+        groups.iter().filter(|(s, _)| !is_connect(s)).collect();
     let memory = Panel {
         title: "server memory per open stream, KB (lower is better)",
-        groups: groups.iter().map(|(s, _)| s.clone()).collect(),
-        values: groups
+        groups: held.iter().map(|(s, _)| s.clone()).collect(),
+        values: held
             .iter()
             .map(|(_, runs)| value(runs, &|r| r.server.as_ref()?.kb_per_stream))
             .collect(),
@@ -454,18 +706,34 @@ fn write(path: &Path, text: &str) -> Result<()> {
 }
 
 pub fn main(args: ReportArgs) -> Result<()> {
-    let runs = read_inputs(&args.inputs)?;
-    if runs.is_empty() {
+    let (runs, storms) = read_inputs(&args.inputs)?;
+    if runs.is_empty() && storms.is_empty() {
         anyhow::bail!("no result files found");
     }
     let groups = group(runs);
+    let storms = group_storms(storms);
     let link = args
         .svg_link
         .clone()
         .or_else(|| args.svg.as_ref().map(|p| p.display().to_string()));
-    let md = markdown(&groups, link.as_deref());
+    let storm_link = args
+        .storm_svg_link
+        .clone()
+        .or_else(|| args.storm_svg.as_ref().map(|p| p.display().to_string()));
+    let has_bursts = !storms.is_empty() || groups.iter().any(|(s, _)| is_connect(s));
+    let mut md = markdown(&groups, link.as_deref());
+    md.push_str(&storm_markdown(&storms));
+    if let Some(link) = storm_link.filter(|_| has_bursts) {
+        let _ = writeln!(
+            md,
+            "![Time until every subscriber streams (connect) or has every missed message (storm), and the server's CPU over it, per peer]({link})\n"
+        );
+    }
     if let Some(path) = &args.svg {
         write(path, &svg(&groups))?;
+    }
+    if let Some(path) = args.storm_svg.as_ref().filter(|_| has_bursts) {
+        write(path, &storm_svg(&groups, &storms))?;
     }
     if let Some(path) = &args.markdown {
         write(path, &md)?;
@@ -579,9 +847,10 @@ mod tests {
             newer,
             result("hearth-embedded", "room-1k", 20, 3.0),
             result("hearth-embedded", "idle-10k", 0, 0.0),
+            result("hearth-embedded", "connect-1k", 0, 0.0),
         ];
         let groups = group(runs);
-        assert_eq!(groups.len(), 2);
+        assert_eq!(groups.len(), 3);
         assert_eq!(groups[0].0, "room-1k");
         let peers: Vec<&str> = groups[0].1.iter().map(|r| r.label.as_str()).collect();
         assert_eq!(peers, ["hearth-embedded", "nchan", "flask"]);
@@ -594,9 +863,33 @@ mod tests {
         assert!(md.contains("### idle-10k"));
         assert!(md.contains("| hearth-embedded | 100/100 | 0.50 | 8 | 9 | 10.2 | 0.01 |"));
         assert!(md.contains("![p99 latency"));
+        assert!(md.contains("### connect-1k"));
+        assert!(md.contains("| hearth-embedded | 100/100 | 0.50 | – | – | – | – | 0.01 | 100 |"));
+
+        let storm: StormResult = serde_json::from_value(serde_json::json!({
+            "kind": "storm", "label": "nchan", "scenario": "storm-10k", "started_unix": 1,
+            "machine": Machine::default(), "mode": "raw", "subscribers": 10, "before": 1,
+            "missed": 20, "restarted": false, "primed": 10, "streaming_secs": 0.5,
+            "caught_up_secs": 0.75, "caught_up": 10,
+            "per_subscriber_streaming_ms": Latency::default(),
+            "per_subscriber_caught_up_ms": Latency::default(), "retries": 0, "lost": 0,
+            "duplicates": 0, "posts_failed": 0, "server_cpu_secs": 0.25,
+            "server_cpu_share": 0.5, "server_processes": [], "kernel": null,
+            "first_error": null, "notes": []
+        }))
+        .unwrap();
+        let md = storm_markdown(std::slice::from_ref(&storm));
+        assert!(
+            md.contains("| storm-10k | nchan | 10/10 | 20 | no | 0.50 | 0.75 |"),
+            "{md}"
+        );
+        let chart = storm_svg(&groups, &[storm]);
+        // Bars: connect-1k (hearth) and storm-10k (nchan), time and CPU.
+        assert_eq!(chart.matches("<rect x=").count(), 2 + 2 + 2);
 
         let svg = svg(&groups);
         assert!(svg.starts_with("<svg"));
+        assert!(!svg.contains("connect-"));
         assert!(svg.trim_end().ends_with("</svg>"));
         // Three latency bars, three rate bars, one memory bar per peer run.
         assert_eq!(svg.matches("<rect x=").count(), 3 + 3 + 3 + 1 + 3);
