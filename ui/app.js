@@ -7,14 +7,21 @@
  * and opens a saved room in the chat view through `open(roomView,
  * {notice})` below: the transport is bound to that room's connection and
  * the chat view shows the rooms of its server, without URLs. This file is
- * the only UI code that looks at `transport.kind`.
+ * the only UI code that looks at `transport.kind`. Each shell's modules
+ * are loaded only where it runs (dynamic imports, all asked for at once).
  */
 
 import { $ } from './dom.js';
-import { Chat } from './chat.js';
 import { endedSentence } from './ban-rules.js';
-import { startWebShell } from './signin-view.js';
 import { createTransport } from './transport.js';
+
+// Every module a shell needs is asked for at once, in parallel (no waterfall),
+// and only the shell's own: the app never parses the web's sign-in (nor,
+// transport.js, the web transport); a browser never downloads desktop.js.
+const inApp = typeof window !== 'undefined' && Boolean(window.__TAURI__);
+const chatModule = import('./chat.js');
+const shellModule = inApp ? import('./desktop.js') : import('./signin-view.js');
+for (const loading of [chatModule, shellModule]) loading.catch(() => {}); // reported where awaited
 
 const DESKTOP_SESSION_ENDED = 'The server no longer accepts your session: join the room again (with its current password).';
 
@@ -34,6 +41,13 @@ async function startDesktop(transport) {
     $('#app').hidden = true;
     desktop.showHome(message);
   };
+  let Chat;
+  try {
+    ({ Chat } = await chatModule);
+  } catch (err) {
+    showBootError(`Hearth could not start: ${err.message}`);
+    return;
+  }
   const chat = new Chat(transport, {
     router: null,
     retryButton: true, // "Retry now": Rust's retry_now (it also reconnects by itself)
@@ -55,7 +69,7 @@ async function startDesktop(transport) {
   $('#home').hidden = false;
   $('#home').addEventListener('click', () => goHome());
   try {
-    const { startDesktopShell } = await import('./desktop.js');
+    const { startDesktopShell } = await shellModule;
     desktop = await startDesktopShell(transport, { open });
   } catch (err) {
     showBootError(`Hearth could not start: ${err.message}`);
@@ -70,8 +84,16 @@ async function start() {
     showBootError(err.message);
     return;
   }
-  if (transport.kind === 'tauri') startDesktop(transport);
-  else startWebShell(transport);
+  if (transport.kind === 'tauri') {
+    startDesktop(transport);
+    return;
+  }
+  try {
+    const { startWebShell } = await shellModule;
+    startWebShell(transport);
+  } catch (err) {
+    showBootError(`Hearth could not start: ${err.message}`);
+  }
 }
 
 start();

@@ -8,14 +8,14 @@
  * transport interface only (fileUrl, download, showInFolder,
  * onDroppedFiles). The outbox uploads what Send takes from the tray
  * (chat-pending.js). Offered only when info().features has "files"; a
- * message with files still shows them without it.
+ * message with files still shows them without it. The viewer's module is
+ * loaded when an image is first opened (most sessions never open one).
  *
  * Part of the controller (chat.js): it works on the Chat it is given.
  */
 
 import { AttachTray } from './attach-tray.js';
 import { filesEnabled, maxFileBytes } from './file-rules.js';
-import { ImageViewer } from './image-viewer.js';
 
 export class ChatFiles {
   /** @param {import('./chat.js').Chat} chat */
@@ -23,17 +23,28 @@ export class ChatFiles {
     this.chat = chat;
     const { transport } = chat;
     this.tray = new AttachTray(transport, { onChange: () => chat.composer?.filesChanged() });
-    this.viewer = new ImageViewer({
-      url: (file) => transport.fileUrl(file),
-      onDownload: async (file) => { // the viewer has no room for the card's "Saved to": a notice says it
-        try {
-          const saved = await this.download(file);
-          if (saved?.path) chat.showTransient(`Saved to ${saved.path}`);
-        } catch (err) {
-          chat.showTransient(`Could not download ${file.name}: ${err.message}`);
-        }
-      },
-    });
+    this.viewer = null; // image-viewer.js's ImageViewer, once an image was opened
+  }
+
+  /** Opens an image full size (`from`: what focus goes back to); loads the viewer the first time. */
+  async openImage(file, from) {
+    const { chat } = this;
+    const epoch = chat.epoch;
+    if (!this.viewer) {
+      const { ImageViewer } = await import('./image-viewer.js');
+      this.viewer ??= new ImageViewer({
+        url: (f) => chat.transport.fileUrl(f),
+        onDownload: async (f) => { // the viewer has no room for the card's "Saved to": a notice says it
+          try {
+            const saved = await this.download(f);
+            if (saved?.path) chat.showTransient(`Saved to ${saved.path}`);
+          } catch (err) {
+            chat.showTransient(`Could not download ${f.name}: ${err.message}`);
+          }
+        },
+      });
+    }
+    if (epoch === chat.epoch) this.viewer.open(file, from); // unless the session ended meanwhile
   }
 
   /** For the message list (message-item.js). */
@@ -42,7 +53,9 @@ export class ChatFiles {
     return {
       files: {
         url: (file, options) => transport.fileUrl(file, options),
-        onOpen: (file, from) => this.viewer.open(file, from),
+        onOpen: (file, from) => {
+          this.openImage(file, from).catch((err) => this.chat.showTransient(`Could not open the image: ${err.message}`));
+        },
         onDownload: (file) => this.download(file),
         onShowInFolder: (path) => Promise.resolve(transport.showInFolder(path))
           .catch((err) => this.chat.showTransient(`Could not show the file: ${err.message}`)),
@@ -69,6 +82,6 @@ export class ChatFiles {
   /** The session ended: the tray empties, the viewer closes. */
   reset() {
     this.tray.clear();
-    this.viewer.close();
+    this.viewer?.close();
   }
 }

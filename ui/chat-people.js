@@ -6,7 +6,7 @@
  * for admins), opening a DM (`transport.openDm`, then the room; a refusal,
  * e.g. 409 "bo has not protected their nick…", shows as a notice), banning
  * and lifting bans (`transport.ban` / `unban`; the admins' list is
- * moderation-view.js), and the session's standing in the top bar:
+ * moderation-view.js, loaded only for an admin), and the session's standing in the top bar:
  * `#me-lock` (the signed-in nick is protected; its tooltip says what that
  * means) and `#me-admin` (the session may moderate). "Message" shows only
  * with "dm" in the server's features, moderation only when the session
@@ -18,7 +18,6 @@ import { $ } from './dom.js';
 import { formatUntil } from './ban-rules.js';
 import { dmRefusal, isDmName } from './dm-rules.js';
 import { withLeft } from './left-rooms.js';
-import { ModerationView } from './moderation-view.js';
 import { PeopleMenu } from './people-menu.js';
 
 export class ChatPeople {
@@ -31,9 +30,25 @@ export class ChatPeople {
       onMessage: (nick) => this.message(nick),
       onBan: (nick, minutes, reason, problem) => this.ban(nick, minutes, reason, problem),
     });
-    this.moderation = new ModerationView({
-      bans: () => chat.transport.bans(),
-      unban: (nick) => this.unban(nick),
+    this.moderation = null; // moderation-view.js's ModerationView: loaded for an admin only
+    this.loadingModeration = null;
+  }
+
+  /** The bans box: shown to admins only, its module loaded the first time one signs in. */
+  setModeration(on) {
+    if (this.moderation) {
+      this.moderation.setEnabled(on);
+      return;
+    }
+    if (!on) return; // never shown yet: #bans-box is hidden as the page starts
+    this.loadingModeration ??= import('./moderation-view.js').then(({ ModerationView }) => {
+      this.moderation = new ModerationView({
+        bans: () => this.chat.transport.bans(),
+        unban: (nick) => this.unban(nick),
+      });
+    });
+    this.loadingModeration.then(() => this.moderation.setEnabled(this.admin), () => {
+      this.loadingModeration = null; // tried again at the next render
     });
   }
 
@@ -60,7 +75,7 @@ export class ChatPeople {
     lock.title = tip;
     lock.setAttribute('aria-label', tip);
     $('#me-admin').hidden = !this.admin;
-    this.moderation.setEnabled(this.admin);
+    this.setModeration(this.admin);
   }
 
   reset() {
@@ -110,7 +125,7 @@ export class ChatPeople {
       const ban = await chat.transport.ban(nick, minutes, reason);
       if (epoch !== chat.epoch) return false;
       chat.showTransient(`${nick} is banned until ${formatUntil(ban?.until)}.`);
-      this.moderation.refresh();
+      this.moderation?.refresh();
       return true;
     } catch (err) {
       if (epoch === chat.epoch) problem(`Not banned: ${err.message}`);

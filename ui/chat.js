@@ -8,7 +8,8 @@
  * messages-view.js, composer-view.js, status-view.js (connection, notices);
  * the outbox's entries go through chat-pending.js, the room log's events
  * through chat-log.js, the reader's log actions through chat-actions.js, files through chat-files.js,
- * search through search-view.js and search-jump.js, people (DMs,
+ * search through search-view.js and search-jump.js (loaded when a result
+ * is first opened), people (DMs,
  * moderation, the session's standing) through chat-people.js. It also runs the
  * view's clocks: the once-a-second tick, the room list refresh, the
  * transient notice.
@@ -47,7 +48,6 @@ import { PendingMessages } from './chat-pending.js';
 import { MessageList } from './messages-view.js';
 import { firstUnreadId } from './reading-rules.js';
 import { RoomsView } from './rooms-view.js';
-import { SearchJump } from './search-jump.js';
 import { SearchView } from './search-view.js';
 import { StatusView } from './status-view.js';
 import { KINDS } from './transport-error.js';
@@ -92,11 +92,11 @@ export class Chat {
       ...this.actions.listActions,
       ...this.files.listActions,
     });
-    this.jump = new SearchJump(this); // a search result opened in place
+    this.jump = null; // search-jump.js's SearchJump (a search result opened in place), loaded with the first one
     this.search = new SearchView({
       search: (q, options) => transport.search(q, options),
       currentRoom: () => this.state.current,
-      onOpen: (msg) => this.jump.open(msg),
+      onOpen: (msg) => this.openResult(msg),
       roomLabel: (name) => this.state.tag(name),
     });
     this.people = new ChatPeople(this); // DMs, moderation, the lock by the nick
@@ -326,6 +326,20 @@ export class Chat {
       onAuthError: guard(this.sessionEnded),
       onOutbox: guard((update) => this.pending.onOutbox(update)),
     }, this.state.current ? [this.state.current] : []);
+  }
+
+  /** A search result: its room, at that message (search-jump.js, loaded the first time). */
+  async openResult(msg) {
+    if (!this.jump) {
+      try {
+        const { SearchJump } = await import('./search-jump.js');
+        this.jump ??= new SearchJump(this);
+      } catch (err) {
+        this.showTransient(`Could not open that message: ${err.message}`);
+        return;
+      }
+    }
+    await this.jump.open(msg);
   }
 
   /** Opens a room (the transport may have to join it first, and may warn). */

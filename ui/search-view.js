@@ -18,16 +18,21 @@
  * last result shown.
  *
  * The rules (what may be searched, where terms match, the sentences) are
- * search-rules.js; a message's text only ever becomes text nodes. Opening a
+ * search-rules.js, loaded when the first search runs; a message's text
+ * only ever becomes text nodes. Opening a
  * result is the controller's (`onOpen(message)`: search-jump.js).
  */
 
 import { $, h } from './dom.js';
 import { fullTime, shortTime } from './format.js';
 import { dayLabel } from './reading-rules.js';
-import {
-  SEARCH_PAGE, failureSentence, highlightRanges, pieces, queryProblem, resultsSentence, snippet,
-} from './search-rules.js';
+
+/** search-rules.js, loaded with the first search (the box alone needs none of it). */
+let rules = null;
+const loadRules = async () => {
+  rules ??= await import('./search-rules.js');
+  return rules;
+};
 
 /** A result's time: "14:05" today, else its day and time. */
 function when(date, now) {
@@ -141,8 +146,18 @@ export class SearchView {
 
   /** Searches for what the box holds, from the newest. */
   async run() {
+    const seq = ++this.seq;
+    try {
+      await loadRules();
+    } catch (err) {
+      if (seq !== this.seq) return;
+      this.open();
+      this.setStatus(`Could not search: ${err.message}`);
+      return;
+    }
+    if (seq !== this.seq) return; // closed, or another search, meanwhile
     const q = this.input.value.trim();
-    const problem = queryProblem(q);
+    const problem = rules.queryProblem(q);
     this.open();
     this.list.replaceChildren();
     this.more.hidden = true;
@@ -172,9 +187,9 @@ export class SearchView {
     const { q, rooms } = this.asked;
     let page;
     try {
-      page = await this.search(q, { rooms, before, limit: SEARCH_PAGE });
+      page = await this.search(q, { rooms, before, limit: rules.SEARCH_PAGE });
     } catch (err) {
-      if (seq === this.seq) this.setStatus(failureSentence(err));
+      if (seq === this.seq) this.setStatus(rules.failureSentence(err));
       return;
     }
     if (seq !== this.seq) return;
@@ -183,18 +198,18 @@ export class SearchView {
     const now = Date.now();
     this.list.append(...list.map((m) => h('li', {}, this.resultEl(m, q, now))));
     this.shown += list.length;
-    const more = list.length >= SEARCH_PAGE;
+    const more = list.length >= rules.SEARCH_PAGE;
     this.more.hidden = !more;
-    this.setStatus(resultsSentence(q, this.shown, more, rooms?.[0] ? this.roomLabel(rooms[0]) : null));
+    this.setStatus(rules.resultsSentence(q, this.shown, more, rooms?.[0] ? this.roomLabel(rooms[0]) : null));
     if (before && list.length) this.list.children[first]?.querySelector('.search-result')?.focus();
   }
 
   /** One result: where (room, author, time) and the text, its matches in `mark`. */
   resultEl(msg, q, now) {
     const text = typeof msg.text === 'string' ? msg.text : '';
-    const shown = snippet(text, highlightRanges(text, q));
+    const shown = rules.snippet(text, rules.highlightRanges(text, q));
     const body = h('span', { class: 'search-text' });
-    for (const piece of pieces(shown.text, shown.ranges)) {
+    for (const piece of rules.pieces(shown.text, shown.ranges)) {
       body.append(piece.hit ? h('mark', {}, piece.text) : document.createTextNode(piece.text));
     }
     if (!text && Array.isArray(msg.files) && msg.files.length) body.append(msg.files.map((f) => f?.name).filter(Boolean).join(', '));

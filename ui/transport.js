@@ -206,14 +206,13 @@
  * them only for equality).
  */
 
-import { createWebTransport } from './transport-web.js';
-
 export { TransportError } from './transport-error.js';
 
 /**
- * Resolves to the transport for this environment. The desktop transport
- * (and the desktop code it imports) is loaded only in the app: browsers
- * never download it.
+ * Resolves to the transport for this environment. Each is loaded only
+ * where it runs: browsers never download the desktop transport (and the
+ * desktop code it imports), the app never parses the web one (its stream,
+ * outbox, uploads).
  */
 export async function createTransport() {
   if (typeof window !== 'undefined' && window.__TAURI__) {
@@ -223,5 +222,6 @@ export async function createTransport() {
     const { createTauriTransport } = await import('./transport-tauri.js');
     return createTauriTransport(window.__TAURI__);
   }
+  const { createWebTransport } = await import('./transport-web.js');
   return createWebTransport();
 }
