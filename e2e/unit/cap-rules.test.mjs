@@ -118,13 +118,14 @@ describe('ChatState.trim', () => {
     assert.equal(room.newSince, sent[10].id, 'a line still in the kept messages stays');
   });
 
-  test('a deleted message dropped by the cap stays deleted (a later page does not bring it back)', () => {
+  test('a message deleted after the cap dropped it does not come back with an older page', () => {
     const state = signedIn('general');
     const room = state.ensureRoom('general');
     const sent = fill(state, 'general', MAX_MESSAGES + 1);
-    state.applyEntry('delete', { room: 'general', id: sent[0].id });
     state.trim(room, { atBottom: true });
+    assert.equal(state.applyEntry('delete', { room: 'general', id: sent[0].id }).removed, null);
     assert.deepEqual(state.addOlder(room, [sent[0]]), []);
+    assert.equal(room.messages[0].id, sent[1].id);
   });
 
   test('entries for a dropped message change nothing', () => {
