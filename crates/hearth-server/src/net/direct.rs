@@ -24,6 +24,7 @@
 //!
 //! TLS connections are served by hyper alone.
 
+use std::future::Future;
 use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::sync::Arc;
@@ -32,7 +33,9 @@ use std::time::{Duration, SystemTime};
 
 use axum::Router;
 use axum::body::{Body, BodyDataStream};
-use axum::http::{HeaderName, HeaderValue, Method, Request, StatusCode, Uri, Version, header};
+use axum::http::{
+    HeaderName, HeaderValue, Method, Request, Response, StatusCode, Uri, Version, header,
+};
 use bytes::{Bytes, BytesMut};
 use futures::{FutureExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
@@ -128,19 +131,42 @@ fn stream_request(head: &httparse::Request<'_, '_>) -> Option<Request<Body>> {
 }
 
 /// Answers `request` through `router` on `stream`, then closes it.
-pub async fn serve_stream(
+pub fn serve_stream(
     stream: TcpStream,
     request: Box<Request<Body>>,
     router: Router,
     write_stall_timeout: Duration,
     metrics: Arc<Metrics>,
-) {
+) -> impl Future<Output = ()> + Send + 'static {
+    // The writer is made here, not in the future: an async fn keeps its
+    // arguments for its whole life, so the stream's task would hold the
+    // socket twice.
     let writer = Writer {
         stream,
         stall_timeout: write_stall_timeout,
         metrics,
     };
+    answer(writer, request, router)
+}
+
+async fn answer(writer: Writer, request: Box<Request<Body>>, router: Router) {
     let Ok(response) = Box::pin(router.oneshot(*request)).await;
+    let (head, body, is_stream) = response_head(response);
+    let result = if is_stream {
+        writer.stream_body(head, body).await
+    } else {
+        // Boxed: a stream's task need not carry room for an error's body.
+        Box::pin(writer.plain_body(head, body)).await
+    };
+    if let Err(e) = result {
+        tracing::debug!(cause = %e, "event stream connection ended");
+    }
+}
+
+/// The head of `response` (up to its framing headers), its body, and
+/// whether it is an event stream. Not async: an async fn would keep the
+/// response's parts in every stream's task, for the stream's whole life.
+fn response_head(response: Response<Body>) -> (Vec<u8>, Body, bool) {
     let (parts, body) = response.into_parts();
     let is_stream = parts.status == StatusCode::OK
         && parts
@@ -177,23 +203,7 @@ pub async fn serve_stream(
     head.extend_from_slice(b"date: ");
     head.extend_from_slice(httpdate::fmt_http_date(SystemTime::now()).as_bytes());
     head.extend_from_slice(b"\r\nconnection: close\r\n");
-    // Not kept for the stream's life: an idle stream holds only its body.
-    drop(parts);
-    let result = if is_stream {
-        head.extend_from_slice(b"transfer-encoding: chunked\r\n\r\n");
-        writer.stream_body(head, body).await
-    } else {
-        let content = axum::body::to_bytes(body, MAX_PLAIN_BODY)
-            .await
-            .unwrap_or_default();
-        head.extend_from_slice(format!("content-length: {}\r\n\r\n", content.len()).as_bytes());
-        writer
-            .write_all(&mut [IoSlice::new(&head), IoSlice::new(&content)])
-            .await
-    };
-    if let Err(e) = result {
-        tracing::debug!(cause = %e, "event stream connection ended");
-    }
+    (head, body, is_stream)
 }
 
 /// Writes to a socket, cutting off a client that stops reading.
@@ -212,34 +222,44 @@ enum Readable {
 }
 
 impl Writer {
+    /// Writes the head and all of `body` (an error, not a stream).
+    async fn plain_body(&self, mut head: Vec<u8>, body: Body) -> io::Result<()> {
+        let content = axum::body::to_bytes(body, MAX_PLAIN_BODY)
+            .await
+            .unwrap_or_default();
+        head.extend_from_slice(format!("content-length: {}\r\n\r\n", content.len()).as_bytes());
+        self.write_all(&mut [IoSlice::new(&head), IoSlice::new(&content)])
+            .await
+    }
+
     /// Writes the head and then every frame of `body` as chunks, until the
     /// body ends or the client goes.
-    async fn stream_body(&self, head: Vec<u8>, body: Body) -> io::Result<()> {
+    async fn stream_body(&self, mut head: Vec<u8>, body: Body) -> io::Result<()> {
+        head.extend_from_slice(b"transfer-encoding: chunked\r\n\r\n");
         let mut frames = body.into_data_stream();
-        // The head and the frames ready already, in one write.
-        let mut opening = Vec::new();
-        let finished = take_ready(&mut frames, &mut opening);
-        self.write_chunk(&head, &opening).await?;
-        drop((head, opening));
-        if finished {
-            return self.write_all(&mut [IoSlice::new(LAST_CHUNK)]).await;
+        // The head and the frames ready already, in one write (in a block:
+        // what it borrows is not kept while the stream idles).
+        {
+            let mut opening = Vec::new();
+            let finished = take_ready(&mut frames, &mut opening);
+            self.write_chunk(&head, &opening).await?;
+            if finished {
+                return self.write_chunk(LAST_CHUNK, &[]).await;
+            }
         }
-        // One wait for the socket to turn readable, kept across events.
-        let readable = self.readable();
-        tokio::pin!(readable);
+        drop(head);
         loop {
+            // The socket's read readiness is polled in place (no future of
+            // its own to keep for the stream's life).
             let first = tokio::select! {
                 biased;
                 frame = frames.next() => match frame {
                     Some(Ok(bytes)) => bytes,
                     Some(Err(_)) | None => break,
                 },
-                why = &mut readable => match why? {
+                why = std::future::poll_fn(|cx| self.poll_readable(cx)) => match why? {
                     Readable::HungUp => return Ok(()),
-                    Readable::Other => {
-                        readable.set(self.readable());
-                        continue;
-                    }
+                    Readable::Other => continue,
                 },
             };
             // Whatever else is ready goes in the same chunk.
@@ -258,38 +278,54 @@ impl Writer {
                 break;
             }
         }
-        self.write_all(&mut [IoSlice::new(LAST_CHUNK)]).await
+        self.write_chunk(LAST_CHUNK, &[]).await
     }
 
-    /// Resolves when the socket turns readable, with the reason.
-    async fn readable(&self) -> io::Result<Readable> {
-        self.stream.readable().await?;
+    /// Ready when the socket turns readable, with the reason (a read that
+    /// would block clears the readiness, so the next poll waits again).
+    fn poll_readable(&self, cx: &mut Context<'_>) -> Poll<io::Result<Readable>> {
+        if let Err(e) = std::task::ready!(self.stream.poll_read_ready(cx)) {
+            return Poll::Ready(Err(e));
+        }
         let mut scratch = [0u8; 64];
-        match self.stream.try_read(&mut scratch) {
+        Poll::Ready(match self.stream.try_read(&mut scratch) {
             Ok(0) => Ok(Readable::HungUp),
             Ok(_) => Ok(Readable::Other),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(Readable::Other),
             Err(e) => Err(e),
-        }
+        })
     }
 
     /// Writes `head` (the response head, or nothing) and then `frames` as
     /// one chunk (none when there are no frames), in one write when the
-    /// socket takes it.
+    /// socket takes it. What a full socket does not take is copied and
+    /// written by a boxed future: a stream's task keeps no room for writing
+    /// while it idles.
     async fn write_chunk(&self, head: &[u8], frames: &[Bytes]) -> io::Result<()> {
+        match self.try_write_chunk(head, frames)? {
+            None => Ok(()),
+            Some(rest) => Box::pin(self.write_rest(rest)).await,
+        }
+    }
+
+    /// Writes what a full socket did not take.
+    async fn write_rest(&self, rest: Vec<u8>) -> io::Result<()> {
+        self.write_all(&mut [IoSlice::new(&rest)]).await
+    }
+
+    /// Writes what the socket takes of the chunk now; the rest, if any.
+    fn try_write_chunk(&self, head: &[u8], frames: &[Bytes]) -> io::Result<Option<Vec<u8>>> {
         let mut size_line = [0u8; 18];
         let size_line = chunk_size_line(frames.iter().map(Bytes::len).sum(), &mut size_line);
         match frames {
-            [] => return self.write_all(&mut [IoSlice::new(head)]).await,
+            [] => return self.try_write_all(&mut [IoSlice::new(head)]),
             // The usual case (one event, no head): no list to allocate.
             [frame] if head.is_empty() => {
-                return self
-                    .write_all(&mut [
-                        IoSlice::new(size_line),
-                        IoSlice::new(frame),
-                        IoSlice::new(b"\r\n"),
-                    ])
-                    .await;
+                return self.try_write_all(&mut [
+                    IoSlice::new(size_line),
+                    IoSlice::new(frame),
+                    IoSlice::new(b"\r\n"),
+                ]);
             }
             _ => {}
         }
@@ -300,7 +336,24 @@ impl Writer {
         slices.push(IoSlice::new(size_line));
         slices.extend(frames.iter().map(|f| IoSlice::new(f)));
         slices.push(IoSlice::new(b"\r\n"));
-        self.write_all(&mut slices).await
+        self.try_write_all(&mut slices)
+    }
+
+    /// Writes `slices` until the socket would block; what is left then.
+    fn try_write_all(&self, mut slices: &mut [IoSlice<'_>]) -> io::Result<Option<Vec<u8>>> {
+        while !slices.is_empty() {
+            match self.stream.try_write_vectored(slices) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(written) => IoSlice::advance_slices(&mut slices, written),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    return Ok(Some(
+                        slices.iter().flat_map(|s| s.iter().copied()).collect(),
+                    ));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(None)
     }
 
     /// Writes every byte of `slices`; fails with `TimedOut` once the socket
@@ -311,8 +364,13 @@ impl Writer {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(written) => IoSlice::advance_slices(&mut slices, written),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    let writable =
-                        tokio::time::timeout(self.stall_timeout, self.stream.writable()).await;
+                    // Boxed: only a full socket needs the timer, and every
+                    // stream's task would otherwise carry its room.
+                    let writable = Box::pin(tokio::time::timeout(
+                        self.stall_timeout,
+                        self.stream.writable(),
+                    ))
+                    .await;
                     match writable {
                         Ok(ready) => ready?,
                         Err(_) => {

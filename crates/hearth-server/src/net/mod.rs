@@ -171,6 +171,7 @@ pub async fn serve(
             limits: limits.clone(),
             metrics: metrics.clone(),
             watcher: graceful.watcher(),
+            tasks: connections.clone(),
             _slot: slot,
         };
         match tls.clone() {
@@ -199,14 +200,19 @@ struct Connection {
     limits: NetLimits,
     metrics: Arc<Metrics>,
     watcher: Watcher,
+    /// Where an event stream's own task is spawned (see `serve_plain`).
+    tasks: TaskTracker,
     _slot: ConnectionSlot,
 }
 
 impl Connection {
     /// Plain HTTP: an event stream as the first request is served by
-    /// [`direct`], anything else by hyper. The task stays small while it
-    /// serves an idle stream: hyper's connection future (several KiB) is
-    /// boxed, so only connections that use it carry it.
+    /// [`direct`], anything else by hyper. An event stream gets a task of
+    /// its own, holding only the stream and the connection's slot: a task is
+    /// as big as the largest state of its future, so the stream would
+    /// otherwise carry this connection's limits, router, watcher and head
+    /// reading for its whole life. hyper's connection future (several KiB)
+    /// is boxed, so only connections that use it carry it.
     async fn serve_plain(self, mut stream: TcpStream) {
         let read_ahead = if self.refuse {
             Bytes::new()
@@ -214,14 +220,19 @@ impl Connection {
             match direct::read_first_request(&mut stream, self.limits.header_read_timeout).await {
                 FirstRequest::Stream(mut request) => {
                     request.extensions_mut().insert(ConnectInfo(self.peer));
-                    direct::serve_stream(
-                        stream,
-                        request,
-                        self.router.clone(),
-                        self.limits.write_stall_timeout,
-                        self.metrics.clone(),
-                    )
-                    .await;
+                    let Self {
+                        router,
+                        limits,
+                        metrics,
+                        tasks,
+                        _slot: slot,
+                        ..
+                    } = self;
+                    let stall = limits.write_stall_timeout;
+                    tasks.spawn(Holding {
+                        future: direct::serve_stream(stream, request, router, stall, metrics),
+                        _slot: slot,
+                    });
                     return;
                 }
                 FirstRequest::Other(read_ahead) => read_ahead,
@@ -287,6 +298,25 @@ impl Connection {
         if let Err(e) = served {
             tracing::debug!(cause = %e, %peer, "connection ended with an error");
         }
+    }
+}
+
+pin_project! {
+    /// `future`, holding the connection's slot until it is done (an async
+    /// block would keep the future twice: as what it captured and as what
+    /// it awaits).
+    struct Holding<F> {
+        #[pin]
+        future: F,
+        _slot: ConnectionSlot,
+    }
+}
+
+impl<F: Future> Future for Holding<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        self.project().future.poll(cx)
     }
 }
 
