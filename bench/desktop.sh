@@ -11,8 +11,9 @@
 #   (no mode)  before (every memory lever off: HEARTH_MEMORY_DEFAULTS=all)
 #              and after (all on), full runs (home screen, 300 messages,
 #              +1,000 at 2/s); the chart docs/desktop-memory.svg
-#   levers     the room with 300 messages with every lever on, all off, and
-#              each one left off in turn: the lever table
+#   levers     the home screen and the room with 300 messages with no lever,
+#              every lever, each lever alone, and all but compositing or
+#              gdk-gl (which overlap): the lever table
 #   soak N     one full-levers run that posts 1 message/s for N minutes,
 #              a sample a minute into <out>/soak.json (flushed as it goes)
 #   once       one run with the flags given (e.g. --app-env K=V --label x)
@@ -62,10 +63,18 @@ case "$mode" in
       --svg docs/desktop-memory.svg
     ;;
   levers)
+    # Each lever alone (from no lever), and the two that overlap left out
+    # of all the others.
+    levers=(compositing gdk-gl web-features cache-model arenas trim)
     common=(--more 0 --startup-runs 1)
-    bench "${common[@]}" --json lever-all-on.json --label "all levers" "$@"
     bench "${common[@]}" --json lever-none.json --label "no lever" --app-env HEARTH_MEMORY_DEFAULTS=all "$@"
-    for lever in compositing gdk-gl web-features cache-model arenas trim; do
+    bench "${common[@]}" --json lever-all.json --label "all levers" "$@"
+    for lever in "${levers[@]}"; do
+      others=$(printf '%s\n' "${levers[@]}" | grep -vx "$lever" | paste -sd,)
+      bench "${common[@]}" --json "lever-only-$lever.json" --label "only $lever" \
+        --app-env "HEARTH_MEMORY_DEFAULTS=$others" "$@"
+    done
+    for lever in compositing gdk-gl; do
       bench "${common[@]}" --json "lever-without-$lever.json" --label "all but $lever" \
         --app-env "HEARTH_MEMORY_DEFAULTS=$lever" "$@"
     done

@@ -100,6 +100,10 @@ pub struct Proc {
     pub pss_anon_kib: u64,
     pub pss_file_kib: u64,
     pub rss_kib: u64,
+    /// PSS as if no other WebKitGTK app ran (see [`alone_kib`]); `None`
+    /// where page frames are not readable (not root).
+    #[serde(default)]
+    pub alone_kib: Option<u64>,
     /// The largest mappings by PSS: file path, or `[heap]`, `[anon]`, ….
     pub top: Vec<(String, u64)>,
 }
@@ -113,16 +117,30 @@ pub struct Snapshot {
     /// Messages in the room so far.
     pub messages: u64,
     pub total_kib: u64,
+    /// The sum of [`Proc::alone_kib`].
+    #[serde(default)]
+    pub alone_total_kib: Option<u64>,
+    /// Processes outside the app's that mapped libwebkit2gtk meanwhile
+    /// (they lower the app's PSS by sharing its pages).
+    #[serde(default)]
+    pub other_webkit_processes: usize,
     pub processes: Vec<Proc>,
 }
 
 impl Snapshot {
-    fn role_kib(&self, role: &str) -> u64 {
+    /// The memory of the processes of a role (`app`, `web`, …), counted
+    /// alone where known, else PSS.
+    fn role_alone_kib(&self, role: &str) -> u64 {
         self.processes
             .iter()
             .filter(|p| p.role == role)
-            .map(|p| p.pss_kib)
+            .map(|p| p.alone_kib.unwrap_or(p.pss_kib))
             .sum()
+    }
+
+    /// The total counted alone where known, else PSS.
+    fn headline_kib(&self) -> u64 {
+        self.alone_total_kib.unwrap_or(self.total_kib)
     }
 }
 
@@ -444,12 +462,18 @@ impl Bench {
         {
             bail!("the app exited ({status}) before its measurement");
         }
+        let family = procstat::with_descendants(&[self.app_pid()?], true);
         let mut processes = Vec::new();
-        for pid in procstat::with_descendants(&[self.app_pid()?], true) {
+        for &pid in &family {
             let Some(proc) = read_proc(pid, args.top) else {
                 continue;
             };
             processes.push(proc);
+        }
+        let others = other_webkit_processes(&family);
+        let alone = alone_kib(&processes, &others);
+        for p in &mut processes {
+            p.alone_kib = alone.as_ref().and_then(|a| a.get(&p.pid).copied());
         }
         processes.sort_by_key(|p| std::cmp::Reverse(p.pss_kib));
         Ok(Snapshot {
@@ -457,6 +481,8 @@ impl Bench {
             at_secs: spawned.elapsed().as_secs_f64(),
             messages: self.posted,
             total_kib: processes.iter().map(|p| p.pss_kib).sum(),
+            alone_total_kib: alone.map(|a| a.values().sum()),
+            other_webkit_processes: others.len(),
             processes,
         })
     }
@@ -667,6 +693,7 @@ fn read_proc(pid: u32, top: usize) -> Option<Proc> {
         pss_anon_kib: 0,
         pss_file_kib: 0,
         rss_kib: 0,
+        alone_kib: None,
         top: Vec::new(),
     };
     for line in rollup.lines() {
@@ -725,12 +752,14 @@ fn mib(kib: u64) -> f64 {
 
 fn brief(s: &Snapshot) -> String {
     format!(
-        "{}: {:.0} MiB (app {:.0}, web {:.0}, network {:.0})",
+        "{}: PSS {:.0} MiB; without other WebKit apps {:.0} MiB (app {:.0}, web {:.0}, network {:.0}); {} other WebKit processes",
         s.phase,
         mib(s.total_kib),
-        mib(s.role_kib("app")),
-        mib(s.role_kib("web")),
-        mib(s.role_kib("network"))
+        mib(s.headline_kib()),
+        mib(s.role_alone_kib("app")),
+        mib(s.role_alone_kib("web")),
+        mib(s.role_alone_kib("network")),
+        s.other_webkit_processes
     )
 }
 
@@ -756,22 +785,24 @@ fn table(r: &Report) -> String {
     );
     let _ = writeln!(
         out,
-        "| screen | total PSS MiB | app | WebKitWebProcess | WebKitNetworkProcess | other |"
+        "| screen | PSS MiB | PSS w/o other WebKit apps, MiB | app | WebKitWebProcess | WebKitNetworkProcess | other | WebKit processes elsewhere |"
     );
-    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|");
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|");
     let mut rows: Vec<&Snapshot> = r.home.iter().collect();
     rows.extend(&r.room);
     rows.extend(r.soak.last());
     for s in &rows {
         let _ = writeln!(
             out,
-            "| {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} |",
+            "| {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {} |",
             s.phase,
             mib(s.total_kib),
-            mib(s.role_kib("app")),
-            mib(s.role_kib("web")),
-            mib(s.role_kib("network")),
-            mib(s.role_kib("other"))
+            mib(s.headline_kib()),
+            mib(s.role_alone_kib("app")),
+            mib(s.role_alone_kib("web")),
+            mib(s.role_alone_kib("network")),
+            mib(s.role_alone_kib("other")),
+            s.other_webkit_processes
         );
     }
     if let Some(m) = median(&r.startup_ms) {
@@ -786,10 +817,11 @@ fn table(r: &Report) -> String {
         for p in &last.processes {
             let _ = writeln!(
                 out,
-                "  {} ({}, {:.1} MiB; anon {:.1}, file {:.1})",
+                "  {} ({}, PSS {:.1} MiB, w/o other WebKit {:.1}; anon {:.1}, file {:.1})",
                 p.name,
                 p.role,
                 mib(p.pss_kib),
+                mib(p.alone_kib.unwrap_or(p.pss_kib)),
                 mib(p.pss_anon_kib),
                 mib(p.pss_file_kib)
             );
@@ -822,7 +854,7 @@ fn chart(reports: &[Report]) -> String {
     }
     let max = bars
         .iter()
-        .map(|(_, _, s)| s.total_kib)
+        .map(|(_, _, s)| s.headline_kib())
         .max()
         .unwrap_or(1)
         .max(1);
@@ -839,7 +871,7 @@ fn chart(reports: &[Report]) -> String {
     let _ = writeln!(svg, r##"<rect width="100%" height="100%" fill="#fff"/>"##);
     let _ = writeln!(
         svg,
-        r#"<text x="{left}" y="20" font-size="13" font-weight="bold">Hearth desktop app: PSS by process, MiB (Xvfb, software rendering)</text>"#
+        r#"<text x="{left}" y="20" font-size="13" font-weight="bold">Hearth desktop app: PSS by process, MiB, as if no other WebKit app ran (Xvfb, software rendering)</text>"#
     );
     let mut v = 0.0;
     while v <= scale_max + 0.1 {
@@ -869,7 +901,7 @@ fn chart(reports: &[Report]) -> String {
         let x = left + 12.0 + i as f64 * (bar_w + gap);
         let mut base = 0.0;
         for (role, _, colour) in ROLES {
-            let v = mib(s.role_kib(role));
+            let v = mib(s.role_alone_kib(role));
             if v <= 0.0 {
                 continue;
             }
@@ -959,6 +991,125 @@ fn git_commit() -> String {
         .unwrap_or_default()
 }
 
+/// The resident page frames of a process's file mappings (files on disk:
+/// memfd, /dev and tmpfs pages are in `Pss_Shmem` already), from
+/// `/proc/<pid>/pagemap` (frames read as 0 unless root).
+fn file_frames(pid: u32) -> Option<Vec<u64>> {
+    use std::io::{Read, Seek, SeekFrom};
+    const PAGE: u64 = 4096;
+    let maps = fs::read_to_string(format!("/proc/{pid}/maps")).ok()?;
+    let mut pagemap = fs::File::open(format!("/proc/{pid}/pagemap")).ok()?;
+    let mut frames = Vec::new();
+    for line in maps.lines() {
+        let mut fields = line.split_whitespace();
+        let (Some(range), Some(path)) = (fields.next(), fields.nth(4)) else {
+            continue;
+        };
+        if !path.starts_with('/')
+            || ["/memfd:", "/dev/", "/SYSV", "/tmp/", "/run/"]
+                .iter()
+                .any(|p| path.starts_with(p))
+        {
+            continue;
+        }
+        let Some((start, end)) = range.split_once('-') else {
+            continue;
+        };
+        let (Ok(start), Ok(end)) = (u64::from_str_radix(start, 16), u64::from_str_radix(end, 16))
+        else {
+            continue;
+        };
+        let mut buf = vec![0u8; ((end - start) / PAGE * 8) as usize];
+        if pagemap.seek(SeekFrom::Start(start / PAGE * 8)).is_err()
+            || pagemap.read_exact(&mut buf).is_err()
+        {
+            continue;
+        }
+        for entry in buf.chunks_exact(8) {
+            let e = u64::from_le_bytes(entry.try_into().expect("8 bytes"));
+            // Present (bit 63) and a page of the file (bit 61): a page
+            // copied on write (relocations) is anonymous, in Pss_Anon.
+            if e >> 63 == 1 && (e >> 61) & 1 == 1 {
+                frames.push(e & ((1 << 55) - 1));
+            }
+        }
+    }
+    Some(frames)
+}
+
+/// Each process's PSS as if no other WebKitGTK app ran on the machine:
+/// the anonymous and shared-memory PSS from `smaps_rollup`, plus each
+/// resident page of a file mapping divided by its mappings
+/// (`/proc/kpagecount`) less those of the `others` (processes outside the
+/// app's that map libwebkit2gtk: another app, a test run, MiniBrowser).
+/// Plain PSS divides a library's pages with every process that maps it,
+/// so libwebkit2gtk, libLLVM and friends look smaller while someone else's
+/// WebKit runs; this does not move with them, and still shares libc or
+/// GTK with the rest of the desktop as PSS does. `None` unless root.
+fn alone_kib(procs: &[Proc], others: &[u32]) -> Option<BTreeMap<u32, u64>> {
+    use std::collections::HashMap;
+    use std::os::unix::fs::FileExt;
+    let mut ours: BTreeMap<u32, Vec<u64>> = BTreeMap::new();
+    let mut our_count: HashMap<u64, u64> = HashMap::new();
+    for p in procs {
+        let frames = file_frames(p.pid)?;
+        for &f in &frames {
+            *our_count.entry(f).or_default() += 1;
+        }
+        ours.insert(p.pid, frames);
+    }
+    if our_count.keys().all(|&f| f == 0) {
+        return None;
+    }
+    let mut their_count: HashMap<u64, u64> = HashMap::new();
+    for &pid in others {
+        for f in file_frames(pid).unwrap_or_default() {
+            if our_count.contains_key(&f) {
+                *their_count.entry(f).or_default() += 1;
+            }
+        }
+    }
+    let kpagecount = fs::File::open("/proc/kpagecount").ok()?;
+    let mut share: HashMap<u64, f64> = HashMap::with_capacity(our_count.len());
+    for (&f, &mine) in &our_count {
+        let mut buf = [0u8; 8];
+        let total = if kpagecount.read_exact_at(&mut buf, f * 8).is_ok() {
+            u64::from_le_bytes(buf)
+        } else {
+            mine
+        };
+        let mappers = total
+            .saturating_sub(their_count.get(&f).copied().unwrap_or(0))
+            .max(mine)
+            .max(1);
+        share.insert(f, 4.0 / mappers as f64);
+    }
+    let mut out = BTreeMap::new();
+    for p in procs {
+        let file: f64 = ours[&p.pid].iter().map(|f| share[f]).sum();
+        out.insert(
+            p.pid,
+            p.pss_kib - p.pss_file_kib.min(p.pss_kib) + file.round() as u64,
+        );
+    }
+    Some(out)
+}
+
+/// Processes outside `family` that map libwebkit2gtk now.
+fn other_webkit_processes(family: &std::collections::BTreeSet<u32>) -> Vec<u32> {
+    fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| !family.contains(pid))
+        .filter(|pid| {
+            fs::read_to_string(format!("/proc/{pid}/maps"))
+                .is_ok_and(|m| m.contains("libwebkit2gtk"))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -975,6 +1126,20 @@ mod tests {
         let me = read_proc(std::process::id(), 3).unwrap();
         assert!(me.pss_kib > 0 && me.rss_kib >= me.pss_kib / 2);
         assert!(!me.top.is_empty() && me.top.len() <= 3);
+    }
+
+    #[test]
+    fn counted_without_others_it_is_this_process_pss() {
+        let me = read_proc(std::process::id(), 1).unwrap();
+        // Frames are visible to root only; elsewhere there is no figure.
+        if let Some(alone) = alone_kib(std::slice::from_ref(&me), &[]) {
+            let kib = alone[&me.pid];
+            assert!(
+                kib >= me.pss_kib / 2 && kib <= me.pss_kib * 2,
+                "{kib} vs {}",
+                me.pss_kib
+            );
+        }
     }
 
     #[test]
