@@ -22,6 +22,8 @@
 #   BENCH_SERVER_CPUS CPUs for the servers (default: 0 when there are 2+)
 #   BENCH_GEN_CPUS    CPUs for the load generator (default: 1 when there are 2+)
 #   BENCH_HEARTH_FLAGS extra flags for every `hearth serve` (e.g. --sync normal)
+#   BENCH_HEARTH_BIN  the `hearth` binary (default: target/release/hearth), e.g.
+#                     an older build to measure before and after a change
 #   BENCH_NO_DOCS=1   do not touch docs/ (only the JSON and the report in
 #                     BENCH_OUT)
 #   BENCH_SKIP_SETUP=1 do not install or build (use what is there)
@@ -62,7 +64,7 @@ if [[ "${BENCH_SKIP_SETUP:-}" != 1 ]]; then
   [[ -f "$HOME/.cargo/env" ]] && . "$HOME/.cargo/env"
   cargo build --release --locked -p hearth-server -p hearth-bench --bin hearth --bin hearth-bench
 fi
-hearth="$root/target/release/hearth"
+hearth="${BENCH_HEARTH_BIN:-$root/target/release/hearth}"
 bench="$root/target/release/hearth-bench"
 
 # --- CPUs and limits --------------------------------------------------------
@@ -287,10 +289,12 @@ machine_md="$out/machine.md"
 } >"$machine_md"
 
 if [[ "${BENCH_NO_DOCS:-}" == 1 ]]; then
-  "$bench" report "$out" --svg "$out/benchmarks.svg" --svg-link benchmarks.svg --markdown "$out/report.md"
+  "$bench" report "$out" --svg "$out/benchmarks.svg" --svg-link benchmarks.svg \
+    --storm-svg "$out/reconnect-storm.svg" --storm-svg-link reconnect-storm.svg --markdown "$out/report.md"
   exit 0
 fi
-"$bench" report "$out" --svg docs/benchmarks.svg --svg-link benchmarks.svg --markdown "$out/report.md"
+"$bench" report "$out" --svg docs/benchmarks.svg --svg-link benchmarks.svg \
+  --storm-svg docs/reconnect-storm.svg --storm-svg-link reconnect-storm.svg --markdown "$out/report.md"
 splice() { # marker file: replace what is between <!-- marker:begin --> and <!-- marker:end -->
   awk -v f="$2" -v b="<!-- $1:begin -->" -v e="<!-- $1:end -->" '
     $0 == b { print; while ((getline line < f) > 0) print line; skip = 1; next }
