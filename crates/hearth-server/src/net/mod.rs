@@ -415,7 +415,85 @@ pub type PeerAddr = ConnectInfo<SocketAddr>;
 
 #[cfg(test)]
 mod tests {
+    use hearth_proto::Nick;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
     use super::*;
+
+    /// Reads from `client` until `needle` has been received.
+    async fn read_until(client: &mut TcpStream, needle: &[u8]) -> Vec<u8> {
+        let mut seen = Vec::new();
+        let mut buffer = [0u8; 1024];
+        while !seen.windows(needle.len()).any(|w| w == needle) {
+            let read = tokio::time::timeout(Duration::from_secs(20), client.read(&mut buffer))
+                .await
+                .expect("the stream answers")
+                .unwrap();
+            assert!(
+                read > 0,
+                "closed before {:?}",
+                String::from_utf8_lossy(needle)
+            );
+            seen.extend_from_slice(&buffer[..read]);
+        }
+        seen
+    }
+
+    /// A burst of connections all asking for an event stream at once: every
+    /// one is accepted and streams (its head, then `ready`), each
+    /// stream counts as an open connection while it lives, and shutdown
+    /// ends them all and returns.
+    #[tokio::test]
+    async fn a_burst_of_streams_is_all_served_and_shut_down() {
+        const BURST: usize = 200;
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = crate::Config::new(dir.path());
+        // Every client of this test has the same address.
+        config.max_streams_per_address = 0;
+        let state = crate::build_state(config).unwrap();
+        let (token, _) = state.tokens.issue(Nick::parse("ana").unwrap());
+        let listener = bind("127.0.0.1:0".parse().unwrap(), DEFAULT_BACKLOG).unwrap();
+        let address = listener.local_addr().unwrap();
+        let limits = NetLimits {
+            max_connections: 10 * BURST,
+            header_read_timeout: Duration::from_secs(10),
+            write_stall_timeout: Duration::from_secs(10),
+            shutdown_grace: Duration::from_secs(10),
+        };
+        let stop = state.shutdown.clone();
+        let metrics = state.metrics.clone();
+        let server = tokio::spawn(serve(
+            listener,
+            crate::routes::router(state.clone()),
+            limits,
+            None,
+            metrics.clone(),
+            stop.clone(),
+        ));
+        let request = format!(
+            "GET /api/rooms/general/events?replay=0 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\r\n"
+        );
+        let clients = (0..BURST).map(|_| {
+            let request = request.clone();
+            async move {
+                let mut client = TcpStream::connect(address).await.unwrap();
+                client.write_all(request.as_bytes()).await.unwrap();
+                let seen = read_until(&mut client, b"event: ready").await;
+                assert!(seen.starts_with(b"HTTP/1.1 200 OK\r\n"));
+                client
+            }
+        });
+        let clients = futures::future::join_all(clients).await;
+        assert_eq!(clients.len(), BURST);
+        assert_eq!(metrics.connections_open.get(), BURST as i64);
+        stop.cancel();
+        tokio::time::timeout(Duration::from_secs(20), server)
+            .await
+            .expect("shutdown ends every stream")
+            .unwrap();
+        assert_eq!(metrics.connections_open.get(), 0);
+        drop(clients);
+    }
 
     /// The backlog the kernel keeps for a listener, as `ss` shows it
     /// (Send-Q of a listening socket).
