@@ -83,6 +83,7 @@ pub fn run() {
             Ok(())
         })
         .build(context());
+    memory::after_gtk_start();
     let app = match built {
         Ok(app) => app,
         Err(e) => {

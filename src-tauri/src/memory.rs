@@ -1,48 +1,54 @@
 //! The desktop app's memory (issue 17): every setting that trades
 //! something Hearth does not use for memory, in one place. What each one
 //! saved was measured with `hearth-bench desktop` (PSS summed over the app
-//! and its WebKit processes, under Xvfb; figures and method in
-//! docs/BENCHMARKS.md, "The desktop app's memory").
+//! and its WebKit processes, Xvfb with Mesa's software GL, WebKitGTK 2.50,
+//! a room of 300 messages open; method and every figure in
+//! docs/BENCHMARKS.md, "The desktop app's memory"): 320 MiB with none,
+//! 231 with all.
 //!
 //! The levers ([`Lever`]), all on by default:
 //!
+//! - [`Lever::GdkGl`]: `GDK_GL=disable` while GTK starts (then taken out of
+//!   the environment again, so programs the app starts, such as the
+//!   browser a link opens, do not inherit it). GDK then opens no GLX
+//!   context, and WebKitGTK, finding no GL in GTK, composites nothing: the
+//!   web process paints into shared memory on the CPU and keeps no GL
+//!   layers, backing stores or compositor. Alone: 320 to 233 MiB
+//!   (WebKitWebProcess 203 to 114). Hearth's page is text and a few
+//!   thumbnails; it scrolls as smoothly.
 //! - [`Lever::Compositing`]: the webview's hardware-acceleration policy is
-//!   `Never` (WebKitGTK settings, set when the webview is made). Hearth's
-//!   page is text and a few thumbnails: painting it on the CPU is cheap,
-//!   while accelerated compositing keeps a GL context, layer backing
-//!   stores and a compositor thread in the web process, with Mesa's
-//!   software GL (llvmpipe) on machines without a GPU. This is the lever
-//!   that saves the most.
-//! - [`Lever::GdkGl`]: `GDK_GL=disable` before GTK starts, so GDK does not
-//!   open GLX to rank the X visuals for OpenGL (GTK3 draws its widgets with
-//!   cairo; nothing in Hearth asks GTK for GL). WebKit's UI side still
-//!   opens an EGL display when it launches its web process (WebKitGTK
-//!   2.50), so Mesa stays mapped in the app process: see the limits below.
-//! - [`Lever::WebFeatures`]: WebGL, Web Audio and the back/forward page
-//!   cache off (wry turns the first two on; Hearth never draws 3D, never
-//!   plays sound from the page, and never navigates away and back).
-//! - [`Lever::CacheModel`]: the web context's cache model is
-//!   `DocumentViewer` (one local page, no browsing: no memory cache of
-//!   pages and resources to keep).
-//! - [`Lever::Arenas`]: glibc's malloc keeps at most two arenas in the app
-//!   process (`mallopt(M_ARENA_MAX, 2)`) instead of up to eight per core:
-//!   the tokio workers and WebKit's and GTK's threads each grow their own
-//!   arena otherwise, and freed memory in one is never reused by another.
+//!   `Never` (WebKitGTK settings, set when the webview is made). Alone: 320
+//!   to 239 MiB (it is set once the first load has begun, so a little
+//!   accelerated state is made first); with `GdkGl` it adds nothing here,
+//!   and it is kept as the documented switch for a WebKitGTK that stops
+//!   following GTK's GL.
 //! - [`Lever::Trim`]: the app process gives freed heap pages back to the
-//!   system (`malloc_trim(0)`) a little after start, and then every few
-//!   minutes (start-up, catch-ups and joins leave free holes).
+//!   system (`malloc_trim(0)`) 15 s after start, then every 5 minutes.
+//!   About 1.5 MiB of the app's anonymous memory.
 //!
-//! What stays (WebKitGTK 2.50 on Linux): the EGL display both WebKit
-//! processes open (Mesa's `swrast_dri.so` and `libLLVM` mapped, with their
-//! relocated data, in the app and the web process), libwebkit2gtk itself in
-//! three processes, and the speech-synthesis voices (`libflite_*`), which
-//! libwebkit2gtk links, so every WebKit process maps them.
+//! Measured and dropped (no difference beyond run-to-run noise, about
+//! 2 MiB): WebGL, Web Audio and the page cache off; the web context's cache
+//! model `DocumentViewer`; two glibc malloc arenas (`M_ARENA_MAX`) in the
+//! app; two arenas and no Skia painting threads in the web process
+//! (`MALLOC_ARENA_MAX`, `WEBKIT_SKIA_CPU_PAINTING_THREADS=0`);
+//! `WEBKIT_DISABLE_DMABUF_RENDERER`. JavaScript without its JIT
+//! (`JSC_useJIT=0`) saved about 4 MiB in the web process, not worth a
+//! slower page.
+//!
+//! What stays (WebKitGTK 2.50 on Linux, the profile of a room of 300
+//! messages): both the app and the web process open an EGL display when
+//! the web process starts (without one WebKitGTK aborts: "Could not create
+//! surfaceless EGL display"), so Mesa's `swrast_dri.so` and `libLLVM`, with
+//! their relocated data, sit in both (about 15 MiB each); libwebkit2gtk in
+//! three processes (about 62 MiB); the app binary (about 18 MiB); the
+//! speech-synthesis voices (`libflite_*`), which libwebkit2gtk links, so
+//! every WebKit process maps them (a few MiB each).
 //!
 //! `HEARTH_MEMORY_DEFAULTS` ([`ENV`]) names levers to leave at the
-//! platform's default, comma-separated (`compositing,trim`), or `all`: for
-//! measuring each one, and a way out if one misbehaves on some machine
-//! (`HEARTH_MEMORY_DEFAULTS=compositing` brings GPU compositing back). On
-//! Windows and macOS nothing here applies.
+//! platform's default, comma-separated (`gdk-gl,compositing`), or `all`:
+//! for measuring each one, and a way out if one misbehaves on some machine
+//! (`HEARTH_MEMORY_DEFAULTS=gdk-gl,compositing` brings GPU compositing
+//! back). On Windows and macOS nothing here applies.
 
 /// The environment variable that leaves levers at their defaults.
 pub const ENV: &str = "HEARTH_MEMORY_DEFAULTS";
@@ -50,32 +56,19 @@ pub const ENV: &str = "HEARTH_MEMORY_DEFAULTS";
 /// One memory setting (see the module docs for what and why).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lever {
-    Compositing,
     GdkGl,
-    WebFeatures,
-    CacheModel,
-    Arenas,
+    Compositing,
     Trim,
 }
 
 impl Lever {
-    pub const ALL: [Lever; 6] = [
-        Lever::Compositing,
-        Lever::GdkGl,
-        Lever::WebFeatures,
-        Lever::CacheModel,
-        Lever::Arenas,
-        Lever::Trim,
-    ];
+    pub const ALL: [Lever; 3] = [Lever::GdkGl, Lever::Compositing, Lever::Trim];
 
     /// The lever's name in [`ENV`].
     pub fn name(self) -> &'static str {
         match self {
-            Lever::Compositing => "compositing",
             Lever::GdkGl => "gdk-gl",
-            Lever::WebFeatures => "web-features",
-            Lever::CacheModel => "cache-model",
-            Lever::Arenas => "arenas",
+            Lever::Compositing => "compositing",
             Lever::Trim => "trim",
         }
     }
@@ -139,6 +132,9 @@ impl Levers {
     }
 }
 
+/// Whether [`at_process_start`] put `GDK_GL` in the environment.
+static SET_GDK_GL: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// The settings that must be made before GTK starts and before any other
 /// thread runs: the first thing the binary does ([`crate::run`]).
 pub fn at_process_start(levers: Levers) {
@@ -147,14 +143,21 @@ pub fn at_process_start(levers: Levers) {
         // SAFETY: called first in `run`, before GTK, tokio or any other
         // thread exists, so nothing reads the environment meanwhile.
         unsafe { std::env::set_var("GDK_GL", "disable") };
-    }
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    if levers.on(Lever::Arenas) {
-        // SAFETY: mallopt only changes a malloc parameter; M_ARENA_MAX
-        // bounds arenas made from now on.
-        unsafe { libc::mallopt(libc::M_ARENA_MAX, 2) };
+        SET_GDK_GL.store(true, std::sync::atomic::Ordering::Relaxed);
     }
     let _ = levers;
+}
+
+/// Once GTK has started (it reads `GDK_GL` when it opens the display),
+/// takes `GDK_GL` out of the environment again, so that programs the app
+/// starts (the browser a link opens, a file manager) do not inherit it.
+pub fn after_gtk_start() {
+    if SET_GDK_GL.swap(false, std::sync::atomic::Ordering::Relaxed) {
+        // SAFETY: Rust readers take std's environment lock; glibc never
+        // frees a variable's string on unsetenv, so a C thread reading
+        // the environment at this moment at worst misses GDK_GL.
+        unsafe { std::env::remove_var("GDK_GL") };
+    }
 }
 
 /// Gives the app process's free heap pages back to the system (glibc);
@@ -193,24 +196,11 @@ pub fn webview_plugin(levers: Levers) -> tauri::plugin::TauriPlugin<tauri::Wry> 
 #[cfg(target_os = "linux")]
 fn apply_to_webview(webview: &tauri::Webview<tauri::Wry>, levers: Levers) {
     let applied = webview.with_webview(move |platform| {
-        use webkit2gtk::{
-            CacheModel, HardwareAccelerationPolicy, SettingsExt, WebContextExt, WebViewExt,
-        };
-        let view = platform.inner();
-        if let Some(settings) = WebViewExt::settings(&view) {
-            if levers.on(Lever::Compositing) {
-                settings.set_hardware_acceleration_policy(HardwareAccelerationPolicy::Never);
-            }
-            if levers.on(Lever::WebFeatures) {
-                settings.set_enable_webgl(false);
-                settings.set_enable_webaudio(false);
-                settings.set_enable_page_cache(false);
-            }
-        }
-        if levers.on(Lever::CacheModel)
-            && let Some(context) = view.context()
+        use webkit2gtk::{HardwareAccelerationPolicy, SettingsExt, WebViewExt};
+        if levers.on(Lever::Compositing)
+            && let Some(settings) = WebViewExt::settings(&platform.inner())
         {
-            context.set_cache_model(CacheModel::DocumentViewer);
+            settings.set_hardware_acceleration_policy(HardwareAccelerationPolicy::Never);
         }
     });
     match applied {
@@ -236,9 +226,9 @@ mod tests {
         let (levers, unknown) = Levers::parse(Some(" compositing, trim ,nope,"));
         assert!(!levers.on(Lever::Compositing));
         assert!(!levers.on(Lever::Trim));
-        assert!(levers.on(Lever::GdkGl) && levers.on(Lever::Arenas));
+        assert!(levers.on(Lever::GdkGl));
         assert_eq!(unknown, vec!["nope".to_string()]);
-        assert_eq!(levers.names_on().len(), Lever::ALL.len() - 2);
+        assert_eq!(levers.names_on(), vec!["gdk-gl"]);
 
         let (levers, _) = Levers::parse(Some("all"));
         assert!(Lever::ALL.iter().all(|l| !levers.on(*l)));
