@@ -42,3 +42,53 @@ async fn an_acknowledged_message_survives_kill_9() {
     assert!(!retry.created);
     assert_eq!(retry.message, acked);
 }
+
+/// The writer checkpoints the history log between commits and starts it
+/// over with a write of its own: neither, nor `kill -9` right after the
+/// last answer, loses a message that was answered or delivered.
+#[tokio::test]
+async fn messages_across_a_checkpoint_survive_kill_9() {
+    let data = tempfile::tempdir().unwrap();
+    let limits = [
+        "--post-rate",
+        "10000",
+        "--post-burst",
+        "10000",
+        "--ip-post-rate",
+        "10000",
+        "--ip-post-burst",
+        "10000",
+    ];
+    let server = ChildServer::start(data.path(), &limits).await;
+    let mut ana = server.client();
+    ana.sign_in("ana", None).await.unwrap();
+    let mut stream = open_room(&ana, "general", None).await;
+    read_start(&mut stream).await;
+
+    // Posts enough for two checkpoints (one per 128 writes), each followed
+    // by the log starting over.
+    let mut acked = Vec::new();
+    for i in 0..300 {
+        let posted = post(&ana, "general", &format!("message {i}")).await;
+        match next_event(&mut stream).await.event {
+            StreamEvent::Message(m) => assert_eq!(m, posted),
+            other => panic!("{other:?}"),
+        }
+        acked.push(posted);
+    }
+    server.kill_hard().await;
+    // The checkpoints ran: the messages are in the database file, not only
+    // in the log.
+    let db = std::fs::metadata(data.path().join("hearth.db")).unwrap();
+    assert!(db.len() > 64 * 1024, "hearth.db: {} bytes", db.len());
+
+    let restarted = ChildServer::start(data.path(), &limits).await;
+    let ana = restarted.client().with_token(ana.token().unwrap());
+    let history = ana
+        .history(&room("general"), None, Some(500))
+        .await
+        .unwrap();
+    assert_eq!(history, acked);
+    let after = post(&ana, "general", "after").await;
+    assert!(after.id > acked.last().unwrap().id);
+}

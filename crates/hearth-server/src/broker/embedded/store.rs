@@ -1,13 +1,28 @@
 //! The embedded backend's durable store: history in SQLite, its writer
 //! thread and its pool of readers.
 //!
-//! One writer thread owns the only writing connection. It takes posts from a
-//! channel, commits every post that is waiting in one transaction (group
-//! commit: one fsync for many posts under load), then runs the commit hook
-//! (the broker's fan-out) and only then answers, so a `201` always means
-//! "stored, and handed to the room". Ids are assigned by the writer, so they
+//! One writer thread owns the only connection that writes transactions. It
+//! takes posts from a channel, commits every post that is waiting in one
+//! transaction (group commit: one fsync for many posts under load), then
+//! runs the commit hook (the broker's fan-out) and only then answers, so a
+//! `201` always means "stored, and handed to the room"; with `--sync full`
+//! the log is synced before the hook runs, so nothing is fanned out that a
+//! power loss can take back. Ids are assigned by the writer, so they
 //! increase in commit order. Reads run on a small pool of read-only
-//! connections (WAL lets them run beside the writer).
+//! connections (WAL lets them run beside the writer). The writer caches its
+//! prepared statements: a post runs the same handful every time.
+//!
+//! Checkpoints (copying the write-ahead log into the database file) are
+//! the writer's too, but never inside a commit: SQLite's automatic one runs
+//! in the `COMMIT` that crosses its threshold, so that post would be fanned
+//! out and answered only after the copy and a second flush. The writer
+//! checkpoints after a batch is answered, once [`CHECKPOINT_EVERY`] writes
+//! are in the log and nothing is waiting (or [`CHECKPOINT_FORCE`] are,
+//! whatever is waiting), and then starts the log over with a write of its
+//! own, so that no post pays for syncing the new log's header either.
+//! Durability does not depend on them: a commit is in the log (synced, at
+//! `--sync full`) before it is fanned out or answered, and a checkpoint
+//! syncs the database file before the log may start over.
 //!
 //! Tables: `messages` holds each message's current state (a `state` JSON of
 //! the whole message, and `deleted`), `entries` the room log (log id, room,
@@ -44,6 +59,12 @@ use crate::search::index;
 const DB_FILE: &str = "hearth.db";
 /// Posts committed in one transaction at most.
 const MAX_BATCH: usize = 256;
+/// Writes (posts, changes, other jobs) after which the log is checkpointed
+/// when the writer is idle. A short post writes about 17 log pages, so the
+/// log holds about 2,200 (9 MB; SQLite's default threshold is 1,000).
+const CHECKPOINT_EVERY: usize = 128;
+/// Writes after which the log is checkpointed even though writes wait.
+const CHECKPOINT_FORCE: usize = 2 * CHECKPOINT_EVERY;
 
 fn store_err(e: impl std::fmt::Display) -> BrokerError {
     BrokerError::Unavailable(format!("history store: {e}"))
@@ -104,14 +125,13 @@ impl Store {
         let conn = Connection::open(&path)?;
         conn.busy_timeout(Duration::from_secs(5))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(
-            None,
-            "synchronous",
-            match sync {
-                SyncMode::Full => "FULL",
-                SyncMode::Normal => "NORMAL",
-            },
-        )?;
+        let synchronous = match sync {
+            SyncMode::Full => "FULL",
+            SyncMode::Normal => "NORMAL",
+        };
+        conn.pragma_update(None, "synchronous", synchronous)?;
+        // The writer checkpoints itself, never inside a commit.
+        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         migrate(&conn)?;
         let last = conn
             .query_row(
@@ -126,6 +146,7 @@ impl Store {
         let (tx, rx) = mpsc::channel(4096);
         let writer = Writer {
             conn,
+            since_checkpoint: 0,
             ids: IdGenerator::after(last),
             retention: retention.max(1),
             on_commit,
@@ -329,6 +350,8 @@ fn migrate(conn: &Connection) -> rusqlite::Result<()> {
 
 struct Writer {
     conn: Connection,
+    /// Writes since the last checkpoint.
+    since_checkpoint: usize,
     ids: IdGenerator,
     retention: usize,
     on_commit: CommitHook,
@@ -349,10 +372,12 @@ impl Writer {
                     WriteOp::Change(change, online, reply) => {
                         self.commit_posts(&mut posts);
                         let _ = reply.send(self.commit_change(&change, &online));
+                        self.since_checkpoint += 1;
                     }
                     WriteOp::Run(job) => {
                         self.commit_posts(&mut posts);
                         job(&self.conn);
+                        self.since_checkpoint += 1;
                     }
                 }
                 if taken < MAX_BATCH {
@@ -360,8 +385,41 @@ impl Writer {
                 }
             }
             self.commit_posts(&mut posts);
+            self.checkpoint_if_due(rx.is_empty());
         }
         tracing::debug!("history writer stopped");
+    }
+
+    /// Checkpoints the log when it is due (see the module docs); `idle`
+    /// when no write is waiting.
+    fn checkpoint_if_due(&mut self, idle: bool) {
+        let due = (idle && self.since_checkpoint >= CHECKPOINT_EVERY)
+            || self.since_checkpoint >= CHECKPOINT_FORCE;
+        if !due {
+            return;
+        }
+        self.since_checkpoint = 0;
+        let checkpointed = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+                Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+            })
+            .and_then(|(frames, copied)| {
+                if !idle || frames != copied {
+                    return Ok(());
+                }
+                // The whole log is in the database file: the next write
+                // starts it over and (with `--sync full`) syncs its new
+                // header before its own frames. Make that write now, while
+                // nothing waits, rather than in the next post's commit.
+                let version: i64 = self
+                    .conn
+                    .pragma_query_value(None, "user_version", |r| r.get(0))?;
+                self.conn.pragma_update(None, "user_version", version)
+            });
+        if let Err(e) = checkpointed {
+            tracing::warn!(cause = %e, "checkpointing the history log failed");
+        }
     }
 
     /// Stores every waiting post in one transaction, runs the hook, answers.
@@ -370,6 +428,7 @@ impl Writer {
             return;
         }
         let batch = std::mem::take(posts);
+        let batch_len = batch.len();
         let mut trims = Vec::new();
         // Ids taken by a transaction that fails are skipped, never reused:
         // gaps are harmless, going back is not.
@@ -408,6 +467,7 @@ impl Writer {
                 for ((_, _, reply), result) in batch.into_iter().zip(results) {
                     let _ = reply.send(Ok(result));
                 }
+                self.since_checkpoint += batch_len;
             }
             Err(e) => {
                 tracing::error!(cause = %e, "storing messages failed");
@@ -520,11 +580,10 @@ fn insert_one(
 ) -> rusqlite::Result<Inserted> {
     if let Some(client_id) = &post.client_id {
         let earlier: Option<String> = tx
-            .query_row(
+            .prepare_cached(
                 "SELECT message FROM idempotency WHERE session = ?1 AND client_id = ?2",
-                params![post.session, client_id.as_str()],
-                |r| r.get(0),
-            )
+            )?
+            .query_row(params![post.session, client_id.as_str()], |r| r.get(0))
             .optional()?;
         if let Some(json) = earlier {
             let message: Message = serde_json::from_str(&json)
@@ -560,45 +619,48 @@ fn insert_one(
     message.mentions = mentions;
     message.files = files.iter().map(FileRecord::info).collect();
     let json = serde_json::to_string(&message).expect("messages serialize");
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO messages (id, room, nick, text, ts, client_id, state)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![
-            pack(id),
-            message.room.as_str(),
-            message.nick,
-            message.text,
-            message.ts,
-            message.client_id,
-            json,
-        ],
-    )?;
-    tx.execute(
+    )?
+    .execute(params![
+        pack(id),
+        message.room.as_str(),
+        message.nick,
+        message.text,
+        message.ts,
+        message.client_id,
+        json,
+    ])?;
+    tx.prepare_cached(
         "INSERT INTO entries (id, room, message, kind, data) VALUES (?1, ?2, ?1, 'message', ?3)",
-        params![pack(id), message.room.as_str(), json],
-    )?;
+    )?
+    .execute(params![pack(id), message.room.as_str(), json])?;
     index::put(tx, &message.room, id, &message.text)?;
     files::refer(tx, &message.room, id, &files)?;
     if let Some(client_id) = &post.client_id {
-        tx.execute(
+        tx.prepare_cached(
             "INSERT INTO idempotency (session, client_id, message, created_ms) VALUES (?1, ?2, ?3, ?4)",
-            params![post.session, client_id.as_str(), json, id.ms as i64],
-        )?;
+        )?
+        .execute(params![post.session, client_id.as_str(), json, id.ms as i64])?;
     }
-    let count: i64 = tx.query_row(
-        "INSERT INTO rooms (name, created_ms, count, last_id) VALUES (?1, ?2, 1, ?3)
-         ON CONFLICT(name) DO UPDATE SET count = count + 1, last_id = excluded.last_id
-         RETURNING count",
-        params![message.room.as_str(), id.ms as i64, pack(id)],
-        |r| r.get(0),
-    )?;
-    let excess = count - retention as i64;
-    if excess > 0 {
-        let trimmed: Option<i64> = tx.query_row(
-            "SELECT MAX(id) FROM (SELECT id FROM messages WHERE room = ?1 ORDER BY id LIMIT ?2)",
-            params![message.room.as_str(), excess],
+    let count: i64 = tx
+        .prepare_cached(
+            "INSERT INTO rooms (name, created_ms, count, last_id) VALUES (?1, ?2, 1, ?3)
+             ON CONFLICT(name) DO UPDATE SET count = count + 1, last_id = excluded.last_id
+             RETURNING count",
+        )?
+        .query_row(
+            params![message.room.as_str(), id.ms as i64, pack(id)],
             |r| r.get(0),
         )?;
+    let excess = count - retention as i64;
+    if excess > 0 {
+        let trimmed: Option<i64> = tx
+            .prepare_cached(
+                "SELECT MAX(id) FROM (SELECT id FROM messages WHERE room = ?1 ORDER BY id LIMIT ?2)",
+            )?
+            .query_row(params![message.room.as_str(), excess], |r| r.get(0))?;
         if let Some(upto) = trimmed {
             tx.execute(
                 "DELETE FROM message_search WHERE rowid IN
@@ -628,6 +690,44 @@ fn insert_one(
 mod tests {
     use super::*;
     use crate::search::SearchQuery;
+
+    #[tokio::test]
+    async fn the_log_is_checkpointed_between_commits() {
+        let dir = tempfile::tempdir().unwrap();
+        let store =
+            Store::open(dir.path(), SyncMode::Normal, 10_000, Box::new(|_, _, _| {})).unwrap();
+        let room = RoomName::parse("attic").unwrap();
+        for i in 0..600 {
+            let post = Post {
+                room: room.clone(),
+                nick: hearth_proto::Nick::parse("ana").unwrap(),
+                text: hearth_proto::MessageText::parse(&format!("message {i}")).unwrap(),
+                session: "s1".into(),
+                client_id: None,
+                reply_to: None,
+                files: Vec::new(),
+            };
+            assert!(matches!(
+                store.insert(post, Vec::new()).await.unwrap(),
+                Inserted::Created(_)
+            ));
+        }
+        // The messages reached the database file (SQLite's own automatic
+        // checkpoint is off on the writer's connection).
+        let size = |name: &str| std::fs::metadata(dir.path().join(name)).unwrap().len();
+        assert!(
+            size(DB_FILE) > 256 * 1024,
+            "database file: {}",
+            size(DB_FILE)
+        );
+        let stored = store
+            .read(|conn| {
+                conn.query_row("SELECT COUNT(*) FROM messages", [], |r| r.get::<_, i64>(0))
+            })
+            .await
+            .unwrap();
+        assert_eq!(stored, 600);
+    }
 
     #[test]
     fn schema_4_indexes_the_live_messages_stored_before_it() {
