@@ -860,7 +860,8 @@ fn chart(reports: &[Report]) -> String {
         .max(1);
     let scale_max = (mib(max) / 50.0).ceil() * 50.0;
     let (left, top, height, bar_w, gap) = (60.0, 40.0, 300.0, 56.0, 22.0);
-    let width = left + bars.len() as f64 * (bar_w + gap) + 30.0;
+    let bars_end = left + bars.len() as f64 * (bar_w + gap);
+    let width = (bars_end + 110.0).max(760.0);
     let total_h = top + height + 110.0;
     let y = |v: f64| top + height - v / scale_max * height;
     let mut svg = String::new();
@@ -871,7 +872,7 @@ fn chart(reports: &[Report]) -> String {
     let _ = writeln!(svg, r##"<rect width="100%" height="100%" fill="#fff"/>"##);
     let _ = writeln!(
         svg,
-        r#"<text x="{left}" y="20" font-size="13" font-weight="bold">Hearth desktop app: PSS by process, MiB, as if no other WebKit app ran (Xvfb, software rendering)</text>"#
+        r#"<text x="{left}" y="20" font-size="13" font-weight="bold">Hearth desktop app, PSS by process, MiB (as if no other WebKit app ran; Xvfb)</text>"#
     );
     let mut v = 0.0;
     while v <= scale_max + 0.1 {
@@ -889,12 +890,12 @@ fn chart(reports: &[Report]) -> String {
     if scale_max >= 150.0 {
         let _ = writeln!(
             svg,
-            r##"<line x1="{left}" x2="{:.0}" y1="{:.1}" y2="{:.1}" stroke="#c00" stroke-dasharray="4 3"/><text x="{:.0}" y="{:.1}" fill="#c00" text-anchor="end">target 150</text>"##,
-            width - 20.0,
+            r##"<line x1="{left}" x2="{:.0}" y1="{:.1}" y2="{:.1}" stroke="#c00" stroke-dasharray="4 3"/><text x="{:.0}" y="{:.1}" fill="#c00">target 150</text>"##,
+            bars_end + 10.0,
             y(150.0),
             y(150.0),
-            width - 22.0,
-            y(150.0) - 4.0
+            bars_end + 14.0,
+            y(150.0) + 4.0
         );
     }
     for (i, (label, phase, s)) in bars.iter().enumerate() {
