@@ -24,18 +24,29 @@ const cdp = await context.newCDPSession(page);
 await cdp.send('Network.enable');
 let bytes = 0;
 let requests = [];
-cdp.on('Network.loadingFinished', (e) => { bytes += e.encodedDataLength; });
-cdp.on('Network.requestWillBeSent', (e) => { requests.push(new URL(e.request.url).pathname); });
+let paths = new Map(); // request id -> path
+let perPath = new Map(); // path -> bytes on the wire
+cdp.on('Network.loadingFinished', (e) => {
+  bytes += e.encodedDataLength;
+  const path = paths.get(e.requestId) ?? '?';
+  perPath.set(path, (perPath.get(path) ?? 0) + e.encodedDataLength);
+});
+cdp.on('Network.requestWillBeSent', (e) => {
+  const path = new URL(e.request.url).pathname;
+  requests.push(path);
+  paths.set(e.requestId, path);
+});
 
 async function measure(load) {
   bytes = 0;
   requests = [];
+  perPath = new Map();
   const started = performance.now();
   await load();
   await page.waitForSelector('#composer-text:not([disabled])');
   await waitConnected(page);
   const ready = performance.now() - started;
-  return { bytes, requests: [...requests], ready };
+  return { bytes, requests: [...requests], ready, perPath: new Map(perPath) };
 }
 
 const first = await measure(() => signIn(page, server.url, 'ana'));
@@ -46,6 +57,11 @@ console.log('| load | bytes on the wire | requests | favicon requests | /api/roo
 console.log('|---|---|---|---|---|---|');
 for (const [name, m] of [['first (sign-in, then the room)', first], ['reload', reload]]) {
   console.log(`| ${name} | ${m.bytes} | ${m.requests.length} | ${count(m.requests, '/favicon.svg')} | ${count(m.requests, '/api/rooms')} | ${Math.round(m.ready)} ms |`);
+}
+// Where a reload's bytes go (headers included), largest first.
+console.log('\nreload, bytes per request:');
+for (const [path, n] of [...reload.perPath].filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1])) {
+  console.log(`  ${n}\t${path.replace(/\/v\/[0-9a-f]+\//, '/v/<version>/')}`);
 }
 await browser.close();
 await server.stop();
