@@ -253,12 +253,7 @@ pub fn main(args: FilesArgs) -> Result<()> {
     let result = rt.block_on(run(args.clone()))?;
     print!("{}", summary(&result));
     if let Some(path) = &args.json {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)?;
-        }
-        std::fs::write(path, serde_json::to_string_pretty(&result)? + "\n")
-            .with_context(|| format!("write {}", path.display()))?;
-        println!("  written {}", path.display());
+        crate::results::write_json(path, &result)?;
     }
     if result.errors > 0 || !result.byte_identical {
         bail!("{} transfer(s) failed or differed", result.errors.max(1));

@@ -317,22 +317,7 @@ pub fn storm_svg(groups: &[(String, Vec<RunResult>)], storms: &[StormResult]) ->
     };
     let (w, panel_h, legend_h) = (960.0, 260.0, 40.0);
     let h = legend_h + 2.0 * panel_h;
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" font-family="sans-serif">"#
-    );
-    let _ = writeln!(s, "<rect width=\"{w}\" height=\"{h}\" fill=\"#fff\"/>");
-    for (i, p) in peers.iter().enumerate() {
-        let x = 20.0 + i as f64 * 220.0;
-        let _ = writeln!(
-            s,
-            r#"<rect x="{x}" y="12" width="14" height="14" fill="{}"/><text x="{}" y="24" font-size="12">{}</text>"#,
-            COLORS[i % COLORS.len()],
-            x + 20.0,
-            esc(p)
-        );
-    }
+    let mut s = svg_open(w, h, &peers, 220.0);
     for (i, p) in [time, cpu].iter().enumerate() {
         draw_panel(
             &mut s,
@@ -449,6 +434,28 @@ pub fn markdown(groups: &[(String, Vec<RunResult>)], svg_link: Option<&str>) -> 
 const COLORS: &[&str] = &[
     "#d95f02", "#1b9e77", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666",
 ];
+
+/// An SVG chart's opening: the `<svg>` element, a white background and the
+/// peers' colour legend along the top, `spacing` pixels apart.
+fn svg_open(w: f64, h: f64, peers: &[String], spacing: f64) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" font-family="sans-serif">"#
+    );
+    let _ = writeln!(s, "<rect width=\"{w}\" height=\"{h}\" fill=\"#fff\"/>");
+    for (i, p) in peers.iter().enumerate() {
+        let x = 20.0 + i as f64 * spacing;
+        let _ = writeln!(
+            s,
+            r#"<rect x="{x}" y="12" width="14" height="14" fill="{}"/><text x="{}" y="24" font-size="12">{}</text>"#,
+            COLORS[i % COLORS.len()],
+            x + 20.0,
+            esc(p)
+        );
+    }
+    s
+}
 
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -667,22 +674,7 @@ pub fn svg(groups: &[(String, Vec<RunResult>)]) -> String {
     let (w, panel_h) = (960.0, 280.0);
     let legend_h = 40.0;
     let h = legend_h + 3.0 * panel_h;
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" font-family="sans-serif">"#
-    );
-    let _ = writeln!(s, "<rect width=\"{w}\" height=\"{h}\" fill=\"#fff\"/>");
-    for (i, p) in peers.iter().enumerate() {
-        let x = 20.0 + i as f64 * 170.0;
-        let _ = writeln!(
-            s,
-            r#"<rect x="{x}" y="12" width="14" height="14" fill="{}"/><text x="{}" y="24" font-size="12">{}</text>"#,
-            COLORS[i % COLORS.len()],
-            x + 20.0,
-            esc(p)
-        );
-    }
+    let mut s = svg_open(w, h, &peers, 170.0);
     for (i, p) in [latency, rate, memory].iter().enumerate() {
         draw_panel(
             &mut s,

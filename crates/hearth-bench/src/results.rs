@@ -346,6 +346,18 @@ pub fn table(r: &RunResult) -> String {
     t
 }
 
+/// Writes a result as pretty JSON (creating its folder) and says where.
+pub fn write_json(path: &std::path::Path, result: &impl Serialize) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(path, serde_json::to_string_pretty(result)? + "\n")
+        .with_context(|| format!("write {}", path.display()))?;
+    println!("  {:<26} {}", "written", path.display());
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

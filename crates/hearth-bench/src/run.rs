@@ -131,12 +131,7 @@ pub fn main(args: RunArgs) -> Result<()> {
     let result = rt.block_on(run(args.clone()))?;
     print!("{}", crate::results::table(&result));
     if let Some(path) = &args.json {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)?;
-        }
-        std::fs::write(path, serde_json::to_string_pretty(&result)? + "\n")
-            .with_context(|| format!("write {}", path.display()))?;
-        println!("  {:<26} {}", "written", path.display());
+        crate::results::write_json(path, &result)?;
     }
     Ok(())
 }
