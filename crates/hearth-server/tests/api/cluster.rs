@@ -30,21 +30,17 @@ impl Cluster {
         ChildServer::start(
             data.path(),
             &[
-                "--redis",
-                &url,
-                "--secret-file",
-                &secret,
-                "--presence-ttl",
-                "1s",
-                "--post-rate",
-                "10000",
-                "--post-burst",
-                "10000",
-                "--ip-post-rate",
-                "10000",
-                "--ip-post-burst",
-                "10000",
-            ],
+                &NO_POST_LIMITS[..],
+                &[
+                    "--redis",
+                    &url,
+                    "--secret-file",
+                    &secret,
+                    "--presence-ttl",
+                    "1s",
+                ],
+            ]
+            .concat(),
         )
         .await
     }

@@ -49,17 +49,7 @@ async fn an_acknowledged_message_survives_kill_9() {
 #[tokio::test]
 async fn messages_across_a_checkpoint_survive_kill_9() {
     let data = tempfile::tempdir().unwrap();
-    let limits = [
-        "--post-rate",
-        "10000",
-        "--post-burst",
-        "10000",
-        "--ip-post-rate",
-        "10000",
-        "--ip-post-burst",
-        "10000",
-    ];
-    let server = ChildServer::start(data.path(), &limits).await;
+    let server = ChildServer::start(data.path(), &NO_POST_LIMITS).await;
     let mut ana = server.client();
     ana.sign_in("ana", None).await.unwrap();
     let mut stream = open_room(&ana, "general", None).await;
@@ -82,7 +72,7 @@ async fn messages_across_a_checkpoint_survive_kill_9() {
     let db = std::fs::metadata(data.path().join("hearth.db")).unwrap();
     assert!(db.len() > 64 * 1024, "hearth.db: {} bytes", db.len());
 
-    let restarted = ChildServer::start(data.path(), &limits).await;
+    let restarted = ChildServer::start(data.path(), &NO_POST_LIMITS).await;
     let ana = restarted.client().with_token(ana.token().unwrap());
     let history = ana
         .history(&room("general"), None, Some(500))

@@ -18,21 +18,17 @@ async fn a_subscriber_that_never_reads_is_cut_off_and_others_get_everything() {
     let server = ChildServer::start(
         data.path(),
         &[
-            "--write-timeout",
-            "2s",
-            "--subscriber-queue",
-            "256",
-            "--sync",
-            "normal",
-            "--post-rate",
-            "100000",
-            "--post-burst",
-            "100000",
-            "--ip-post-rate",
-            "100000",
-            "--ip-post-burst",
-            "100000",
-        ],
+            &NO_POST_LIMITS[..],
+            &[
+                "--write-timeout",
+                "2s",
+                "--subscriber-queue",
+                "256",
+                "--sync",
+                "normal",
+            ],
+        ]
+        .concat(),
     )
     .await;
     let mut ana = server.client();

@@ -332,6 +332,19 @@ pub fn http_builder() -> reqwest::ClientBuilder {
 }
 
 /// `hearth serve` as a child process (for kill -9 and memory checks).
+/// Flags that lift the per-session and per-address post limits, for tests
+/// that post faster than a person would.
+pub const NO_POST_LIMITS: [&str; 8] = [
+    "--post-rate",
+    "100000",
+    "--post-burst",
+    "100000",
+    "--ip-post-rate",
+    "100000",
+    "--ip-post-burst",
+    "100000",
+];
+
 pub struct ChildServer {
     pub addr: SocketAddr,
     pub child: tokio::process::Child,
