@@ -992,8 +992,9 @@ fn git_commit() -> String {
         .unwrap_or_default()
 }
 
-/// The resident page frames of a process's file mappings (files on disk:
-/// memfd, /dev and tmpfs pages are in `Pss_Shmem` already), from
+/// The resident page frames of a process's file mappings (files on disk,
+/// wherever they are: memfd, /dev and tmpfs pages, on device major 0, are
+/// in `Pss_Shmem` already), from
 /// `/proc/<pid>/pagemap` (frames read as 0 unless root).
 fn file_frames(pid: u32) -> Option<Vec<u64>> {
     use std::io::{Read, Seek, SeekFrom};
@@ -1002,15 +1003,16 @@ fn file_frames(pid: u32) -> Option<Vec<u64>> {
     let mut pagemap = fs::File::open(format!("/proc/{pid}/pagemap")).ok()?;
     let mut frames = Vec::new();
     for line in maps.lines() {
-        let mut fields = line.split_whitespace();
-        let (Some(range), Some(path)) = (fields.next(), fields.nth(4)) else {
+        // range, permissions, offset, device, inode, path
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let (Some(range), Some(device), Some(path)) =
+            (fields.first(), fields.get(3), fields.get(5))
+        else {
             continue;
         };
-        if !path.starts_with('/')
-            || ["/memfd:", "/dev/", "/SYSV", "/tmp/", "/run/"]
-                .iter()
-                .any(|p| path.starts_with(p))
-        {
+        // Device major 0 is a memory file system (tmpfs, memfd, SysV
+        // shared memory, devtmpfs): those pages are `Pss_Shmem`, not file.
+        if !path.starts_with('/') || device.starts_with("00:") {
             continue;
         }
         let Some((start, end)) = range.split_once('-') else {
