@@ -67,10 +67,13 @@ async fn messages_across_a_checkpoint_survive_kill_9() {
         acked.push(posted);
     }
     server.kill_hard().await;
-    // The checkpoints ran: the messages are in the database file, not only
-    // in the log.
-    let db = std::fs::metadata(data.path().join("hearth.db")).unwrap();
-    assert!(db.len() > 64 * 1024, "hearth.db: {} bytes", db.len());
+    // On the embedded backend the checkpoints ran: the messages are in the
+    // database file, not only in the log. (On Redis there is no such file;
+    // the rest of the test holds for both.)
+    if !redis_backend() {
+        let db = std::fs::metadata(data.path().join("hearth.db")).unwrap();
+        assert!(db.len() > 64 * 1024, "hearth.db: {} bytes", db.len());
+    }
 
     let restarted = ChildServer::start(data.path(), &NO_POST_LIMITS).await;
     let ana = restarted.client().with_token(ana.token().unwrap());
