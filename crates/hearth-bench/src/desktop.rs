@@ -84,6 +84,10 @@ pub struct DesktopArgs {
     /// Draw the chart of these result files only (no run).
     #[arg(long = "chart-from")]
     chart_from: Vec<PathBuf>,
+    /// Also draw the soak's memory over time (the first report with a
+    /// soak) here.
+    #[arg(long)]
+    soak_svg: Option<PathBuf>,
     /// Take a screenshot of each measured screen (needs python3-gi).
     #[arg(long)]
     screenshots: bool,
@@ -180,6 +184,14 @@ pub fn main(args: DesktopArgs) -> Result<()> {
             .collect::<Result<Vec<Report>>>()?;
         fs::write(svg, chart(&reports)).with_context(|| format!("{}", svg.display()))?;
         eprintln!("desktop: chart written to {}", svg.display());
+        if let Some(path) = &args.soak_svg {
+            let soak = reports
+                .iter()
+                .find(|r| r.soak.len() >= 2)
+                .context("--soak-svg: no report with a soak of two samples or more")?;
+            fs::write(path, soak_chart(soak)).with_context(|| format!("{}", path.display()))?;
+            eprintln!("desktop: soak chart written to {}", path.display());
+        }
         return Ok(());
     }
     let out = args
@@ -193,6 +205,13 @@ pub fn main(args: DesktopArgs) -> Result<()> {
     result?;
     if let Some(svg) = &args.svg {
         fs::write(svg, chart(std::slice::from_ref(&bench.report)))?;
+    }
+    if let Some(path) = args
+        .soak_svg
+        .as_ref()
+        .filter(|_| bench.report.soak.len() >= 2)
+    {
+        fs::write(path, soak_chart(&bench.report))?;
     }
     Ok(())
 }
@@ -769,6 +788,106 @@ fn median(values: &[u64]) -> Option<u64> {
     v.get(v.len() / 2).copied()
 }
 
+/// The soak's memory over time: a line per process and their total (PSS
+/// as if no other WebKitGTK app ran, where known), with the band of 10 %
+/// above the first sample that "flat" allows.
+fn soak_chart(r: &Report) -> String {
+    const LINES: [(&str, &str); 4] = [
+        ("total", "#333333"),
+        ("app", "#4e79a7"),
+        ("web", "#f28e2b"),
+        ("network", "#59a14f"),
+    ];
+    let (w, h) = (960.0, 360.0);
+    let (left, right, top, bottom) = (60.0, 20.0, 50.0, 40.0);
+    let value = |s: &Snapshot, line: &str| -> f64 {
+        mib(if line == "total" {
+            s.headline_kib()
+        } else {
+            s.role_alone_kib(line)
+        })
+    };
+    let minutes = |s: &Snapshot| s.at_secs / 60.0;
+    let first = &r.soak[0];
+    let band = value(first, "total") * 1.1;
+    let x_max = r.soak.iter().map(minutes).fold(1.0, f64::max);
+    let y_max = r
+        .soak
+        .iter()
+        .map(|s| value(s, "total"))
+        .fold(band, f64::max)
+        .max(1.0)
+        * 1.05;
+    let x = |m: f64| {
+        left + (w - left - right) * (m - minutes(first)) / (x_max - minutes(first)).max(1.0)
+    };
+    let y = |mib: f64| h - bottom - (h - top - bottom) * mib / y_max;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" font-family="sans-serif" font-size="11">"#
+    );
+    let _ = writeln!(s, r##"<rect width="{w}" height="{h}" fill="#fff"/>"##);
+    let _ = writeln!(
+        s,
+        r#"<text x="{left}" y="18" font-size="13">{}: PSS over time, MiB (one message a second)</text>"#,
+        xml(&r.label)
+    );
+    for (i, (line, colour)) in LINES.iter().enumerate() {
+        let lx = left + i as f64 * 120.0;
+        let _ = writeln!(
+            s,
+            r#"<rect x="{lx}" y="28" width="12" height="12" fill="{colour}"/><text x="{}" y="38">{line}</text>"#,
+            lx + 16.0
+        );
+    }
+    // Axes, a grid line every 50 MiB and every 10 minutes.
+    let mut tick = 0.0;
+    while tick <= y_max {
+        let ty = y(tick);
+        let _ = writeln!(
+            s,
+            r##"<line x1="{left}" y1="{ty:.1}" x2="{:.1}" y2="{ty:.1}" stroke="#e5e5e5"/><text x="{:.1}" y="{:.1}" text-anchor="end">{tick:.0}</text>"##,
+            w - right,
+            left - 6.0,
+            ty + 4.0
+        );
+        tick += 50.0;
+    }
+    let mut m = 0.0;
+    while m <= x_max - minutes(first) {
+        let tx = x(minutes(first) + m);
+        let _ = writeln!(
+            s,
+            r#"<text x="{tx:.1}" y="{:.1}" text-anchor="middle">{m:.0} min</text>"#,
+            h - bottom + 16.0
+        );
+        m += 10.0;
+    }
+    let _ = writeln!(
+        s,
+        r##"<line x1="{left}" y1="{by:.1}" x2="{:.1}" y2="{by:.1}" stroke="#333333" stroke-dasharray="4 4"/><text x="{:.1}" y="{:.1}" text-anchor="end">first sample + 10 % ({band:.0})</text>"##,
+        w - right,
+        w - right,
+        y(band) - 4.0,
+        by = y(band)
+    );
+    for (line, colour) in LINES {
+        let points: Vec<String> = r
+            .soak
+            .iter()
+            .map(|snap| format!("{:.1},{:.1}", x(minutes(snap)), y(value(snap, line))))
+            .collect();
+        let _ = writeln!(
+            s,
+            r#"<polyline fill="none" stroke="{colour}" stroke-width="2" points="{}"/>"#,
+            points.join(" ")
+        );
+    }
+    s.push_str("</svg>\n");
+    s
+}
+
 /// The printed table: each measured screen per process, then the largest
 /// mappings of the last one.
 fn table(r: &Report) -> String {
@@ -1143,6 +1262,26 @@ mod tests {
                 me.pss_kib
             );
         }
+    }
+
+    #[test]
+    fn a_soak_chart_has_a_line_per_process_and_the_total() {
+        let sample = |minute: f64, kib: u64| Snapshot {
+            phase: "soak".into(),
+            at_secs: minute * 60.0,
+            messages: 0,
+            total_kib: kib,
+            alone_total_kib: None,
+            other_webkit_processes: 0,
+            processes: vec![],
+        };
+        let report = Report {
+            soak: vec![sample(0.0, 200 * 1024), sample(1.0, 210 * 1024)],
+            ..Report::default()
+        };
+        let svg = soak_chart(&report);
+        assert_eq!(svg.matches("<polyline").count(), 4);
+        assert!(svg.contains("first sample + 10 % (220)"));
     }
 
     #[test]
