@@ -16,6 +16,7 @@
 #              gdk-gl (which overlap): the lever table
 #   soak N     one full-levers run that posts 1 message/s for N minutes,
 #              a sample a minute into <out>/soak.json (flushed as it goes)
+#              and its chart in docs/desktop-soak.svg
 #   once       one run with the flags given (e.g. --app-env K=V --label x)
 # Environment: DESKTOP_OUT (result dir), DESKTOP_SKIP_BUILD=1.
 set -euo pipefail
@@ -82,7 +83,8 @@ case "$mode" in
   soak)
     minutes="${1:?soak needs a number of minutes}"
     shift
-    bench --json soak.json --label "soak" --startup-runs 1 --soak-minutes "$minutes" --screenshots "$@"
+    bench --json soak.json --label "soak" --startup-runs 1 --soak-minutes "$minutes" --screenshots \
+      --soak-svg docs/desktop-soak.svg "$@"
     ;;
   once)
     bench "$@"
